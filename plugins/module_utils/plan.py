@@ -1,0 +1,315 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan model: what the host executors run.
+
+A plan is plain JSON-able data: an ordered list of steps (absolute executable plus
+argument list, never a shell string), a ``finally`` list that always runs, optional
+temporary files, and an optional watchdog whose ``arm`` steps run before the critical
+section and whose ``disarm`` steps run after it.  The contract both executors obey is
+written down in ``docs/executor-contract.md``.
+
+Pure functions only: no I/O.  This file is imported by the POSIX executor module
+(``host_exec``) and by action plugins, so it stays compatible with Python 3.8.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+PLAN_VERSION = 1
+
+PLATFORMS = ("windows", "posix")
+STEP_SECTIONS = ("arm", "steps", "finally", "disarm")
+FILE_ENCODINGS = ("utf-8", "utf-16le-bom", "ascii")
+OUTPUT_ENCODINGS = ("console", "utf-8", "utf-16le")
+STATUSES = ("ok", "failed", "timeout", "error", "skipped")
+
+# Template tokens an executor replaces in files marked ``template: true``.
+DEADLINE_LOCAL_TOKEN = "@@WATCHDOG_DEADLINE_LOCAL@@"
+DEADLINE_UTC_TOKEN = "@@WATCHDOG_DEADLINE_UTC@@"
+
+DEFAULT_TIMEOUT = 60
+MAX_TIMEOUT = 86400
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+MAX_MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+MAX_STEPS = 200
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_WATCHDOG_SECONDS = 86400
+
+_STEP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/()-]{0,119}$")
+_FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_WINDOWS_ABS_RE = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f\"*?<>|]*$")
+_FORBIDDEN_ARG_CHARS = re.compile(r"[\x00\r\n]")
+# Interpreters that re-parse their command line with their own metacharacters
+# (`%`, `&`, `|`, `^`): a plan never runs them, so argv stays argv.
+_SHELL_EXECUTABLES = ("cmd.exe", "cmd", "command.com")
+_SHELL_SUFFIXES = (".bat", ".cmd")
+
+
+class PlanError(ValueError):
+    """A plan (or a piece of one) is not valid.  The message names the field."""
+
+
+def _fail(where: str, problem: str) -> t.NoReturn:
+    raise PlanError("%s: %s" % (where, problem))
+
+
+def is_absolute_executable(path: str, platform: str) -> bool:
+    """True when ``path`` is an absolute, local executable path for ``platform``."""
+    if platform == "windows":
+        return bool(_WINDOWS_ABS_RE.match(path)) and ".." not in path.split("\\")
+    return path.startswith("/") and ".." not in path.split("/") and "\x00" not in path
+
+
+def _basename(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1].lower()
+
+
+def file_ref(name: str) -> dict[str, str]:
+    """An argv element that the executor replaces with the path of plan file ``name``."""
+    return {"file": name}
+
+
+def step(
+    name: str,
+    argv: t.Sequence[t.Any],
+    timeout: float = DEFAULT_TIMEOUT,
+    ok_rc: t.Sequence[int] = (0,),
+    stdin: t.Optional[str] = None,
+    encoding: str = "console",
+) -> dict[str, t.Any]:
+    """Build one step.  Validation happens in :func:`validate_plan`."""
+    built: dict[str, t.Any] = {
+        "name": name,
+        "argv": list(argv),
+        "timeout": timeout,
+        "ok_rc": list(ok_rc),
+        "encoding": encoding,
+    }
+    if stdin is not None:
+        built["stdin"] = stdin
+    return built
+
+
+def plan_file(content: str, encoding: str = "utf-8", template: bool = False) -> dict[str, t.Any]:
+    """Build one temporary file entry for a plan's ``files`` mapping."""
+    return {"content": content, "encoding": encoding, "template": template}
+
+
+def build_plan(
+    name: str,
+    platform: str,
+    steps: t.Sequence[dict[str, t.Any]],
+    finally_steps: t.Sequence[dict[str, t.Any]] = (),
+    files: t.Optional[dict[str, dict[str, t.Any]]] = None,
+    watchdog: t.Optional[dict[str, t.Any]] = None,
+    check_mode_safe: bool = False,
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+) -> dict[str, t.Any]:
+    """Assemble and validate a plan; raises :class:`PlanError` when it is not valid."""
+    plan: dict[str, t.Any] = {
+        "version": PLAN_VERSION,
+        "name": name,
+        "platform": platform,
+        "check_mode_safe": check_mode_safe,
+        "max_output_bytes": max_output_bytes,
+        "files": dict(files or {}),
+        "steps": list(steps),
+        "finally": list(finally_steps),
+    }
+    if watchdog is not None:
+        plan["watchdog"] = watchdog
+    return validate_plan(plan)
+
+
+def _validate_argv(where: str, argv: t.Any, files: dict[str, t.Any], platform: str) -> list[t.Any]:
+    if not isinstance(argv, list) or not argv:
+        _fail(where, "must be a non-empty list")
+    exe = argv[0]
+    if not isinstance(exe, str):
+        _fail(where + "[0]", "the executable must be a string path")
+    if not is_absolute_executable(exe, platform):
+        _fail(where + "[0]", "%r is not an absolute %s executable path (no PATH lookups, no '..')" % (exe, platform))
+    base = _basename(exe)
+    if base in _SHELL_EXECUTABLES or base.endswith(_SHELL_SUFFIXES):
+        _fail(where + "[0]", "%r is a command interpreter; plans run programs with argv, never shell strings" % exe)
+    out: list[t.Any] = []
+    for i, arg in enumerate(argv):
+        here = "%s[%d]" % (where, i)
+        if isinstance(arg, dict):
+            if set(arg) != {"file"} or not isinstance(arg["file"], str):
+                _fail(here, "a reference must be {'file': NAME}")
+            if arg["file"] not in files:
+                _fail(here, "refers to file %r which the plan does not define" % arg["file"])
+            out.append({"file": arg["file"]})
+            continue
+        if not isinstance(arg, str):
+            _fail(here, "must be a string or a file reference, not %s" % type(arg).__name__)
+        if _FORBIDDEN_ARG_CHARS.search(arg):
+            _fail(here, "contains a NUL, carriage return or newline")
+        if len(arg) > 8000:
+            _fail(here, "is longer than 8000 characters")
+        out.append(arg)
+    return out
+
+
+def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: str) -> dict[str, t.Any]:
+    if not isinstance(raw, dict):
+        _fail(where, "must be a mapping")
+    unknown = set(raw) - {"name", "argv", "timeout", "ok_rc", "stdin", "encoding"}
+    if unknown:
+        _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
+    name = raw.get("name")
+    if not isinstance(name, str) or not _STEP_NAME_RE.match(name):
+        _fail(where + ".name", "required; 1-120 characters of letters, digits, space and _.:/()-")
+    timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
+        _fail(where + ".timeout", "must be a number of seconds greater than 0 and at most %d" % MAX_TIMEOUT)
+    ok_rc = raw.get("ok_rc", [0])
+    if (not isinstance(ok_rc, list) or not ok_rc
+            or not all(isinstance(rc, int) and not isinstance(rc, bool) for rc in ok_rc)):
+        _fail(where + ".ok_rc", "must be a non-empty list of integers")
+    stdin = raw.get("stdin")
+    if stdin is not None and not isinstance(stdin, str):
+        _fail(where + ".stdin", "must be a string or null")
+    encoding = raw.get("encoding", "console")
+    if encoding not in OUTPUT_ENCODINGS:
+        _fail(where + ".encoding", "must be one of %s" % ", ".join(OUTPUT_ENCODINGS))
+    return {
+        "name": name,
+        "argv": _validate_argv(where + ".argv", raw.get("argv"), files, platform),
+        "timeout": timeout,
+        "ok_rc": sorted(set(ok_rc)),
+        "stdin": stdin,
+        "encoding": encoding,
+    }
+
+
+def _validate_steps(where: str, raw: t.Any, files: dict[str, t.Any], platform: str, allow_empty: bool) -> list[dict[str, t.Any]]:
+    if not isinstance(raw, list):
+        _fail(where, "must be a list of steps")
+    if not raw and not allow_empty:
+        _fail(where, "must hold at least one step")
+    return [_validate_step("%s[%d]" % (where, i), s, files, platform) for i, s in enumerate(raw)]
+
+
+def _validate_files(raw: t.Any) -> dict[str, dict[str, t.Any]]:
+    if not isinstance(raw, dict):
+        _fail("files", "must be a mapping of file name to file")
+    out: dict[str, dict[str, t.Any]] = {}
+    for name, spec in raw.items():
+        where = "files[%r]" % name
+        if not isinstance(name, str) or not _FILE_NAME_RE.match(name):
+            _fail(where, "file names are 1-64 characters of letters, digits and _.- and start with a letter or digit")
+        if not isinstance(spec, dict) or not isinstance(spec.get("content"), str):
+            _fail(where, "must be a mapping with a string 'content'")
+        unknown = set(spec) - {"content", "encoding", "template"}
+        if unknown:
+            _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
+        encoding = spec.get("encoding", "utf-8")
+        if encoding not in FILE_ENCODINGS:
+            _fail(where + ".encoding", "must be one of %s" % ", ".join(FILE_ENCODINGS))
+        if encoding == "ascii" and not spec["content"].isascii():
+            _fail(where + ".content", "holds non-ASCII characters but the encoding is ascii")
+        if len(spec["content"]) > MAX_FILE_BYTES:
+            _fail(where + ".content", "is larger than %d characters" % MAX_FILE_BYTES)
+        out[name] = {"content": spec["content"], "encoding": encoding, "template": bool(spec.get("template", False))}
+    return out
+
+
+def validate_plan(plan: t.Any) -> dict[str, t.Any]:
+    """Return the plan normalised (defaults filled in) or raise :class:`PlanError`."""
+    if not isinstance(plan, dict):
+        _fail("plan", "must be a mapping")
+    unknown = set(plan) - {"version", "name", "platform", "check_mode_safe", "max_output_bytes",
+                           "files", "steps", "finally", "watchdog"}
+    if unknown:
+        _fail("plan", "unknown keys %s" % ", ".join(sorted(unknown)))
+    if plan.get("version") != PLAN_VERSION:
+        _fail("version", "must be %d" % PLAN_VERSION)
+    name = plan.get("name")
+    if not isinstance(name, str) or not _STEP_NAME_RE.match(name):
+        _fail("name", "required; 1-120 characters of letters, digits, space and _.:/()-")
+    platform = plan.get("platform")
+    if platform not in PLATFORMS:
+        _fail("platform", "must be one of %s" % ", ".join(PLATFORMS))
+    max_out = plan.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES)
+    if isinstance(max_out, bool) or not isinstance(max_out, int) or not 1024 <= max_out <= MAX_MAX_OUTPUT_BYTES:
+        _fail("max_output_bytes", "must be an integer from 1024 to %d" % MAX_MAX_OUTPUT_BYTES)
+    files = _validate_files(plan.get("files", {}))
+    normal: dict[str, t.Any] = {
+        "version": PLAN_VERSION,
+        "name": name,
+        "platform": platform,
+        "check_mode_safe": bool(plan.get("check_mode_safe", False)),
+        "max_output_bytes": max_out,
+        "files": files,
+        "steps": _validate_steps("steps", plan.get("steps"), files, platform, allow_empty=False),
+        "finally": _validate_steps("finally", plan.get("finally", []), files, platform, allow_empty=True),
+    }
+    watchdog = plan.get("watchdog")
+    if watchdog is not None:
+        if not isinstance(watchdog, dict) or set(watchdog) - {"seconds", "arm", "disarm"}:
+            _fail("watchdog", "must be a mapping with seconds, arm and disarm")
+        seconds = watchdog.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_WATCHDOG_SECONDS:
+            _fail("watchdog.seconds", "must be an integer from 1 to %d" % MAX_WATCHDOG_SECONDS)
+        normal["watchdog"] = {
+            "seconds": seconds,
+            "arm": _validate_steps("watchdog.arm", watchdog.get("arm"), files, platform, allow_empty=False),
+            "disarm": _validate_steps("watchdog.disarm", watchdog.get("disarm"), files, platform, allow_empty=False),
+        }
+    total = sum(len(normal[s]) for s in ("steps", "finally")) + (
+        len(normal["watchdog"]["arm"]) + len(normal["watchdog"]["disarm"]) if "watchdog" in normal else 0)
+    if total > MAX_STEPS:
+        _fail("plan", "has %d steps; at most %d are allowed" % (total, MAX_STEPS))
+    return normal
+
+
+def render_template(content: str, deadline_local: str, deadline_utc: str) -> str:
+    """Replace the watchdog deadline tokens (what both executors do for template files)."""
+    return content.replace(DEADLINE_LOCAL_TOKEN, deadline_local).replace(DEADLINE_UTC_TOKEN, deadline_utc)
+
+
+def ok_rc_range(first: int, last: int) -> list[int]:
+    """Accepted return codes ``first``..``last`` inclusive (robocopy: 0..7)."""
+    return list(range(first, last + 1))
+
+
+# ---------------------------------------------------------------- results
+
+def iter_records(result: dict[str, t.Any]) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
+    """Every step record of an executor result in run order, with its section."""
+    watchdog = result.get("watchdog") or {}
+    for section, records in (("arm", watchdog.get("arm", [])), ("steps", result.get("steps", [])),
+                             ("finally", result.get("finally", [])), ("disarm", watchdog.get("disarm", []))):
+        for record in records:
+            yield section, record
+
+
+def find_record(result: dict[str, t.Any], name: str) -> t.Optional[dict[str, t.Any]]:
+    """The record of the step called ``name`` (first match in run order), if any."""
+    for _section, record in iter_records(result):
+        if record.get("name") == name:
+            return record
+    return None
+
+
+def failure_message(result: dict[str, t.Any]) -> str:
+    """One sentence naming the failed step and its reason, for ``msg``."""
+    failed = result.get("failed")
+    if not failed:
+        return ""
+    record = failed
+    reason = record.get("error") or ""
+    if not reason:
+        if record.get("status") == "timeout":
+            reason = "timed out"
+        else:
+            reason = "exit code %s" % record.get("rc")
+        detail = (record.get("stderr") or record.get("stdout") or "").strip().splitlines()
+        if detail:
+            reason += ": " + detail[-1].strip()[:300]
+    return "step '%s' (%s) failed: %s" % (record.get("name"), record.get("section"), reason)

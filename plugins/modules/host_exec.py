@@ -1,0 +1,365 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: host_exec
+short_description: Run a quiesce.domino plan on a POSIX host
+version_added: "0.1.0"
+description:
+  - The POSIX host executor of the collection. It runs a I(plan) built by the collection's action plugins
+    (C(quiesce.domino.diskshadow), C(quiesce.domino.snapshot) and the others) and returns every step's
+    return code, output and host-clock timings.
+  - A plan is an ordered list of steps, each an absolute executable and an argument list (never a shell
+    string), with a timeout and the return codes that count as success; a C(finally) list that always runs;
+    optional temporary files; and an optional watchdog whose C(arm) steps run before the critical section
+    and whose C(disarm) steps run after it.
+  - Steps stop at the first failure; C(finally) steps always run; the watchdog is disarmed only when every
+    C(finally) step succeeded, so a failed release leaves the watchdog armed to release Domino at its
+    deadline.
+  - A step that outlives its timeout is killed together with its whole process tree.
+  - On Windows hosts the same contract is implemented by C(plugins/plugin_utils/executor.ps1), run through
+    M(ansible.windows.win_powershell). The contract is in C(docs/executor-contract.md) of the collection.
+  - Normally used by the collection's action plugins, not called from playbooks directly.
+author:
+  - quiesce.domino contributors
+options:
+  plan:
+    description:
+      - The plan to run, as produced by the collection's plan builder.
+      - It is validated again on the host before anything runs.
+    type: dict
+    required: true
+attributes:
+  check_mode:
+    support: partial
+    details: A plan runs in check mode only when it is marked C(check_mode_safe) (read-only plans).
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Returns C(failed) with a C(msg) naming the failed step when any step fails; the step records are
+    returned all the same.
+"""
+
+EXAMPLES = r"""
+- name: Run a one-step plan (normally built by an action plugin)
+  quiesce.domino.host_exec:
+    plan:
+      version: 1
+      name: list shadows
+      platform: posix
+      check_mode_safe: true
+      steps:
+        - name: list
+          argv: ["/usr/bin/true"]
+  register: run
+"""
+
+RETURN = r"""
+ok:
+  description: Whether every step that ran succeeded.
+  returned: always
+  type: bool
+failed_step:
+  description: The first step that failed (section, index, name, status, rc, error), or null.
+  returned: always
+  type: dict
+steps:
+  description:
+    - One record per main step, in order; steps after a failure are C(skipped).
+    - Each record has C(name), C(status) (ok, failed, timeout, error, skipped), C(rc), C(stdout), C(stderr),
+      C(stdout_bytes), C(stderr_bytes), C(truncated), C(start_ms), C(end_ms), C(duration_ms), C(error).
+  returned: always
+  type: list
+  elements: dict
+finally:
+  description: One record per C(finally) step; these always run.
+  returned: always
+  type: list
+  elements: dict
+watchdog:
+  description: C(armed), C(left_armed), C(deadline_local), C(deadline_utc) and the C(arm)/C(disarm) records.
+  returned: when the plan has a watchdog
+  type: dict
+started_ms:
+  description: Host clock (epoch milliseconds) when the executor started.
+  returned: always
+  type: int
+ended_ms:
+  description: Host clock (epoch milliseconds) when the executor finished.
+  returned: always
+  type: int
+"""
+
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quiesce.domino.plugins.module_utils.plan import (
+    PlanError,
+    failure_message,
+    render_template,
+    validate_plan,
+)
+
+_CHUNK = 65536
+
+
+class _CappedReader(threading.Thread):
+    """Drain a pipe, keeping at most ``limit`` bytes (head and tail) in memory."""
+
+    def __init__(self, stream: t.IO[bytes], limit: int) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.half = limit // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(_CHUNK) if hasattr(self.stream, "read1") else self.stream.read(_CHUNK)
+                if not chunk:
+                    break
+                self.total += len(chunk)
+                room = self.half - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail += chunk
+                    if len(self.tail) > self.half:
+                        del self.tail[:len(self.tail) - self.half]
+        except (OSError, ValueError):
+            pass
+
+    def value(self, limit: int) -> tuple[bytes, bool]:
+        if self.total <= limit and self.total == len(self.head) + len(self.tail):
+            return bytes(self.head + self.tail), False
+        omitted = self.total - len(self.head) - len(self.tail)
+        return bytes(self.head) + b"\n...[%d bytes omitted]...\n" % omitted + bytes(self.tail), True
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if encoding == "utf-16le":
+        return data.decode("utf-16-le", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Kill the step's process group (the step and every child it started)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except OSError:
+        pass
+
+
+def _record(name: str, status: str, **extra: t.Any) -> dict[str, t.Any]:
+    record: dict[str, t.Any] = {
+        "name": name, "status": status, "rc": None, "stdout": "", "stderr": "",
+        "stdout_bytes": 0, "stderr_bytes": 0, "truncated": False,
+        "start_ms": None, "end_ms": None, "duration_ms": None, "error": None,
+    }
+    record.update(extra)
+    return record
+
+
+def run_step(step: dict[str, t.Any], file_paths: dict[str, str], max_output: int) -> dict[str, t.Any]:
+    """Run one validated step and return its record."""
+    argv = [file_paths[a["file"]] if isinstance(a, dict) else a for a in step["argv"]]
+    start = _now_ms()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if step["stdin"] is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except FileNotFoundError:
+        end = _now_ms()
+        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
+                       error="executable not found: %s" % argv[0])
+    except PermissionError:
+        end = _now_ms()
+        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
+                       error="executable not runnable (permission denied): %s" % argv[0])
+    except OSError as exc:
+        end = _now_ms()
+        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
+                       error="cannot start %s: %s" % (argv[0], exc.strerror or exc))
+
+    readers = [_CappedReader(proc.stdout, max_output), _CappedReader(proc.stderr, max_output)]
+    for reader in readers:
+        reader.start()
+    if step["stdin"] is not None:
+        try:
+            proc.stdin.write(step["stdin"].encode("utf-8"))
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+    timed_out = False
+    try:
+        proc.wait(timeout=step["timeout"])
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_tree(proc)
+        proc.wait()
+    # A grandchild that escaped the process group may hold the pipes open: do not wait for it forever.
+    for reader in readers:
+        reader.join(timeout=5)
+    end = _now_ms()
+    out, out_cut = readers[0].value(max_output)
+    err, err_cut = readers[1].value(max_output)
+    record = _record(
+        step["name"], "ok", argv=argv, rc=proc.returncode,
+        stdout=_decode(out, step["encoding"]), stderr=_decode(err, step["encoding"]),
+        stdout_bytes=readers[0].total, stderr_bytes=readers[1].total, truncated=out_cut or err_cut,
+        start_ms=start, end_ms=end, duration_ms=end - start,
+    )
+    if timed_out:
+        record.update(status="timeout", rc=None, error="timed out after %s s; process tree killed" % step["timeout"])
+    elif proc.returncode not in step["ok_rc"]:
+        record["status"] = "failed"
+    return record
+
+
+def _deadline_strings(seconds: int) -> tuple[str, str]:
+    now = time.time() + seconds
+    local = datetime.datetime.fromtimestamp(now).strftime("%Y-%m-%dT%H:%M:%S")
+    utc = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local, utc
+
+
+def _write_files(plan: dict[str, t.Any], tmpdir: str, deadline: tuple[str, str]) -> dict[str, str]:
+    paths: dict[str, str] = {}
+    for name, spec in plan["files"].items():
+        content = spec["content"]
+        if spec["template"]:
+            content = render_template(content, deadline[0], deadline[1])
+        if spec["encoding"] == "utf-16le-bom":
+            data = b"\xff\xfe" + content.encode("utf-16-le")
+        else:
+            data = content.encode(spec["encoding"])
+        path = os.path.join(tmpdir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        paths[name] = path
+    return paths
+
+
+def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Run a validated plan; the contract of docs/executor-contract.md."""
+    started = _now_ms()
+    limit = plan["max_output_bytes"]
+    watchdog = plan.get("watchdog")
+    deadline = _deadline_strings(watchdog["seconds"]) if watchdog else ("", "")
+    failed: t.Optional[dict[str, t.Any]] = None
+    result: dict[str, t.Any] = {"steps": [], "finally": []}
+    wd_result: dict[str, t.Any] = {"armed": False, "left_armed": False, "arm": [], "disarm": [],
+                                   "deadline_local": deadline[0], "deadline_utc": deadline[1]}
+
+    def note_failure(section: str, index: int, record: dict[str, t.Any]) -> None:
+        nonlocal failed
+        if failed is None and record["status"] != "ok":
+            failed = dict(record, section=section, index=index)
+
+    def run_section(section: str, steps: list[dict[str, t.Any]], records: list[dict[str, t.Any]],
+                    stop_on_failure: bool, paths: dict[str, str]) -> bool:
+        all_ok = True
+        for index, step in enumerate(steps):
+            if stop_on_failure and not all_ok:
+                records.append(_record(step["name"], "skipped", error="skipped after an earlier failure"))
+                continue
+            record = run_step(step, paths, limit)
+            records.append(record)
+            if record["status"] != "ok":
+                all_ok = False
+                note_failure(section, index, record)
+        return all_ok
+
+    tmpdir = tempfile.mkdtemp(prefix="quiesce-plan-")
+    try:
+        try:
+            paths = _write_files(plan, tmpdir, deadline)
+        except OSError as exc:
+            error = "cannot write plan files in %s: %s" % (tmpdir, exc)
+            for section in ("steps", "finally"):
+                result[section] = [_record(s["name"], "skipped", error=error) for s in plan[section]]
+            failed = _record("write plan files", "error", error=error, section="files", index=0)
+            paths = None
+        if paths is not None:
+            main_may_run = True
+            if watchdog:
+                wd_result["armed"] = True
+                main_may_run = run_section("arm", watchdog["arm"], wd_result["arm"], True, paths)
+            if main_may_run:
+                run_section("steps", plan["steps"], result["steps"], True, paths)
+            else:
+                result["steps"] = [_record(s["name"], "skipped", error="watchdog could not be armed")
+                                   for s in plan["steps"]]
+            finally_ok = run_section("finally", plan["finally"], result["finally"], False, paths)
+            if watchdog:
+                if finally_ok:
+                    run_section("disarm", watchdog["disarm"], wd_result["disarm"], False, paths)
+                    wd_result["left_armed"] = any(r["status"] != "ok" for r in wd_result["disarm"])
+                else:
+                    wd_result["left_armed"] = True
+                    wd_result["disarm"] = [_record(s["name"], "skipped", error="left armed: a finally step failed")
+                                           for s in watchdog["disarm"]]
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    if watchdog:
+        result["watchdog"] = wd_result
+    result.update(ok=failed is None, failed=failed, started_ms=started, ended_ms=_now_ms(),
+                  tmpdir_removed=not os.path.exists(tmpdir))
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec={"plan": {"type": "dict", "required": True}}, supports_check_mode=True)
+    try:
+        plan = validate_plan(module.params["plan"])
+    except PlanError as exc:
+        module.fail_json(msg="invalid plan: %s" % exc, ok=False, failed_step=None, steps=[], **{"finally": []})
+    if plan["platform"] != "posix":
+        module.fail_json(msg="plan platform is %r; host_exec runs posix plans only" % plan["platform"])
+    if module.check_mode and not plan["check_mode_safe"]:
+        module.exit_json(changed=False, skipped=True, ok=True, failed_step=None, steps=[], started_ms=None,
+                         ended_ms=None, msg="check mode: plan %r changes the host and was not run" % plan["name"],
+                         **{"finally": []})
+    result = execute_plan(plan)
+    failed = result.pop("failed")
+    result["failed_step"] = failed
+    changed = not plan["check_mode_safe"]
+    if failed is not None:
+        module.fail_json(msg=failure_message({"failed": failed}), changed=changed, **result)
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
