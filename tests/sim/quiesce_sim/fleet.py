@@ -1,0 +1,273 @@
+"""Create, start, stop and inspect a simulated fleet of Windows Domino hosts.
+
+  python -m quiesce_sim.fleet create DIR --hosts N [--profile mixed|vss|backup_task|shutdown] [--start]
+  python -m quiesce_sim.fleet up DIR | down DIR | status DIR
+  python -m quiesce_sim.fleet fault DIR HOST NAME=JSON ...   (NAME= with nothing clears it)
+  python -m quiesce_sim.fleet check PATH                      (torn transactions in a copy)
+  python -m quiesce_sim.fleet faults                          (the fault catalogue)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from . import domino
+
+SIM_ROOT = Path(__file__).resolve().parent
+CLIENT = SIM_ROOT / "client.py"
+SYSTEM32 = "C:\\Windows\\System32"
+SYSTEM_TOOLS = ["diskshadow", "vssadmin", "robocopy", "sc", "tasklist", "taskkill", "schtasks", "reg"]
+POWERSHELL = SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe"
+
+FAULTS = {
+    "fail": 'per tool canned failure with the real error text, e.g. {"diskshadow": "com_failure"}, '
+            '{"robocopy": "rc8" | "share_unreachable"}, {"schtasks": "access_denied"}, {"sc": "access_denied"}',
+    "hang": 'per tool seconds to hang before answering, e.g. {"diskshadow": 30, "sc": 5}',
+    "latency_ms": "added to every remote call (module run) on the host",
+    "vss_timeout": "a VSS writer times out during diskshadow create (VSS_E_WRITERERROR_TIMEOUT)",
+    "domino_refuses_backup_mode": "Domino does not enter backup mode",
+    "domino_slow_shutdown_seconds": "Domino takes this long to stop",
+    "domino_shutdown_hangs": "Domino never stops by itself (only nsd -kill stops it)",
+    "robocopy_fail_pattern": "with fail.robocopy=rc8: which files fail (default *.nsf)",
+}
+
+PROFILES = {
+    # Domino 12.0.2 on Server 2022: backupvss VSS writer possible.
+    "vss": {"version": "12.0.2", "product": "HCL Domino Server", "vss_writer_capable": True,
+            "windows": {"product": "Windows Server 2022 Standard", "build": 20348}},
+    # Domino 12.0.1: Backup task with snapshot mode, no VSS writer.
+    "backup_task": {"version": "12.0.1", "product": "HCL Domino Server", "vss_writer_capable": False,
+                    "windows": {"product": "Windows Server 2019 Standard", "build": 17763}},
+    # Domino 11: shutdown only.
+    "shutdown": {"version": "11.0.1", "product": "HCL Domino Server", "vss_writer_capable": False,
+                 "windows": {"product": "Windows Server 2016 Standard", "build": 14393}},
+    # Domino 9.0.1 (Lotus): shutdown only, old service name.
+    "legacy": {"version": "9.0.1", "product": "Lotus Domino Server", "vss_writer_capable": False,
+               "windows": {"product": "Windows Server 2012 R2 Standard", "build": 9600}},
+}
+MIXED = ["vss", "backup_task", "shutdown", "vss", "legacy", "backup_task"]
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _write_exe(path: Path, host_dir: Path, tool: str, program_dir: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexec %s %s %s %s %s \"$@\"\n" % (
+        _sh_quote(sys.executable), _sh_quote(str(CLIENT)), _sh_quote(str(host_dir)), tool, _sh_quote(program_dir)))
+    path.chmod(0o755)
+
+
+def _win_to_host(host_dir: Path, win: str) -> Path:
+    return host_dir / "volumes" / win[0].upper() / win[3:].replace("\\", "/")
+
+
+def _guid(host: str, letter: str) -> str:
+    return "\\\\?\\Volume{%s}\\" % uuid.uuid5(uuid.NAMESPACE_DNS, "%s-%s" % (host, letter))
+
+
+def _service_name(product: str, data_dir: str) -> str:
+    return "%s (%s)" % (product, "".join(ch for ch in data_dir if ch.isalnum()))
+
+
+def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases: int = 6, db_kb: int = 64) -> dict:
+    host_dir = fleet_dir / "hosts" / name
+    prof = PROFILES[profile]
+    program_dir = "C:\\Program Files\\HCL\\Domino" if prof["product"].startswith("HCL") else "C:\\Lotus\\Domino"
+    data_dir = "D:\\Domino\\data"
+    ini = data_dir + "\\notes.ini"
+    service = _service_name(prof["product"], data_dir)
+    cfg = {
+        "hostname": name, "fqdn": "%s.sim.example" % name, "fleet_dir": str(fleet_dir), "profile": profile,
+        "diskshadow_indent": "tabs" if index % 2 else "spaces",
+        "windows": prof["windows"],
+        "volumes": {letter: {"guid": _guid(name, letter), "size_mb": size, "fs": "NTFS", "label": label}
+                    for letter, size, label in (("C", 4096, "System"), ("D", 2048, "Domino"), ("E", 2048, "Backup"))},
+        "dominos": [{
+            "service": service, "version": prof["version"], "program_dir": program_dir, "data_dir": data_dir,
+            "notes_ini": ini, "image_path": '"%s\\nservice.exe" "=%s"' % (program_dir, ini),
+            "server_name": "%s/SIM" % name, "vss_writer_capable": prof["vss_writer_capable"],
+            "translog": {"status": "1", "style": "0", "path": "D:\\Domino\\translog"},
+            "seed": index + 1, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
+        }],
+        "faults": {},
+    }
+    for letter in cfg["volumes"]:
+        (host_dir / "volumes" / letter).mkdir(parents=True, exist_ok=True)
+    for sub in ("run", "shadows"):
+        (host_dir / sub).mkdir(parents=True, exist_ok=True)
+    tools = {}
+    for tool in SYSTEM_TOOLS:
+        exe = _win_to_host(host_dir, "%s\\%s.exe" % (SYSTEM32, tool))
+        _write_exe(exe, host_dir, tool, "")
+        tools[tool] = str(exe)
+    exe = _win_to_host(host_dir, POWERSHELL)
+    _write_exe(exe, host_dir, "powershell", "")
+    tools["powershell"] = str(exe)
+    for tool in ("nserver", "nsd"):
+        exe = _win_to_host(host_dir, "%s\\%s.exe" % (program_dir, tool))
+        _write_exe(exe, host_dir, tool, program_dir)
+        tools[tool] = str(exe)
+    data = _win_to_host(host_dir, data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    (host_dir / "volumes" / "D" / "Domino" / "translog").mkdir(parents=True, exist_ok=True)
+    tl = cfg["dominos"][0]["translog"]
+    (data / "notes.ini").write_bytes((
+        "[Notes]\r\nDirectory=%s\r\nKitType=2\r\nServerName=%s\r\nTRANSLOG_Status=%s\r\nTRANSLOG_Style=%s\r\n"
+        "TRANSLOG_Path=%s\r\nServerTasks=Replica,Router,Update,AMgr,AdminP,CalConn,Sched\r\n"
+        % (data_dir, cfg["dominos"][0]["server_name"], tl["status"], tl["style"], tl["path"])).encode())
+    names = ["names", "log", "admin4", "events4", "catalog"] + ["mail%d" % i for i in range(1, max(databases - 4, 2))]
+    for db in names[:max(databases, 2)]:
+        (data / (db + ".nsf")).write_text("".join("PAD %s %06d %s\n" % (db, i, "." * 48)
+                                                  for i in range(db_kb * 1024 // 64)))
+    (host_dir / "run" / "latency_ms").write_text("0")
+    python = host_dir / "bin" / "python"
+    python.parent.mkdir(exist_ok=True)
+    python.write_text(
+        "#!/bin/sh\n"
+        "d=%s\n"
+        "echo \"$(date +%%s%%3N)\" >> \"$d/run/remote_calls.log\"\n"
+        "ms=$(cat \"$d/run/latency_ms\" 2>/dev/null || echo 0)\n"
+        "if [ \"$ms\" -gt 0 ]; then sleep \"$(printf '%%d.%%03d' $((ms / 1000)) $((ms %% 1000)))\"; fi\n"
+        "exec %s \"$@\"\n" % (_sh_quote(str(host_dir)), _sh_quote(sys.executable)))
+    python.chmod(0o755)
+    (host_dir / "sim.json").write_text(json.dumps(cfg, indent=2))
+    return {"name": name, "dir": str(host_dir), "profile": profile, "tools": tools, "python": str(python)}
+
+
+def create(fleet_dir: Path, hosts: int, profile: str = "mixed", prefix: str = "dom", **kw) -> list[dict]:
+    fleet_dir.mkdir(parents=True, exist_ok=True)
+    (fleet_dir / "shares" / "backupsrv" / "domino").mkdir(parents=True, exist_ok=True)
+    made = []
+    for i in range(hosts):
+        prof = MIXED[i % len(MIXED)] if profile == "mixed" else profile
+        made.append(create_host(fleet_dir, "%s%02d" % (prefix, i + 1), prof, i, **kw))
+    write_inventory(fleet_dir, made)
+    return made
+
+
+def write_inventory(fleet_dir: Path, hosts: list[dict]) -> Path:
+    lines = ["# Simulated Windows Domino fleet (quiesce.domino test twin). Generated; do not edit.", "---",
+             "all:", "  children:", "    domino_servers:", "      hosts:"]
+    for host in hosts:
+        lines.append("        %s:" % host["name"])
+        lines.append("          ansible_connection: local")
+        lines.append("          ansible_python_interpreter: %s" % json.dumps(host["python"]))
+        lines.append("          quiesce_sim_host_dir: %s" % json.dumps(host["dir"]))
+        lines.append("          quiesce_sim_profile: %s" % host["profile"])
+        lines.append("          quiesce_domino_tools:")
+        for tool, path in sorted(host["tools"].items()):
+            lines.append("            %s: %s" % (tool, json.dumps(path)))
+    path = fleet_dir / "inventory.yml"
+    path.write_text("\n".join(lines) + "\n")
+    (fleet_dir / "fleet.json").write_text(json.dumps(hosts, indent=2))
+    return path
+
+
+def host_dirs(fleet_dir: Path) -> list[Path]:
+    return sorted(p for p in (fleet_dir / "hosts").iterdir() if (p / "sim.json").exists())
+
+
+def up(fleet_dir: Path, timeout: float = 20.0) -> None:
+    for host_dir in host_dirs(fleet_dir):
+        (host_dir / "run" / "hostd.port").unlink(missing_ok=True)
+        log = open(host_dir / "run" / "hostd.out", "ab")
+        subprocess.Popen([sys.executable, "-m", "quiesce_sim.hostd", str(host_dir)], cwd=str(SIM_ROOT.parent),
+                         stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    for host_dir in host_dirs(fleet_dir):
+        while not (host_dir / "run" / "hostd.port").exists():
+            if time.time() > deadline:
+                raise RuntimeError("hostd of %s did not start: %s" % (
+                    host_dir.name, (host_dir / "run" / "hostd.out").read_text()[-2000:]))
+            time.sleep(0.05)
+
+
+def down(fleet_dir: Path) -> None:
+    for host_dir in host_dirs(fleet_dir):
+        pid_file = host_dir / "run" / "hostd.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+            pid_file.unlink(missing_ok=True)
+        (host_dir / "run" / "hostd.port").unlink(missing_ok=True)
+
+
+def set_fault(host_dir: Path, name: str, value) -> None:
+    if name not in FAULTS:
+        raise SystemExit("unknown fault %r; known: %s" % (name, ", ".join(sorted(FAULTS))))
+    cfg = json.loads((host_dir / "sim.json").read_text())
+    if value is None:
+        cfg["faults"].pop(name, None)
+    else:
+        cfg["faults"][name] = value
+    tmp = host_dir / "sim.json.tmp"
+    tmp.write_text(json.dumps(cfg, indent=2))
+    os.replace(tmp, host_dir / "sim.json")
+    if name == "latency_ms":
+        (host_dir / "run" / "latency_ms").write_text(str(int(value or 0)))
+
+
+def state(host_dir: Path) -> dict:
+    return json.loads((host_dir / "state.json").read_text())
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="quiesce_sim.fleet")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("create")
+    p.add_argument("dir")
+    p.add_argument("--hosts", type=int, default=6)
+    p.add_argument("--profile", default="mixed", choices=["mixed"] + sorted(PROFILES))
+    p.add_argument("--start", action="store_true")
+    for name in ("up", "down", "status"):
+        sub.add_parser(name).add_argument("dir")
+    p = sub.add_parser("fault")
+    p.add_argument("dir")
+    p.add_argument("host")
+    p.add_argument("settings", nargs="+")
+    sub.add_parser("check").add_argument("path")
+    sub.add_parser("faults")
+    args = parser.parse_args(argv)
+    if args.cmd == "create":
+        hosts = create(Path(args.dir).resolve(), args.hosts, args.profile)
+        if args.start:
+            up(Path(args.dir).resolve())
+        print("%d hosts; inventory %s" % (len(hosts), Path(args.dir).resolve() / "inventory.yml"))
+    elif args.cmd == "up":
+        up(Path(args.dir).resolve())
+    elif args.cmd == "down":
+        down(Path(args.dir).resolve())
+    elif args.cmd == "status":
+        for host_dir in host_dirs(Path(args.dir).resolve()):
+            st = state(host_dir) if (host_dir / "state.json").exists() else {}
+            for d in st.get("dominos", []):
+                print("%-8s %-40s %-13s backup_mode=%s shadows=%d" % (
+                    host_dir.name, d["service"], d["state"], d["backup_mode"], len(st.get("shadows", {}))))
+    elif args.cmd == "fault":
+        host_dir = Path(args.dir).resolve() / "hosts" / args.host
+        for setting in args.settings:
+            name, _, raw = setting.partition("=")
+            set_fault(host_dir, name, json.loads(raw) if raw else None)
+    elif args.cmd == "check":
+        torn = domino.torn_transactions(Path(args.path))
+        print("consistent" if not torn else "torn transactions: %s" % torn[:20])
+        return 1 if torn else 0
+    elif args.cmd == "faults":
+        for name, text in FAULTS.items():
+            print("%-30s %s" % (name, text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,394 @@
+"""hostd: one simulated Windows Domino host.
+
+Plays the service control manager, the task scheduler, VSS (shadow copies of the
+volume directories) and the Domino server (a writer thread that keeps committing
+multi-step transactions and honours backup mode).  Fake tools reach it over loopback
+TCP with one JSON request per connection: {"tool", "argv", "stdin"} -> {"rc", "stdout", "stderr"}.
+
+Run: python -m quiesce_sim.hostd HOST_DIR
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import random
+import shutil
+import socketserver
+import sys
+import threading
+import time
+import typing as t
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from . import domino
+from .paths import to_host_path
+
+SERVICE_STATES = {1: "STOPPED", 2: "START_PENDING", 3: "STOP_PENDING", 4: "RUNNING"}
+DOMINO_TASKS = ["nserver.exe", "ntaskldr.exe", "nevent.exe", "nreplica.exe", "nrouter.exe",
+                "namgr.exe", "nadminp.exe", "nsched.exe", "ncalconn.exe", "nupdate.exe"]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def win_time(ts: float | None = None) -> str:
+    """English Windows short date and long time: 9/21/2020 12:12:51 AM."""
+    d = datetime.datetime.fromtimestamp(ts if ts is not None else time.time())
+    return "%d/%d/%d %d:%02d:%02d %s" % (d.month, d.day, d.year, (d.hour % 12) or 12, d.minute, d.second,
+                                        "AM" if d.hour < 12 else "PM")
+
+
+class DominoServer:
+    """One Domino server installation (one partition) on the host."""
+
+    def __init__(self, host: "Host", cfg: dict[str, t.Any]) -> None:
+        self.host = host
+        self.cfg = cfg
+        self.service = cfg["service"]
+        self.data_path = host.path(cfg["data_dir"])
+        self.dbs = sorted(self.data_path.glob("*.nsf"))
+        self.state = "STOPPED"
+        self.pid = 0
+        self.ready_at = 0.0
+        self.backup_mode = False          # databases held in backup mode (writes paused)
+        self.backup_mode_since: float | None = None
+        self.in_txn = False
+        self.stop_requested = False
+        self.killed = False
+        self.tasks: set[str] = set()      # extra server tasks: "backup", "backupvss"
+        self.cond = threading.Condition(host.io_lock)
+        self.txn = domino.last_transaction(self.data_path)
+        self.writer: threading.Thread | None = None
+        self.rng = random.Random(cfg.get("seed", 1))
+        self.events: list[tuple[int, str]] = []
+
+    # --- lifecycle -------------------------------------------------------
+    def log(self, text: str) -> None:
+        self.events.append((now_ms(), text))
+        self.host.log("%s: %s" % (self.service, text))
+
+    def start(self) -> None:
+        """Service start: START_PENDING, then RUNNING; console answers after ready_seconds more."""
+        if self.state != "STOPPED":
+            return
+        self.state = "START_PENDING"
+        self.pid = self.host.new_pid()
+        self.stop_requested = False
+        self.killed = False
+        repaired = domino.repair(self.data_path)
+        if repaired:
+            self.log("recovery removed %d torn transactions" % len(repaired))
+        self.txn = max(self.txn, domino.last_transaction(self.data_path))
+        delay = float(self.cfg.get("start_seconds", 0.5))
+
+        def running() -> None:
+            with self.host.io_lock:
+                if self.state != "START_PENDING":
+                    return
+                self.state = "RUNNING"
+                self.ready_at = time.time() + float(self.cfg.get("ready_seconds", 0.5))
+                self.writer = threading.Thread(target=self._write_loop, daemon=True)
+                self.writer.start()
+                self.log("started")
+        threading.Timer(delay, running).start()
+
+    def stop(self) -> None:
+        """Service stop / 'quit': finish the open transaction, then stop (slow or hung by fault)."""
+        if self.state in ("STOPPED", "STOP_PENDING"):
+            return
+        self.state = "STOP_PENDING"
+        self.stop_requested = True
+        self.cond.notify_all()
+        if self.host.fault("domino_shutdown_hangs"):
+            self.log("shutdown hangs (fault)")
+            return
+        delay = float(self.host.fault("domino_slow_shutdown_seconds") or self.cfg.get("shutdown_seconds", 0.5))
+
+        def stopped() -> None:
+            with self.host.io_lock:
+                while self.in_txn:
+                    self.cond.wait(0.05)
+                if self.state == "STOP_PENDING":
+                    self._down("stopped")
+        threading.Timer(delay, stopped).start()
+
+    def kill(self) -> None:
+        """nsd -kill: every Domino process dies at once, mid-transaction or not."""
+        if self.state == "STOPPED":
+            return
+        self.killed = True
+        self._down("killed by nsd -kill")
+
+    def _down(self, why: str) -> None:
+        self.state = "STOPPED"
+        self.pid = 0
+        self.tasks.clear()
+        self.backup_mode = False
+        self.backup_mode_since = None
+        self.cond.notify_all()
+        self.log(why)
+
+    def answers(self) -> bool:
+        return self.state == "RUNNING" and time.time() >= self.ready_at
+
+    def enter_backup_mode(self, timeout: float = 10.0) -> bool:
+        """Hold writes at a transaction boundary; True once the databases are quiet."""
+        if self.host.fault("domino_refuses_backup_mode"):
+            return False
+        self.backup_mode = True
+        self.backup_mode_since = time.time()
+        deadline = time.time() + timeout
+        while self.in_txn and time.time() < deadline:
+            self.cond.wait(0.05)
+        self.log("databases in backup mode")
+        return not self.in_txn
+
+    def leave_backup_mode(self) -> None:
+        if self.backup_mode:
+            self.log("databases released from backup mode after %d ms"
+                     % int((time.time() - (self.backup_mode_since or time.time())) * 1000))
+        self.backup_mode = False
+        self.backup_mode_since = None
+        self.cond.notify_all()
+
+    # --- the writer ------------------------------------------------------
+    def _write_loop(self) -> None:
+        txn_gap = self.cfg.get("txn_interval_ms", 15) / 1000.0
+        step_gap = self.cfg.get("step_interval_ms", 4) / 1000.0
+        while True:
+            with self.host.io_lock:
+                while self.state == "RUNNING" and self.backup_mode:
+                    self.cond.wait(0.1)
+                if self.state != "RUNNING" or self.stop_requested or len(self.dbs) < 2:
+                    return
+                self.txn += 1
+                txn = self.txn
+                first, second = self.rng.sample(self.dbs, 2)
+                self.in_txn = True
+            for step, db in ((1, first), (2, second), (3, first)):
+                time.sleep(step_gap)
+                with self.host.io_lock:
+                    if self.killed or self.state == "STOPPED":
+                        self.in_txn = False
+                        self.cond.notify_all()
+                        return
+                    domino.write_step(db, txn, step, "doc-%06d" % txn)
+            with self.host.io_lock:
+                self.in_txn = False
+                self.cond.notify_all()
+            time.sleep(txn_gap)
+
+    def processes(self) -> list[tuple[str, int]]:
+        if self.state == "STOPPED":
+            return []
+        procs = [(name, self.pid + i * 4) for i, name in enumerate(DOMINO_TASKS)]
+        if "backup" in self.tasks:
+            procs.append(("nbackup.exe", self.pid + 200))
+        if "backupvss" in self.tasks:
+            procs.append(("nbackupvss.exe", self.pid + 204))
+        return procs
+
+
+class Host:
+    def __init__(self, host_dir: Path) -> None:
+        self.dir = host_dir
+        self.cfg = json.loads((host_dir / "sim.json").read_text())
+        self.fleet_dir = Path(self.cfg["fleet_dir"])
+        self.io_lock = threading.RLock()
+        self._pid = 4000 + random.Random(self.cfg["hostname"]).randint(0, 2000) * 4
+        self.shadows: dict[str, dict[str, t.Any]] = {}
+        self.shadow_numbers = 0
+        self.tasks: dict[str, dict[str, t.Any]] = {}
+        self.services: dict[str, dict[str, t.Any]] = {}
+        self.dominos = [DominoServer(self, d) for d in self.cfg["dominos"]]
+        for srv in self.dominos:
+            self.services[srv.service.lower()] = {"name": srv.service, "domino": srv}
+        for name in self.cfg.get("other_services", ["Spooler", "W32Time"]):
+            self.services[name.lower()] = {"name": name, "state": "RUNNING", "pid": self.new_pid()}
+        self.load_state()
+
+    # --- helpers ---------------------------------------------------------
+    def log(self, text: str) -> None:
+        with open(self.dir / "run" / "hostd.log", "a") as handle:
+            handle.write("%s %s\n" % (datetime.datetime.now().isoformat(timespec="milliseconds"), text))
+
+    def new_pid(self) -> int:
+        self._pid += 8
+        return self._pid
+
+    def config(self) -> dict[str, t.Any]:
+        try:
+            self.cfg = json.loads((self.dir / "sim.json").read_text())
+        except (OSError, ValueError):
+            pass
+        return self.cfg
+
+    def fault(self, name: str) -> t.Any:
+        return self.config().get("faults", {}).get(name)
+
+    def path(self, win_path: str) -> Path:
+        numbers = {s["number"]: Path(s["dir"]) for s in self.shadows.values()}
+        return to_host_path(self.dir, self.fleet_dir, win_path, numbers)
+
+    def volume_dir(self, letter: str) -> Path:
+        return self.dir / "volumes" / letter.upper()
+
+    def volume_guid(self, letter: str) -> str:
+        return self.cfg["volumes"][letter.upper()]["guid"]
+
+    def real_volumes(self) -> list[str]:
+        return sorted(self.cfg["volumes"])
+
+    def domino_for_volume(self, letter: str) -> list[DominoServer]:
+        return [d for d in self.dominos if d.cfg["data_dir"][0].upper() == letter.upper()]
+
+    # --- persistence (for people and tests to look at) --------------------
+    def load_state(self) -> None:
+        path = self.dir / "state.json"
+        if not path.exists():
+            return
+        data = json.loads(path.read_text())
+        self.shadows = data.get("shadows", {})
+        self.shadow_numbers = data.get("shadow_numbers", 0)
+        self.tasks = data.get("tasks", {})
+
+    def save_state(self) -> None:
+        data = {
+            "shadows": self.shadows,
+            "shadow_numbers": self.shadow_numbers,
+            "tasks": self.tasks,
+            "dominos": [{"service": d.service, "state": d.state, "pid": d.pid, "answers": d.answers(),
+                         "backup_mode": d.backup_mode, "tasks": sorted(d.tasks), "last_txn": d.txn,
+                         "backup_mode_since_ms": int(d.backup_mode_since * 1000) if d.backup_mode_since else None}
+                        for d in self.dominos],
+            "saved_ms": now_ms(),
+        }
+        tmp = self.dir / "state.json.tmp"
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, self.dir / "state.json")
+
+    # --- VSS ---------------------------------------------------------------
+    def create_shadow(self, letter: str, set_id: str, shadow_id: str, attributes: list[str], context: str) -> dict[str, t.Any]:
+        """Point-in-time copy of a volume: taken under the I/O lock, so between two writes."""
+        self.shadow_numbers += 1
+        number = self.shadow_numbers
+        target = self.dir / "shadows" / shadow_id.strip("{}")
+        with self.io_lock:
+            shutil.copytree(self.volume_dir(letter), target, symlinks=True)
+        shadow = {
+            "id": shadow_id, "set_id": shadow_id if not set_id else set_id, "volume": letter.upper(),
+            "volume_guid": self.volume_guid(letter), "number": number, "dir": str(target),
+            "created": win_time(),
+            "created_iso": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created_ms": now_ms(), "attributes": attributes, "context": context,
+            "exposed_as": None, "count": 1,
+        }
+        self.shadows[shadow_id.lower()] = shadow
+        return shadow
+
+    def delete_shadow(self, shadow_id: str) -> None:
+        shadow = self.shadows.pop(shadow_id.lower())
+        if shadow.get("exposed_as"):
+            self.unexpose(shadow)
+        shutil.rmtree(shadow["dir"], ignore_errors=True)
+
+    def expose(self, shadow: dict[str, t.Any], where: str) -> Path:
+        link = self.path(where)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() and not link.exists():
+            link.unlink()
+        os.symlink(shadow["dir"], link)
+        shadow["exposed_as"] = where
+        return link
+
+    def unexpose(self, shadow: dict[str, t.Any]) -> None:
+        link = self.path(shadow["exposed_as"])
+        if link.is_symlink():
+            link.unlink()
+        shadow["exposed_as"] = None
+
+    # --- task scheduler ----------------------------------------------------
+    def create_task(self, name: str, xml_text: str) -> None:
+        root = ET.fromstring(xml_text)
+        ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+        boundary = root.find(".//t:TimeTrigger/t:StartBoundary", ns)
+        actions = [{"command": (e.findtext("t:Command", default="", namespaces=ns) or "").strip(),
+                    "arguments": (e.findtext("t:Arguments", default="", namespaces=ns) or "").strip()}
+                   for e in root.findall(".//t:Actions/t:Exec", ns)]
+        if boundary is None or not actions:
+            raise ValueError("The task XML is missing a required element or attribute.")
+        self.tasks[name.lower()] = {"name": name, "start_boundary": boundary.text.strip(), "actions": actions,
+                                    "status": "Ready", "last_result": 267011, "runs": []}
+
+    def scheduler_loop(self) -> None:
+        from .tools import run_tool, split_windows_args  # late import: tools imports hostd types
+        while True:
+            time.sleep(0.2)
+            due = []
+            with self.io_lock:
+                now = datetime.datetime.now()
+                for task in self.tasks.values():
+                    if task["status"] != "Ready":
+                        continue
+                    if datetime.datetime.fromisoformat(task["start_boundary"][:19]) <= now:
+                        task["status"] = "Running"
+                        due.append(task)
+            for task in due:
+                results = []
+                for action in task["actions"]:
+                    tool = Path(action["command"].replace("\\", "/")).name.lower().removesuffix(".exe")
+                    rc, out, err = run_tool(self, tool, split_windows_args(action["arguments"]), None)
+                    results.append(rc)
+                    self.log("task %s ran %s -> rc %d %s" % (task["name"], action["command"], rc, (out + err).strip()[:200]))
+                with self.io_lock:
+                    task["status"] = "Ready" if task.get("repeat") else "Disabled"
+                    task["last_result"] = max(results) if results else 0
+                    task["runs"].append({"at_ms": now_ms(), "results": results})
+                    self.save_state()
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        from .tools import run_tool
+        host: Host = self.server.host  # type: ignore[attr-defined]
+        request = json.loads(self.rfile.readline())
+        try:
+            rc, out, err = run_tool(host, request["tool"], request["argv"], request.get("stdin"),
+                                    request.get("program_dir"))
+        except Exception as exc:  # a simulator bug must show, not hang the client
+            import traceback
+            rc, out, err = 250, "", "simulator error: %s\n%s" % (exc, traceback.format_exc())
+        with host.io_lock:
+            host.save_state()
+        self.wfile.write(json.dumps({"rc": rc, "stdout": out, "stderr": err}).encode() + b"\n")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(host_dir: Path) -> None:
+    host = Host(host_dir)
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.host = host  # type: ignore[attr-defined]
+    run = host_dir / "run"
+    (run / "hostd.pid").write_text(str(os.getpid()))
+    with host.io_lock:
+        for srv in host.dominos:
+            if srv.cfg.get("autostart", True):
+                srv.start()
+        host.save_state()
+    threading.Thread(target=host.scheduler_loop, daemon=True).start()
+    tmp = run / "hostd.port.tmp"
+    tmp.write_text(str(server.server_address[1]))
+    os.replace(tmp, run / "hostd.port")
+    host.log("hostd listening on %d" % server.server_address[1])
+    server.serve_forever(poll_interval=0.2)
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]).resolve())

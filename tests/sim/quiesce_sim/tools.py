@@ -1,0 +1,1116 @@
+"""The fake Windows tools, run inside hostd against the simulated host.
+
+Output follows ../shared/reference/windows-tool-output.md where that file has a sample;
+formats it does not cover (sc, tasklist, schtasks, reg, nserver, nsd) follow the tools'
+well-known English output.  Lines end in CRLF, as on Windows.  Formats marked [I] in
+tests/sim/README.md are inferences still to be checked on a real server.
+"""
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import json
+import os
+import re
+import shutil
+import time
+import typing as t
+import uuid
+from pathlib import Path
+
+from .hostd import SERVICE_STATES, Host, now_ms, win_time
+from .paths import PathError, volume_of
+
+Result = t.Tuple[int, str, str]
+PROVIDER_ID = "{b5946137-7b9f-4925-af80-51abd60b20d5}"
+DOMINO_WRITER = "Domino VSS Writer"
+DOMINO_WRITER_ID = "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"
+
+
+def crlf(lines: t.Iterable[str]) -> str:
+    return "".join(line + "\r\n" for line in lines)
+
+
+def split_windows_args(text: str) -> list[str]:
+    """CommandLineToArgvW rules (backslashes before quotes, doubled quotes)."""
+    args: list[str] = []
+    cur: list[str] = []
+    in_quotes = False
+    have = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            j = i
+            while j < len(text) and text[j] == "\\":
+                j += 1
+            count = j - i
+            if j < len(text) and text[j] == '"':
+                cur.append("\\" * (count // 2))
+                if count % 2:
+                    cur.append('"')
+                    i = j + 1
+                else:
+                    i = j
+                have = True
+                continue
+            cur.append("\\" * count)
+            i = j
+            have = True
+            continue
+        if ch == '"':
+            if in_quotes and i + 1 < len(text) and text[i + 1] == '"':
+                cur.append('"')
+                i += 2
+                continue
+            in_quotes = not in_quotes
+            have = True
+            i += 1
+            continue
+        if ch in " \t" and not in_quotes:
+            if have:
+                args.append("".join(cur))
+                cur, have = [], False
+            i += 1
+            continue
+        cur.append(ch)
+        have = True
+        i += 1
+    if have:
+        args.append("".join(cur))
+    return args
+
+
+def long_time(ts: float | None = None) -> str:
+    d = datetime.datetime.fromtimestamp(ts if ts is not None else time.time())
+    return d.strftime("%A, %B ") + "%d, %d %d:%02d:%02d %s" % (
+        d.day, d.year, (d.hour % 12) or 12, d.minute, d.second, "AM" if d.hour < 12 else "PM")
+
+
+def new_guid() -> str:
+    return "{%s}" % uuid.uuid4()
+
+
+def _tool_fault(host: Host, tool: str) -> str | None:
+    return (host.fault("fail") or {}).get(tool)
+
+
+# =============================================================== diskshadow
+
+class _DiskShadow:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.out: list[str] = []
+        self.persistent = False
+        self.writers = True
+        self.context = "volatile"
+        self.client_accessible = False
+        self.in_backup = False
+        self.ended_backup = False
+        self.volumes: list[tuple[str, str | None]] = []
+        self.verify: list[str] = []
+        self.exclude: list[str] = []
+        self.aliases: dict[str, str] = {}
+        self.created: list[str] = []
+        self.metadata: str | None = None
+        ind = host.cfg.get("diskshadow_indent", "spaces")
+        self.i1, self.i2 = ("\t", "\t\t") if ind == "tabs" else (" " * 8, " " * 16)
+        self.rc = 0
+        self.stop = False
+
+    def expand(self, word: str) -> str:
+        match = re.fullmatch(r"%([A-Za-z][A-Za-z0-9_]*)%", word)
+        if match:
+            name = match.group(1)
+            value = self.aliases.get(name.lower())
+            if value is None:
+                raise _DsError("The alias %s was not found." % word, rc=0)  # [I]
+            self.out.append("-> %s = %s" % (word, value))
+            return value
+        return word
+
+    def find(self, ident: str) -> dict[str, t.Any] | None:
+        return self.host.shadows.get(ident.lower())
+
+    def shadow_block(self, shadow: dict[str, t.Any], alias: str | None) -> list[str]:
+        i1, i2 = self.i1, self.i2
+        fqdn = self.host.cfg["fqdn"]
+        exposed = ("- Exposed locally as: %s\\" % shadow["exposed_as"].rstrip("\\")) if shadow["exposed_as"] else "- Not exposed"
+        return [
+            "%s* Shadow copy ID = %s%s" % (i1, shadow["id"], ("\t\t%%%s%%" % alias) if alias else ""),
+            "%s- Shadow copy set: %s%s" % (i2, shadow["set_id"], "\t%VSS_SHADOW_SET%" if alias else ""),
+            "%s- Original count of shadow copies = %d" % (i2, shadow["count"]),
+            "%s- Original volume name: %s [%s:\\]" % (i2, shadow["volume_guid"], shadow["volume"]),
+            "%s- Creation time: %s" % (i2, shadow["created"]),
+            "%s- Shadow copy device name: \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy%d" % (i2, shadow["number"]),
+            "%s- Originating machine: %s" % (i2, fqdn),
+            "%s- Service machine: %s" % (i2, fqdn),
+            "%s%s" % (i2, exposed),
+            "%s- Provider ID: %s" % (i2, PROVIDER_ID),
+            "%s- Attributes:  %s" % (i2, " ".join(shadow["attributes"])),
+        ]
+
+    # --- commands -------------------------------------------------------------
+    def run(self, line: str) -> None:
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            return
+        self.out.append("-> %s" % line)
+        cmd = words[0].lower()
+        args = words[1:]
+        handler = getattr(self, "cmd_" + cmd, None)
+        if handler is None:
+            raise _DsError("Unknown command: %s" % words[0], rc=1)  # [I]
+        handler(args)
+
+    def cmd_set(self, args: list[str]) -> None:
+        what = args[0].lower() if args else ""
+        if what == "context":
+            for word in (a.lower() for a in args[1:]):
+                if word == "persistent":
+                    self.persistent = True
+                elif word == "volatile":
+                    self.persistent = False
+                elif word == "clientaccessible":
+                    self.client_accessible = True
+                elif word == "nowriters":
+                    self.writers = False
+                else:
+                    raise _DsError("Invalid context: %s" % word, rc=1)  # [I]
+        elif what == "metadata":
+            target = self.host.path(" ".join(args[1:]).strip('"'))
+            if target.exists():
+                self.out.append("The existing file will be overwritten.")
+            self.metadata = str(target)
+        elif what in ("verbose", "option"):
+            pass
+        else:
+            raise _DsError("SET %s is not supported." % what, rc=1)  # [I]
+
+    def cmd_begin(self, args: list[str]) -> None:
+        self.in_backup = True
+
+    def cmd_end(self, args: list[str]) -> None:
+        self.ended_backup = True
+        for server in self._frozen_by_writer:
+            server.leave_backup_mode()
+        self._frozen_by_writer = []
+
+    _frozen_by_writer: list = []
+
+    def cmd_add(self, args: list[str]) -> None:
+        if not args or args[0].lower() != "volume":
+            raise _DsError("ADD %s is not supported." % (args[0] if args else ""), rc=1)
+        vol = args[1] if len(args) > 1 else ""
+        letter = volume_of(vol) if re.fullmatch(r"[A-Za-z]:\\?", vol) else None
+        if letter is None:
+            for cand in self.host.real_volumes():
+                if self.host.volume_guid(cand).lower() == vol.lower():
+                    letter = cand
+        if _tool_fault(self.host, "diskshadow") == "com_failure":
+            self.out.append("")
+            raise _DsError('COM call "(*vssObject)->InitializeForBackup" failed.', rc=2147754758 & 0xFF)
+        if letter is None or letter not in self.host.real_volumes():
+            raise _DsError("The volume name is not valid.", rc=1)  # [I]
+        alias = None
+        if len(args) >= 4 and args[2].lower() == "alias":
+            alias = args[3]
+        self.volumes.append((letter, alias))
+
+    def cmd_writer(self, args: list[str]) -> None:
+        if len(args) < 2:
+            raise _DsError("WRITER requires VERIFY or EXCLUDE and a writer.", rc=1)
+        target = " ".join(args[1:]).strip('"')
+        (self.verify if args[0].lower() == "verify" else self.exclude).append(target)
+
+    def _active_writers(self) -> list[tuple[str, str, list]]:
+        found = [("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}", []),
+                 ("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}", [])]
+        servers = [s for s in self.host.dominos if "backupvss" in s.tasks and s.state == "RUNNING"]
+        if servers:
+            found.append((DOMINO_WRITER, DOMINO_WRITER_ID, servers))
+        return found
+
+    def cmd_create(self, args: list[str]) -> None:
+        if not self.volumes:
+            raise _DsError("No volumes are in the shadow copy set.", rc=1)  # [I]
+        set_id = new_guid()
+        writers = self._active_writers() if self.writers else []
+        for wanted in self.verify:
+            if not any(wanted.lower() in (name.lower(), wid.lower()) for name, wid, _s in writers):
+                raise _DsError('Writer "%s" is not included in the backup, or was not found.\r\n'
+                               "The writer verification failed." % wanted, rc=1)  # [I]
+        frozen = []
+        if writers:
+            for name, _wid, servers in writers:
+                if any(name.lower() == e.lower() for e in self.exclude):
+                    self.out.append('Excluding writer "%s", because it was excluded by the user.' % name)
+                    continue
+                self.out.append("")
+                self.out.append('* Including writer "%s":' % name)
+                self.out.append("%s+ Adding component: \\%s" % (self.i1, name.replace(" ", "")))
+                for server in servers:
+                    if self.host.fault("vss_timeout"):
+                        raise _DsError('Writer "%s" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT). '
+                                       "The shadow copy creation failed." % name, rc=5)  # [I]
+                    if not server.enter_backup_mode():
+                        raise _DsError('Writer "%s" reported an error (VSS_E_WRITERERROR_RETRYABLE).' % name, rc=5)  # [I]
+                    frozen.append(server)
+            self.out.append("")
+        attributes = ["No_Auto_Release", "Persistent"] if self.persistent else ["Auto_Release"]
+        if not self.writers:
+            attributes.append("No_Writers")
+        if self.client_accessible:
+            attributes.append("Client_accessible")
+        attributes.append("Differential")
+        context = ("persistent" if self.persistent else "volatile") + ("" if self.writers else " nowriters")
+        made = []
+        for letter, alias in self.volumes:
+            shadow = self.host.create_shadow(letter, set_id, new_guid(), attributes, context)
+            shadow["count"] = len(self.volumes)
+            made.append((shadow, alias))
+            self.created.append(shadow["id"])
+        # With VSS auto-recovery Domino writes its deltas into the snapshot; writers thaw after create.
+        if frozen and not self.in_backup:
+            for server in frozen:
+                server.leave_backup_mode()
+        else:
+            self._frozen_by_writer = frozen
+        if self.metadata:
+            Path(self.metadata).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.metadata).write_text("simulated metadata cab\n")
+        for shadow, alias in made:
+            if alias:
+                self.aliases[alias.lower()] = shadow["id"]
+                self.out.append("Alias %s for shadow ID %s set as environment variable." % (alias, shadow["id"]))
+        self.aliases["vss_shadow_set"] = set_id
+        self.out.append("Alias VSS_SHADOW_SET for shadow set ID %s set as environment variable." % set_id)
+        if self.metadata:
+            for name in ("Manifest.xml", "BCDocument.xml"):
+                self.out.append("Inserted file %s into .cab file %s" % (name, Path(self.metadata).name))
+        self.out.append("")
+        self.out.append("Querying all shadow copies with the shadow copy set ID %s" % set_id)
+        self.out.append("")
+        for shadow, alias in made:
+            self.out.extend(self.shadow_block(shadow, alias))
+        self.out.append("")
+        self.out.append("Number of shadow copies listed: %d" % len(made))
+
+    def cmd_expose(self, args: list[str]) -> None:
+        if len(args) < 2:
+            raise _DsError("EXPOSE requires a shadow copy and a drive letter or mount point.", rc=1)
+        ident = self.expand(args[0])
+        shadow = self.find(ident)
+        if shadow is None:
+            raise _DsError("The shadow copy ID %s was not found." % ident, rc=1)  # [I]
+        where = args[1]
+        if "persistent" not in shadow["context"]:
+            raise _DsError("Only persistent shadow copies can be exposed.", rc=1)  # [I]
+        if shadow["exposed_as"]:
+            raise _DsError("The shadow copy is already exposed.", rc=1)  # [I]
+        target = self.host.path(where)
+        if re.fullmatch(r"[A-Za-z]:\\?", where):
+            if target.exists() or target.is_symlink():
+                raise _DsError("The  drive letter is already in use.", rc=0)
+            where = where[0].upper() + ":"
+            self.host.expose(shadow, where)
+            self.out.append("The shadow copy was successfully exposed as %s\\." % where.lower())
+        else:
+            if not target.parent.is_dir() or (target.exists() and any(target.iterdir())):
+                raise _DsError("The mount point is not valid or is not an empty folder.", rc=1)  # [I]
+            if target.is_dir():
+                target.rmdir()
+            self.host.expose(shadow, where.rstrip("\\"))
+            self.out.append("The shadow copy was successfully exposed as %s\\." % where.rstrip("\\"))
+
+    def cmd_unexpose(self, args: list[str]) -> None:
+        ident = self.expand(args[0]) if args else ""
+        for shadow in self.host.shadows.values():
+            exposed = (shadow["exposed_as"] or "").rstrip("\\").lower()
+            if shadow["id"].lower() == ident.lower() or (exposed and exposed == ident.rstrip("\\").lower()):
+                if not shadow["exposed_as"]:
+                    break
+                self.host.unexpose(shadow)
+                self.out.append("Shadow copy ID %s is no longer exposed." % shadow["id"])
+                return
+        raise _DsError("The shadow copy is not exposed as %s." % ident, rc=1)  # [I]
+
+    def cmd_delete(self, args: list[str]) -> None:
+        if not args or args[0].lower() != "shadows" or len(args) < 2:
+            raise _DsError("DELETE SHADOWS requires ALL, VOLUME, OLDEST, SET, ID or EXPOSED.", rc=1)
+        kind = args[1].lower()
+        value = self.expand(args[2]) if len(args) > 2 else ""
+        shadows = list(self.host.shadows.values())
+        if kind == "all":
+            chosen = shadows
+        elif kind == "volume":
+            chosen = [s for s in shadows if s["volume"] == (volume_of(value) or "")]
+        elif kind == "oldest":
+            on = sorted((s for s in shadows if s["volume"] == (volume_of(value) or "")), key=lambda s: s["created_ms"])
+            chosen = on[:1]
+        elif kind == "set":
+            chosen = [s for s in shadows if s["set_id"].lower() == value.lower()]
+        elif kind == "id":
+            chosen = [s for s in shadows if s["id"].lower() == value.lower()]
+        elif kind == "exposed":
+            chosen = [s for s in shadows if (s["exposed_as"] or "").rstrip("\\").lower() == value.rstrip("\\").lower()]
+        else:
+            raise _DsError("DELETE SHADOWS %s is not supported." % kind, rc=1)
+        if not chosen and kind in ("id", "set", "exposed"):
+            raise _DsError("The shadow copy ID %s was not found." % value, rc=1)  # [I]
+        for shadow in chosen:
+            self.out.append("Deleting shadow copy %s on volume %s from provider %s [Attributes: 0x%08x]..."
+                            % (shadow["id"], shadow["volume_guid"], PROVIDER_ID, 0x20019)
+                            if kind == "all" else "Deleting shadow copy %s..." % shadow["id"])
+            self.host.delete_shadow(shadow["id"])
+        self.out.append("")
+        self.out.append("Number of shadow copies deleted: %d" % len(chosen) if kind == "all"
+                        else "%d shadow cop%s deleted." % (len(chosen), "y" if len(chosen) == 1 else "ies"))
+
+    def cmd_list(self, args: list[str]) -> None:
+        what = args[0].lower() if args else ""
+        if what == "writers":
+            for name, wid, _servers in self._active_writers():
+                self.out.append("* WRITER %s" % name)
+                self.out.append("%s- Writer ID   = %s" % (self.i2, wid))
+                self.out.append("%s- Status: 1 (VSS_WS_STABLE)" % self.i2)
+                self.out.append("%s- Writer Failure code: 0x00000000 (S_OK)" % self.i2)
+            return
+        if what != "shadows":
+            raise _DsError("LIST %s is not supported." % what, rc=1)
+        scope = args[1].lower() if len(args) > 1 else "all"
+        value = self.expand(args[2]) if len(args) > 2 else ""
+        shadows = sorted(self.host.shadows.values(), key=lambda s: s["number"])
+        if scope == "set":
+            shadows = [s for s in shadows if s["set_id"].lower() == value.lower()]
+        elif scope == "id":
+            shadows = [s for s in shadows if s["id"].lower() == value.lower()]
+        self.out.append("Querying all shadow copies on the computer ...")  # [I]
+        self.out.append("")
+        if not shadows:
+            self.out.append("No shadow copies found in system.")  # [I]
+            return
+        for shadow in shadows:
+            self.out.extend(self.shadow_block(shadow, None))
+            self.out.append("")
+        self.out.append("Number of shadow copies listed: %d" % len(shadows))
+
+    def cmd_reset(self, args: list[str]) -> None:
+        self.__init__(self.host)  # type: ignore[misc]
+
+    def cmd_exit(self, args: list[str]) -> None:
+        self.stop = True
+
+    def finish(self) -> None:
+        if self.in_backup and not self.ended_backup and self.writers:
+            self.out.append("Note: END BACKUP was not commanded, writers not notified BackupComplete.")
+            for server in self._frozen_by_writer:
+                server.leave_backup_mode()
+        for shadow_id in self.created:
+            shadow = self.host.shadows.get(shadow_id.lower())
+            if shadow and "persistent" not in shadow["context"]:
+                self.host.delete_shadow(shadow_id)
+        self.out.append("DiskShadow is exiting.")
+
+
+class _DsError(Exception):
+    def __init__(self, text: str, rc: int) -> None:
+        super().__init__(text)
+        self.text = text
+        self.rc = rc
+
+
+def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
+    ds = _DiskShadow(host)
+    lines: list[str] = []
+    log_file = None
+    i = 0
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt in ("/s", "-s") and i + 1 < len(argv):
+            try:
+                lines = host.path(argv[i + 1]).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+            except (OSError, PathError):
+                return 2, crlf(["The script file name is not valid."]), ""  # [I]
+            i += 2
+        elif opt in ("/l", "-l") and i + 1 < len(argv):
+            log_file = host.path(argv[i + 1])
+            i += 2
+        else:
+            i += 1
+    if not lines and stdin:
+        lines = stdin.splitlines()
+    if (host.fault("hang") or {}).get("diskshadow"):
+        time.sleep(float(host.fault("hang")["diskshadow"]))
+    ds.out += ["Microsoft DiskShadow version 1.0", "Copyright (C) 2013 Microsoft Corporation",
+               "On computer:  %s,  %s" % (host.cfg["hostname"].upper(), win_time()), ""]
+    rc = 0
+    with host.io_lock:
+        try:
+            for line in lines:
+                ds.run(line.strip())
+                if ds.stop:
+                    break
+        except _DsError as exc:
+            ds.out.append(exc.text)
+            rc = exc.rc
+        except PathError as exc:
+            ds.out.append("The path is not valid: %s" % exc)
+            rc = 1
+        ds.finish()
+    text = crlf(ds.out)
+    if log_file:
+        log_file.write_text(text)
+    return rc, text, ""
+
+
+# ================================================================== vssadmin
+
+def tool_vssadmin(host: Host, argv: list[str], stdin: str | None) -> Result:
+    head = ["vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool",
+            "(C) Copyright 2001-2013 Microsoft Corp.", ""]
+    words = [a.lower() for a in argv]
+    opts = {a.split("=", 1)[0].lower(): (a.split("=", 1)[1] if "=" in a else "") for a in argv[2:]}
+    if words[:2] == ["list", "shadows"]:
+        shadows = sorted(host.shadows.values(), key=lambda s: s["number"])
+        if "/for" in opts:
+            shadows = [s for s in shadows if s["volume"] == (volume_of(opts["/for"]) or "")]
+        if "/shadow" in opts:
+            shadows = [s for s in shadows if s["id"].lower() == opts["/shadow"].lower()]
+        if not shadows:
+            return 0, crlf(head + ["No items found that satisfy the query."]), ""
+        out = list(head)
+        sets: dict[str, list] = {}
+        for shadow in shadows:
+            sets.setdefault(shadow["set_id"], []).append(shadow)
+        for set_id, members in sets.items():
+            out.append("Contents of shadow copy set ID: %s" % set_id)
+            out.append("   Contained %d shadow copies at creation time: %s" % (len(members), members[0]["created"]))
+            for shadow in members:
+                nowriters = "No_Writers" in shadow["attributes"]
+                out += [
+                    "      Shadow Copy ID: %s" % shadow["id"],
+                    "         Original Volume: (%s:)%s" % (shadow["volume"], shadow["volume_guid"]),
+                    "         Shadow Copy Volume: \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy%d" % shadow["number"],
+                    "         Originating Machine: %s" % host.cfg["fqdn"],
+                    "         Service Machine: %s" % host.cfg["fqdn"],
+                ]
+                if shadow["exposed_as"]:
+                    out.append("         Exposed Name: %s\\" % shadow["exposed_as"].rstrip("\\"))  # [I]
+                out += [
+                    "         Provider: 'Microsoft Software Shadow Copy provider 1.0'",
+                    "         Type: %s" % ("ClientAccessible" if nowriters else "ClientAccessibleWriters"),
+                    "         Attributes: Persistent, Client-accessible, No auto release, %sDifferential%s"
+                    % ("No writers, " if nowriters else "", "" if nowriters else ", Auto recovered"),
+                ]
+            out.append("")
+        return 0, crlf(out), ""
+    if words[:2] == ["delete", "shadows"]:
+        with host.io_lock:
+            if "/shadow" in opts:
+                victims = [s for s in host.shadows.values() if s["id"].lower() == opts["/shadow"].lower()]
+            elif "/for" in opts:
+                victims = [s for s in host.shadows.values() if s["volume"] == (volume_of(opts["/for"]) or "")]
+                if "/oldest" in opts:
+                    victims = sorted(victims, key=lambda s: s["created_ms"])[:1]
+            elif "/all" in opts:
+                victims = list(host.shadows.values())
+            else:
+                return 1, crlf(head + ["Error: Invalid command."]), ""
+            if not victims:
+                return 1, crlf(head + ["No items found that satisfy the query."]), ""
+            for shadow in victims:
+                host.delete_shadow(shadow["id"])
+        return 0, crlf(head + ["Successfully deleted %d shadow copies." % len(victims)]), ""  # [I]
+    return 1, crlf(head + ["Error: Invalid command."]), ""
+
+
+# ========================================================= powershell (CIM)
+
+def _dotnet_date(ms: int) -> str:
+    return "/Date(%d)/" % ms
+
+
+def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
+    """Only the constant CIM queries the collection issues are simulated."""
+    lowered = [a.lower() for a in argv]
+    script = argv[lowered.index("-command") + 1] if "-command" in lowered else ""
+    if "Win32_ShadowCopy" in script:
+        rows = []
+        for shadow in sorted(host.shadows.values(), key=lambda s: s["number"]):
+            attrs = shadow["attributes"]
+            rows.append({
+                "ID": shadow["id"].upper(), "SetID": shadow["set_id"].upper(),
+                "VolumeName": shadow["volume_guid"],
+                "DeviceObject": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy%d" % shadow["number"],
+                "InstallDate": _dotnet_date(shadow["created_ms"]), "Count": shadow["count"],
+                "Persistent": "Persistent" in attrs, "NoWriters": "No_Writers" in attrs,
+                "ClientAccessible": "Client_accessible" in attrs, "NoAutoRelease": "No_Auto_Release" in attrs,
+                "Differential": True, "ExposedLocally": bool(shadow["exposed_as"]),
+                "ExposedName": (shadow["exposed_as"].rstrip("\\") + "\\") if shadow["exposed_as"] else None,
+                "ExposedPath": None, "ExposedRemotely": False, "State": 12,
+                "OriginatingMachine": host.cfg["fqdn"], "ServiceMachine": host.cfg["fqdn"],
+                "ProviderID": PROVIDER_ID.upper(),
+            })
+        return 0, json.dumps(rows, indent=4) + "\r\n", ""
+    if "Win32_Volume" in script:
+        rows = []
+        vols_dir = host.dir / "volumes"
+        for entry in sorted(vols_dir.iterdir()):
+            letter = entry.name
+            cfg = host.cfg["volumes"].get(letter)
+            if cfg is None:
+                continue
+            used = _dir_size(entry)
+            cap = cfg["size_mb"] * 1024 * 1024
+            rows.append({"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "FileSystem": cfg.get("fs", "NTFS"),
+                         "Capacity": cap, "FreeSpace": max(cap - used, 0), "Label": cfg.get("label", "")})
+        taken = sorted(e.name + ":" for e in vols_dir.iterdir())
+        return 0, json.dumps({"volumes": rows, "drive_letters_in_use": taken}, indent=4) + "\r\n", ""
+    return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+# =================================================================== robocopy
+
+def _fmt_bytes(n: int, raw: bool) -> str:
+    if raw:
+        return str(n)
+    for unit, size in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if n >= size:
+            return "%.2f %s" % (n / size, unit)
+    return str(n)
+
+
+def _capacity_left(host: Host, dest_win: str, dest: Path) -> int | None:
+    letter = volume_of(dest_win)
+    if letter and letter in host.cfg["volumes"]:
+        return host.cfg["volumes"][letter]["size_mb"] * 1024 * 1024 - _dir_size(host.volume_dir(letter))
+    match = re.match(r"^\\\\([^\\]+)\\([^\\]+)", dest_win)
+    if match:
+        share = host.fleet_dir / "shares" / match.group(1).lower() / match.group(2).lower()
+        cfg_file = share / ".share.json"
+        if cfg_file.exists():
+            size = json.loads(cfg_file.read_text()).get("size_mb")
+            if size:
+                return size * 1024 * 1024 - _dir_size(share)
+    return None
+
+
+def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
+    started = time.time()
+    positional = [a for a in argv if not a.startswith("/")]
+    opts = [a for a in argv if a.startswith("/")]
+    upper = [o.upper() for o in opts]
+    if len(positional) < 2:
+        return 16, crlf(["ERROR : Invalid Parameter #1 : \"%s\"" % (argv[0] if argv else "")]), ""
+    src_win, dst_win = positional[0], positional[1]
+    patterns = positional[2:] or ["*.*"]
+    raw_bytes = "/BYTES" in upper
+    recurse = any(o in upper for o in ("/E", "/S", "/MIR"))
+    purge = any(o in upper for o in ("/MIR", "/PURGE"))
+    listing = "/L" in upper
+    no_file_list = "/NFL" in upper
+    log_path = None
+    log_unicode = False
+    tee = "/TEE" in upper
+    excluded_files: list[str] = []
+    for i, opt in enumerate(opts):
+        up = opt.upper()
+        if up.startswith(("/UNILOG:", "/UNILOG+:", "/LOG:", "/LOG+:")):
+            log_unicode = up.startswith("/UNILOG")
+            log_path = host.path(opt.split(":", 1)[1])
+    if "/XF" in upper:
+        idx = argv.index(next(o for o in opts if o.upper() == "/XF"))
+        for a in argv[idx + 1:]:
+            if a.startswith("/"):
+                break
+            excluded_files.append(a)
+    fault = _tool_fault(host, "robocopy")
+    out: list[str] = [
+        "", "-------------------------------------------------------------------------------",
+        "   ROBOCOPY     ::     Robust File Copy for Windows                              ",
+        "-------------------------------------------------------------------------------", "",
+        "  Started : %s" % long_time(started),
+        "   Source : %s\\" % src_win.rstrip("\\"),
+        "     Dest : %s\\" % dst_win.rstrip("\\"), "",
+        "    Files : %s" % " ".join(patterns), "",
+        "  Options : %s %s" % (" ".join(patterns), " ".join(opts)), "",
+        "------------------------------------------------------------------------------", "",
+    ]
+
+    def finish(rc: int, counts: dict[str, list[int]]) -> Result:
+        ended = time.time()
+        secs = max(ended - started, 0.001)
+        speed = int(counts["bytes"][1] / secs)
+        dur = "%d:%02d:%02d" % (int(secs) // 3600, int(secs) // 60 % 60, int(secs) % 60)
+        out.extend([
+            "", "------------------------------------------------------------------------------", "",
+            "               Total    Copied   Skipped  Mismatch    FAILED    Extras",
+            "    Dirs : %9d %9d %9d %9d %9d %9d" % tuple(counts["dirs"]),
+            "   Files : %9d %9d %9d %9d %9d %9d" % tuple(counts["files"]),
+            "   Bytes : %s" % " ".join("%9s" % _fmt_bytes(n, raw_bytes) for n in counts["bytes"]),
+            "   Times : %9s %9s                     %9s %9s" % (dur, dur, "0:00:00", "0:00:00"),
+            "   Speed :%21s Bytes/sec." % "{:,}".format(speed),
+            "   Speed :%21s MegaBytes/min." % "{:,.3f}".format(speed * 60 / 1048576),
+            "   Ended : %s" % long_time(ended), "",
+        ])
+        text = crlf(out)
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            mode = "ab" if "+:" in " ".join(upper) else "wb"
+            with open(log_path, mode) as handle:
+                handle.write((b"\xff\xfe" + text.encode("utf-16-le")) if log_unicode else text.encode("utf-8"))
+            if not tee:
+                text = crlf(["", "  Log File : %s" % log_path])
+        return rc, text, ""
+
+    zero = {"dirs": [0] * 6, "files": [0] * 6, "bytes": [0] * 6}
+    try:
+        src = host.path(src_win)
+        dst = host.path(dst_win)
+    except PathError as exc:
+        out.append("%s ERROR 123 (0x0000007B) %s" % (time.strftime("%Y/%m/%d %H:%M:%S"), exc))
+        return finish(16, zero)
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+    if fault == "share_unreachable" and dst_win.startswith("\\\\"):
+        out += ["%s ERROR 53 (0x00000035) Accessing Destination Directory %s\\" % (stamp, dst_win.rstrip("\\")),
+                "The network path was not found.", ""]
+        return finish(16, zero)
+    if not src.is_dir():
+        out += ["%s ERROR 2 (0x00000002) Accessing Source Directory %s\\" % (stamp, src_win.rstrip("\\")),
+                "The system cannot find the file specified.", ""]
+        return finish(16, zero)
+    counts = {"dirs": [0] * 6, "files": [0] * 6, "bytes": [0] * 6}
+    src_files: dict[str, Path] = {}
+    for root, dirs, files in os.walk(src, followlinks=True):
+        rel_root = os.path.relpath(root, src)
+        if rel_root != "." and not recurse:
+            dirs[:] = []
+            continue
+        counts["dirs"][0] += 1
+        for name in files:
+            if not any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns):
+                continue
+            if any(fnmatch.fnmatch(name.lower(), x.lower()) for x in excluded_files):
+                continue
+            rel = os.path.normpath(os.path.join(rel_root, name))
+            src_files[rel] = Path(root) / name
+        if not recurse:
+            dirs[:] = []
+    left = _capacity_left(host, dst_win, dst)
+    failed_pattern = (host.fault("robocopy_fail_pattern") or "*.nsf") if fault == "rc8" else None
+    failed_once = False
+    for rel, path in sorted(src_files.items()):
+        size = path.stat().st_size
+        counts["files"][0] += 1
+        counts["bytes"][0] += size
+        target = dst / rel
+        same = target.exists() and target.stat().st_size == size and \
+            int(target.stat().st_mtime) == int(path.stat().st_mtime)
+        if same:
+            counts["files"][2] += 1
+            counts["bytes"][2] += size
+            continue
+        src_disp = "%s\\%s" % (src_win.rstrip("\\"), rel.replace("/", "\\"))
+        if failed_pattern and not failed_once and fnmatch.fnmatch(path.name.lower(), failed_pattern.lower()):
+            failed_once = True
+            out += ["%s ERROR 32 (0x00000020) Copying File %s" % (stamp, src_disp),
+                    "The process cannot access the file because it is being used by another process.",
+                    "ERROR: RETRY LIMIT EXCEEDED.", ""]
+            counts["files"][4] += 1
+            counts["bytes"][4] += size
+            continue
+        if left is not None and size > left:
+            out += ["%s ERROR 112 (0x00000070) Copying File %s" % (stamp, src_disp),
+                    "There is not enough space on the disk.", ""]
+            counts["files"][4] += 1
+            counts["bytes"][4] += size
+            continue
+        if not no_file_list:
+            out.append("\t  %s\t\t%12d\t%s" % ("New File" if not target.exists() else "Newer", size, src_disp))
+        if not listing:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            if left is not None:
+                left -= size
+        counts["files"][1] += 1
+        counts["bytes"][1] += size
+    if dst.is_dir():
+        for root, _dirs, files in os.walk(dst):
+            for name in files:
+                rel = os.path.normpath(os.path.relpath(os.path.join(root, name), dst))
+                if rel not in src_files and any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns):
+                    counts["files"][5] += 1
+                    if purge and not listing:
+                        os.unlink(os.path.join(root, name))
+                        if not no_file_list:
+                            out.append("\t\t*EXTRA File\t\t%s" % name)
+    counts["dirs"][1] = counts["dirs"][0] if counts["files"][1] else 0
+    counts["dirs"][2] = counts["dirs"][0] - counts["dirs"][1]
+    rc = (1 if counts["files"][1] else 0) | (2 if counts["files"][5] else 0) | (8 if counts["files"][4] else 0)
+    return finish(rc, counts)
+
+
+# ================================================================ services
+
+def _service(host: Host, name: str) -> dict[str, t.Any] | None:
+    return host.services.get(name.lower())
+
+
+def _svc_state(svc: dict[str, t.Any]) -> tuple[str, int]:
+    if "domino" in svc:
+        return svc["domino"].state, svc["domino"].pid
+    return svc["state"], svc["pid"]
+
+
+def _sc_block(name: str, state: str, pid: int, ex: bool) -> list[str]:
+    code = {v: k for k, v in SERVICE_STATES.items()}[state]
+    flags = "(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)" if state == "RUNNING" else \
+        "(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)"
+    lines = ["", "SERVICE_NAME: %s " % name,
+             "        TYPE               : 10  WIN32_OWN_PROCESS  ",
+             "        STATE              : %d  %s " % (code, state),
+             "                                %s" % flags,
+             "        WIN32_EXIT_CODE    : 0  (0x0)",
+             "        SERVICE_EXIT_CODE  : 0  (0x0)",
+             "        CHECKPOINT         : 0x0",
+             "        WAIT_HINT          : 0x%x" % (0x7530 if state.endswith("PENDING") else 0)]
+    if ex:
+        lines += ["        PID                : %d" % pid, "        FLAGS              : "]
+    return lines
+
+
+def tool_sc(host: Host, argv: list[str], stdin: str | None) -> Result:
+    if len(argv) < 2:
+        return 1639, crlf(["DESCRIPTION:", "        SC is a command line program used for communicating with the",
+                           "        Service Control Manager and services."]), ""
+    verb = argv[0].lower()
+    svc = _service(host, argv[1])
+    verbs = {"query": "EnumQueryServicesStatus:OpenService", "queryex": "EnumQueryServicesStatus:OpenService",
+             "start": "OpenService", "stop": "OpenService", "qc": "OpenService"}
+    if verb not in verbs:
+        return 1639, crlf(["ERROR:  Unrecognized command"]), ""
+    if _tool_fault(host, "sc") == "access_denied" and verb in ("start", "stop"):
+        return 5, crlf(["[SC] OpenService FAILED 5:", "", "Access is denied.", ""]), ""
+    if svc is None:
+        return 1060, crlf(["[SC] %s FAILED 1060:" % verbs[verb], "",
+                           "The specified service does not exist as an installed service.", ""]), ""
+    state, pid = _svc_state(svc)
+    if verb in ("query", "queryex"):
+        return 0, crlf(_sc_block(svc["name"], state, pid, verb == "queryex")), ""
+    if verb == "qc":
+        image = svc["domino"].cfg["image_path"] if "domino" in svc else "C:\\Windows\\System32\\svchost.exe"
+        return 0, crlf(["[SC] QueryServiceConfig SUCCESS", "", "SERVICE_NAME: %s" % svc["name"],
+                        "        TYPE               : 10  WIN32_OWN_PROCESS ",
+                        "        START_TYPE         : 2   AUTO_START",
+                        "        ERROR_CONTROL      : 1   NORMAL",
+                        "        BINARY_PATH_NAME   : %s" % image,
+                        "        LOAD_ORDER_GROUP   : ", "        TAG                : 0",
+                        "        DISPLAY_NAME       : %s" % svc["name"],
+                        "        DEPENDENCIES       : ", "        SERVICE_START_NAME : LocalSystem"]), ""
+    if verb == "start":
+        if state != "STOPPED":
+            return 1056, crlf(["[SC] StartService FAILED 1056:", "",
+                               "An instance of the service is already running.", ""]), ""
+        if "domino" in svc:
+            svc["domino"].start()
+        else:
+            svc["state"] = "RUNNING"
+        state, pid = _svc_state(svc)
+        return 0, crlf(_sc_block(svc["name"], state, pid, True)), ""
+    # stop
+    if state == "STOPPED":
+        return 1062, crlf(["[SC] ControlService FAILED 1062:", "", "The service has not been started.", ""]), ""
+    if state == "STOP_PENDING":
+        return 1061, crlf(["[SC] ControlService FAILED 1061:", "",
+                           "The service cannot accept control messages at this time.", ""]), ""
+    if "domino" in svc:
+        svc["domino"].stop()
+    else:
+        svc["state"] = "STOPPED"
+    state, pid = _svc_state(svc)
+    return 0, crlf(_sc_block(svc["name"], state, pid, False)), ""
+
+
+def _processes(host: Host) -> list[tuple[str, int]]:
+    procs = [("System Idle Process", 0), ("System", 4), ("smss.exe", 388), ("services.exe", 640),
+             ("svchost.exe", 812), ("explorer.exe", 3120)]
+    for server in host.dominos:
+        procs += server.processes()
+    return procs
+
+
+def tool_tasklist(host: Host, argv: list[str], stdin: str | None) -> Result:
+    procs = _processes(host)
+    upper = [a.upper() for a in argv]
+    for i, arg in enumerate(upper):
+        if arg == "/FI" and i + 1 < len(argv):
+            match = re.match(r"^\s*(IMAGENAME|PID)\s+eq\s+(.+?)\s*$", argv[i + 1], re.I)
+            if not match:
+                return 1, "", crlf(["ERROR: The search filter cannot be recognized."])
+            key, value = match.group(1).upper(), match.group(2)
+            if key == "PID":
+                procs = [p for p in procs if str(p[1]) == value]
+            else:
+                procs = [p for p in procs if fnmatch.fnmatch(p[0].lower(), value.lower())]
+    if not procs:
+        return 0, crlf(["INFO: No tasks are running which match the specified criteria."]), ""
+    csv = "CSV" in upper
+    no_header = "/NH" in upper
+    lines = []
+    if csv:
+        if not no_header:
+            lines.append('"Image Name","PID","Session Name","Session#","Mem Usage"')
+        lines += ['"%s","%d","Services","0","%s K"' % (n, p, "{:,}".format(20000 + p % 9000)) for n, p in procs]
+    else:
+        if not no_header:
+            lines += ["", "Image Name                     PID Session Name        Session#    Mem Usage",
+                      "========================= ======== ================ =========== ============"]
+        lines += ["%-25s %8d %-16s %11d %12s" % (n[:25], p, "Services", 0, "{:,} K".format(20000 + p % 9000))
+                  for n, p in procs]
+    return 0, crlf(lines), ""
+
+
+def tool_taskkill(host: Host, argv: list[str], stdin: str | None) -> Result:
+    upper = [a.upper() for a in argv]
+    targets = []
+    for i, arg in enumerate(upper):
+        if arg in ("/PID", "/IM") and i + 1 < len(argv):
+            targets.append((arg, argv[i + 1]))
+    out: list[str] = []
+    rc = 0
+    for kind, value in targets:
+        hits = [(n, p) for n, p in _processes(host)
+                if (kind == "/PID" and str(p) == value) or (kind == "/IM" and fnmatch.fnmatch(n.lower(), value.lower()))]
+        if not hits:
+            return 128, "", crlf(['ERROR: The process "%s" not found.' % value])
+        for name, pid in hits:
+            for server in host.dominos:
+                if (name, pid) in server.processes():
+                    server.kill()
+            out.append("SUCCESS: The process with PID %d has been terminated." % pid)
+    return rc, crlf(out), ""
+
+
+# ================================================================= schtasks
+
+def tool_schtasks(host: Host, argv: list[str], stdin: str | None) -> Result:
+    upper = [a.upper() for a in argv]
+
+    def opt(name: str) -> str | None:
+        return argv[upper.index(name) + 1] if name in upper and upper.index(name) + 1 < len(argv) else None
+    name = (opt("/TN") or "").lstrip("\\")
+    if _tool_fault(host, "schtasks") == "access_denied":
+        return 1, "", crlf(["ERROR: Access is denied."])
+    if "/CREATE" in upper:
+        xml_path = opt("/XML")
+        if not xml_path:
+            return 1, "", crlf(["ERROR: Invalid syntax. Mandatory option '/sc' is missing."])
+        if name.lower() in host.tasks and "/F" not in upper:
+            return 1, "", crlf(["ERROR: Cannot create a file when that file already exists."])
+        raw = host.path(xml_path).read_bytes()
+        text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
+        try:
+            host.create_task(name, text)
+        except (ValueError, Exception) as exc:  # noqa: BLE001 - schtasks reports XML problems as text
+            return 1, "", crlf(["ERROR: The task XML is malformed.", "(1,1)::ERROR: %s" % exc])
+        return 0, crlf(['SUCCESS: The scheduled task "%s" has successfully been created.' % name]), ""
+    task = host.tasks.get(name.lower())
+    if task is None:
+        return 1, "", crlf(["ERROR: The system cannot find the file specified."])
+    if "/DELETE" in upper:
+        del host.tasks[name.lower()]
+        return 0, crlf(['SUCCESS: The scheduled task "%s" was successfully deleted.' % name]), ""
+    if "/QUERY" in upper:
+        nxt = datetime.datetime.fromisoformat(task["start_boundary"][:19]).timestamp()
+        return 0, crlf(['"\\%s","%s","%s"' % (task["name"], win_time(nxt) if task["status"] == "Ready" else "N/A",
+                                            task["status"])]), ""
+    if "/RUN" in upper:
+        task["start_boundary"] = datetime.datetime.now().isoformat(timespec="seconds")
+        task["status"] = "Ready"
+        return 0, crlf(['SUCCESS: Attempted to run the scheduled task "%s".' % name]), ""
+    return 1, "", crlf(["ERROR: Invalid syntax."])
+
+
+# ====================================================================== reg
+
+def _registry(host: Host) -> dict[str, list[tuple[str, str, str]]]:
+    win = host.cfg.get("windows", {})
+    keys: dict[str, list[tuple[str, str, str]]] = {
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\MICROSOFT\\WINDOWS NT\\CURRENTVERSION": [
+            ("ProductName", "REG_SZ", win.get("product", "Windows Server 2022 Standard")),
+            ("CurrentBuild", "REG_SZ", str(win.get("build", 20348))),
+            ("EditionID", "REG_SZ", win.get("edition", "ServerStandard")),
+            ("InstallationType", "REG_SZ", "Server")],
+    }
+    for server in host.dominos:
+        cfg = server.cfg
+        key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\LOTUS\\DOMINO"
+        if cfg.get("partition"):
+            key += "\\" + cfg["partition"].upper()
+        keys[key] = [("Path", "REG_SZ", cfg["program_dir"]), ("DataPath", "REG_SZ", cfg["data_dir"]),
+                     ("Version", "REG_SZ", cfg["version"])]
+        keys["HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTROLSET\\SERVICES\\" + server.service.upper()] = [
+            ("Type", "REG_DWORD", "0x10"), ("Start", "REG_DWORD", "0x2"),
+            ("ImagePath", "REG_EXPAND_SZ", cfg["image_path"]), ("DisplayName", "REG_SZ", server.service),
+            ("ObjectName", "REG_SZ", "LocalSystem")]
+    return keys
+
+
+def _canonical_key(key: str) -> str:
+    key = key.strip("\\")
+    for short, full in (("HKLM\\", "HKEY_LOCAL_MACHINE\\"), ("HKCU\\", "HKEY_CURRENT_USER\\")):
+        if key.upper().startswith(short):
+            key = full + key[len(short):]
+    return key.upper()
+
+
+def _display_key(host_keys: dict[str, t.Any], canonical: str, original: str) -> str:
+    head = "HKEY_LOCAL_MACHINE" if canonical.startswith("HKEY_LOCAL_MACHINE") else canonical.split("\\")[0]
+    return head + original.strip("\\")[original.find("\\"):] if "\\" in original else canonical
+
+
+def tool_reg(host: Host, argv: list[str], stdin: str | None) -> Result:
+    if len(argv) < 2 or argv[0].lower() != "query":
+        return 1, "", crlf(["ERROR: Invalid syntax.", "Type \"REG /?\" for usage."])
+    keys = _registry(host)
+    want = _canonical_key(argv[1])
+    upper = [a.upper() for a in argv]
+    value = argv[upper.index("/V") + 1] if "/V" in upper else None
+    recurse = "/S" in upper
+    hits = [(k, v) for k, v in keys.items() if k == want or (recurse and k.startswith(want + "\\"))]
+    children = sorted({k[len(want) + 1:].split("\\")[0] for k in keys if k.startswith(want + "\\")})
+    if not hits and not children:
+        return 1, "", crlf(["ERROR: The system was unable to find the specified registry key or value."])
+    lines = [""]
+    for key, values in sorted(hits):
+        shown = [v for v in values if value is None or v[0].lower() == value.lower()]
+        if value is not None and not shown:
+            continue
+        lines.append(_display_key(keys, key, argv[1]) if key == want else
+                     _display_key(keys, want, argv[1]) + key[len(want):])
+        lines += ["    %s    %s    %s" % v for v in shown]
+        lines.append("")
+    if value is not None and len(lines) == 1:
+        return 1, "", crlf(["ERROR: The system was unable to find the specified registry key or value."])
+    if not recurse and value is None:
+        lines += [_display_key(keys, want, argv[1]) + "\\" + c for c in children]
+    if recurse:
+        lines.append("End of search: %d match(es) found." % sum(len(v) for _k, v in hits))
+    return 0, crlf(lines), ""
+
+
+# ================================================================== Domino
+
+def _server_for_program(host: Host, exe_dir: str | None) -> list:
+    return host.dominos if exe_dir is None else [
+        d for d in host.dominos if d.cfg["program_dir"].lower() == exe_dir.lower()] or host.dominos[:1]
+
+
+def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+    servers = _server_for_program(host, program_dir)
+    server = servers[0]
+    if argv and argv[0].lower() == "-q":
+        if server.state == "STOPPED":
+            return 1, crlf(["Unable to connect to the Domino server: the server is not running."]), ""  # [I]
+        server.stop()
+        return 0, crlf(["Server shutdown requested."]), ""  # [I]
+    if len(argv) >= 2 and argv[0].lower() == "-c":
+        command = argv[1].strip()
+        if not server.answers():
+            return 1, crlf(["Unable to connect to the Domino server: the server is not running."]), ""  # [I]
+        return _console(host, server, command)
+    return 1, crlf(["Usage: nserver [-c \"console command\"] [-q]"]), ""  # [I]
+
+
+def _console(host: Host, server: t.Any, command: str) -> Result:
+    cfg = server.cfg
+    low = command.lower()
+    if low == "show server":
+        lines = ["", "HCL Domino (r) Server (Release %s for Windows/64) %s" % (cfg["version"], win_time()), "",
+                 "Server name:            %s" % cfg["server_name"],
+                 "Domino Directory:       names.nsf",
+                 "Partition:              %s" % cfg["data_dir"].replace(":", "").replace("\\", "."),
+                 "Elapsed time:           00:%02d:%02d" % (int(time.time()) // 60 % 60, int(time.time()) % 60),
+                 "Transactional Logging:  %s" % ("Enabled" if cfg.get("translog", {}).get("status") == "1" else "Disabled"),
+                 "Fault Recovery:         Enabled",
+                 "Backup mode:            %s" % ("Databases held" if server.backup_mode else "Off"), ""]  # [I]
+        return 0, crlf(lines), ""
+    if low == "show tasks":
+        lines = ["", "Task                   Description", "Database Server        Perform console commands",
+                 "Router                 Idle", "Replicator             Idle", "Event Monitor          Idle"]
+        if "backup" in server.tasks:
+            lines.append("Backup                 %s" % ("Databases in backup mode" if server.backup_mode else "Idle"))
+        if "backupvss" in server.tasks:
+            lines.append("BackupVSS              VSS writer registered")  # [I]
+        return 0, crlf(lines + [""]), ""
+    match = re.fullmatch(r"(load|tell)\s+(\w+)(?:\s+(.*))?", command, re.I)
+    if match:
+        verb, task, rest = match.group(1).lower(), match.group(2).lower(), (match.group(3) or "").lower()
+        if task == "backupvss":
+            if verb == "load":
+                if not cfg.get("vss_writer_capable"):
+                    return 0, crlf(["BackupVSS: The VSS writer requires Domino 12.0.2 or later on Windows Server 2019/2022."]), ""  # [I]
+                server.tasks.add("backupvss")
+                return 0, crlf(["BackupVSS: VSS writer registered"]), ""  # [I]
+            if rest == "quit":
+                server.tasks.discard("backupvss")
+                return 0, crlf(["BackupVSS: shutdown"]), ""  # [I]
+        if task == "backup" and verb == "load":
+            server.tasks.add("backup")
+            return 0, crlf(["Backup: Started"]), ""  # [I]
+        if task == "backup" and rest == "quit":
+            server.tasks.discard("backup")
+            return 0, crlf(["Backup: Shutdown"]), ""  # [I]
+        return 0, crlf(["%s: %s" % (task, "Started" if verb == "load" else "command accepted")]), ""
+    if low == "quit":
+        server.stop()
+        return 0, crlf(["Server shutdown requested."]), ""  # [I]
+    return 0, crlf(["Unknown command"]), ""  # [I]
+
+
+def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+    if not argv or argv[0].lower() != "-kill":
+        return 1, crlf(["Usage: nsd [-kill]"]), ""  # [I]
+    lines = ["NSD is in progress ...."]
+    for server in _server_for_program(host, program_dir):
+        for name, pid in server.processes():
+            lines.append("Killing %s (pid %d)" % (name, pid))  # [I]
+        server.kill()
+    lines.append("NSD completed.")
+    return 0, crlf(lines), ""
+
+
+TOOLS: dict[str, t.Callable[..., Result]] = {
+    "diskshadow": tool_diskshadow, "vssadmin": tool_vssadmin, "robocopy": tool_robocopy, "sc": tool_sc,
+    "tasklist": tool_tasklist, "taskkill": tool_taskkill, "schtasks": tool_schtasks, "reg": tool_reg,
+    "nserver": tool_nserver, "nsd": tool_nsd, "powershell": tool_powershell,
+}
+_LONG_RUNNING = {"robocopy", "diskshadow"}
+
+
+def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+    hang = (host.fault("hang") or {}).get(tool)
+    if hang and tool != "diskshadow":
+        time.sleep(float(hang))
+    func = TOOLS.get(tool)
+    if func is None:
+        return 9009, "", "'%s' is not recognized as an internal or external command.\r\n" % tool
+    if tool in ("nserver", "nsd"):
+        with host.io_lock:
+            return func(host, argv, stdin, program_dir)
+    if tool in _LONG_RUNNING:
+        return func(host, argv, stdin)
+    with host.io_lock:
+        return func(host, argv, stdin)
