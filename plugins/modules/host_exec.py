@@ -26,7 +26,9 @@ description:
     M(ansible.windows.win_powershell). The contract is in C(docs/executor-contract.md) of the collection.
   - Normally used by the collection's action plugins, not called from playbooks directly.
 author:
-  - quiesce.domino contributors
+  - quiesce.domino contributors (@quiesce-domino)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   plan:
     description:
@@ -41,6 +43,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 notes:
   - Returns C(failed) with a C(msg) naming the failed step when any step fails; the step records are

@@ -257,7 +257,7 @@ def main(argv: list[str]) -> int:
     elif args.cmd == "fault":
         host_dir = Path(args.dir).resolve() / "hosts" / args.host
         for setting in args.settings:
-            name, _, raw = setting.partition("=")
+            name, _sep, raw = setting.partition("=")
             set_fault(host_dir, name, json.loads(raw) if raw else None)
     elif args.cmd == "check":
         torn = domino.torn_transactions(Path(args.path))

@@ -37,8 +37,8 @@ def now_ms() -> int:
 def win_time(ts: float | None = None) -> str:
     """English Windows short date and long time: 9/21/2020 12:12:51 AM."""
     d = datetime.datetime.fromtimestamp(ts if ts is not None else time.time())
-    return "%d/%d/%d %d:%02d:%02d %s" % (d.month, d.day, d.year, (d.hour % 12) or 12, d.minute, d.second,
-                                        "AM" if d.hour < 12 else "PM")
+    half = "AM" if d.hour < 12 else "PM"
+    return "%d/%d/%d %d:%02d:%02d %s" % (d.month, d.day, d.year, (d.hour % 12) or 12, d.minute, d.second, half)
 
 
 class DominoServer:

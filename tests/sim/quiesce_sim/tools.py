@@ -18,7 +18,7 @@ import typing as t
 import uuid
 from pathlib import Path
 
-from .hostd import SERVICE_STATES, Host, now_ms, win_time
+from .hostd import SERVICE_STATES, Host, win_time
 from .paths import PathError, volume_of
 
 Result = t.Tuple[int, str, str]
@@ -934,8 +934,8 @@ def tool_schtasks(host: Host, argv: list[str], stdin: str | None) -> Result:
         return 0, crlf(['SUCCESS: The scheduled task "%s" was successfully deleted.' % name]), ""
     if "/QUERY" in upper:
         nxt = datetime.datetime.fromisoformat(task["start_boundary"][:19]).timestamp()
-        return 0, crlf(['"\\%s","%s","%s"' % (task["name"], win_time(nxt) if task["status"] == "Ready" else "N/A",
-                                            task["status"])]), ""
+        next_run = win_time(nxt) if task["status"] == "Ready" else "N/A"
+        return 0, crlf(['"\\%s","%s","%s"' % (task["name"], next_run, task["status"])]), ""
     if "/RUN" in upper:
         task["start_boundary"] = datetime.datetime.now().isoformat(timespec="seconds")
         task["status"] = "Ready"

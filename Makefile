@@ -1,0 +1,53 @@
+# quiesce.domino: `make demo` and `make test` on a machine with only Python 3.11.
+# Each target sets up its own virtual environment from requirements.txt.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+# ansible-test asks git which files exist: the staged copy must live outside this repository.
+STAGE ?= $(or $(TMPDIR),/tmp)/quiesce-domino-stage
+COLL := $(STAGE)/ansible_collections/quiesce/domino
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export ANSIBLE_NOCOLOR := 1
+export PYTHONDONTWRITEBYTECODE := 1
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test unit integration sanity lint build-artifact stage clean venv
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt 2>&1 | { grep -v 'is ignored: it is neither a file' || true; }
+	touch $@
+
+demo: venv
+	$(BIN)/python tests/tools/demo.py
+
+test: unit integration sanity lint build-artifact
+
+unit: venv
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/unit tests/sim
+
+integration: venv
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/integration
+
+stage: venv
+	rm -rf $(STAGE)
+	$(BIN)/python tests/tools/stage_collection.py $(STAGE) >/dev/null
+
+sanity: stage
+	$(BIN)/python tests/tools/ansible_test_pip_stub.py >/dev/null
+	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity --venv --python 3.11 --color no
+
+lint: stage
+	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-lint --profile production --offline
+
+build-artifact: stage
+	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-galaxy collection build --force --output-path $(CURDIR)/$(BUILD)
+
+clean:
+	rm -rf $(BUILD) tests/output

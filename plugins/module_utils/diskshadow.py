@@ -1,0 +1,464 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""diskshadow knowledge: render scripts from validated options, parse transcripts and listings.
+
+Pure functions, no I/O.  Formats follow the captures in shared/reference/windows-tool-output.md:
+indentation may be spaces or TABs, lines may end in CRLF, English output only (diskshadow and
+vssadmin are localised; IDs and GUID paths are matched by shape, not by label, where possible).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+CONTEXTS = ("persistent", "volatile")
+# diskshadow makes a copy backup unless "begin backup" starts a full one (writers see BackupComplete).
+BACKUP_TYPES = ("copy", "full")
+DELETE_SCOPES = ("id", "set", "exposed", "volume", "oldest", "all")
+SCRIPT_COMMANDS = ("set", "begin", "end", "add", "writer", "create", "expose", "unexpose", "delete", "list",
+                   "reset", "exit", "#", "rem")
+
+_GUID = r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
+_ID_LINE = re.compile(r"^\*\s*Shadow copy ID\s*=\s*(" + _GUID + r")(?:\s+%([A-Za-z][A-Za-z0-9_]*)%)?", re.I)
+_FIELD = re.compile(r"^-\s*([A-Za-z][A-Za-z ]*?)\s*(?::|=)\s*(.*)$")
+_ORIG_VOL = re.compile(r"^(\\\\\?\\Volume" + _GUID + r"\\)\s*(?:\[([A-Za-z]):\\\])?")
+_ALIAS_SET = re.compile(r"^Alias\s+(\S+)\s+for shadow ID\s+(" + _GUID + r")\s+set as environment variable", re.I)
+_SET_ALIAS = re.compile(r"^Alias\s+VSS_SHADOW_SET\s+for shadow set ID\s+(" + _GUID + r")", re.I)
+_EXPOSED_OK = re.compile(r"^The shadow copy was successfully exposed as\s+(.+?)\\?\.\s*$", re.I)
+_UNEXPOSED = re.compile(r"^Shadow copy ID\s+(" + _GUID + r")\s+is no longer exposed", re.I)
+_DELETING = re.compile(r"^Deleting shadow copy\s+(" + _GUID + r")", re.I)
+_DELETED_N = re.compile(r"^(?:(\d+)\s+shadow cop(?:y|ies)\s+deleted|Number of shadow copies deleted:\s*(\d+))", re.I)
+_ALIAS_EXPANSION = re.compile(r"^->\s*%([A-Za-z][A-Za-z0-9_]*)%\s*=\s*(" + _GUID + r")")
+_WRITER_INCLUDED = re.compile(r'^\*\s*Including writer\s+"([^"]+)"', re.I)
+_WRITER_EXCLUDED = re.compile(r'^Excluding writer\s+"([^"]+)"', re.I)
+
+# Known failures: (pattern, short reason).  The real line goes into msg.
+FAILURE_PATTERNS = [
+    (re.compile(r'COM call\s+"[^"]*"\s+failed', re.I), "a VSS COM call failed"),
+    (re.compile(r"drive\s+letter\s+is\s+already\s+in\s+use", re.I), "the drive letter is already in use"),
+    (re.compile(r"\bVSS_E_[A-Z_]+\b"), "VSS reported an error"),
+    (re.compile(r"writer verification failed|writer\s+\"[^\"]+\"\s+(?:reported an error|experienced|failed)", re.I),
+     "a VSS writer failed"),
+    (re.compile(r"^The script file name is not valid", re.I), "diskshadow rejected the script"),
+    (re.compile(r"^Unknown command|is not supported\.|^Invalid context", re.I), "diskshadow rejected a command"),
+    (re.compile(r"not valid|was not found|is not exposed|already exposed|can(?:not|'t) be exposed|"
+                r"Only persistent|No volumes are in the shadow copy set", re.I), "diskshadow refused the operation"),
+    (re.compile(r"\bfailed\b.*\b(?:0x[0-9A-Fa-f]{8}|error)\b|\berror\s+0x[0-9A-Fa-f]{8}", re.I), "diskshadow reported an error"),
+]
+# Lines that look alarming but are not failures.
+HARMLESS_PATTERNS = [
+    re.compile(r"^The existing file will be overwritten", re.I),
+    re.compile(r"^Note: END BACKUP was not commanded", re.I),
+    re.compile(r"^Inserted file .* into \.cab file", re.I),
+    re.compile(r"^Excluding writer", re.I),
+]
+
+
+class DiskShadowError(ValueError):
+    """A script cannot be rendered from these values (defence in depth behind option validation)."""
+
+
+# ---------------------------------------------------------------- rendering
+
+def _token(value: str, what: str) -> str:
+    if not value or any(ch in value for ch in cli.UNSAFE_CHARS) or re.search(r"\s", value):
+        raise DiskShadowError("%s %r cannot go into a diskshadow script" % (what, value))
+    return value
+
+
+def _target(value: str) -> str:
+    """An exposure target: drive letter or mount folder; folders with spaces are refused."""
+    if re.match(r"^[A-Z]:$", value):
+        return value
+    return _token(value, "mount folder")
+
+
+def render(lines: t.Sequence[str]) -> str:
+    """Join script lines the way diskshadow /s reads them (CRLF, ASCII)."""
+    text = "\r\n".join(lines) + "\r\n"
+    if not text.isascii():
+        raise DiskShadowError("diskshadow scripts are ASCII only")
+    return text
+
+
+def render_create(
+    volumes: t.Sequence[tuple[str, str]],
+    context: str = "persistent",
+    writers: bool = False,
+    client_accessible: bool = False,
+    backup_type: str = "copy",
+    metadata: t.Optional[str] = None,
+    verbose: bool = False,
+    writer_verify: t.Sequence[str] = (),
+    writer_exclude: t.Sequence[str] = (),
+    expose: t.Optional[dict[str, str]] = None,
+) -> list[str]:
+    """Lines of a create script.  ``volumes`` are (volume, alias) pairs, already validated;
+    ``expose`` maps an alias to a drive letter or mount folder."""
+    if context not in CONTEXTS:
+        raise DiskShadowError("context must be one of %s" % ", ".join(CONTEXTS))
+    if backup_type not in BACKUP_TYPES:
+        raise DiskShadowError("backup_type must be one of %s" % ", ".join(BACKUP_TYPES))
+    lines = ["# quiesce.domino: create shadow copies"]
+    if verbose:
+        lines.append("set verbose on")
+    if metadata:
+        lines.append("set metadata %s" % _token(metadata, "metadata path"))
+    words = [context]
+    if client_accessible:
+        words.append("clientaccessible")
+    if not writers:
+        words.append("nowriters")
+    lines.append("set context %s" % " ".join(words))
+    if backup_type == "full":
+        lines.append("begin backup")
+    for vol, name in volumes:
+        lines.append("add volume %s alias %s" % (_token(vol, "volume"), _token(name, "alias")))
+    for writer in writer_verify:
+        lines.append("writer verify %s" % _writer_ref(writer))
+    for writer in writer_exclude:
+        lines.append("writer exclude %s" % _writer_ref(writer))
+    lines.append("create")
+    if backup_type == "full":
+        lines.append("end backup")
+    for name, target in (expose or {}).items():
+        lines.append("expose %%%s%% %s" % (_token(name, "alias"), _target(target)))
+    return lines
+
+
+def _writer_ref(writer: str) -> str:
+    """Writers are named by ID ({guid}) or by a name without spaces or quotes."""
+    if re.match("^" + _GUID + "$", writer):
+        return writer
+    return _token(writer, "writer name")
+
+
+def render_expose(shadow_id: str, target: str) -> list[str]:
+    return ["# quiesce.domino: expose", "expose %s %s" % (_token(shadow_id, "shadow ID"), _target(target))]
+
+
+def render_unexpose(target: str) -> list[str]:
+    return ["# quiesce.domino: unexpose", "unexpose %s" % _target(target)]
+
+
+def render_delete(scope: str, value: str = "") -> list[str]:
+    if scope not in DELETE_SCOPES:
+        raise DiskShadowError("delete scope must be one of %s" % ", ".join(DELETE_SCOPES))
+    if scope == "all":
+        return ["# quiesce.domino: delete", "delete shadows all"]
+    return ["# quiesce.domino: delete", "delete shadows %s %s" % (scope, _token(value, scope))]
+
+
+def render_list() -> list[str]:
+    return ["list shadows all"]
+
+
+def check_user_script(option: str, script: t.Any) -> list[str]:
+    """A user-supplied script: known commands only, no exec, no quotes/&/|, %alias% tokens only."""
+    script = cli.require_str(option, script)
+    lines = []
+    for number, raw in enumerate(script.replace("\r\n", "\n").split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        word = line.split()[0].lower()
+        if word not in SCRIPT_COMMANDS and not word.startswith("#"):
+            raise cli.OptionError("%s: line %d: %r is not an allowed diskshadow command; allowed: %s"
+                                  % (option, number, word, ", ".join(c for c in SCRIPT_COMMANDS if c != "#")))
+        stripped = re.sub(r"%[A-Za-z][A-Za-z0-9_]*%", "", line)
+        bad = sorted({ch for ch in stripped if ch in cli.UNSAFE_CHARS})
+        if bad:
+            raise cli.OptionError("%s: line %d may not contain %s (only %%alias%% tokens use %%)"
+                                  % (option, number, " ".join(repr(c) for c in bad)))
+        if not line.isascii():
+            raise cli.OptionError("%s: line %d: diskshadow scripts are ASCII only" % (option, number))
+        lines.append(line)
+    if not lines:
+        raise cli.OptionError("%s: the script is empty" % option)
+    return lines
+
+
+# ------------------------------------------------------------------ parsing
+
+def _clean(line: str) -> str:
+    return line.replace("\t", " ").strip()
+
+
+def _parse_created(text: str) -> t.Optional[str]:
+    """``9/21/2020 12:12:51 AM`` (English short date, host local time) -> ISO 8601 without zone."""
+    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S"):
+        try:
+            return datetime.datetime.strptime(text.strip(), fmt).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_shadow_blocks(lines: t.Sequence[str]) -> list[dict[str, t.Any]]:
+    """The ``* Shadow copy ID = ...`` blocks of a create or list transcript."""
+    shadows: list[dict[str, t.Any]] = []
+    current: t.Optional[dict[str, t.Any]] = None
+    for raw in lines:
+        line = _clean(raw)
+        match = _ID_LINE.match(line)
+        if match:
+            current = {"id": match.group(1).lower(), "alias": match.group(2), "set_id": None, "count": None,
+                       "volume_guid": None, "volume": None, "created": None, "created_text": None,
+                       "device_object": None, "originating_machine": None, "service_machine": None,
+                       "exposed_as": None, "provider_id": None, "attributes": [], "persistent": None,
+                       "no_writers": None}
+            shadows.append(current)
+            continue
+        if current is None:
+            continue
+        if line.lower() == "- not exposed":
+            current["exposed_as"] = None
+            continue
+        field = _FIELD.match(line)
+        if not field:
+            if line and not line.startswith("-"):
+                current = None
+            continue
+        key, value = field.group(1).strip().lower(), field.group(2).strip()
+        if key == "shadow copy set":
+            current["set_id"] = value.split()[0].lower() if value else None
+        elif key == "original count of shadow copies":
+            current["count"] = int(value) if value.isdigit() else None
+        elif key == "original volume name":
+            vol = _ORIG_VOL.match(value)
+            if vol:
+                current["volume_guid"] = vol.group(1)[:11] + vol.group(1)[11:].lower()
+                current["volume"] = (vol.group(2).upper() + ":") if vol.group(2) else None
+        elif key == "creation time":
+            current["created_text"] = value
+            current["created"] = _parse_created(value)
+        elif key == "shadow copy device name":
+            current["device_object"] = value
+        elif key == "originating machine":
+            current["originating_machine"] = value
+        elif key == "service machine":
+            current["service_machine"] = value
+        elif key == "exposed locally as":
+            current["exposed_as"] = value.rstrip("\\").upper() if re.match(r"^[A-Za-z]:\\?$", value) else value.rstrip("\\")
+        elif key == "provider id":
+            current["provider_id"] = value.lower()
+        elif key == "attributes":
+            attrs = value.split()
+            current["attributes"] = attrs
+            current["persistent"] = "Persistent" in attrs
+            current["no_writers"] = "No_Writers" in attrs
+    return shadows
+
+
+def failure_lines(lines: t.Sequence[str]) -> list[tuple[str, str]]:
+    """(real line, reason) for each line that matches a known failure and is not harmless."""
+    found = []
+    for raw in lines:
+        line = _clean(raw)
+        if not line or line.startswith("->") or any(h.match(line) for h in HARMLESS_PATTERNS):
+            continue
+        for pattern, reason in FAILURE_PATTERNS:
+            if pattern.search(line):
+                found.append((re.sub(r"\s+", " ", line) if "drive" in line.lower() else line, reason))
+                break
+    return found
+
+
+def parse_transcript(text: str) -> dict[str, t.Any]:
+    """Structured view of a diskshadow transcript (create, expose, unexpose, delete, list)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    result: dict[str, t.Any] = {
+        "commands": [], "shadow_set_id": None, "aliases": {}, "shadows": parse_shadow_blocks(lines),
+        "exposed": [], "unexposed": [], "deleted": [], "deleted_count": None, "writers_included": [],
+        "writers_excluded": [], "errors": [], "listed_count": None,
+    }
+    for raw in lines:
+        line = _clean(raw)
+        if line.startswith("->"):
+            expansion = _ALIAS_EXPANSION.match(line)
+            if expansion:
+                result["aliases"].setdefault(expansion.group(1), expansion.group(2).lower())
+            else:
+                result["commands"].append(line[2:].strip())
+            continue
+        match = _ALIAS_SET.match(line)
+        if match and match.group(1).upper() != "VSS_SHADOW_SET":
+            result["aliases"][match.group(1)] = match.group(2).lower()
+            continue
+        match = _SET_ALIAS.match(line)
+        if match:
+            result["shadow_set_id"] = match.group(1).lower()
+            continue
+        match = _EXPOSED_OK.match(line)
+        if match:
+            target = match.group(1).rstrip("\\")
+            result["exposed"].append(target.upper() if re.match(r"^[A-Za-z]:$", target) else target)
+            continue
+        for pattern, key in ((_UNEXPOSED, "unexposed"), (_DELETING, "deleted")):
+            match = pattern.match(line)
+            if match:
+                result[key].append(match.group(1).lower())
+        match = _DELETED_N.match(line)
+        if match:
+            result["deleted_count"] = int(match.group(1) or match.group(2))
+        match = re.match(r"^Number of shadow copies listed:\s*(\d+)", line, re.I)
+        if match:
+            result["listed_count"] = int(match.group(1))
+        match = _WRITER_INCLUDED.match(line)
+        if match:
+            result["writers_included"].append(match.group(1))
+        match = _WRITER_EXCLUDED.match(line)
+        if match:
+            result["writers_excluded"].append(match.group(1))
+    # Exposure commands name the alias or ID; tie the exposure back to the shadow.
+    for command in result["commands"]:
+        words = command.split()
+        if len(words) == 3 and words[0].lower() == "expose":
+            ref, target = words[1], words[2].rstrip("\\")
+            sid = result["aliases"].get(ref.strip("%"), ref.lower())
+            target = target.upper() if re.match(r"^[A-Za-z]:$", target) else target
+            if target in result["exposed"]:
+                for shadow in result["shadows"]:
+                    if shadow["id"] == sid:
+                        shadow["exposed_as"] = target
+    result["errors"] = [{"line": line, "reason": reason} for line, reason in failure_lines(lines)]
+    return result
+
+
+def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any]) -> t.Optional[str]:
+    """None when the run did what was asked; otherwise the reason, with the real text.
+
+    Success needs rc 0 AND a clean transcript AND the expected evidence: ``shadows`` (count
+    of shadows created), ``exposed`` (targets), ``unexposed`` (count), ``deleted`` (count).
+    """
+    if parsed["errors"]:
+        first = parsed["errors"][0]
+        return "%s: %s" % (first["reason"], first["line"])
+    if rc != 0:
+        return "diskshadow exited with rc %s and no recognised message" % rc
+    want = expect.get("shadows")
+    if want is not None and len(parsed["shadows"]) < want:
+        return "diskshadow reported %d shadow copies, expected %d" % (len(parsed["shadows"]), want)
+    for target in expect.get("exposed", []):
+        if target not in parsed["exposed"]:
+            return "diskshadow did not confirm the exposure as %s" % target
+    if expect.get("unexposed") and len(parsed["unexposed"]) < expect["unexposed"]:
+        return "diskshadow did not confirm the unexposure"
+    if expect.get("deleted") and (parsed["deleted_count"] or len(parsed["deleted"])) < expect["deleted"]:
+        return "diskshadow did not confirm the deletion"
+    return None
+
+
+# ------------------------------------------------------ vssadmin and CIM
+
+_VSS_SET = re.compile(r"^Contents of shadow copy set ID:\s*(" + _GUID + ")", re.I)
+_VSS_CREATED = re.compile(r"^Contained\s+(\d+)\s+shadow copies at creation time:\s*(.+)$", re.I)
+_VSS_ID = re.compile(r"^Shadow Copy ID:\s*(" + _GUID + ")", re.I)
+_VSS_ORIG = re.compile(r"^Original Volume:\s*(?:\(([A-Za-z]):\))?(\\\\\?\\Volume" + _GUID + r"\\)", re.I)
+
+
+def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
+    """``vssadmin list shadows`` -> shadow records (the fallback when CIM is unavailable)."""
+    shadows: list[dict[str, t.Any]] = []
+    set_id = None
+    created = None
+    count = None
+    current: t.Optional[dict[str, t.Any]] = None
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = _clean(raw)
+        match = _VSS_SET.match(line)
+        if match:
+            set_id = match.group(1).lower()
+            continue
+        match = _VSS_CREATED.match(line)
+        if match:
+            count, created = int(match.group(1)), match.group(2).strip()
+            continue
+        match = _VSS_ID.match(line)
+        if match:
+            current = {"id": match.group(1).lower(), "set_id": set_id, "count": count, "created_text": created,
+                       "created": _parse_created(created or ""), "volume": None, "volume_guid": None,
+                       "device_object": None, "exposed_as": None, "persistent": None, "no_writers": None,
+                       "client_accessible": None, "attributes": [], "source": "vssadmin"}
+            shadows.append(current)
+            continue
+        if current is None:
+            continue
+        match = _VSS_ORIG.match(line)
+        if match:
+            current["volume"] = (match.group(1).upper() + ":") if match.group(1) else None
+            current["volume_guid"] = match.group(2)[:11] + match.group(2)[11:].lower()
+        elif line.lower().startswith("shadow copy volume:"):
+            current["device_object"] = line.split(":", 1)[1].strip()
+        elif line.lower().startswith("exposed name:"):
+            current["exposed_as"] = line.split(":", 1)[1].strip().rstrip("\\").upper()
+        elif line.lower().startswith("attributes:"):
+            attrs = [a.strip() for a in line.split(":", 1)[1].split(",") if a.strip()]
+            current["attributes"] = attrs
+            current["persistent"] = "Persistent" in attrs
+            current["no_writers"] = "No writers" in attrs
+            current["client_accessible"] = "Client-accessible" in attrs
+    return shadows
+
+
+def parse_shadow_inventory(text: str) -> dict[str, t.Any]:
+    """The JSON of ``windows_cli.SHADOW_INVENTORY_SCRIPT`` -> shadows, volumes, drive letters in use."""
+    doc = cli.parse_json_document(text)
+
+    def as_list(value: t.Any) -> list[t.Any]:
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+    volumes = []
+    letter_of: dict[str, str] = {}
+    for vol in as_list(doc.get("volumes")):
+        device = (vol.get("DeviceID") or "")
+        device = device[:11] + device[11:].lower()
+        letter = (vol.get("DriveLetter") or "").upper() or None
+        if letter:
+            letter_of[device] = letter
+        volumes.append({"drive": letter, "guid_path": device, "filesystem": vol.get("FileSystem"),
+                        "capacity": vol.get("Capacity"), "free": vol.get("FreeSpace"), "label": vol.get("Label")})
+    shadows = []
+    for row in as_list(doc.get("shadows")):
+        guid_path = row.get("VolumeName") or ""
+        guid_path = guid_path[:11] + guid_path[11:].lower()
+        ms = cli.dotnet_date_ms(row.get("InstallDate"))
+        exposed = row.get("ExposedName") or None
+        if exposed:
+            exposed = exposed.rstrip("\\")
+            exposed = exposed.upper() if re.match(r"^[A-Za-z]:$", exposed) else exposed
+        shadows.append({
+            "id": (row.get("ID") or "").lower(), "set_id": (row.get("SetID") or "").lower(),
+            "volume": letter_of.get(guid_path), "volume_guid": guid_path,
+            "device_object": row.get("DeviceObject"),
+            "created": (datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.timezone.utc)
+                        .strftime("%Y-%m-%dT%H:%M:%SZ") if ms is not None else None),
+            "created_ms": ms, "count": row.get("Count"), "exposed_as": exposed,
+            "persistent": row.get("Persistent"), "no_writers": row.get("NoWriters"),
+            "client_accessible": row.get("ClientAccessible"), "source": "cim",
+        })
+    drives = sorted({d.upper()[:2] for d in as_list(doc.get("drives")) if isinstance(d, str) and len(d) >= 2})
+    return {"shadows": shadows, "volumes": volumes, "drives_in_use": drives}
+
+
+def filter_shadows(shadows: t.Sequence[dict[str, t.Any]], volumes: t.Sequence[str] = (),
+                   older_than_ms: t.Optional[int] = None, now_ms: t.Optional[int] = None) -> list[dict[str, t.Any]]:
+    """Shadows on any of ``volumes`` (drive or GUID path), older than ``older_than_ms`` if given."""
+    out = []
+    wanted = {v.upper() if len(v) == 2 else v.lower() for v in volumes}
+    for shadow in shadows:
+        if wanted and (shadow.get("volume") or "").upper() not in wanted and \
+                (shadow.get("volume_guid") or "").lower() not in wanted:
+            continue
+        if older_than_ms is not None and now_ms is not None:
+            created = shadow.get("created_ms")
+            if created is None or now_ms - created < older_than_ms:
+                continue
+        out.append(shadow)
+    return out

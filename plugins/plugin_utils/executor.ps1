@@ -1,0 +1,357 @@
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# The Windows host executor of quiesce.domino: runs one plan (docs/executor-contract.md)
+# and returns every step's rc, output and host-clock timings as one JSON string.
+# Run through ansible.windows.win_powershell with parameters @{ PlanJson = '<plan>' };
+# Pester dot-sources it with -Library to test the functions (tests/windows).
+# Target: Windows PowerShell 5.1. All knowledge of Windows tools lives in Python on the
+# controller; this file only runs argv lists.
+[CmdletBinding(SupportsShouldProcess = $true)]
+param(
+    [string]$PlanJson = '',
+    [switch]$Library
+)
+
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+
+function Get-PlanValue {
+    param([object]$Object, [string]$Name, [object]$Default = $null)
+    if ($null -eq $Object) { return $Default }
+    $prop = $Object.PSObject.Properties[$Name]
+    if ($null -eq $prop) { return $Default }
+    return $prop.Value
+}
+
+function Get-NowMs {
+    return [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+}
+
+function ConvertTo-WindowsArgument {
+    # Quote one argument so that CommandLineToArgvW (and the C runtime) give it back unchanged.
+    param([AllowEmptyString()][string]$Argument)
+    if ($Argument.Length -gt 0 -and $Argument -notmatch '[\s"]') { return $Argument }
+    $sb = New-Object System.Text.StringBuilder
+    [void]$sb.Append('"')
+    $backslashes = 0
+    foreach ($ch in $Argument.ToCharArray()) {
+        if ($ch -eq [char]'\') {
+            $backslashes++
+            continue
+        }
+        if ($ch -eq [char]'"') {
+            [void]$sb.Append([char]'\', ($backslashes * 2) + 1)
+            [void]$sb.Append([char]'"')
+        }
+        else {
+            if ($backslashes -gt 0) { [void]$sb.Append([char]'\', $backslashes) }
+            [void]$sb.Append($ch)
+        }
+        $backslashes = 0
+    }
+    if ($backslashes -gt 0) { [void]$sb.Append([char]'\', $backslashes * 2) }
+    [void]$sb.Append('"')
+    return $sb.ToString()
+}
+
+function Get-OutputEncoding {
+    param([string]$Name)
+    switch ($Name) {
+        'utf-8' { return New-Object System.Text.UTF8Encoding -ArgumentList $false }
+        'utf-16le' { return [System.Text.Encoding]::Unicode }
+        default {
+            $oem = [System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
+            return [System.Text.Encoding]::GetEncoding($oem)
+        }
+    }
+}
+
+function Limit-Output {
+    # Keep the head and the tail within $Limit characters, as the contract says.
+    param([AllowEmptyString()][string]$Text, [int]$Limit)
+    if ($Text.Length -le $Limit) { return @{ Text = $Text; Truncated = $false } }
+    $half = [int][Math]::Floor($Limit / 2)
+    $omitted = $Text.Length - (2 * $half)
+    $joined = $Text.Substring(0, $half) + "`n...[$omitted bytes omitted]...`n" + $Text.Substring($Text.Length - $half)
+    return @{ Text = $joined; Truncated = $true }
+}
+
+function Stop-ProcessTree {
+    # Kill a process and every process it started (children first, collected before any kill).
+    param([int]$ProcessId)
+    $all = @(Get-CimInstance -ClassName Win32_Process -Property ProcessId, ParentProcessId)
+    $victims = New-Object System.Collections.Generic.List[int]
+    $queue = New-Object System.Collections.Generic.Queue[int]
+    $queue.Enqueue($ProcessId)
+    while ($queue.Count -gt 0) {
+        $current = $queue.Dequeue()
+        $victims.Add($current)
+        foreach ($proc in $all) {
+            if ($proc.ParentProcessId -eq $current -and -not $victims.Contains([int]$proc.ProcessId)) {
+                $queue.Enqueue([int]$proc.ProcessId)
+            }
+        }
+    }
+    $victims.Reverse()
+    foreach ($victim in $victims) {
+        Stop-Process -Id $victim -Force -ErrorAction SilentlyContinue
+    }
+}
+
+function New-StepRecord {
+    param([string]$Name, [string]$Status, [string]$ErrorText = $null)
+    return [ordered]@{
+        name = $Name; status = $Status; rc = $null; stdout = ''; stderr = ''
+        stdout_bytes = 0; stderr_bytes = 0; truncated = $false
+        start_ms = $null; end_ms = $null; duration_ms = $null; error = $ErrorText
+    }
+}
+
+function Invoke-PlanStep {
+    param([object]$Step, [hashtable]$FilePaths, [int]$MaxOutput)
+    $name = [string](Get-PlanValue $Step 'name')
+    $argv = New-Object System.Collections.Generic.List[string]
+    foreach ($arg in @(Get-PlanValue $Step 'argv' @())) {
+        if ($arg -is [string]) { $argv.Add($arg) }
+        else { $argv.Add([string]$FilePaths[[string](Get-PlanValue $arg 'file')]) }
+    }
+    $record = New-StepRecord -Name $name -Status 'ok'
+    $record['argv'] = $argv.ToArray()
+    $start = Get-NowMs
+    $record.start_ms = $start
+    $exe = $argv[0]
+    if (-not (Test-Path -LiteralPath $exe -PathType Leaf)) {
+        $record.status = 'error'
+        $record.error = "executable not found: $exe"
+        $record.end_ms = Get-NowMs
+        $record.duration_ms = $record.end_ms - $start
+        return $record
+    }
+    $encoding = Get-OutputEncoding ([string](Get-PlanValue $Step 'encoding' 'console'))
+    $psi = New-Object System.Diagnostics.ProcessStartInfo
+    $psi.FileName = $exe
+    $quoted = @()
+    for ($i = 1; $i -lt $argv.Count; $i++) { $quoted += ConvertTo-WindowsArgument $argv[$i] }
+    $psi.Arguments = $quoted -join ' '
+    $psi.UseShellExecute = $false
+    $psi.CreateNoWindow = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.StandardOutputEncoding = $encoding
+    $psi.StandardErrorEncoding = $encoding
+    $psi.WorkingDirectory = [System.IO.Path]::GetTempPath()
+    $proc = New-Object System.Diagnostics.Process
+    $proc.StartInfo = $psi
+    try {
+        [void]$proc.Start()
+    }
+    catch {
+        $record.status = 'error'
+        $record.error = "cannot start ${exe}: $($_.Exception.Message)"
+        $record.end_ms = Get-NowMs
+        $record.duration_ms = $record.end_ms - $start
+        return $record
+    }
+    $outTask = $proc.StandardOutput.ReadToEndAsync()
+    $errTask = $proc.StandardError.ReadToEndAsync()
+    $stdin = Get-PlanValue $Step 'stdin'
+    try {
+        if ($null -ne $stdin) { $proc.StandardInput.Write([string]$stdin) }
+        $proc.StandardInput.Close()
+    }
+    catch [System.IO.IOException] {
+        Write-Verbose "step '$name' closed its standard input early"
+    }
+    $timeoutMs = [int]([double](Get-PlanValue $Step 'timeout' 60) * 1000)
+    $timedOut = -not $proc.WaitForExit($timeoutMs)
+    if ($timedOut) {
+        Stop-ProcessTree -ProcessId $proc.Id
+        [void]$proc.WaitForExit(10000)
+    }
+    else {
+        $proc.WaitForExit()  # flush the asynchronous readers
+    }
+    [void][System.Threading.Tasks.Task]::WaitAll(@($outTask, $errTask), 5000)
+    $stdout = if ($outTask.IsCompleted) { $outTask.Result } else { '' }
+    $stderr = if ($errTask.IsCompleted) { $errTask.Result } else { '' }
+    $record.end_ms = Get-NowMs
+    $record.duration_ms = $record.end_ms - $start
+    $record.stdout_bytes = $encoding.GetByteCount($stdout)
+    $record.stderr_bytes = $encoding.GetByteCount($stderr)
+    $limitedOut = Limit-Output -Text $stdout -Limit $MaxOutput
+    $limitedErr = Limit-Output -Text $stderr -Limit $MaxOutput
+    $record.stdout = $limitedOut.Text
+    $record.stderr = $limitedErr.Text
+    $record.truncated = ($limitedOut.Truncated -or $limitedErr.Truncated)
+    if ($timedOut) {
+        $record.status = 'timeout'
+        $record.error = "timed out after $(Get-PlanValue $Step 'timeout' 60) s; process tree killed"
+        return $record
+    }
+    $record.rc = $proc.ExitCode
+    $okRc = @(Get-PlanValue $Step 'ok_rc' @(0))
+    if ($okRc -notcontains $proc.ExitCode) { $record.status = 'failed' }
+    return $record
+}
+
+function Write-PlanFile {
+    param([string]$Directory, [string]$Name, [object]$Spec, [string]$DeadlineLocal, [string]$DeadlineUtc)
+    $content = [string](Get-PlanValue $Spec 'content' '')
+    if (Get-PlanValue $Spec 'template' $false) {
+        $content = $content.Replace('@@WATCHDOG_DEADLINE_LOCAL@@', $DeadlineLocal).Replace('@@WATCHDOG_DEADLINE_UTC@@', $DeadlineUtc)
+    }
+    switch ([string](Get-PlanValue $Spec 'encoding' 'utf-8')) {
+        'utf-16le-bom' { $bytes = [byte[]](0xFF, 0xFE) + [System.Text.Encoding]::Unicode.GetBytes($content) }
+        'ascii' { $bytes = [System.Text.Encoding]::ASCII.GetBytes($content) }
+        default { $bytes = (New-Object System.Text.UTF8Encoding -ArgumentList $false).GetBytes($content) }
+    }
+    $path = Join-Path -Path $Directory -ChildPath $Name
+    [System.IO.File]::WriteAllBytes($path, $bytes)
+    return $path
+}
+
+function Test-PlanShape {
+    # Python validated the plan; the executor re-checks what keeps argv safe.
+    param([object]$Plan)
+    if ((Get-PlanValue $Plan 'version') -ne 1) { throw "invalid plan: version must be 1" }
+    if ((Get-PlanValue $Plan 'platform') -ne 'windows') { throw "invalid plan: platform must be windows" }
+    $sections = @(@(Get-PlanValue $Plan 'steps' @()), @(Get-PlanValue $Plan 'finally' @()))
+    $watchdog = Get-PlanValue $Plan 'watchdog'
+    if ($null -ne $watchdog) { $sections += , @(Get-PlanValue $watchdog 'arm' @()); $sections += , @(Get-PlanValue $watchdog 'disarm' @()) }
+    foreach ($section in $sections) {
+        foreach ($step in $section) {
+            $argv = @(Get-PlanValue $step 'argv' @())
+            if ($argv.Count -eq 0 -or $argv[0] -isnot [string] -or $argv[0] -notmatch '^[A-Za-z]:\\') {
+                throw "invalid plan: step '$(Get-PlanValue $step 'name')' needs an absolute executable path"
+            }
+            foreach ($arg in $argv) {
+                if ($arg -is [string] -and $arg -match "[`0`r`n]") {
+                    throw "invalid plan: step '$(Get-PlanValue $step 'name')' has a newline or NUL in an argument"
+                }
+            }
+        }
+    }
+}
+
+function Invoke-QuiescePlan {
+    param([Parameter(Mandatory = $true)][string]$Json)
+    $plan = ConvertFrom-Json -InputObject $Json
+    Test-PlanShape -Plan $plan
+    $started = Get-NowMs
+    $maxOutput = [int](Get-PlanValue $plan 'max_output_bytes' 1048576)
+    $watchdog = Get-PlanValue $plan 'watchdog'
+    $deadlineLocal = ''
+    $deadlineUtc = ''
+    if ($null -ne $watchdog) {
+        $seconds = [double](Get-PlanValue $watchdog 'seconds' 300)
+        $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+        $deadlineLocal = [DateTime]::Now.AddSeconds($seconds).ToString('yyyy-MM-ddTHH:mm:ss', $invariant)
+        $deadlineUtc = [DateTime]::UtcNow.AddSeconds($seconds).ToString("yyyy-MM-ddTHH:mm:ss'Z'", $invariant)
+    }
+    $state = @{ failed = $null }
+    $result = [ordered]@{ steps = @(); "finally" = @() }
+    $wd = [ordered]@{ armed = $false; left_armed = $false; arm = @(); disarm = @(); deadline_local = $deadlineLocal; deadline_utc = $deadlineUtc }
+
+    $runSection = {
+        param([string]$Section, [object[]]$Steps, [bool]$StopOnFailure, [hashtable]$Paths)
+        $records = @()
+        $allOk = $true
+        for ($index = 0; $index -lt $Steps.Count; $index++) {
+            $step = $Steps[$index]
+            if ($StopOnFailure -and -not $allOk) {
+                $records += , (New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'skipped after an earlier failure')
+                continue
+            }
+            $record = Invoke-PlanStep -Step $step -FilePaths $Paths -MaxOutput $maxOutput
+            $records += , $record
+            if ($record.status -ne 'ok') {
+                $allOk = $false
+                if ($null -eq $state.failed) {
+                    $failed = [ordered]@{}
+                    foreach ($key in $record.Keys) { $failed[$key] = $record[$key] }
+                    $failed['section'] = $Section
+                    $failed['index'] = $index
+                    $state.failed = $failed
+                }
+            }
+        }
+        return @{ Records = $records; Ok = $allOk }
+    }
+
+    $tmp = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('quiesce-plan-' + [guid]::NewGuid().ToString('N'))
+    [void](New-Item -Path $tmp -ItemType Directory)
+    try {
+        $paths = @{}
+        $files = Get-PlanValue $plan 'files'
+        if ($null -ne $files) {
+            foreach ($prop in $files.PSObject.Properties) {
+                $paths[$prop.Name] = Write-PlanFile -Directory $tmp -Name $prop.Name -Spec $prop.Value -DeadlineLocal $deadlineLocal -DeadlineUtc $deadlineUtc
+            }
+        }
+        $mainMayRun = $true
+        if ($null -ne $watchdog) {
+            $wd.armed = $true
+            $armed = & $runSection 'arm' @(Get-PlanValue $watchdog 'arm' @()) $true $paths
+            $wd.arm = $armed.Records
+            $mainMayRun = $armed.Ok
+        }
+        if ($mainMayRun) {
+            $main = & $runSection 'steps' @(Get-PlanValue $plan 'steps' @()) $true $paths
+            $result.steps = $main.Records
+        }
+        else {
+            $result.steps = @(foreach ($step in @(Get-PlanValue $plan 'steps' @())) {
+                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'watchdog could not be armed'
+                })
+        }
+        $fin = & $runSection 'finally' @(Get-PlanValue $plan 'finally' @()) $false $paths
+        $result["finally"] = $fin.Records
+        if ($null -ne $watchdog) {
+            if ($fin.Ok) {
+                $dis = & $runSection 'disarm' @(Get-PlanValue $watchdog 'disarm' @()) $false $paths
+                $wd.disarm = $dis.Records
+                $wd.left_armed = -not $dis.Ok
+            }
+            else {
+                $wd.left_armed = $true
+                $wd.disarm = @(foreach ($step in @(Get-PlanValue $watchdog 'disarm' @())) {
+                        New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'left armed: a finally step failed'
+                    })
+            }
+        }
+    }
+    finally {
+        Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    if ($null -ne $watchdog) { $result['watchdog'] = $wd }
+    $result['ok'] = ($null -eq $state.failed)
+    $result['failed_step'] = $state.failed
+    $result['started_ms'] = $started
+    $result['ended_ms'] = Get-NowMs
+    $result['tmpdir_removed'] = -not (Test-Path -LiteralPath $tmp)
+    return $result
+}
+
+if ($Library) { return }
+
+$parsed = ConvertFrom-Json -InputObject $PlanJson
+$checkSafe = [bool](Get-PlanValue $parsed 'check_mode_safe' $false)
+$ansibleVar = Get-Variable -Name Ansible -ErrorAction SilentlyContinue
+if ($WhatIfPreference -and -not $checkSafe) {
+    $skipped = [ordered]@{ ok = $true; skipped = $true; failed_step = $null; steps = @(); 'finally' = @()
+        msg = "check mode: plan '$(Get-PlanValue $parsed 'name')' changes the host and was not run" }
+    $json = ConvertTo-Json -InputObject $skipped -Depth 8 -Compress
+}
+else {
+    $outcome = Invoke-QuiescePlan -Json $PlanJson
+    $json = ConvertTo-Json -InputObject $outcome -Depth 8 -Compress
+}
+if ($null -ne $ansibleVar) {
+    $ansibleVar.Value.Result = $json
+    $ansibleVar.Value.Changed = -not $checkSafe
+}
+else {
+    Write-Output $json
+}

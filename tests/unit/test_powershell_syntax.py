@@ -1,0 +1,52 @@
+"""Every .ps1 in the repository parses with tree-sitter-pwsh and follows the house rules."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import tree_sitter
+import tree_sitter_pwsh
+
+REPO = Path(__file__).resolve().parents[2]
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
+
+
+def _ps1_files() -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.ps1"],
+                         cwd=REPO, capture_output=True, text=True, check=False).stdout.split()
+    return sorted(REPO / p for p in out) or sorted(REPO.rglob("*.ps1"))
+
+
+def _errors(node: tree_sitter.Node) -> list[str]:
+    found = []
+    if node.type == "ERROR" or node.is_missing:
+        what = "missing " + node.type if node.is_missing else "syntax error"
+        found.append("line %d col %d: %s" % (node.start_point[0] + 1, node.start_point[1] + 1, what))
+    for child in node.children:
+        if child.has_error or child.type == "ERROR" or child.is_missing:
+            found += _errors(child)
+    return found
+
+
+def test_there_are_powershell_files():
+    names = {p.name for p in _ps1_files()}
+    assert {"executor.ps1", "probe.ps1", "Executor.Tests.ps1"} <= names
+
+
+@pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_ps1_parses(path):
+    tree = PARSER.parse(path.read_bytes())
+    assert not tree.root_node.has_error, "%s:\n%s" % (path, "\n".join(_errors(tree.root_node)[:20]))
+
+
+@pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_ps1_uses_strict_mode_and_stop(path):
+    text = path.read_text(encoding="utf-8")
+    assert "Set-StrictMode -Version 2.0" in text
+    assert "$ErrorActionPreference = 'Stop'" in text
+
+
+def test_parser_rejects_broken_powershell():
+    assert PARSER.parse(b"function f { if ($x) { 'a' }").root_node.has_error
+    assert PARSER.parse(b"$h = @{ a = 1 ").root_node.has_error

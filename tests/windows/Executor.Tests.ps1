@@ -1,0 +1,110 @@
+# Pester 5 test for Windows CI: the Windows executor passes the same contract vectors as the
+# POSIX one (tests/contract/vectors.json).  Run: Invoke-Pester -Path tests/windows
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+
+BeforeDiscovery {
+    $repo = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    $script:Vectors = (Get-Content -Raw -LiteralPath (Join-Path $repo 'tests\contract\vectors.json') | ConvertFrom-Json).vectors
+}
+
+BeforeAll {
+    $repo = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    . (Join-Path $repo 'plugins\plugin_utils\executor.ps1') -Library
+    $script:Probe = @("$env:SystemRoot\System32\WindowsPowerShell\v1.0\powershell.exe", '-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', (Join-Path $repo 'tests\contract\probe.ps1'))
+
+    function Expand-Vector {
+        param([object]$Vector, [string]$Work)
+        $json = ConvertTo-Json -InputObject $Vector.plan -Depth 20
+        $plan = ConvertFrom-Json -InputObject $json
+        $plan | Add-Member -NotePropertyName version -NotePropertyValue 1 -Force
+        $plan | Add-Member -NotePropertyName platform -NotePropertyValue 'windows' -Force
+        $sections = @($plan.steps)
+        if ($plan.PSObject.Properties['finally']) { $sections += @($plan.finally) }
+        if ($plan.PSObject.Properties['watchdog']) { $sections += @($plan.watchdog.arm); $sections += @($plan.watchdog.disarm) }
+        foreach ($step in $sections) {
+            $argv = New-Object System.Collections.Generic.List[object]
+            for ($i = 0; $i -lt $step.argv.Count; $i++) {
+                $arg = $step.argv[$i]
+                if ($i -eq 0 -and $arg -eq '@PROBE@') { foreach ($p in $script:Probe) { $argv.Add($p) } }
+                elseif ($i -eq 0 -and $arg -eq '@MISSING@') { $argv.Add((Join-Path $Work 'no-such-tool.exe')) }
+                elseif ($arg -is [string]) { $argv.Add($arg.Replace('@WORK@/', $Work.TrimEnd('\') + '\')) }
+                else { $argv.Add($arg) }
+            }
+            $step.argv = $argv.ToArray()
+        }
+        return (ConvertTo-Json -InputObject $plan -Depth 20)
+    }
+
+    function Compare-Record {
+        param([string]$Where, [object]$Record, [object]$Expect)
+        $problems = @()
+        foreach ($prop in $Expect.PSObject.Properties) {
+            $key = $prop.Name
+            $want = $prop.Value
+            if ($key.EndsWith('_lines')) {
+                $got = @(([string]$Record[$key.Substring(0, $key.Length - 6)]).Replace("`r`n", "`n").Split("`n") | Where-Object { $_ -ne '' })
+                $ok = (($got -join '|') -eq (@($want) -join '|'))
+            }
+            elseif ($key.EndsWith('_tail_contains')) {
+                $text = [string]$Record[$key.Substring(0, $key.Length - 14)]
+                $ok = $text.Substring([Math]::Max(0, $text.Length - 4096)).Contains($want)
+            }
+            elseif ($key.EndsWith('_contains')) { $ok = ([string]$Record[$key.Substring(0, $key.Length - 9)]).Contains($want) }
+            elseif ($key.EndsWith('_regex')) { $ok = ([string]$Record[$key.Substring(0, $key.Length - 6)]) -match $want }
+            elseif ($key.EndsWith('_min')) { $ok = ($Record[$key.Substring(0, $key.Length - 4)] -ge $want) }
+            else { $ok = ($Record[$key] -eq $want) }
+            if (-not $ok) { $problems += "$Where.$key expected $want" }
+        }
+        return $problems
+    }
+}
+
+Describe 'Windows executor contract' {
+    It 'passes vector <name>' -ForEach @($script:Vectors | ForEach-Object { @{ name = $_.name; vector = $_ } }) {
+        $work = Join-Path ([System.IO.Path]::GetTempPath()) ('quiesce-vector-' + [guid]::NewGuid().ToString('N'))
+        [void](New-Item -ItemType Directory -Path $work)
+        $result = Invoke-QuiescePlan -Json (Expand-Vector -Vector $vector -Work $work)
+        $expect = $vector.expect
+        $problems = @()
+        if ($expect.PSObject.Properties['after_wait_s']) { Start-Sleep -Seconds $expect.after_wait_s }
+        foreach ($prop in $expect.PSObject.Properties) {
+            switch ($prop.Name) {
+                'ok' { if ($result.ok -ne $prop.Value) { $problems += "ok expected $($prop.Value)" } }
+                'tmpdir_removed' { if ($result.tmpdir_removed -ne $prop.Value) { $problems += 'tmpdir not removed' } }
+                { $_ -in 'steps', 'finally' } {
+                    $records = @($result[$prop.Name])
+                    $wants = @($prop.Value)
+                    if ($records.Count -ne $wants.Count) { $problems += "$($prop.Name) count" }
+                    for ($i = 0; $i -lt [Math]::Min($records.Count, $wants.Count); $i++) { $problems += Compare-Record "$($prop.Name)[$i]" $records[$i] $wants[$i] }
+                }
+                'failed_step' {
+                    if ($null -eq $prop.Value) { if ($null -ne $result.failed_step) { $problems += 'unexpected failure' } }
+                    else { $problems += Compare-Record 'failed_step' $result.failed_step $prop.Value }
+                }
+                'watchdog' {
+                    foreach ($w in $prop.Value.PSObject.Properties) {
+                        if ($w.Name -in 'arm', 'disarm') {
+                            $records = @($result.watchdog[$w.Name])
+                            $wants = @($w.Value)
+                            for ($i = 0; $i -lt $wants.Count; $i++) { $problems += Compare-Record "watchdog.$($w.Name)[$i]" $records[$i] $wants[$i] }
+                        }
+                        elseif ($result.watchdog[$w.Name] -ne $w.Value) { $problems += "watchdog.$($w.Name)" }
+                    }
+                }
+                'exists' { foreach ($p in $prop.Value) { if (-not (Test-Path -LiteralPath $p.Replace('@WORK@/', $work + '\'))) { $problems += "$p missing" } } }
+                'absent' { foreach ($p in $prop.Value) { if (Test-Path -LiteralPath $p.Replace('@WORK@/', $work + '\')) { $problems += "$p present" } } }
+            }
+        }
+        Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+        $problems | Should -BeNullOrEmpty
+    }
+
+    It 'quotes arguments the way CommandLineToArgvW reads them' {
+        ConvertTo-WindowsArgument 'plain' | Should -Be 'plain'
+        ConvertTo-WindowsArgument 'two words' | Should -Be '"two words"'
+        ConvertTo-WindowsArgument '' | Should -Be '""'
+        ConvertTo-WindowsArgument 'say "hi"' | Should -Be '"say \"hi\""'
+        ConvertTo-WindowsArgument 'C:\Program Files\' | Should -Be '"C:\Program Files\\"'
+    }
+}
