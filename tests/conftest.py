@@ -21,3 +21,105 @@ COLLECTION = stage(_ROOT)
 sys.path.insert(0, str(_ROOT))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
     [str(_ROOT)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p])
+
+# ------------------------------------------------------------------ simulated fleet
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import typing as t  # noqa: E402
+
+import pytest  # noqa: E402
+
+sys.path.insert(0, str(TESTS / "sim"))
+from quiesce_sim import fleet as simfleet  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+class Fleet:
+    """A running simulated fleet and a way to run playbooks against it."""
+
+    def __init__(self, root: Path, hosts: list[dict[str, t.Any]]) -> None:
+        self.root = root
+        self.hosts = hosts
+        self.inventory = root / "inventory.yml"
+
+    def host_dir(self, name: str) -> Path:
+        return self.root / "hosts" / name
+
+    def state(self, name: str) -> dict[str, t.Any]:
+        return simfleet.state(self.host_dir(name))
+
+    def fault(self, name: str, fault: str, value: t.Any) -> None:
+        simfleet.set_fault(self.host_dir(name), fault, value)
+
+    def tool(self, name: str, tool: str) -> str:
+        return next(h for h in self.hosts if h["name"] == name)["tools"][tool]
+
+    def run_tool(self, name: str, tool: str, *args: str, stdin: t.Optional[str] = None) -> subprocess.CompletedProcess:
+        return subprocess.run([self.tool(name, tool), *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+    def playbook(self, text: str, limit: t.Optional[str] = None, extra_vars: t.Optional[dict[str, t.Any]] = None,
+                 check: bool = False, timeout: int = 300, env: t.Optional[dict[str, str]] = None) -> "PlaybookRun":
+        path = self.root / ("play-%d.yml" % len(list(self.root.glob("play-*.yml"))))
+        path.write_text(text)
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(path)]
+        if limit:
+            cmd += ["--limit", limit]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        run_env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOST_KEY_CHECKING="False",
+                       ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCALHOST_WARNING="False",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_NOCOLOR="1")
+        run_env.update(env or {})
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, cwd=str(self.root))
+        return PlaybookRun(proc)
+
+
+class PlaybookRun:
+    def __init__(self, proc: subprocess.CompletedProcess) -> None:
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        try:
+            self.data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            self.data = {"plays": [], "stats": {}}
+
+    def results(self, task_name: str) -> dict[str, dict[str, t.Any]]:
+        """Host -> result of the task called ``task_name`` (the last one of that name)."""
+        found: dict[str, dict[str, t.Any]] = {}
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                if task["task"]["name"] == task_name:
+                    found.update(task["hosts"])
+        if not found:
+            raise AssertionError("no task %r in the run:\n%s\n%s" % (task_name, self.stdout[-3000:], self.stderr[-3000:]))
+        return found
+
+    def result(self, task_name: str, host: str) -> dict[str, t.Any]:
+        return self.results(task_name)[host]
+
+
+def make_fleet(root: Path, hosts: int, profile: str = "mixed") -> Fleet:
+    made = simfleet.create(root, hosts, profile)
+    simfleet.up(root)
+    return Fleet(root, made)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Fleet]:
+    """Three simulated hosts (vss, backup_task, shutdown profiles), shared by a test module."""
+    root = tmp_path_factory.mktemp("fleet")
+    made = make_fleet(root, 3)
+    yield made
+    simfleet.down(root)
+
+
+@pytest.fixture
+def solo_fleet(tmp_path: Path) -> t.Iterator[Fleet]:
+    """One fresh simulated host for a test that changes faults or breaks things."""
+    made = make_fleet(tmp_path / "fleet", 1)
+    yield made
+    simfleet.down(tmp_path / "fleet")

@@ -232,7 +232,7 @@ def parse_shadow_blocks(lines: t.Sequence[str]) -> list[dict[str, t.Any]]:
         elif key == "original volume name":
             vol = _ORIG_VOL.match(value)
             if vol:
-                current["volume_guid"] = vol.group(1)[:11] + vol.group(1)[11:].lower()
+                current["volume_guid"] = cli.volume_guid_path(vol.group(1))
                 current["volume"] = (vol.group(2).upper() + ":") if vol.group(2) else None
         elif key == "creation time":
             current["created_text"] = value
@@ -392,7 +392,7 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
         match = _VSS_ORIG.match(line)
         if match:
             current["volume"] = (match.group(1).upper() + ":") if match.group(1) else None
-            current["volume_guid"] = match.group(2)[:11] + match.group(2)[11:].lower()
+            current["volume_guid"] = cli.volume_guid_path(match.group(2))
         elif line.lower().startswith("shadow copy volume:"):
             current["device_object"] = line.split(":", 1)[1].strip()
         elif line.lower().startswith("exposed name:"):
@@ -417,8 +417,7 @@ def parse_shadow_inventory(text: str) -> dict[str, t.Any]:
     volumes = []
     letter_of: dict[str, str] = {}
     for vol in as_list(doc.get("volumes")):
-        device = (vol.get("DeviceID") or "")
-        device = device[:11] + device[11:].lower()
+        device = cli.volume_guid_path(vol.get("DeviceID"))
         letter = (vol.get("DriveLetter") or "").upper() or None
         if letter:
             letter_of[device] = letter
@@ -426,8 +425,7 @@ def parse_shadow_inventory(text: str) -> dict[str, t.Any]:
                         "capacity": vol.get("Capacity"), "free": vol.get("FreeSpace"), "label": vol.get("Label")})
     shadows = []
     for row in as_list(doc.get("shadows")):
-        guid_path = row.get("VolumeName") or ""
-        guid_path = guid_path[:11] + guid_path[11:].lower()
+        guid_path = cli.volume_guid_path(row.get("VolumeName"))
         ms = cli.dotnet_date_ms(row.get("InstallDate"))
         exposed = row.get("ExposedName") or None
         if exposed:
@@ -454,7 +452,7 @@ def filter_shadows(shadows: t.Sequence[dict[str, t.Any]], volumes: t.Sequence[st
     wanted = {v.upper() if len(v) == 2 else v.lower() for v in volumes}
     for shadow in shadows:
         if wanted and (shadow.get("volume") or "").upper() not in wanted and \
-                (shadow.get("volume_guid") or "").lower() not in wanted:
+                cli.volume_guid_path(shadow.get("volume_guid")).lower() not in wanted:
             continue
         if older_than_ms is not None and now_ms is not None:
             created = shadow.get("created_ms")

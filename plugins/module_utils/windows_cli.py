@@ -11,6 +11,7 @@ cmd, diskshadow or a path would give a meaning to.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import typing as t
@@ -34,7 +35,7 @@ TOOLS_VAR = "quiesce_domino_tools"
 # Characters that cmd, diskshadow (%alias%), quoting or the shell would interpret.
 UNSAFE_CHARS = "\r\n\x00%\"'&|<>^`"
 _DRIVE_RE = re.compile(r"^([A-Za-z]):\\?$")
-_VOLUME_GUID_RE = re.compile(r"^\\\\\?\\Volume\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\\$")
+_VOLUME_GUID_RE = re.compile(r"(?i)^\\\\\?\\Volume\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\\$")
 _GUID_RE = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
 _ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 _WIN_FOLDER_RE = re.compile(r"^[A-Za-z]:\\(?:[^\\/:*?\"<>|\x00-\x1f]+\\?)*$")
@@ -84,7 +85,7 @@ def volume(option: str, value: t.Any) -> str:
     """A drive letter (``D:``) or a volume GUID path (``\\\\?\\Volume{...}\\``), normalised."""
     value = require_str(option, value).strip()
     if _VOLUME_GUID_RE.match(value):
-        return value[:11] + value[11:].lower()
+        return volume_guid_path(value)
     if _DRIVE_RE.match(value):
         return value[0].upper() + ":"
     _bad(option, value, "use a drive letter such as D: or a volume GUID path such as \\\\?\\Volume{GUID}\\")
@@ -95,6 +96,14 @@ def alias(option: str, value: t.Any) -> str:
     if not _ALIAS_RE.match(value):
         _bad(option, value, "aliases are 1-32 characters [A-Za-z][A-Za-z0-9_]*")
     return value
+
+
+def volume_guid_path(value: t.Any) -> str:
+    """``\\\\?\\VOLUME{ABC...}\\`` -> ``\\\\?\\Volume{abc...}\\`` (any case in, one spelling out)."""
+    text = str(value or "")
+    if re.match(r"^\\\\\?\\volume\{", text, re.I):
+        return "\\\\?\\Volume" + text[10:].lower()
+    return text
 
 
 def guid(option: str, value: t.Any) -> str:
@@ -182,7 +191,7 @@ def resolve_tools(overrides: t.Any, platform: str, domino_program_dir: t.Optiona
 
 # ---------------------------------------------------- constant inventory scripts
 
-# Run as: powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command <script>.
+# Run as: powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <base64>.
 # Constant text: no user value is ever put into it.  Output: one JSON document.
 SHADOW_INVENTORY_SCRIPT = (
     "# quiesce.domino:shadow-inventory\n"
@@ -198,7 +207,10 @@ SHADOW_INVENTORY_SCRIPT = (
 
 
 def powershell_argv(tools: dict[str, str], script: str) -> list[str]:
-    return [tools["powershell"], "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", script]
+    """argv for a constant script: -EncodedCommand (Base64 of UTF-16LE) survives any quoting."""
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    return [tools["powershell"], "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
+            "-EncodedCommand", encoded]
 
 
 _DOTNET_DATE_RE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")

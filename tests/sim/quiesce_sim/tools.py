@@ -7,6 +7,7 @@ tests/sim/README.md are inferences still to be checked on a real server.
 """
 from __future__ import annotations
 
+import base64
 import datetime
 import fnmatch
 import json
@@ -532,41 +533,40 @@ def _dotnet_date(ms: int) -> str:
 
 
 def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
-    """Only the constant CIM queries the collection issues are simulated."""
+    """Only the constant scripts the collection issues are simulated, recognised by their marker line."""
     lowered = [a.lower() for a in argv]
     script = argv[lowered.index("-command") + 1] if "-command" in lowered else ""
-    if "Win32_ShadowCopy" in script:
-        rows = []
+    if "-encodedcommand" in lowered:
+        script = base64.b64decode(argv[lowered.index("-encodedcommand") + 1]).decode("utf-16-le")
+    if _tool_fault(host, "powershell") == "cim_unavailable":
+        return 1, "", crlf(["Get-CimInstance : Invalid class ", "+ CategoryInfo          : MetadataError: "
+                            "(root\\cimv2:Win32_ShadowCopy:String) [Get-CimInstance], CimException"])
+    if "quiesce.domino:shadow-inventory" in script:
+        shadows = []
         for shadow in sorted(host.shadows.values(), key=lambda s: s["number"]):
             attrs = shadow["attributes"]
-            rows.append({
+            shadows.append({
                 "ID": shadow["id"].upper(), "SetID": shadow["set_id"].upper(),
                 "VolumeName": shadow["volume_guid"],
                 "DeviceObject": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy%d" % shadow["number"],
                 "InstallDate": _dotnet_date(shadow["created_ms"]), "Count": shadow["count"],
                 "Persistent": "Persistent" in attrs, "NoWriters": "No_Writers" in attrs,
                 "ClientAccessible": "Client_accessible" in attrs, "NoAutoRelease": "No_Auto_Release" in attrs,
-                "Differential": True, "ExposedLocally": bool(shadow["exposed_as"]),
+                "ExposedLocally": bool(shadow["exposed_as"]),
                 "ExposedName": (shadow["exposed_as"].rstrip("\\") + "\\") if shadow["exposed_as"] else None,
-                "ExposedPath": None, "ExposedRemotely": False, "State": 12,
+                "ExposedPath": None, "State": 12,
                 "OriginatingMachine": host.cfg["fqdn"], "ServiceMachine": host.cfg["fqdn"],
                 "ProviderID": PROVIDER_ID.upper(),
             })
-        return 0, json.dumps(rows, indent=4) + "\r\n", ""
-    if "Win32_Volume" in script:
-        rows = []
-        vols_dir = host.dir / "volumes"
-        for entry in sorted(vols_dir.iterdir()):
-            letter = entry.name
-            cfg = host.cfg["volumes"].get(letter)
-            if cfg is None:
-                continue
-            used = _dir_size(entry)
+        volumes = []
+        for letter, cfg in sorted(host.cfg["volumes"].items()):
             cap = cfg["size_mb"] * 1024 * 1024
-            rows.append({"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "FileSystem": cfg.get("fs", "NTFS"),
-                         "Capacity": cap, "FreeSpace": max(cap - used, 0), "Label": cfg.get("label", "")})
-        taken = sorted(e.name + ":" for e in vols_dir.iterdir())
-        return 0, json.dumps({"volumes": rows, "drive_letters_in_use": taken}, indent=4) + "\r\n", ""
+            volumes.append({"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "FileSystem": cfg.get("fs", "NTFS"),
+                            "Capacity": cap, "FreeSpace": max(cap - _dir_size(host.volume_dir(letter)), 0),
+                            "Label": cfg.get("label", "")})
+        drives = sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
+        doc = {"shadows": shadows, "volumes": volumes, "drives": drives}
+        return 0, json.dumps(doc, separators=(",", ":")).replace("/Date(", "\\/Date(").replace(")/", ")\\/") + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
 
 
