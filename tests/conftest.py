@@ -56,7 +56,8 @@ class Fleet:
         return next(h for h in self.hosts if h["name"] == name)["tools"][tool]
 
     def run_tool(self, name: str, tool: str, *args: str, stdin: t.Optional[str] = None) -> subprocess.CompletedProcess:
-        return subprocess.run([self.tool(name, tool), *args], input=stdin, capture_output=True, text=True, timeout=60)
+        return subprocess.run([self.tool(name, tool), *args], input=stdin, capture_output=True, text=True, timeout=60,
+                              check=False)
 
     def playbook(self, text: str, limit: t.Optional[str] = None, extra_vars: t.Optional[dict[str, t.Any]] = None,
                  check: bool = False, timeout: int = 300, env: t.Optional[dict[str, str]] = None) -> "PlaybookRun":
@@ -73,7 +74,8 @@ class Fleet:
                        ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCALHOST_WARNING="False",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_NOCOLOR="1")
         run_env.update(env or {})
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, cwd=str(self.root))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, cwd=str(self.root),
+                              check=False)
         return PlaybookRun(proc)
 
 

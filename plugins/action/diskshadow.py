@@ -40,7 +40,7 @@ _WRITER_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 def _target(option: str, value: str) -> str:
     """An exposure target: a drive letter, or an absolute mount folder without spaces."""
-    if re.match(r"^[A-Za-z]:?\\?$", value.strip()):
+    if re.fullmatch(r"[A-Za-z]:?\\?", value):
         return cli.drive_letter(option, value)
     folder = cli.windows_folder(option, value)
     if " " in folder:
@@ -54,7 +54,7 @@ def _target(option: str, value: str) -> str:
 def _writer(option: str, value: str) -> str:
     if re.match(r"^\{?[0-9A-Fa-f-]{36}\}?$", value):
         return cli.guid(option, value)
-    if not _WRITER_NAME_RE.match(value):
+    if not _WRITER_NAME_RE.fullmatch(value):
         raise cli.OptionError("%s: %r is not valid; name a writer by its ID {GUID} or by a name of letters, digits "
                               "and _.- (no spaces or quotes)" % (option, value))
     return value

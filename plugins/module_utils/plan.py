@@ -59,7 +59,7 @@ def _fail(where: str, problem: str) -> t.NoReturn:
 def is_absolute_executable(path: str, platform: str) -> bool:
     """True when ``path`` is an absolute, local executable path for ``platform``."""
     if platform == "windows":
-        return bool(_WINDOWS_ABS_RE.match(path)) and ".." not in path.split("\\")
+        return bool(_WINDOWS_ABS_RE.fullmatch(path)) and ".." not in path.split("\\")
     return path.startswith("/") and ".." not in path.split("/") and "\x00" not in path
 
 
@@ -162,7 +162,7 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
     if unknown:
         _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
     name = raw.get("name")
-    if not isinstance(name, str) or not _STEP_NAME_RE.match(name):
+    if not isinstance(name, str) or not _STEP_NAME_RE.fullmatch(name):
         _fail(where + ".name", "required; 1-120 characters of letters, digits, space and _.:/()-")
     timeout = raw.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
@@ -201,7 +201,7 @@ def _validate_files(raw: t.Any) -> dict[str, dict[str, t.Any]]:
     out: dict[str, dict[str, t.Any]] = {}
     for name, spec in raw.items():
         where = "files[%r]" % name
-        if not isinstance(name, str) or not _FILE_NAME_RE.match(name):
+        if not isinstance(name, str) or not _FILE_NAME_RE.fullmatch(name):
             _fail(where, "file names are 1-64 characters of letters, digits and _.- and start with a letter or digit")
         if not isinstance(spec, dict) or not isinstance(spec.get("content"), str):
             _fail(where, "must be a mapping with a string 'content'")
@@ -230,7 +230,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     if plan.get("version") != PLAN_VERSION:
         _fail("version", "must be %d" % PLAN_VERSION)
     name = plan.get("name")
-    if not isinstance(name, str) or not _STEP_NAME_RE.match(name):
+    if not isinstance(name, str) or not _STEP_NAME_RE.fullmatch(name):
         _fail("name", "required; 1-120 characters of letters, digits, space and _.:/()-")
     platform = plan.get("platform")
     if platform not in PLATFORMS:

@@ -74,8 +74,8 @@ def safe_text(option: str, value: t.Any, max_len: int = 256) -> str:
 
 def drive_letter(option: str, value: t.Any) -> str:
     """``Z``, ``z:`` or ``Z:\\`` -> ``Z:``."""
-    value = require_str(option, value).strip()
-    match = _DRIVE_RE.match(value) or re.match(r"^([A-Za-z])$", value)
+    value = safe_text(option, value, 3)
+    match = _DRIVE_RE.fullmatch(value) or re.fullmatch(r"([A-Za-z])", value)
     if not match:
         _bad(option, value, "use a drive letter such as Z: (A-Z, optional colon and backslash)")
     return match.group(1).upper() + ":"
@@ -83,17 +83,17 @@ def drive_letter(option: str, value: t.Any) -> str:
 
 def volume(option: str, value: t.Any) -> str:
     """A drive letter (``D:``) or a volume GUID path (``\\\\?\\Volume{...}\\``), normalised."""
-    value = require_str(option, value).strip()
-    if _VOLUME_GUID_RE.match(value):
+    value = safe_text(option, value, 60)
+    if _VOLUME_GUID_RE.fullmatch(value):
         return volume_guid_path(value)
-    if _DRIVE_RE.match(value):
+    if _DRIVE_RE.fullmatch(value):
         return value[0].upper() + ":"
     _bad(option, value, "use a drive letter such as D: or a volume GUID path such as \\\\?\\Volume{GUID}\\")
 
 
 def alias(option: str, value: t.Any) -> str:
     value = require_str(option, value)
-    if not _ALIAS_RE.match(value):
+    if not _ALIAS_RE.fullmatch(value):
         _bad(option, value, "aliases are 1-32 characters [A-Za-z][A-Za-z0-9_]*")
     return value
 
@@ -108,8 +108,8 @@ def volume_guid_path(value: t.Any) -> str:
 
 def guid(option: str, value: t.Any) -> str:
     """A shadow copy or set ID, normalised to ``{lower-case-guid}``."""
-    value = require_str(option, value).strip()
-    match = _GUID_RE.match(value)
+    value = safe_text(option, value, 40)
+    match = _GUID_RE.fullmatch(value)
     if not match:
         _bad(option, value, "use a GUID such as {12b5d80f-4368-4727-a02b-1b22f5e020ef}")
     return "{%s}" % match.group(1).lower()
@@ -118,7 +118,7 @@ def guid(option: str, value: t.Any) -> str:
 def windows_folder(option: str, value: t.Any) -> str:
     """An absolute local folder ``X:\\dir\\sub``: no ``..``, no reserved names, no unsafe characters."""
     value = safe_text(option, value, MAX_PATH)
-    if not _WIN_FOLDER_RE.match(value):
+    if not _WIN_FOLDER_RE.fullmatch(value):
         _bad(option, value, "use an absolute local folder such as E:\\Backups (drive letter, backslashes, "
                             "no * ? \" < > | or :)")
     parts = [p for p in value[3:].split("\\") if p]
@@ -134,7 +134,7 @@ def windows_folder(option: str, value: t.Any) -> str:
 def unc_path(option: str, value: t.Any) -> str:
     """``\\\\server\\share[\\dir]``: no ``..``, no ``\\\\?\\`` or ``\\\\.\\`` device paths."""
     value = safe_text(option, value, MAX_PATH)
-    if value.startswith(("\\\\?\\", "\\\\.\\")) or not _UNC_RE.match(value):
+    if value.startswith(("\\\\?\\", "\\\\.\\")) or not _UNC_RE.fullmatch(value):
         _bad(option, value, "use a share path such as \\\\server\\share\\folder (no device paths)")
     parts = value[2:].split("\\")
     if any(p in (".", "..") for p in parts):
@@ -219,7 +219,7 @@ _DOTNET_DATE_RE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
 def dotnet_date_ms(value: t.Any) -> t.Optional[int]:
     """``/Date(1587332041000)/`` (Windows PowerShell 5.1 ConvertTo-Json) -> epoch ms."""
     if isinstance(value, str):
-        match = _DOTNET_DATE_RE.match(value.replace("\\/", "/"))
+        match = _DOTNET_DATE_RE.fullmatch(value.replace("\\/", "/"))
         if match:
             return int(match.group(1))
     return None

@@ -142,7 +142,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Create a persistent crash-consistent shadow copy of D: and expose it as Z:
+- name: Create a persistent crash-consistent shadow copy of D and expose it as Z
   quiesce.domino.diskshadow:
     volumes: ["D:"]
     expose_as: "Z:"
@@ -164,7 +164,7 @@ EXAMPLES = r"""
     writers: true
     writer_verify: ["{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"]
 
-- name: Delete the oldest shadow copy of D:
+- name: Delete the oldest shadow copy of D
   quiesce.domino.diskshadow:
     state: absent
     volumes: ["D:"]

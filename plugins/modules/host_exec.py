@@ -103,10 +103,7 @@ ended_ms:
 import datetime
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 import time
 import typing as t
 
@@ -117,137 +114,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils.plan import (
     render_template,
     validate_plan,
 )
-
-_CHUNK = 65536
-
-
-class _CappedReader(threading.Thread):
-    """Drain a pipe, keeping at most ``limit`` bytes (head and tail) in memory."""
-
-    def __init__(self, stream: t.IO[bytes], limit: int) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.half = limit // 2
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def run(self) -> None:
-        try:
-            while True:
-                chunk = self.stream.read1(_CHUNK) if hasattr(self.stream, "read1") else self.stream.read(_CHUNK)
-                if not chunk:
-                    break
-                self.total += len(chunk)
-                room = self.half - len(self.head)
-                if room > 0:
-                    self.head += chunk[:room]
-                    chunk = chunk[room:]
-                if chunk:
-                    self.tail += chunk
-                    if len(self.tail) > self.half:
-                        del self.tail[:len(self.tail) - self.half]
-        except (OSError, ValueError):
-            pass
-
-    def value(self, limit: int) -> tuple[bytes, bool]:
-        if self.total <= limit and self.total == len(self.head) + len(self.tail):
-            return bytes(self.head + self.tail), False
-        omitted = self.total - len(self.head) - len(self.tail)
-        return bytes(self.head) + b"\n...[%d bytes omitted]...\n" % omitted + bytes(self.tail), True
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _decode(data: bytes, encoding: str) -> str:
-    if encoding == "utf-16le":
-        return data.decode("utf-16-le", errors="replace")
-    return data.decode("utf-8", errors="replace")
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the step's process group (the step and every child it started)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
-
-
-def _record(name: str, status: str, **extra: t.Any) -> dict[str, t.Any]:
-    record: dict[str, t.Any] = {
-        "name": name, "status": status, "rc": None, "stdout": "", "stderr": "",
-        "stdout_bytes": 0, "stderr_bytes": 0, "truncated": False,
-        "start_ms": None, "end_ms": None, "duration_ms": None, "error": None,
-    }
-    record.update(extra)
-    return record
-
-
-def run_step(step: dict[str, t.Any], file_paths: dict[str, str], max_output: int) -> dict[str, t.Any]:
-    """Run one validated step and return its record."""
-    argv = [file_paths[a["file"]] if isinstance(a, dict) else a for a in step["argv"]]
-    start = _now_ms()
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if step["stdin"] is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except FileNotFoundError:
-        end = _now_ms()
-        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
-                       error="executable not found: %s" % argv[0])
-    except PermissionError:
-        end = _now_ms()
-        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
-                       error="executable not runnable (permission denied): %s" % argv[0])
-    except OSError as exc:
-        end = _now_ms()
-        return _record(step["name"], "error", argv=argv, start_ms=start, end_ms=end, duration_ms=end - start,
-                       error="cannot start %s: %s" % (argv[0], exc.strerror or exc))
-
-    readers = [_CappedReader(proc.stdout, max_output), _CappedReader(proc.stderr, max_output)]
-    for reader in readers:
-        reader.start()
-    if step["stdin"] is not None:
-        try:
-            proc.stdin.write(step["stdin"].encode("utf-8"))
-            proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-    timed_out = False
-    try:
-        proc.wait(timeout=step["timeout"])
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_tree(proc)
-        proc.wait()
-    # A grandchild that escaped the process group may hold the pipes open: do not wait for it forever.
-    for reader in readers:
-        reader.join(timeout=5)
-    end = _now_ms()
-    out, out_cut = readers[0].value(max_output)
-    err, err_cut = readers[1].value(max_output)
-    record = _record(
-        step["name"], "ok", argv=argv, rc=proc.returncode,
-        stdout=_decode(out, step["encoding"]), stderr=_decode(err, step["encoding"]),
-        stdout_bytes=readers[0].total, stderr_bytes=readers[1].total, truncated=out_cut or err_cut,
-        start_ms=start, end_ms=end, duration_ms=end - start,
-    )
-    if timed_out:
-        record.update(status="timeout", rc=None, error="timed out after %s s; process tree killed" % step["timeout"])
-    elif proc.returncode not in step["ok_rc"]:
-        record["status"] = "failed"
-    return record
+from ansible_collections.quiesce.domino.plugins.module_utils.process import new_record, now_ms, run_step
 
 
 def _deadline_strings(seconds: int) -> tuple[str, str]:
@@ -277,7 +144,7 @@ def _write_files(plan: dict[str, t.Any], tmpdir: str, deadline: tuple[str, str])
 
 def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
     """Run a validated plan; the contract of docs/executor-contract.md."""
-    started = _now_ms()
+    started = now_ms()
     limit = plan["max_output_bytes"]
     watchdog = plan.get("watchdog")
     deadline = _deadline_strings(watchdog["seconds"]) if watchdog else ("", "")
@@ -296,7 +163,7 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
         all_ok = True
         for index, step in enumerate(steps):
             if stop_on_failure and not all_ok:
-                records.append(_record(step["name"], "skipped", error="skipped after an earlier failure"))
+                records.append(new_record(step["name"], "skipped", error="skipped after an earlier failure"))
                 continue
             record = run_step(step, paths, limit)
             records.append(record)
@@ -312,8 +179,8 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
         except OSError as exc:
             error = "cannot write plan files in %s: %s" % (tmpdir, exc)
             for section in ("steps", "finally"):
-                result[section] = [_record(s["name"], "skipped", error=error) for s in plan[section]]
-            failed = _record("write plan files", "error", error=error, section="files", index=0)
+                result[section] = [new_record(s["name"], "skipped", error=error) for s in plan[section]]
+            failed = new_record("write plan files", "error", error=error, section="files", index=0)
             paths = None
         if paths is not None:
             main_may_run = True
@@ -323,7 +190,7 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
             if main_may_run:
                 run_section("steps", plan["steps"], result["steps"], True, paths)
             else:
-                result["steps"] = [_record(s["name"], "skipped", error="watchdog could not be armed")
+                result["steps"] = [new_record(s["name"], "skipped", error="watchdog could not be armed")
                                    for s in plan["steps"]]
             finally_ok = run_section("finally", plan["finally"], result["finally"], False, paths)
             if watchdog:
@@ -332,13 +199,13 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
                     wd_result["left_armed"] = any(r["status"] != "ok" for r in wd_result["disarm"])
                 else:
                     wd_result["left_armed"] = True
-                    wd_result["disarm"] = [_record(s["name"], "skipped", error="left armed: a finally step failed")
+                    wd_result["disarm"] = [new_record(s["name"], "skipped", error="left armed: a finally step failed")
                                            for s in watchdog["disarm"]]
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     if watchdog:
         result["watchdog"] = wd_result
-    result.update(ok=failed is None, failed=failed, started_ms=started, ended_ms=_now_ms(),
+    result.update(ok=failed is None, failed=failed, started_ms=started, ended_ms=now_ms(),
                   tmpdir_removed=not os.path.exists(tmpdir))
     return result
 

@@ -62,7 +62,7 @@ attributes:
     platforms: windows
 notes:
   - Tool paths default to the Windows locations and can be overridden per host with the
-    C(quiesce_domino_tools) variable (a mapping such as C({powershell: 'C:\\...\\powershell.exe'})).
+    C(quiesce_domino_tools) variable, a mapping of tool name (for example C(powershell)) to absolute path.
   - VSS needs a member of the local Administrators group; use C(become) or an administrator connection.
 seealso:
   - module: quiesce.domino.diskshadow

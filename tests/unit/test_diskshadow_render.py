@@ -82,6 +82,12 @@ def test_validators_normalise(func, value, expected):
     (cli.unc_path, "\\\\srv\\share\\..\\x", "'.' and '..' are not allowed"),
     (cli.safe_text, "a & b", "may not contain '&'"),
     (cli.safe_text, "a | b", "may not contain '|'"),
+    # "$" in a regular expression also matches before a trailing newline: these must still fail.
+    (cli.alias, "abc\n", "aliases are 1-32 characters"),
+    (cli.drive_letter, "Z:\n", "may not contain '\\n'"),
+    (cli.volume, "D:\n", "may not contain '\\n'"),
+    (cli.guid, "{b15008d8-0c63-468c-aed7-ed4db0cfd082}\n", "may not contain '\\n'"),
+    (cli.drive_letter, " Z:", "use a drive letter"),
 ])
 def test_validators_refuse_with_option_name_and_allowed_values(func, value, words):
     with pytest.raises(cli.OptionError) as err:

@@ -184,11 +184,20 @@ def up(fleet_dir: Path, timeout: float = 20.0) -> None:
                          stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + timeout
     for host_dir in host_dirs(fleet_dir):
-        while not (host_dir / "run" / "hostd.port").exists():
+        while not (host_dir / "run" / "hostd.port").exists() or not _settled(host_dir):
             if time.time() > deadline:
                 raise RuntimeError("hostd of %s did not start: %s" % (
                     host_dir.name, (host_dir / "run" / "hostd.out").read_text()[-2000:]))
             time.sleep(0.05)
+
+
+def _settled(host_dir: Path) -> bool:
+    """Every Domino that starts with the host answers its console."""
+    try:
+        data = state(host_dir)
+    except (OSError, ValueError):
+        return False
+    return all(d["answers"] for d in data.get("dominos", []))
 
 
 def down(fleet_dir: Path) -> None:

@@ -58,6 +58,7 @@ class DominoServer:
         self.in_txn = False
         self.stop_requested = False
         self.killed = False
+        self.generation = 0               # a writer only writes while its generation is current
         self.tasks: set[str] = set()      # extra server tasks: "backup", "backupvss"
         self.cond = threading.Condition(host.io_lock)
         self.txn = domino.last_transaction(self.data_path)
@@ -67,8 +68,10 @@ class DominoServer:
 
     # --- lifecycle -------------------------------------------------------
     def log(self, text: str) -> None:
+        """Record a transition and publish the new state (state.json) at once."""
         self.events.append((now_ms(), text))
         self.host.log("%s: %s" % (self.service, text))
+        self.host.save_state()
 
     def start(self) -> None:
         """Service start: START_PENDING, then RUNNING; console answers after ready_seconds more."""
@@ -89,10 +92,13 @@ class DominoServer:
                 if self.state != "START_PENDING":
                     return
                 self.state = "RUNNING"
-                self.ready_at = time.time() + float(self.cfg.get("ready_seconds", 0.5))
-                self.writer = threading.Thread(target=self._write_loop, daemon=True)
+                ready = float(self.cfg.get("ready_seconds", 0.5))
+                self.ready_at = time.time() + ready
+                self.generation += 1
+                self.writer = threading.Thread(target=self._write_loop, args=(self.generation,), daemon=True)
                 self.writer.start()
                 self.log("started")
+            threading.Timer(ready + 0.01, self.host.save_state).start()
         threading.Timer(delay, running).start()
 
     def stop(self) -> None:
@@ -123,6 +129,7 @@ class DominoServer:
         self._down("killed by nsd -kill")
 
     def _down(self, why: str) -> None:
+        self.generation += 1
         self.state = "STOPPED"
         self.pid = 0
         self.tasks.clear()
@@ -155,14 +162,14 @@ class DominoServer:
         self.cond.notify_all()
 
     # --- the writer ------------------------------------------------------
-    def _write_loop(self) -> None:
+    def _write_loop(self, generation: int) -> None:
         txn_gap = self.cfg.get("txn_interval_ms", 15) / 1000.0
         step_gap = self.cfg.get("step_interval_ms", 4) / 1000.0
         while True:
             with self.host.io_lock:
                 while self.state == "RUNNING" and self.backup_mode:
                     self.cond.wait(0.1)
-                if self.state != "RUNNING" or self.stop_requested or len(self.dbs) < 2:
+                if self.state != "RUNNING" or self.stop_requested or len(self.dbs) < 2 or generation != self.generation:
                     return
                 self.txn += 1
                 txn = self.txn
@@ -171,7 +178,7 @@ class DominoServer:
             for step, db in ((1, first), (2, second), (3, first)):
                 time.sleep(step_gap)
                 with self.host.io_lock:
-                    if self.killed or self.state == "STOPPED":
+                    if self.killed or self.state == "STOPPED" or generation != self.generation:
                         self.in_txn = False
                         self.cond.notify_all()
                         return
@@ -256,6 +263,10 @@ class Host:
         self.tasks = data.get("tasks", {})
 
     def save_state(self) -> None:
+        with self.io_lock:
+            self._save_state()
+
+    def _save_state(self) -> None:
         data = {
             "shadows": self.shadows,
             "shadow_numbers": self.shadow_numbers,
