@@ -160,7 +160,7 @@ def test_shadow_info_falls_back_to_vssadmin(solo_fleet):
 
 
 BAD_INPUTS = [
-    ({"volumes": ["D: & calc"]}, "volumes[0]: 'D: & calc' is not valid; use a drive letter such as D:"),
+    ({"volumes": ["D: & calc"]}, "volumes[0]: 'D: & calc' is not valid; it may not contain '&'"),
     ({"volumes": ["D:"], "expose_as": "Z:\nexec x"}, "expose_as: "),
     ({"volumes": ["D:"], "expose_as": "%TEMP%"}, "may not contain '%'"),
     ({"volumes": ["D:"], "expose_as": "E:\\mnt\\..\\x"}, "'.' and '..' are not allowed"),
