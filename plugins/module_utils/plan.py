@@ -21,7 +21,9 @@ import typing as t
 PLAN_VERSION = 1
 
 PLATFORMS = ("windows", "posix")
-STEP_SECTIONS = ("arm", "steps", "finally", "disarm")
+STEP_SECTIONS = ("arm", "steps", "rescue", "finally", "disarm")
+ANY_RC = "any"
+MAX_RETRY_WITHIN = 86400
 FILE_ENCODINGS = ("utf-8", "utf-16le-bom", "ascii")
 OUTPUT_ENCODINGS = ("console", "utf-8", "utf-16le")
 STATUSES = ("ok", "failed", "timeout", "error", "skipped")
@@ -76,21 +78,47 @@ def step(
     name: str,
     argv: t.Sequence[t.Any],
     timeout: float = DEFAULT_TIMEOUT,
-    ok_rc: t.Sequence[int] = (0,),
+    ok_rc: t.Union[t.Sequence[int], str] = (0,),
     stdin: t.Optional[str] = None,
     encoding: str = "console",
+    retry: t.Optional[dict[str, t.Any]] = None,
+    allow_failure: bool = False,
+    only_if_failed: t.Optional[str] = None,
 ) -> dict[str, t.Any]:
-    """Build one step.  Validation happens in :func:`validate_plan`."""
+    """Build one step.  Validation happens in :func:`validate_plan`.
+
+    ``ok_rc="any"``: the exit code never fails the step.  ``retry``: run again every
+    ``interval`` seconds until ``until_rc`` / ``until_stdout`` hold, for at most ``within``
+    seconds.  ``allow_failure``: a failure is recorded but neither stops nor fails the plan.
+    ``only_if_failed``: run only when the named earlier step failed (else ``skipped``)."""
     built: dict[str, t.Any] = {
         "name": name,
         "argv": list(argv),
         "timeout": timeout,
-        "ok_rc": list(ok_rc),
+        "ok_rc": ok_rc if isinstance(ok_rc, str) else list(ok_rc),
         "encoding": encoding,
     }
     if stdin is not None:
         built["stdin"] = stdin
+    if retry is not None:
+        built["retry"] = retry
+    if allow_failure:
+        built["allow_failure"] = True
+    if only_if_failed is not None:
+        built["only_if_failed"] = only_if_failed
     return built
+
+
+def retry_until(within: float, interval: float = 1.0, until_rc: t.Optional[t.Sequence[int]] = None,
+                until_stdout: t.Optional[str] = None) -> dict[str, t.Any]:
+    """A ``retry`` block; ``until_stdout`` is a regular expression searched in stdout (keep it
+    to the syntax .NET and Python share: literals, classes, \\s \\d, quantifiers, anchors)."""
+    block: dict[str, t.Any] = {"within": within, "interval": interval}
+    if until_rc is not None:
+        block["until_rc"] = list(until_rc)
+    if until_stdout is not None:
+        block["until_stdout"] = until_stdout
+    return block
 
 
 def plan_file(content: str, encoding: str = "utf-8", template: bool = False) -> dict[str, t.Any]:
@@ -103,6 +131,7 @@ def build_plan(
     platform: str,
     steps: t.Sequence[dict[str, t.Any]],
     finally_steps: t.Sequence[dict[str, t.Any]] = (),
+    rescue: t.Sequence[dict[str, t.Any]] = (),
     files: t.Optional[dict[str, dict[str, t.Any]]] = None,
     watchdog: t.Optional[dict[str, t.Any]] = None,
     check_mode_safe: bool = False,
@@ -117,6 +146,7 @@ def build_plan(
         "max_output_bytes": max_output_bytes,
         "files": dict(files or {}),
         "steps": list(steps),
+        "rescue": list(rescue),
         "finally": list(finally_steps),
     }
     if watchdog is not None:
@@ -158,7 +188,8 @@ def _validate_argv(where: str, argv: t.Any, files: dict[str, t.Any], platform: s
 def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: str) -> dict[str, t.Any]:
     if not isinstance(raw, dict):
         _fail(where, "must be a mapping")
-    unknown = set(raw) - {"name", "argv", "timeout", "ok_rc", "stdin", "encoding"}
+    unknown = set(raw) - {"name", "argv", "timeout", "ok_rc", "stdin", "encoding", "retry", "allow_failure",
+                          "only_if_failed"}
     if unknown:
         _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
     name = raw.get("name")
@@ -168,23 +199,54 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
         _fail(where + ".timeout", "must be a number of seconds greater than 0 and at most %d" % MAX_TIMEOUT)
     ok_rc = raw.get("ok_rc", [0])
-    if (not isinstance(ok_rc, list) or not ok_rc
-            or not all(isinstance(rc, int) and not isinstance(rc, bool) for rc in ok_rc)):
-        _fail(where + ".ok_rc", "must be a non-empty list of integers")
+    if ok_rc != ANY_RC and (not isinstance(ok_rc, list) or not ok_rc
+                            or not all(isinstance(rc, int) and not isinstance(rc, bool) for rc in ok_rc)):
+        _fail(where + ".ok_rc", "must be a non-empty list of integers or 'any'")
     stdin = raw.get("stdin")
     if stdin is not None and not isinstance(stdin, str):
         _fail(where + ".stdin", "must be a string or null")
     encoding = raw.get("encoding", "console")
     if encoding not in OUTPUT_ENCODINGS:
         _fail(where + ".encoding", "must be one of %s" % ", ".join(OUTPUT_ENCODINGS))
-    return {
+    normal: dict[str, t.Any] = {
         "name": name,
         "argv": _validate_argv(where + ".argv", raw.get("argv"), files, platform),
         "timeout": timeout,
-        "ok_rc": sorted(set(ok_rc)),
+        "ok_rc": ok_rc if ok_rc == ANY_RC else sorted(set(ok_rc)),
         "stdin": stdin,
         "encoding": encoding,
+        "allow_failure": raw.get("allow_failure", False),
+        "only_if_failed": raw.get("only_if_failed"),
+        "retry": None,
     }
+    if not isinstance(normal["allow_failure"], bool):
+        _fail(where + ".allow_failure", "must be true or false")
+    if normal["only_if_failed"] is not None and not isinstance(normal["only_if_failed"], str):
+        _fail(where + ".only_if_failed", "must name an earlier step")
+    retry = raw.get("retry")
+    if retry is not None:
+        if not isinstance(retry, dict) or set(retry) - {"within", "interval", "until_rc", "until_stdout"}:
+            _fail(where + ".retry", "must be a mapping of within, interval, until_rc, until_stdout")
+        within, interval = retry.get("within"), retry.get("interval", 1.0)
+        for key, value, top in (("within", within, MAX_RETRY_WITHIN), ("interval", interval, 3600)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= top:
+                _fail(where + ".retry." + key, "must be a number of seconds greater than 0 and at most %d" % top)
+        until_rc = retry.get("until_rc")
+        if until_rc is not None and (not isinstance(until_rc, list) or not until_rc or
+                                     not all(isinstance(r, int) and not isinstance(r, bool) for r in until_rc)):
+            _fail(where + ".retry.until_rc", "must be a non-empty list of integers")
+        pattern = retry.get("until_stdout")
+        if pattern is not None:
+            if not isinstance(pattern, str) or _FORBIDDEN_ARG_CHARS.search(pattern) or len(pattern) > 200:
+                _fail(where + ".retry.until_stdout", "must be a one-line regular expression of at most 200 characters")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                _fail(where + ".retry.until_stdout", "is not a valid regular expression: %s" % exc)
+        if until_rc is None and pattern is None:
+            _fail(where + ".retry", "needs until_rc or until_stdout")
+        normal["retry"] = {"within": within, "interval": interval, "until_rc": until_rc, "until_stdout": pattern}
+    return normal
 
 
 def _validate_steps(where: str, raw: t.Any, files: dict[str, t.Any], platform: str, allow_empty: bool) -> list[dict[str, t.Any]]:
@@ -192,7 +254,14 @@ def _validate_steps(where: str, raw: t.Any, files: dict[str, t.Any], platform: s
         _fail(where, "must be a list of steps")
     if not raw and not allow_empty:
         _fail(where, "must hold at least one step")
-    return [_validate_step("%s[%d]" % (where, i), s, files, platform) for i, s in enumerate(raw)]
+    steps = [_validate_step("%s[%d]" % (where, i), s, files, platform) for i, s in enumerate(raw)]
+    seen: set[str] = set()
+    for i, normal in enumerate(steps):
+        ref = normal["only_if_failed"]
+        if ref is not None and ref not in seen:
+            _fail("%s[%d].only_if_failed" % (where, i), "%r is not an earlier step of this section" % ref)
+        seen.add(normal["name"])
+    return steps
 
 
 def _validate_files(raw: t.Any) -> dict[str, dict[str, t.Any]]:
@@ -224,7 +293,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     if not isinstance(plan, dict):
         _fail("plan", "must be a mapping")
     unknown = set(plan) - {"version", "name", "platform", "check_mode_safe", "max_output_bytes",
-                           "files", "steps", "finally", "watchdog"}
+                           "files", "steps", "rescue", "finally", "watchdog"}
     if unknown:
         _fail("plan", "unknown keys %s" % ", ".join(sorted(unknown)))
     if plan.get("version") != PLAN_VERSION:
@@ -247,6 +316,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
         "max_output_bytes": max_out,
         "files": files,
         "steps": _validate_steps("steps", plan.get("steps"), files, platform, allow_empty=False),
+        "rescue": _validate_steps("rescue", plan.get("rescue", []), files, platform, allow_empty=True),
         "finally": _validate_steps("finally", plan.get("finally", []), files, platform, allow_empty=True),
     }
     watchdog = plan.get("watchdog")
@@ -259,9 +329,10 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
         normal["watchdog"] = {
             "seconds": seconds,
             "arm": _validate_steps("watchdog.arm", watchdog.get("arm"), files, platform, allow_empty=False),
-            "disarm": _validate_steps("watchdog.disarm", watchdog.get("disarm"), files, platform, allow_empty=False),
+            # An empty disarm leaves the watchdog armed for a later plan (backup_mode frozen -> thawed).
+            "disarm": _validate_steps("watchdog.disarm", watchdog.get("disarm", []), files, platform, allow_empty=True),
         }
-    total = sum(len(normal[s]) for s in ("steps", "finally")) + (
+    total = sum(len(normal[s]) for s in ("steps", "rescue", "finally")) + (
         len(normal["watchdog"]["arm"]) + len(normal["watchdog"]["disarm"]) if "watchdog" in normal else 0)
     if total > MAX_STEPS:
         _fail("plan", "has %d steps; at most %d are allowed" % (total, MAX_STEPS))
@@ -284,7 +355,8 @@ def iter_records(result: dict[str, t.Any]) -> t.Iterator[tuple[str, dict[str, t.
     """Every step record of an executor result in run order, with its section."""
     watchdog = result.get("watchdog") or {}
     for section, records in (("arm", watchdog.get("arm", [])), ("steps", result.get("steps", [])),
-                             ("finally", result.get("finally", [])), ("disarm", watchdog.get("disarm", []))):
+                             ("rescue", result.get("rescue", [])), ("finally", result.get("finally", [])),
+                             ("disarm", watchdog.get("disarm", []))):
         for record in records:
             yield section, record
 

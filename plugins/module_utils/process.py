@@ -13,6 +13,7 @@ the pipes are drained (docs/executor-contract.md).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -144,6 +145,40 @@ def run_step(step: dict[str, t.Any], file_paths: dict[str, str], max_output: int
     )
     if timed_out:
         record.update(status="timeout", rc=None, error="timed out after %s s; process tree killed" % step["timeout"])
-    elif proc.returncode not in step["ok_rc"]:
+    elif step["ok_rc"] != "any" and proc.returncode not in step["ok_rc"]:
         record["status"] = "failed"
+    return record
+
+
+def _condition_met(record: dict[str, t.Any], retry: dict[str, t.Any]) -> bool:
+    if record["status"] in ("timeout", "error"):
+        return False
+    if retry["until_rc"] is not None:
+        rc_ok = record["rc"] in retry["until_rc"]
+    else:
+        rc_ok = record["status"] == "ok"
+    return rc_ok and (retry["until_stdout"] is None or re.search(retry["until_stdout"], record["stdout"]) is not None)
+
+
+def run_step_with_retry(step: dict[str, t.Any], file_paths: dict[str, str], max_output: int) -> dict[str, t.Any]:
+    """Run a step; with ``retry`` run it again every ``interval`` s until its condition holds."""
+    retry = step.get("retry")
+    if not retry:
+        return run_step(step, file_paths, max_output)
+    deadline = time.time() + retry["within"]
+    first_start = None
+    attempts = 0
+    while True:
+        record = run_step(step, file_paths, max_output)
+        attempts += 1
+        first_start = record["start_ms"] if first_start is None else first_start
+        if _condition_met(record, retry):
+            record["status"] = "ok"
+            break
+        if time.time() + retry["interval"] > deadline:
+            record["status"] = "failed"
+            record["error"] = "condition not met within %s s (%d attempts)" % (retry["within"], attempts)
+            break
+        time.sleep(retry["interval"])
+    record.update(attempts=attempts, start_ms=first_start, duration_ms=record["end_ms"] - first_start)
     return record

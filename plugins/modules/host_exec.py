@@ -114,7 +114,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils.plan import (
     render_template,
     validate_plan,
 )
-from ansible_collections.quiesce.domino.plugins.module_utils.process import new_record, now_ms, run_step
+from ansible_collections.quiesce.domino.plugins.module_utils.process import new_record, now_ms, run_step_with_retry
 
 
 def _deadline_strings(seconds: int) -> tuple[str, str]:
@@ -149,7 +149,7 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
     watchdog = plan.get("watchdog")
     deadline = _deadline_strings(watchdog["seconds"]) if watchdog else ("", "")
     failed: t.Optional[dict[str, t.Any]] = None
-    result: dict[str, t.Any] = {"steps": [], "finally": []}
+    result: dict[str, t.Any] = {"steps": [], "rescue": [], "finally": []}
     wd_result: dict[str, t.Any] = {"armed": False, "left_armed": False, "arm": [], "disarm": [],
                                    "deadline_local": deadline[0], "deadline_utc": deadline[1]}
 
@@ -161,13 +161,22 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
     def run_section(section: str, steps: list[dict[str, t.Any]], records: list[dict[str, t.Any]],
                     stop_on_failure: bool, paths: dict[str, str]) -> bool:
         all_ok = True
+        step_failed: dict[str, bool] = {}
         for index, step in enumerate(steps):
             if stop_on_failure and not all_ok:
                 records.append(new_record(step["name"], "skipped", error="skipped after an earlier failure"))
                 continue
-            record = run_step(step, paths, limit)
+            if step["only_if_failed"] is not None and not step_failed.get(step["only_if_failed"]):
+                records.append(new_record(step["name"], "skipped",
+                                          error="runs only if '%s' failed" % step["only_if_failed"]))
+                continue
+            record = run_step_with_retry(step, paths, limit)
             records.append(record)
+            step_failed[step["name"]] = record["status"] != "ok"
             if record["status"] != "ok":
+                if step["allow_failure"]:
+                    record["allowed_failure"] = True
+                    continue
                 all_ok = False
                 note_failure(section, index, record)
         return all_ok
@@ -178,7 +187,7 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
             paths = _write_files(plan, tmpdir, deadline)
         except OSError as exc:
             error = "cannot write plan files in %s: %s" % (tmpdir, exc)
-            for section in ("steps", "finally"):
+            for section in ("steps", "rescue", "finally"):
                 result[section] = [new_record(s["name"], "skipped", error=error) for s in plan[section]]
             failed = new_record("write plan files", "error", error=error, section="files", index=0)
             paths = None
@@ -187,16 +196,24 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
             if watchdog:
                 wd_result["armed"] = True
                 main_may_run = run_section("arm", watchdog["arm"], wd_result["arm"], True, paths)
+            main_ok = False
             if main_may_run:
-                run_section("steps", plan["steps"], result["steps"], True, paths)
+                main_ok = run_section("steps", plan["steps"], result["steps"], True, paths)
             else:
                 result["steps"] = [new_record(s["name"], "skipped", error="watchdog could not be armed")
                                    for s in plan["steps"]]
+            if main_ok:
+                result["rescue"] = [new_record(s["name"], "skipped", error="no failure to rescue")
+                                    for s in plan["rescue"]]
+            else:
+                run_section("rescue", plan["rescue"], result["rescue"], False, paths)
             finally_ok = run_section("finally", plan["finally"], result["finally"], False, paths)
             if watchdog:
                 if finally_ok:
                     run_section("disarm", watchdog["disarm"], wd_result["disarm"], False, paths)
-                    wd_result["left_armed"] = any(r["status"] != "ok" for r in wd_result["disarm"])
+                    # No disarm steps: the watchdog is left armed on purpose for a later plan.
+                    wd_result["left_armed"] = not watchdog["disarm"] or any(
+                        r["status"] != "ok" for r in wd_result["disarm"])
                 else:
                     wd_result["left_armed"] = True
                     wd_result["disarm"] = [new_record(s["name"], "skipped", error="left armed: a finally step failed")

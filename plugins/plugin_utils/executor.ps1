@@ -191,8 +191,53 @@ function Invoke-PlanStep {
         return $record
     }
     $record.rc = $proc.ExitCode
-    $okRc = @(Get-PlanValue $Step 'ok_rc' @(0))
-    if ($okRc -notcontains $proc.ExitCode) { $record.status = 'failed' }
+    $okRc = Get-PlanValue $Step 'ok_rc' @(0)
+    if ($okRc -is [string]) {
+        if ($okRc -ne 'any') { $record.status = 'failed' }
+    }
+    elseif (@($okRc) -notcontains $proc.ExitCode) { $record.status = 'failed' }
+    return $record
+}
+
+function Test-RetryCondition {
+    param([object]$Record, [object]$Retry)
+    if ($Record.status -eq 'timeout' -or $Record.status -eq 'error') { return $false }
+    $untilRc = Get-PlanValue $Retry 'until_rc'
+    if ($null -ne $untilRc) { $rcOk = (@($untilRc) -contains $Record.rc) }
+    else { $rcOk = ($Record.status -eq 'ok') }
+    $pattern = Get-PlanValue $Retry 'until_stdout'
+    $outOk = ($null -eq $pattern) -or ([regex]::IsMatch([string]$Record.stdout, [string]$pattern))
+    return ($rcOk -and $outOk)
+}
+
+function Invoke-PlanStepWithRetry {
+    # Run a step; with 'retry' run it again every 'interval' seconds until its condition holds.
+    param([object]$Step, [hashtable]$FilePaths, [int]$MaxOutput)
+    $retry = Get-PlanValue $Step 'retry'
+    if ($null -eq $retry) { return Invoke-PlanStep -Step $Step -FilePaths $FilePaths -MaxOutput $MaxOutput }
+    $within = [double](Get-PlanValue $retry 'within' 60)
+    $interval = [double](Get-PlanValue $retry 'interval' 1)
+    $deadline = [DateTime]::UtcNow.AddSeconds($within)
+    $attempts = 0
+    $firstStart = $null
+    while ($true) {
+        $record = Invoke-PlanStep -Step $Step -FilePaths $FilePaths -MaxOutput $MaxOutput
+        $attempts++
+        if ($null -eq $firstStart) { $firstStart = $record.start_ms }
+        if (Test-RetryCondition -Record $record -Retry $retry) {
+            $record.status = 'ok'
+            break
+        }
+        if ([DateTime]::UtcNow.AddSeconds($interval) -gt $deadline) {
+            $record.status = 'failed'
+            $record.error = "condition not met within $within s ($attempts attempts)"
+            break
+        }
+        Start-Sleep -Milliseconds ([int]($interval * 1000))
+    }
+    $record['attempts'] = $attempts
+    $record.start_ms = $firstStart
+    $record.duration_ms = $record.end_ms - $firstStart
     return $record
 }
 
@@ -217,7 +262,7 @@ function Test-PlanShape {
     param([object]$Plan)
     if ((Get-PlanValue $Plan 'version') -ne 1) { throw "invalid plan: version must be 1" }
     if ((Get-PlanValue $Plan 'platform') -ne 'windows') { throw "invalid plan: platform must be windows" }
-    $sections = @(@(Get-PlanValue $Plan 'steps' @()), @(Get-PlanValue $Plan 'finally' @()))
+    $sections = @(@(Get-PlanValue $Plan 'steps' @()), @(Get-PlanValue $Plan 'rescue' @()), @(Get-PlanValue $Plan 'finally' @()))
     $watchdog = Get-PlanValue $Plan 'watchdog'
     if ($null -ne $watchdog) { $sections += , @(Get-PlanValue $watchdog 'arm' @()); $sections += , @(Get-PlanValue $watchdog 'disarm' @()) }
     foreach ($section in $sections) {
@@ -251,22 +296,34 @@ function Invoke-QuiescePlan {
         $deadlineUtc = [DateTime]::UtcNow.AddSeconds($seconds).ToString("yyyy-MM-ddTHH:mm:ss'Z'", $invariant)
     }
     $state = @{ failed = $null }
-    $result = [ordered]@{ steps = @(); "finally" = @() }
+    $result = [ordered]@{ steps = @(); rescue = @(); "finally" = @() }
     $wd = [ordered]@{ armed = $false; left_armed = $false; arm = @(); disarm = @(); deadline_local = $deadlineLocal; deadline_utc = $deadlineUtc }
 
     $runSection = {
         param([string]$Section, [object[]]$Steps, [bool]$StopOnFailure, [hashtable]$Paths)
         $records = @()
         $allOk = $true
+        $stepFailed = @{}
         for ($index = 0; $index -lt $Steps.Count; $index++) {
             $step = $Steps[$index]
+            $stepName = [string](Get-PlanValue $step 'name')
             if ($StopOnFailure -and -not $allOk) {
-                $records += , (New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'skipped after an earlier failure')
+                $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText 'skipped after an earlier failure')
                 continue
             }
-            $record = Invoke-PlanStep -Step $step -FilePaths $Paths -MaxOutput $maxOutput
+            $onlyIf = Get-PlanValue $step 'only_if_failed'
+            if ($null -ne $onlyIf -and -not ($stepFailed.ContainsKey([string]$onlyIf) -and $stepFailed[[string]$onlyIf])) {
+                $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText "runs only if '$onlyIf' failed")
+                continue
+            }
+            $record = Invoke-PlanStepWithRetry -Step $step -FilePaths $Paths -MaxOutput $maxOutput
             $records += , $record
+            $stepFailed[$stepName] = ($record.status -ne 'ok')
             if ($record.status -ne 'ok') {
+                if ([bool](Get-PlanValue $step 'allow_failure' $false)) {
+                    $record['allowed_failure'] = $true
+                    continue
+                }
                 $allOk = $false
                 if ($null -eq $state.failed) {
                     $failed = [ordered]@{}
@@ -297,22 +354,35 @@ function Invoke-QuiescePlan {
             $wd.arm = $armed.Records
             $mainMayRun = $armed.Ok
         }
+        $mainOk = $false
         if ($mainMayRun) {
             $main = & $runSection 'steps' @(Get-PlanValue $plan 'steps' @()) $true $paths
             $result.steps = $main.Records
+            $mainOk = $main.Ok
         }
         else {
             $result.steps = @(foreach ($step in @(Get-PlanValue $plan 'steps' @())) {
                     New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'watchdog could not be armed'
                 })
         }
+        if ($mainOk) {
+            $result.rescue = @(foreach ($step in @(Get-PlanValue $plan 'rescue' @())) {
+                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'no failure to rescue'
+                })
+        }
+        else {
+            $rescued = & $runSection 'rescue' @(Get-PlanValue $plan 'rescue' @()) $false $paths
+            $result.rescue = $rescued.Records
+        }
         $fin = & $runSection 'finally' @(Get-PlanValue $plan 'finally' @()) $false $paths
         $result["finally"] = $fin.Records
         if ($null -ne $watchdog) {
             if ($fin.Ok) {
-                $dis = & $runSection 'disarm' @(Get-PlanValue $watchdog 'disarm' @()) $false $paths
+                $disarmSteps = @(Get-PlanValue $watchdog 'disarm' @())
+                $dis = & $runSection 'disarm' $disarmSteps $false $paths
                 $wd.disarm = $dis.Records
-                $wd.left_armed = -not $dis.Ok
+                # No disarm steps: the watchdog is left armed on purpose for a later plan.
+                $wd.left_armed = ($disarmSteps.Count -eq 0) -or (-not $dis.Ok)
             }
             else {
                 $wd.left_armed = $true

@@ -32,6 +32,13 @@ while ($i -lt $argv.Count) {
             $child.WaitForExit()
             $i += 3
         }
+        'count' {
+            $path = [string]$argv[$i + 1]
+            [System.IO.File]::AppendAllText($path, "x`n")
+            $lines = @([System.IO.File]::ReadAllLines($path)).Count
+            [Console]::Out.Write("count=$lines`n")
+            $i += 2
+        }
         default { [Console]::Error.Write("probe: unknown action $action`n"); exit 99 }
     }
 }

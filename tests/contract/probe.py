@@ -10,6 +10,7 @@ Usage: probe.py ACTION [ARGS...] [ACTION [ARGS...]]...
   cat PATH         write the content of PATH to stdout
   mark PATH        create the file PATH
   child-mark S P   start a child that sleeps S seconds then creates P; wait for it
+  count PATH       append a line to PATH and print count=N (N lines so far)
 """
 import os
 import subprocess
@@ -60,6 +61,12 @@ def main(argv: list[str]) -> int:
             code = "import time,sys; time.sleep(float(sys.argv[1])); open(sys.argv[2], 'w').write('child')"
             subprocess.call([sys.executable, "-c", code, argv[i + 1], argv[i + 2]])
             i += 3
+        elif action == "count":
+            with open(argv[i + 1], "a") as handle:
+                handle.write("x\n")
+            with open(argv[i + 1]) as handle:
+                sys.stdout.write("count=%d\n" % len(handle.readlines()))
+            i += 2
         else:
             sys.stderr.write("probe: unknown action %r\n" % action)
             return 99

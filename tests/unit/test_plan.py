@@ -17,8 +17,10 @@ def test_defaults_are_filled_in():
     plan = p.validate_plan(good())
     step = plan["steps"][0]
     assert step == {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe", "query"], "timeout": 60, "ok_rc": [0],
-                    "stdin": None, "encoding": "console"}
-    assert plan["finally"] == [] and plan["files"] == {} and plan["check_mode_safe"] is False
+                    "stdin": None, "encoding": "console", "allow_failure": False, "only_if_failed": None,
+                    "retry": None}
+    assert plan["finally"] == [] and plan["rescue"] == [] and plan["files"] == {}
+    assert plan["check_mode_safe"] is False
     assert plan["max_output_bytes"] == 1024 * 1024
 
 
@@ -61,6 +63,13 @@ STEP = {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe"]}
     (good(max_output_bytes=10), "max_output_bytes: must be an integer from 1024"),
     (good(steps=[STEP] * 201), "at most 200 are allowed"),
     (good(extra=1), "plan: unknown keys extra"),
+    (good(steps=[dict(STEP, ok_rc="some")]), "must be a non-empty list of integers or 'any'"),
+    (good(steps=[dict(STEP, retry={"within": 5})]), "steps[0].retry: needs until_rc or until_stdout"),
+    (good(steps=[dict(STEP, retry={"within": 0, "until_rc": [0]})]), "steps[0].retry.within: must be a number"),
+    (good(steps=[dict(STEP, retry={"within": 5, "until_stdout": "("})]), "is not a valid regular expression"),
+    (good(steps=[dict(STEP, retry={"within": 5, "until_stdout": "a\nb"})]), "one-line regular expression"),
+    (good(steps=[dict(STEP, only_if_failed="later")]), "steps[0].only_if_failed: 'later' is not an earlier step"),
+    (good(steps=[dict(STEP, allow_failure="yes")]), "steps[0].allow_failure: must be true or false"),
 ])
 def test_invalid_plans_name_the_field(plan, words):
     with pytest.raises(p.PlanError) as err:

@@ -21,7 +21,11 @@ BeforeAll {
         $plan | Add-Member -NotePropertyName platform -NotePropertyValue 'windows' -Force
         $sections = @($plan.steps)
         if ($plan.PSObject.Properties['finally']) { $sections += @($plan.finally) }
-        if ($plan.PSObject.Properties['watchdog']) { $sections += @($plan.watchdog.arm); $sections += @($plan.watchdog.disarm) }
+        if ($plan.PSObject.Properties['rescue']) { $sections += @($plan.rescue) }
+        if ($plan.PSObject.Properties['watchdog']) {
+            $sections += @($plan.watchdog.arm)
+            if ($plan.watchdog.PSObject.Properties['disarm']) { $sections += @($plan.watchdog.disarm) }
+        }
         foreach ($step in $sections) {
             $argv = New-Object System.Collections.Generic.List[object]
             for ($i = 0; $i -lt $step.argv.Count; $i++) {
@@ -72,7 +76,7 @@ Describe 'Windows executor contract' {
             switch ($prop.Name) {
                 'ok' { if ($result.ok -ne $prop.Value) { $problems += "ok expected $($prop.Value)" } }
                 'tmpdir_removed' { if ($result.tmpdir_removed -ne $prop.Value) { $problems += 'tmpdir not removed' } }
-                { $_ -in 'steps', 'finally' } {
+                { $_ -in 'steps', 'rescue', 'finally' } {
                     $records = @($result[$prop.Name])
                     $wants = @($prop.Value)
                     if ($records.Count -ne $wants.Count) { $problems += "$($prop.Name) count" }
