@@ -132,7 +132,7 @@ attributes:
 notes:
   - Tool paths default to the Windows locations and can be overridden per host with the C(quiesce_domino_tools)
     variable.
-  - For application-consistent Domino snapshots use M(quiesce.domino.snapshot), which freezes Domino, creates the
+  - For application-consistent Domino snapshots use C(quiesce.domino.snapshot) (planned), which freezes Domino, creates the
     shadow copy and releases Domino in one remote call.
 seealso:
   - module: quiesce.domino.shadow_info

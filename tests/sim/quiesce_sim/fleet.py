@@ -97,6 +97,9 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
             "server_name": "%s/SIM" % name, "vss_writer_capable": prof["vss_writer_capable"],
             "translog": {"status": "1", "style": "0", "path": "D:\\Domino\\translog"},
             "seed": index + 1, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
+            # Domino Backup configured with the quiesce.domino hook as "Snapshot start command" (12.0+).
+            "backup_hook": {"key": "HKLM\\SOFTWARE\\quiesce.domino\\Hold\\" + "".join(c for c in service if c.isalnum()),
+                            "timeout_seconds": 120} if int(prof["version"].split(".")[0]) >= 12 else None,
         }],
         "faults": {},
     }

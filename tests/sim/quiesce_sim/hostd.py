@@ -188,6 +188,50 @@ class DominoServer:
                 self.cond.notify_all()
             time.sleep(txn_gap)
 
+    def run_backup_task(self) -> str:
+        """Domino Backup in snapshot mode: databases into backup mode, then the configured
+        "Snapshot start command" (the quiesce.domino hook) holds until released or its timeout."""
+        self.tasks.add("backup")
+        hook = self.cfg.get("backup_hook")
+        if not hook:
+            self.log("Backup: no Snapshot start command configured")
+            threading.Timer(0.2, self._end_backup_task).start()
+            return "Backup: Started"
+        threading.Thread(target=self._hook_hold, args=(hook,), daemon=True).start()
+        return "Backup: Started"
+
+    def _end_backup_task(self) -> None:
+        with self.host.io_lock:
+            self.tasks.discard("backup")
+            self.host.save_state()
+
+    def _hook_hold(self, hook: dict[str, t.Any]) -> None:
+        key = hook["key"].upper().replace("HKLM\\", "HKEY_LOCAL_MACHINE\\", 1)
+        with self.host.io_lock:
+            if not self.enter_backup_mode():
+                self.log("Backup: databases could not be put into backup mode (fault)")
+                self.tasks.discard("backup")
+                return
+            self.host.registry[key] = {"display": hook["key"], "values": {
+                "Held": ["REG_SZ", str(now_ms())], "Pid": ["REG_SZ", str(self.pid + 300)]}}
+            self.log("hook: databases held (%s)" % hook["key"])
+        deadline = time.time() + float(hook.get("timeout_seconds", 120))
+        released = False
+        while time.time() < deadline:
+            with self.host.io_lock:
+                entry = self.host.registry.get(key)
+                if entry and "Release" in entry["values"]:
+                    released = True
+                    break
+                if self.state != "RUNNING":
+                    break
+            time.sleep(0.1)
+        with self.host.io_lock:
+            self.host.registry.pop(key, None)
+            self.leave_backup_mode()
+            self.tasks.discard("backup")
+            self.log("hook: %s" % ("released" if released else "hold timed out; Backup snapshot error"))
+
     def processes(self) -> list[tuple[str, int]]:
         if self.state == "STOPPED":
             return []
@@ -209,6 +253,7 @@ class Host:
         self.shadows: dict[str, dict[str, t.Any]] = {}
         self.shadow_numbers = 0
         self.tasks: dict[str, dict[str, t.Any]] = {}
+        self.registry: dict[str, dict[str, t.Any]] = {}   # keys written with reg add
         self.services: dict[str, dict[str, t.Any]] = {}
         self.dominos = [DominoServer(self, d) for d in self.cfg["dominos"]]
         for srv in self.dominos:
@@ -261,6 +306,7 @@ class Host:
         self.shadows = data.get("shadows", {})
         self.shadow_numbers = data.get("shadow_numbers", 0)
         self.tasks = data.get("tasks", {})
+        self.registry = data.get("registry", {})
 
     def save_state(self) -> None:
         with self.io_lock:
@@ -271,6 +317,7 @@ class Host:
             "shadows": self.shadows,
             "shadow_numbers": self.shadow_numbers,
             "tasks": self.tasks,
+            "registry": self.registry,
             "dominos": [{"service": d.service, "state": d.state, "pid": d.pid, "answers": d.answers(),
                          "backup_mode": d.backup_mode, "tasks": sorted(d.tasks), "last_txn": d.txn,
                          "backup_mode_since_ms": int(d.backup_mode_since * 1000) if d.backup_mode_since else None}
@@ -326,13 +373,15 @@ class Host:
         root = ET.fromstring(xml_text)
         ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
         boundary = root.find(".//t:TimeTrigger/t:StartBoundary", ns)
+        description = root.findtext(".//t:RegistrationInfo/t:Description", default="", namespaces=ns)
         actions = [{"command": (e.findtext("t:Command", default="", namespaces=ns) or "").strip(),
                     "arguments": (e.findtext("t:Arguments", default="", namespaces=ns) or "").strip()}
                    for e in root.findall(".//t:Actions/t:Exec", ns)]
         if boundary is None or not actions:
             raise ValueError("The task XML is missing a required element or attribute.")
         self.tasks[name.lower()] = {"name": name, "start_boundary": boundary.text.strip(), "actions": actions,
-                                    "status": "Ready", "last_result": 267011, "runs": []}
+                                    "description": description, "status": "Ready", "fired": False,
+                                    "last_result": 267011, "runs": []}
 
     def scheduler_loop(self) -> None:
         from .tools import run_tool, split_windows_args  # late import: tools imports hostd types
@@ -342,7 +391,7 @@ class Host:
             with self.io_lock:
                 now = datetime.datetime.now()
                 for task in self.tasks.values():
-                    if task["status"] != "Ready":
+                    if task["status"] != "Ready" or task.get("fired"):
                         continue
                     if datetime.datetime.fromisoformat(task["start_boundary"][:19]) <= now:
                         task["status"] = "Running"
@@ -355,7 +404,9 @@ class Host:
                     results.append(rc)
                     self.log("task %s ran %s -> rc %d %s" % (task["name"], action["command"], rc, (out + err).strip()[:200]))
                 with self.io_lock:
-                    task["status"] = "Ready" if task.get("repeat") else "Disabled"
+                    # A one-time trigger that fired leaves the task Ready with no next run, as on Windows.
+                    task["status"] = "Ready"
+                    task["fired"] = True
                     task["last_result"] = max(results) if results else 0
                     task["runs"].append({"at_ms": now_ms(), "results": results})
                     self.save_state()

@@ -567,7 +567,42 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
         drives = sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
         doc = {"shadows": shadows, "volumes": volumes, "drives": drives}
         return 0, json.dumps(doc, separators=(",", ":")).replace("/Date(", "\\/Date(").replace(")/", ")\\/") + "\r\n", ""
+    if "quiesce.domino:domino-inventory" in script:
+        return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
+
+
+_WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
+                 "STOP_PENDING": "Stop Pending"}
+
+
+def _domino_inventory(host: Host) -> dict[str, t.Any]:
+    """What DOMINO_INVENTORY_SCRIPT prints on a real host, from this host's state."""
+    services, registry, ini = [], [], {}
+    for server in host.dominos:
+        cfg = server.cfg
+        services.append({"Name": server.service, "DisplayName": server.service, "State": _WIN32_STATES[server.state],
+                         "PathName": cfg["image_path"], "ProcessId": server.pid})
+        key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino" + ("\\" + cfg["partition"] if cfg.get("partition") else "")
+        registry.append({"key": key, "path": cfg["program_dir"], "data_path": cfg["data_dir"], "version": cfg["version"]})
+        ini_file = host.path(cfg["notes_ini"])
+        if ini_file.exists():
+            ini[cfg["notes_ini"]] = ini_file.read_bytes().decode("latin-1")
+    win = host.cfg.get("windows", {})
+    watchdogs = []
+    for task in host.tasks.values():
+        if task["name"].lower().startswith("quiesce.domino\\"):
+            watchdogs.append({"name": task["name"].split("\\", 1)[1], "description": task.get("description", ""),
+                              "state": task["status"], "start": task["start_boundary"]})
+    volumes = [{"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "FileSystem": cfg.get("fs", "NTFS")}
+               for letter, cfg in sorted(host.cfg["volumes"].items())]
+    return {"services": services, "registry": registry, "ini": ini,
+            "os": {"Caption": "Microsoft " + win.get("product", "Windows Server 2022 Standard"),
+                   "Version": "10.0.%d" % win.get("build", 20348), "BuildNumber": str(win.get("build", 20348)),
+                   "ProductType": 3},
+            "volumes": volumes, "watchdogs": watchdogs,
+            "holds": [k.rsplit("\\", 1)[1] for k in host.registry if k.startswith("HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\")],
+            "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def _dir_size(path: Path) -> int:
@@ -968,6 +1003,28 @@ def _registry(host: Host) -> dict[str, list[tuple[str, str, str]]]:
     return keys
 
 
+def _reg_write(host: Host, verb: str, argv: list[str]) -> Result:
+    key = _canonical_key(argv[1])
+    upper = [a.upper() for a in argv]
+    name = argv[upper.index("/V") + 1] if "/V" in upper else None
+    if verb == "add":
+        data = argv[upper.index("/D") + 1] if "/D" in upper else ""
+        kind = argv[upper.index("/T") + 1] if "/T" in upper else "REG_SZ"
+        entry = host.registry.setdefault(key, {"display": argv[1].replace("HKLM\\", "HKEY_LOCAL_MACHINE\\"), "values": {}})
+        if name is not None:
+            entry["values"][name] = [kind, data]
+        return 0, crlf(["The operation completed successfully."]), ""
+    victims = [k for k in host.registry if k == key or k.startswith(key + "\\")]
+    if not victims or (name is not None and name not in host.registry.get(key, {}).get("values", {})):
+        return 1, "", crlf(["ERROR: The system was unable to find the specified registry key or value."])
+    if name is not None:
+        del host.registry[key]["values"][name]
+    else:
+        for victim in victims:
+            del host.registry[victim]
+    return 0, crlf(["The operation completed successfully."]), ""
+
+
 def _canonical_key(key: str) -> str:
     key = key.strip("\\")
     for short, full in (("HKLM\\", "HKEY_LOCAL_MACHINE\\"), ("HKCU\\", "HKEY_CURRENT_USER\\")):
@@ -982,9 +1039,14 @@ def _display_key(host_keys: dict[str, t.Any], canonical: str, original: str) -> 
 
 
 def tool_reg(host: Host, argv: list[str], stdin: str | None) -> Result:
-    if len(argv) < 2 or argv[0].lower() != "query":
+    verb = argv[0].lower() if argv else ""
+    if verb in ("add", "delete") and len(argv) >= 2:
+        return _reg_write(host, verb, argv)
+    if len(argv) < 2 or verb != "query":
         return 1, "", crlf(["ERROR: Invalid syntax.", "Type \"REG /?\" for usage."])
     keys = _registry(host)
+    for stored in host.registry.values():
+        keys[_canonical_key(stored["display"])] = [(n, v[0], v[1]) for n, v in stored["values"].items()]
     want = _canonical_key(argv[1])
     upper = [a.upper() for a in argv]
     value = argv[upper.index("/V") + 1] if "/V" in upper else None
@@ -1068,8 +1130,7 @@ def _console(host: Host, server: t.Any, command: str) -> Result:
                 server.tasks.discard("backupvss")
                 return 0, crlf(["BackupVSS: shutdown"]), ""  # [I]
         if task == "backup" and verb == "load":
-            server.tasks.add("backup")
-            return 0, crlf(["Backup: Started"]), ""  # [I]
+            return 0, crlf([server.run_backup_task()]), ""  # [I]
         if task == "backup" and rest == "quit":
             server.tasks.discard("backup")
             return 0, crlf(["Backup: Shutdown"]), ""  # [I]

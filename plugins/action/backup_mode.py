@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for quiesce.domino.backup_mode (documentation: plugins/modules/backup_mode.py)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
+from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+
+ARGSPEC = {
+    "state": {"type": "str", "required": True, "choices": ["frozen", "thawed"]},
+    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "service": {"type": "str"},
+    "watchdog_seconds": {"type": "int", "default": 300},
+    "shutdown_timeout": {"type": "int", "default": 180},
+    "start_timeout": {"type": "int", "default": 300},
+    "hold_timeout": {"type": "int", "default": 60},
+}
+
+
+def result_base(inst: dict[str, t.Any], method: t.Optional[str]) -> dict[str, t.Any]:
+    return {"service": inst["service"], "method": method, "frozen_at": None, "thawed_at": None, "held_ms": None,
+            "watchdog": None, "crash_consistent": method == "none"}
+
+
+class ActionModule(QuiesceAction):
+    ARGSPEC = ARGSPEC
+
+    def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        service = cli.safe_text("service", args["service"], 200) if args["service"] is not None else None
+        watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
+        shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
+        start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
+        hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
+        if args["method"] == "shutdown" and watchdog_seconds < shutdown_timeout + 15:
+            raise cli.OptionError("watchdog_seconds: %d is too short for shutdown_timeout %d; the watchdog must outlive "
+                                  "the stop (at least shutdown_timeout + 15)" % (watchdog_seconds, shutdown_timeout))
+        inv = discover(self)
+        try:
+            inst = dom.select_installation(inv["installations"], service)
+        except dom.DominoError as exc:
+            raise QuiesceActionError(str(exc), installations=[i["service"] for i in inv["installations"]])
+        tools = self.tools(inst["program_dir"])
+        if args["state"] == "frozen":
+            return self._freeze(inst, args["method"], tools, watchdog_seconds, shutdown_timeout, hold_timeout)
+        return self._thaw(inst, args["method"], tools, start_timeout)
+
+    def _freeze(self, inst, requested, tools, watchdog_seconds, shutdown_timeout, hold_timeout):
+        current = inst["frozen_by"]
+        if current:
+            if requested not in ("auto", current):
+                raise QuiesceActionError("method: %s is already frozen by %s; thaw it first" % (inst["service"], current))
+            out = result_base(inst, current)
+            out.update(changed=False, frozen_at=dom.iso_ms(dom.frozen_ms(inst.get("watchdog"))),
+                       watchdog=inst.get("watchdog"), msg="already frozen by %s" % current)
+            return out
+        try:
+            method = dom.choose_method(requested, inst["methods"])
+        except dom.DominoError as exc:
+            raise QuiesceActionError(str(exc), methods=inst["methods"])
+        if method in ("shutdown", "backup_task") and not inst.get("answers") and inst.get("state") == "RUNNING":
+            raise QuiesceActionError("service: %s runs but its console does not answer (nserver -c \"show server\"); "
+                                     "refusing to freeze a server whose health cannot be checked" % inst["service"])
+        if method in ("shutdown", "backup_task") and inst.get("state") != "RUNNING":
+            raise QuiesceActionError("service: %s is %s, not RUNNING; nothing to freeze"
+                                     % (inst["service"], inst.get("state") or "unknown"))
+        out = result_base(inst, method)
+        if method == "none":
+            out.update(changed=False, msg="method none: Domino is not quiesced; snapshots are crash-consistent")
+            return out
+        if method == "vss_writer" and inst["tasks"].get("backupvss"):
+            out.update(changed=False, msg="backupvss runs; VSS freezes Domino during the shadow copy creation")
+            return out
+        plan = dom.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout)
+        out["changed"] = True
+        if self._task.check_mode:
+            out["plan"] = plan
+            return out
+        run = self.run_plan(plan)
+        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")} for r in run["steps"]]
+        if not run["ok"]:
+            released = all(r["status"] in ("ok", "skipped") for r in run.get("rescue", []) or [])
+            raise QuiesceActionError("freeze by %s failed: %s%s" % (
+                method, outcome_message(run), "; Domino was released" if released else
+                "; releasing Domino failed too: the watchdog releases it by its deadline"), **out)
+        ends = [r["end_ms"] for r in run["steps"] if r.get("end_ms")]
+        out["frozen_at"] = dom.iso_ms(max(ends) if ends else run.get("ended_ms"))
+        if "watchdog" in run:
+            out["watchdog"] = {"task": dom.task_name(inst), "deadline_utc": run["watchdog"].get("deadline_utc"),
+                               "deadline_local": run["watchdog"].get("deadline_local"), "seconds": watchdog_seconds}
+        killed = next((r for r in run["steps"] if r["name"] == "nsd -kill after the deadline"), None)
+        if killed and killed["status"] == "ok":
+            out["killed"] = True
+            out["warnings"] = ["Domino did not stop within %d s; nsd -kill ended it" % shutdown_timeout]
+        return out
+
+    def _thaw(self, inst, requested, tools, start_timeout):
+        method = inst["frozen_by"]
+        if requested not in ("auto", method) and method is not None:
+            raise QuiesceActionError("method: %s is frozen by %s, not %s" % (inst["service"], method, requested))
+        if method is None:
+            # Nothing holds Domino (vss_writer and none never hold it): thawing changes nothing.
+            out = result_base(inst, requested if requested != "auto" else None)
+            out.update(changed=False, msg="%s is not frozen" % inst["service"])
+            return out
+        out = result_base(inst, method)
+        out["changed"] = True
+        out["frozen_at"] = dom.iso_ms(dom.frozen_ms(inst.get("watchdog")))
+        plan = dom.thaw_plan(inst, method, tools, self.platform, start_timeout)
+        if self._task.check_mode:
+            out["plan"] = plan
+            return out
+        run = self.run_plan(plan)
+        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")} for r in run["steps"]]
+        if not run["ok"]:
+            raise QuiesceActionError("thaw by %s failed: %s; the watchdog stays armed and releases Domino by its "
+                                     "deadline" % (method, outcome_message(run)), **out)
+        ends = [r["end_ms"] for r in run["steps"] if r["name"] != "disarm watchdog" and r.get("end_ms")]
+        thawed = max(ends) if ends else run.get("ended_ms")
+        out["thawed_at"] = dom.iso_ms(thawed)
+        frozen = dom.frozen_ms(inst.get("watchdog"))
+        out["held_ms"] = thawed - frozen if frozen is not None and thawed is not None else None
+        return out

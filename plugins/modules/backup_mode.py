@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: backup_mode
+short_description: Put an HCL Domino server into backup mode and release it, with a watchdog
+version_added: "0.1.0"
+description:
+  - Freezes (V(state=frozen)) or releases (V(state=thawed)) a Domino server on Windows so that a VSS shadow copy
+    taken in between is application-consistent, by one of the methods of C(docs/methods.md).
+  - V(shutdown) stops the Domino service (C(sc.exe stop)), waits up to O(shutdown_timeout) for STOPPED, and only
+    after that deadline runs C(nsd.exe -kill); thawing starts the service and waits until the server answers
+    C(nserver.exe -c "show server"), not just until the service says RUNNING.
+  - V(backup_task) starts Domino Backup (C(load backup)); its "Snapshot start command" is the hook shipped in
+    C(files/quiesce_snapshot_hook.ps1), which records the hold in C(HKLM\SOFTWARE\quiesce.domino\Hold\<slug>) and
+    keeps the databases in backup mode until released or until its own timeout. Freezing waits for the hold;
+    thawing releases it and waits until the hook let go. The Domino Backup configuration to set is in
+    C(docs/backup-task.md).
+  - V(vss_writer) makes sure the C(backupvss) task runs; VSS itself freezes Domino while a shadow copy is created
+    with writers (M(quiesce.domino.diskshadow) with O(quiesce.domino.diskshadow#module:writers=true), or
+    C(quiesce.domino.snapshot) (planned)). There is nothing to thaw.
+  - V(none) does nothing and reports the snapshot as crash-consistent. V(auto) picks the recommendation of
+    M(quiesce.domino.domino_info).
+  - B(The watchdog.) Freezing by V(shutdown) or V(backup_task) first registers a scheduled task (Task Scheduler
+    XML, run as SYSTEM) that releases Domino at now + O(watchdog_seconds) on the host clock, so a controller crash
+    or a dropped connection cannot leave Domino frozen or stopped. Thawing removes it after Domino is back; a failed
+    thaw leaves it armed. A failed freeze releases Domino and removes the watchdog in the same remote call.
+  - Idempotent: freezing a frozen server and thawing a running one change nothing; the thaw uses the method that
+    froze. Check mode returns the plan without running it.
+author:
+  - quiesce.domino contributors (@quiesce-domino)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  state:
+    description: V(frozen) to quiesce Domino, V(thawed) to release it.
+    type: str
+    required: true
+    choices: [frozen, thawed]
+  method:
+    description: How to quiesce; V(auto) takes the recommendation of M(quiesce.domino.domino_info).
+    type: str
+    default: auto
+    choices: [auto, vss_writer, backup_task, shutdown, none]
+  service:
+    description: The Domino service to act on; needed only when the host runs several (partitions).
+    type: str
+  watchdog_seconds:
+    description:
+      - Seconds after which the watchdog releases Domino if nothing thawed it (30 to 7200). With V(shutdown) it must
+        be at least O(shutdown_timeout) + 15.
+    type: int
+    default: 300
+  shutdown_timeout:
+    description: Seconds to wait for a graceful stop before C(nsd -kill) (10 to 3600).
+    type: int
+    default: 180
+  start_timeout:
+    description: Seconds to wait for the service to run and the server to answer after a start (10 to 3600).
+    type: int
+    default: 300
+  hold_timeout:
+    description: Seconds to wait for the backup task hook to hold the databases (5 to 600).
+    type: int
+    default: 60
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: windows
+notes:
+  - Use C(quiesce.domino.snapshot) (planned) for production backups: it freezes, creates the shadow copy and thaws in one
+    remote call, so the freeze never waits for the controller.
+  - Stopping Domino with V(shutdown) ends user sessions; C(nsd -kill) leaves databases to be recovered at the
+    next start (the snapshot is then crash-consistent; the result has C(killed=true)).
+seealso:
+  - module: quiesce.domino.domino_info
+  - module: quiesce.domino.diskshadow
+"""
+
+EXAMPLES = r"""
+- name: Freeze Domino by stopping it, with a 10 minute watchdog
+  quiesce.domino.backup_mode:
+    state: frozen
+    method: shutdown
+    watchdog_seconds: 600
+  register: frozen
+
+- name: Take the shadow copy
+  quiesce.domino.diskshadow:
+    volumes: ["D:"]
+
+- name: Release Domino
+  quiesce.domino.backup_mode:
+    state: thawed
+  register: thawed
+
+- name: Report the hold time
+  ansible.builtin.debug:
+    msg: "Domino was held {{ thawed.held_ms }} ms"
+"""
+
+RETURN = r"""
+service:
+  description: The Domino service acted on.
+  returned: success
+  type: str
+method:
+  description: The method used (null when nothing was frozen).
+  returned: always
+  type: str
+frozen_at:
+  description: When Domino was frozen (UTC, host clock).
+  returned: always
+  type: str
+thawed_at:
+  description: When Domino answered again after the thaw (UTC, host clock).
+  returned: always
+  type: str
+held_ms:
+  description: Milliseconds between the freeze and the end of the thaw, on the host clock.
+  returned: always
+  type: int
+watchdog:
+  description: The armed watchdog (task, deadline_utc, deadline_local, seconds), or null.
+  returned: always
+  type: dict
+crash_consistent:
+  description: True when the method is V(none): a snapshot is only crash-consistent.
+  returned: always
+  type: bool
+killed:
+  description: True when Domino did not stop within O(shutdown_timeout) and C(nsd -kill) ended it.
+  returned: when it happened
+  type: bool
+steps:
+  description: The host steps that ran (name, status, rc, duration_ms, error).
+  returned: when a plan ran
+  type: list
+  elements: dict
+plan:
+  description: In check mode, the plan that would run.
+  returned: check mode
+  type: dict
+"""

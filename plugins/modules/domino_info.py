@@ -1,0 +1,137 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: domino_info
+short_description: Discover HCL Domino installations on a Windows host and how they can be quiesced
+version_added: "0.1.0"
+description:
+  - Finds every Domino server on the host, partitioned servers included, from the Windows services whose binary is
+    C(nservice.exe) (the service name embeds the data directory, so it is discovered, never assumed), the
+    C(HKLM\SOFTWARE\Lotus\Domino) registry keys and each server's C(notes.ini).
+  - Reports per installation the service name and state, program and data directories, C(notes.ini) path,
+    transaction-log settings (C(TRANSLOG_Status), C(TRANSLOG_Style), C(TRANSLOG_Path)), version, the volumes
+    its data lives on, whether the server answers console commands (C(nserver.exe -c "show server")), whether the
+    C(backup) and C(backupvss) tasks run (C(show tasks)), which quiesce methods are possible and why not, the
+    recommended one, and whether it is frozen now (by a watchdog task of M(quiesce.domino.backup_mode), a hold of
+    the backup task hook, or a stopped service).
+  - Discovery is one constant PowerShell command (CIM, registry, files; no user value is put into it) and one
+    call that runs the console commands. Never changes anything; runs in check mode.
+author:
+  - quiesce.domino contributors (@quiesce-domino)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  console:
+    description: Ask each running server's console (C(show server), C(show tasks)). V(false) saves one remote call.
+    type: bool
+    default: true
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: windows
+notes:
+  - Methods, from least to most disruptive, V(vss_writer) (Domino 12.0.2+ on Windows Server 2019/2022, not for
+    partitioned servers), V(backup_task) (Domino 12.0+, needs the Domino Backup configuration in
+    C(docs/backup-task.md)), V(shutdown) (any version), V(none) (crash-consistent). The recommendation never picks
+    V(backup_task), whose configuration cannot be seen from outside; choose it explicitly.
+  - Console output is parsed in English.
+seealso:
+  - module: quiesce.domino.backup_mode
+"""
+
+EXAMPLES = r"""
+- name: Discover Domino
+  quiesce.domino.domino_info:
+  register: domino
+
+- name: Show the recommended quiesce method of each server
+  ansible.builtin.debug:
+    msg: "{{ domino.installations | map(attribute='recommended_method') | list }}"
+"""
+
+RETURN = r"""
+installed:
+  description: Whether any Domino server was found.
+  returned: success
+  type: bool
+partitioned:
+  description: Whether the host runs more than one Domino server (partitions).
+  returned: success
+  type: bool
+os:
+  description: C(caption), C(build) and C(version) of Windows.
+  returned: success
+  type: dict
+installations:
+  description: One entry per Domino server.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: Windows service name, such as C(HCL Domino Server (DDominodata)).
+      type: str
+    state:
+      description: Service state (RUNNING, STOPPED, START_PENDING, STOP_PENDING).
+      type: str
+    program_dir:
+      description: Domino program directory (where C(nserver.exe) and C(nsd.exe) are).
+      type: str
+    data_dir:
+      description: Domino data directory.
+      type: str
+    notes_ini:
+      description: Path of the server's C(notes.ini).
+      type: str
+    version:
+      description: Domino version from the registry (or the console).
+      type: str
+    server_name:
+      description: Domino server name.
+      type: str
+    translog:
+      description: C(status), C(style) and C(path) from C(TRANSLOG_Status), C(TRANSLOG_Style), C(TRANSLOG_Path).
+      type: dict
+    volumes:
+      description: Drive letters of the data directory and the transaction log.
+      type: list
+      elements: str
+    data_volume:
+      description: Drive letter of the data directory.
+      type: str
+    answers:
+      description: Whether C(nserver.exe -c "show server") answered.
+      type: bool
+    tasks:
+      description: C(backup) and C(backupvss), whether those server tasks run.
+      type: dict
+    methods:
+      description: For each of vss_writer, backup_task, shutdown, none, C(possible) and C(why).
+      type: dict
+    recommended_method:
+      description: The least disruptive possible method (vss_writer, shutdown or none).
+      type: str
+    frozen_by:
+      description: The method that holds the server now, or null.
+      type: str
+    watchdog:
+      description: The watchdog task of a freeze (name, state, method, seconds, deadline_local, deadline_utc), or null.
+      type: dict
+"""
