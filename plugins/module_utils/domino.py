@@ -222,8 +222,8 @@ def possible_methods(inst: dict[str, t.Any], os_build: int, partitioned: bool) -
     if version < (12, 0):
         out["backup_task"] = {"possible": False, "why": "needs Domino 12.0 or later (found %s)" % (inst.get("version") or "unknown")}
     else:
-        out["backup_task"] = {"possible": True, "why": "Domino Backup in snapshot mode with the quiesce.domino hook "
-                                                      "as Snapshot start command (see docs/backup-task.md)"}
+        why = "Domino Backup in snapshot mode with the quiesce.domino hook as Snapshot start command (see docs/backup-task.md)"
+        out["backup_task"] = {"possible": True, "why": why}
     out["shutdown"] = {"possible": has_service, "why": "stop the service, snapshot, start" if has_service
                        else "no Domino Windows service found"}
     out["none"] = {"possible": True, "why": "crash-consistent snapshot, Domino is not quiesced"}

@@ -30,7 +30,7 @@ description:
     XML, run as SYSTEM) that releases Domino at now + O(watchdog_seconds) on the host clock, so a controller crash
     or a dropped connection cannot leave Domino frozen or stopped. Thawing removes it after Domino is back; a failed
     thaw leaves it armed. A failed freeze releases Domino and removes the watchdog in the same remote call.
-  - Idempotent: freezing a frozen server and thawing a running one change nothing; the thaw uses the method that
+  - Freezing a frozen server and thawing a running one change nothing (idempotent); the thaw uses the method that
     froze. Check mode returns the plan without running it.
 author:
   - quiesce.domino contributors (@quiesce-domino)
@@ -84,7 +84,7 @@ attributes:
     support: full
     platforms: windows
 notes:
-  - Use C(quiesce.domino.snapshot) (planned) for production backups: it freezes, creates the shadow copy and thaws in one
+  - For production backups use C(quiesce.domino.snapshot) (planned), which freezes, creates the shadow copy and thaws in one
     remote call, so the freeze never waits for the controller.
   - Stopping Domino with V(shutdown) ends user sessions; C(nsd -kill) leaves databases to be recovered at the
     next start (the snapshot is then crash-consistent; the result has C(killed=true)).
@@ -141,7 +141,7 @@ watchdog:
   returned: always
   type: dict
 crash_consistent:
-  description: True when the method is V(none): a snapshot is only crash-consistent.
+  description: True when the method is V(none), so a snapshot is only crash-consistent.
   returned: always
   type: bool
 killed:

@@ -22,20 +22,37 @@ from quiesce_sim import domino, fleet  # noqa: E402
 from stage_collection import stage  # noqa: E402
 
 PLAYBOOK = """
-- name: Shadow copy of the Domino data volume on every host
+- name: Quiesced shadow copy of the Domino data volume on every host
   hosts: domino_servers
   gather_facts: false
+  vars:
+    # The admin's choice per host: backup_task where Domino Backup has the hook configured,
+    # otherwise what domino_info recommends (vss_writer or shutdown).
+    method: "{{ 'backup_task' if quiesce_sim_profile == 'backup_task' else 'auto' }}"
   tasks:
-    - name: Shadow copies before
-      quiesce.domino.shadow_info:
-        volumes: ["D:"]
-      register: before
-    - name: Create and expose a shadow copy of D
-      quiesce.domino.diskshadow:
-        volumes: ["D:"]
-        expose_as: "S:"
-      register: shadow
-      ignore_errors: true
+    - name: Discover Domino
+      quiesce.domino.domino_info:
+      register: info
+    - name: Quiesce, snapshot, release
+      block:
+        - name: Freeze Domino
+          quiesce.domino.backup_mode:
+            state: frozen
+            method: "{{ method }}"
+            shutdown_timeout: 30
+            watchdog_seconds: 120
+          register: frozen
+        - name: Create and expose a shadow copy of D
+          quiesce.domino.diskshadow:
+            volumes: ["D:"]
+            expose_as: "S:"
+            writers: "{{ frozen.method == 'vss_writer' }}"
+          register: shadow
+      always:
+        - name: Release Domino
+          quiesce.domino.backup_mode:
+            state: thawed
+          register: thawed
 """
 
 
@@ -69,30 +86,38 @@ def main() -> int:
             for host, res in task["hosts"].items():
                 results.setdefault(host, {})[task["task"]["name"]] = res
         print()
-        print("%-6s %-12s %-8s %-40s %-6s %-26s %s" % ("host", "profile", "domino", "shadow copy", "expose",
-                                                      "snapshot data", "result"))
-        print("-" * 118)
+        header = ("host", "profile", "domino", "method", "held ms", "shadow copy (exposed S:)", "snapshot data", "result")
+        print("%-6s %-12s %-7s %-12s %-8s %-40s %-28s %s" % header)
+        print("-" * 130)
         for host in hosts:
             name = host["name"]
-            res = results.get(name, {}).get("Create and expose a shadow copy of D", {})
+            res = results.get(name, {})
             cfg = json.loads((root / "hosts" / name / "sim.json").read_text())
             version = cfg["dominos"][0]["version"]
-            if res.get("failed"):
-                print("%-6s %-12s %-8s %-40s %-6s %-26s FAILED: %s" % (name, host["profile"], version, "-", "-", "-",
-                                                                     res.get("msg")))
+            frozen = res.get("Freeze Domino", {})
+            shot = res.get("Create and expose a shadow copy of D", {})
+            thawed = res.get("Release Domino", {})
+            method = frozen.get("method") or "-"
+            held = thawed.get("held_ms")
+            failed = next((r for r in (frozen, shot, thawed) if r.get("failed")), None)
+            if failed:
+                print("%-6s %-12s %-7s %-12s %-8s %-40s %-28s FAILED: %s" % (
+                    name, host["profile"], version, method, held or "-", "-", "-", failed.get("msg")))
                 continue
-            shadow = res["shadows"][0]
-            data_dir = root / "hosts" / name / "volumes" / "S" / "Domino" / "data"
-            torn = domino.torn_transactions(data_dir)
-            verdict = "consistent" if not torn else "%d torn (crash-consistent)" % len(torn)
-            print("%-6s %-12s %-8s %-40s %-6s %-26s ok" % (name, host["profile"], version, shadow["id"],
-                                                           shadow["exposed_as"], verdict))
+            shadow = shot["shadows"][0]
+            torn = domino.torn_transactions(root / "hosts" / name / "volumes" / "S" / "Domino" / "data")
+            if frozen.get("crash_consistent"):
+                verdict = "crash-consistent (%d torn)" % len(torn)
+            else:
+                verdict = "consistent" if not torn else "TORN: %d transactions" % len(torn)
+            print("%-6s %-12s %-7s %-12s %-8s %-40s %-28s ok" % (name, host["profile"], version, method,
+                                                                 held if held is not None else "-", shadow["id"], verdict))
         stats = data["stats"]
         failed = sorted(h for h, s in stats.items() if s.get("failures") or s.get("ignored"))
         print()
         print("ansible-playbook: %d hosts in %.1f s; failed hosts: %s" % (len(stats), wall, ", ".join(failed) or "none"))
-        print("These shadow copies were taken WITHOUT quiescing Domino (writers off): torn transactions are")
-        print("what crash-consistent means. Fleet left in %s for a look." % root)
+        print("held ms: how long Domino was frozen, measured on the host clock (vss_writer: VSS holds it only")
+        print("during the shadow copy creation). Fleet left in %s for a look." % root)
         return 0
     finally:
         fleet.down(root)

@@ -83,8 +83,8 @@ def test_present_with_expose_looks_up_then_runs_rendered_script(host):
     assert create["steps"][0]["argv"] == ["C:\\Windows\\System32\\diskshadow.exe", "/s", {"file": "script.dsh"}]
     script = create["files"]["script.dsh"]
     assert script["encoding"] == "ascii"
-    assert script["content"].split("\r\n")[1:5] == ["set context persistent nowriters", "add volume D: alias vol_d",
-                                                     "create", "expose %vol_d% Z:"]
+    expected = ["set context persistent nowriters", "add volume D: alias vol_d", "create", "expose %vol_d% Z:"]
+    assert script["content"].split("\r\n")[1:5] == expected
     assert result["changed"] is True
     assert result["shadows"][0]["id"] == SID and result["shadows"][0]["exposed_as"] == "Z:"
     assert result["shadow_set_id"] == "{12b5d80f-4368-4727-a02b-1b22f5e020ef}"
