@@ -48,11 +48,12 @@ DOMINO_INVENTORY_SCRIPT = (
     "$tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction SilentlyContinue |"
     " ForEach-Object { @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State;"
     " start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })\n"
+    "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"
     "$holds = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\quiesce.domino\\Hold' -ErrorAction SilentlyContinue |"
     " ForEach-Object { $_.PSChildName })\n"
     "$now = [DateTime]::UtcNow.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\")\n"
     "ConvertTo-Json -Compress -Depth 4 -InputObject @{ services = $services; registry = $registry; ini = $ini;"
-    " os = $os; volumes = $volumes; watchdogs = $tasks; holds = $holds; now_utc = $now }\n"
+    " os = $os; volumes = $volumes; watchdogs = $tasks; holds = $holds; drives = $drives; now_utc = $now }\n"
 )
 
 
@@ -185,7 +186,8 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
             "held": bool(name) and re.sub(r"[^A-Za-z0-9]", "", name).lower() in holds,
         })
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
-            "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc")}
+            "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
+            "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))})}
 
 
 def add_console_facts(inst: dict[str, t.Any], show_server: t.Optional[dict[str, t.Any]],
@@ -374,7 +376,7 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         return [
             planlib.step("stop Domino service", [tools["sc"], "stop", svc], ok_rc="any", timeout=60),
             planlib.step("wait until stopped", query, ok_rc="any", allow_failure=True,
-                         retry=planlib.retry_until(shutdown_timeout, 1.0, until_stdout=STOPPED_RE)),
+                         retry=planlib.retry_until(shutdown_timeout, 0.5, until_stdout=STOPPED_RE)),
             planlib.step("nsd -kill after the deadline", [tools["nsd"], "-kill"], ok_rc="any", timeout=300,
                          only_if_failed="wait until stopped"),
             planlib.step("wait until stopped after kill", query, ok_rc="any", only_if_failed="wait until stopped",
@@ -404,9 +406,9 @@ def thaw_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], start
         return [
             planlib.step("start Domino service", [tools["sc"], "start", svc], ok_rc="any", timeout=60),
             planlib.step("wait until running", [tools["sc"], "query", svc], ok_rc="any",
-                         retry=planlib.retry_until(start_timeout, 1.0, until_stdout=RUNNING_RE)),
+                         retry=planlib.retry_until(start_timeout, 0.5, until_stdout=RUNNING_RE)),
             console_step("wait until the server answers", tools, "show server", ok_rc="any",
-                         retry=planlib.retry_until(start_timeout, 1.0, until_rc=[0], until_stdout=ANSWERS_RE)),
+                         retry=planlib.retry_until(start_timeout, 0.5, until_rc=[0], until_stdout=ANSWERS_RE)),
         ]
     if method == "backup_task":
         key = hold_key(inst)
@@ -481,3 +483,69 @@ def iso_ms(ms: t.Optional[int]) -> t.Optional[str]:
     if ms is None:
         return None
     return datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# ---------------------------------------------------------------- snapshot
+
+CREATE_STEP = "create shadow copy"
+
+
+def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str],
+                          start_timeout: int) -> list[dict[str, t.Any]]:
+    """The thaw of a one-call snapshot, safe to run whatever the freeze reached (finally)."""
+    if method == "backup_task":
+        key = hold_key(inst)
+        return [
+            planlib.step("release the hold", release_argvs(inst, method, tools)[0], ok_rc="any", timeout=60),
+            planlib.step("wait until the hook let go", [tools["reg"], "query", key], ok_rc="any", allow_failure=True,
+                         retry=planlib.retry_until(60, 0.2, until_rc=[1])),
+            planlib.step("remove the hold key", [tools["reg"], "delete", key, "/f"], ok_rc="any"),
+        ]
+    return thaw_steps(inst, method, tools, start_timeout)
+
+
+def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
+                  watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
+                  create_timeout: int) -> dict[str, t.Any]:
+    """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm."""
+    steps = freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if method != "none" else []
+    steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
+                              timeout=create_timeout))
+    files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
+    if method not in ("shutdown", "backup_task"):
+        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files)
+    files["watchdog.xml"] = planlib.plan_file(watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools)),
+                                              encoding="utf-16le-bom", template=True)
+    return planlib.build_plan(
+        "snapshot %s" % method, platform, steps,
+        finally_steps=release_cleanup_steps(inst, method, tools, start_timeout), files=files,
+        watchdog={"seconds": watchdog_seconds, "arm": arm_steps(inst, tools), "disarm": [disarm_step(inst, tools)]})
+
+
+def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
+    """frozen_ms and its breakdown from the host-clock step records of a snapshot plan."""
+    steps = [r for r in result.get("steps", []) if r.get("start_ms") is not None]
+    create = next((r for r in steps if r["name"] == CREATE_STEP), None)
+    freeze = [r for r in steps if r["name"] != CREATE_STEP]
+    thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None]
+    out: dict[str, t.Any] = {"freeze_ms": None, "create_ms": None, "thaw_ms": None, "frozen_ms": None,
+                             "frozen_at": None, "thawed_at": None}
+    if create is not None:
+        out["create_ms"] = create["end_ms"] - create["start_ms"]
+    if method == "none":
+        out["frozen_ms"] = 0
+        return out
+    if method == "vss_writer":
+        # VSS freezes the writer inside the creation; the creation bounds the window.
+        if create is not None:
+            out.update(frozen_ms=out["create_ms"], frozen_at=iso_ms(create["start_ms"]), thawed_at=iso_ms(create["end_ms"]))
+        return out
+    if freeze:
+        out["freeze_ms"] = max(r["end_ms"] for r in freeze) - freeze[0]["start_ms"]
+        out["frozen_at"] = iso_ms(freeze[0]["start_ms"])
+    if thaw:
+        out["thaw_ms"] = max(r["end_ms"] for r in thaw) - thaw[0]["start_ms"]
+        out["thawed_at"] = iso_ms(max(r["end_ms"] for r in thaw))
+    if freeze and thaw:
+        out["frozen_ms"] = max(r["end_ms"] for r in thaw) - freeze[0]["start_ms"]
+    return out

@@ -601,6 +601,7 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
                    "Version": "10.0.%d" % win.get("build", 20348), "BuildNumber": str(win.get("build", 20348)),
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
+            "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
             "holds": [k.rsplit("\\", 1)[1] for k in host.registry if k.startswith("HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\")],
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for quiesce.domino.snapshot (documentation: plugins/modules/snapshot.py)."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.action.diskshadow import _target, shadow_summary, volume_alias
+from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
+from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+
+ARGSPEC = {
+    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "service": {"type": "str"},
+    "volumes": {"type": "list", "elements": "str", "default": []},
+    "expose_as": {"type": "str"},
+    "watchdog_seconds": {"type": "int", "default": 600},
+    "shutdown_timeout": {"type": "int", "default": 120},
+    "start_timeout": {"type": "int", "default": 300},
+    "hold_timeout": {"type": "int", "default": 60},
+    "create_timeout": {"type": "int", "default": 300},
+    "domino_writer_id": {"type": "str"},
+    "domino_writer_match": {"type": "str", "default": "(?i)domino"},
+}
+
+
+class ActionModule(QuiesceAction):
+    ARGSPEC = ARGSPEC
+
+    def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        service = cli.safe_text("service", args["service"], 200) if args["service"] is not None else None
+        volumes = [cli.volume("volumes[%d]" % i, v) for i, v in enumerate(args["volumes"])]
+        target = _target("expose_as", args["expose_as"]) if args["expose_as"] else None
+        watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
+        shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
+        start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
+        hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
+        create_timeout = cli.int_range("create_timeout", args["create_timeout"], 10, 3600)
+        writer_id = cli.guid("domino_writer_id", args["domino_writer_id"]) if args["domino_writer_id"] else None
+        try:
+            writer_match = re.compile(cli.safe_text("domino_writer_match", args["domino_writer_match"], 100))
+        except re.error as exc:
+            raise cli.OptionError("domino_writer_match: %r is not a valid regular expression: %s"
+                                  % (args["domino_writer_match"], exc))
+        # The watchdog must never fire before the shadow copy exists (it would release Domino mid-snapshot).
+        needed = {"shutdown": shutdown_timeout + 60 + create_timeout, "backup_task": hold_timeout + create_timeout}
+        if args["method"] in needed and watchdog_seconds < needed[args["method"]]:
+            raise cli.OptionError("watchdog_seconds: %d is too short for method=%s; it must outlive the freeze and the "
+                                  "creation (at least %d s with these timeouts)"
+                                  % (watchdog_seconds, args["method"], needed[args["method"]]))
+        if target and len(volumes) > 1:
+            raise cli.OptionError("expose_as: exposing needs exactly one volume; %d were given" % len(volumes))
+
+        inv = discover(self)
+        try:
+            inst = dom.select_installation(inv["installations"], service)
+            if inst["frozen_by"]:
+                raise dom.DominoError("service: %s is already frozen by %s; thaw it first (quiesce.domino.backup_mode)"
+                                      % (inst["service"], inst["frozen_by"]))
+            method = dom.choose_method(args["method"], inst["methods"])
+        except dom.DominoError as exc:
+            raise QuiesceActionError(str(exc), methods=inv["installations"][0]["methods"] if inv["installations"] else {})
+        if method in ("shutdown", "backup_task") and not inst.get("answers"):
+            raise QuiesceActionError("service: %s does not answer its console (nserver -c \"show server\"); refusing to "
+                                     "quiesce a server whose health cannot be checked afterwards" % inst["service"])
+        volumes = volumes or ([inst["data_volume"]] if inst.get("data_volume") else [])
+        if not volumes:
+            raise QuiesceActionError("volumes: the data volume of %s is unknown; name the volumes" % inst["service"])
+        if target and re.fullmatch(r"[A-Z]:", target) and target in inv.get("drives_in_use", []):
+            raise QuiesceActionError("expose_as: drive letter %s is already in use on the host; choose a free letter"
+                                     % target)
+        writers = method == "vss_writer"
+        pairs = [(vol, volume_alias(vol, i)) for i, vol in enumerate(volumes)]
+        lines = ds.render_create(pairs, writers=writers, writer_verify=[writer_id] if writer_id else [],
+                                 expose={pairs[0][1]: target} if target else None)
+        script = ds.render(lines)
+        tools = self.tools(inst["program_dir"])
+        plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
+                                 start_timeout, hold_timeout, create_timeout)
+        out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "method": method,
+                                 "crash_consistent": method == "none", "script": script, "volumes": volumes}
+        if self._task.check_mode:
+            out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})
+            return out
+        run = self.run_plan(plan)
+        out.update(dom.freeze_window(run, method))
+        create = planlib.find_record(run, dom.CREATE_STEP) or {}
+        parsed = ds.parse_transcript((create.get("stdout") or "") + "\n" + (create.get("stderr") or ""))
+        out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],
+                   shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if target in parsed["exposed"] else None,
+                   writers_included=parsed["writers_included"],
+                   steps=[{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")}
+                          for _section, r in planlib.iter_records(run)])
+        if "watchdog" in run:
+            out["watchdog"] = {k: run["watchdog"].get(k) for k in ("armed", "left_armed", "deadline_utc", "deadline_local")}
+        killed = planlib.find_record(run, "nsd -kill after the deadline")
+        if killed and killed["status"] == "ok":
+            out["killed"] = True
+            out["crash_consistent"] = True
+            out["warnings"] = ["Domino did not stop within %d s; nsd -kill ended it, so the snapshot is "
+                               "crash-consistent" % shutdown_timeout]
+        released = all(r["status"] == "ok" for r in run.get("finally", []) if not r.get("allowed_failure"))
+        tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
+        failed_name = (run.get("failed_step") or {}).get("name")
+        reason = None
+        if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
+            reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": [target] if target else []})
+        if reason and failed_name in (None, dom.CREATE_STEP):
+            raise QuiesceActionError("snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail), **out)
+        if not run["ok"]:
+            raise QuiesceActionError("snapshot by %s failed: %s%s" % (method, outcome_message(run), tail), **out)
+        if writers and not any(writer_match.search(w) for w in parsed["writers_included"]):
+            raise QuiesceActionError("snapshot by vss_writer failed: no writer matching %r took part (included: %s); the "
+                                     "shadow copy %s is not application-consistent" % (
+                                         writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
+                                         out["shadows"][0]["id"] if out["shadows"] else "?"), **out)
+        return out

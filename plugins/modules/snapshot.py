@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: snapshot
+short_description: Application-consistent VSS shadow copy of a Domino server with seconds of freeze
+version_added: "0.1.0"
+description:
+  - Takes a VSS shadow copy of the Domino data volume while Domino is quiesced, in B(one remote call), so the
+    freeze never waits for the controller or the network. The host runs one plan that arms the watchdog, freezes
+    Domino (the method of M(quiesce.domino.backup_mode)), creates the persistent shadow copy with C(diskshadow),
+    thaws Domino in a C(finally) section that runs whatever failed, and disarms the watchdog only when the thaw
+    succeeded.
+  - V(vss_writer) creates the shadow copy B(with) VSS writers, so Domino's C(backupvss) writer freezes and thaws
+    itself inside the creation; the transcript must show a writer matching O(domino_writer_match) and, with
+    O(domino_writer_id), diskshadow C(writer verify)s it. Other methods create it with C(nowriters).
+  - Returns the shadow copies, their exposure, the method and the freeze window measured on the host clock
+    (C(frozen_ms)) with its breakdown (C(freeze_ms), C(create_ms), C(thaw_ms)).
+  - Discovery (M(quiesce.domino.domino_info)) runs first, in its own read-only calls. In check mode only the
+    discovery runs and the plan and diskshadow script are returned.
+author:
+  - quiesce.domino contributors (@quiesce-domino)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  method:
+    description: How to quiesce Domino; V(auto) takes the recommendation of M(quiesce.domino.domino_info).
+    type: str
+    default: auto
+    choices: [auto, vss_writer, backup_task, shutdown, none]
+  service:
+    description: The Domino service; needed only when the host runs several (partitions).
+    type: str
+  volumes:
+    description: Volumes to shadow; default the volume of the Domino data directory.
+    type: list
+    elements: str
+    default: []
+  expose_as:
+    description: Expose the shadow copy as this free drive letter or empty mount folder (one volume only).
+    type: str
+  watchdog_seconds:
+    description:
+      - Seconds after which the watchdog releases Domino if the plan did not (30 to 7200). It must outlive the freeze
+        and the creation, at least O(shutdown_timeout) + 60 + O(create_timeout) with V(shutdown) and
+        O(hold_timeout) + O(create_timeout) with V(backup_task).
+    type: int
+    default: 600
+  shutdown_timeout:
+    description: Seconds to wait for a graceful stop before C(nsd -kill) (V(shutdown)).
+    type: int
+    default: 120
+  start_timeout:
+    description: Seconds to wait until Domino runs and answers again after the start (V(shutdown)).
+    type: int
+    default: 300
+  hold_timeout:
+    description: Seconds to wait for the backup task hook to hold the databases (V(backup_task)).
+    type: int
+    default: 60
+  create_timeout:
+    description: Seconds diskshadow may take to create the shadow copy.
+    type: int
+    default: 300
+  domino_writer_id:
+    description: The ID C({GUID}) of Domino's VSS writer, to C(writer verify) it (V(vss_writer)).
+    type: str
+  domino_writer_match:
+    description: Regular expression a writer included in the creation must match for V(vss_writer) to succeed.
+    type: str
+    default: (?i)domino
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diskshadow script is the diff.
+  platform:
+    support: full
+    platforms: windows
+notes:
+  - A snapshot with V(none), or one where C(nsd -kill) had to end Domino, is crash-consistent; C(crash_consistent)
+    says so.
+seealso:
+  - module: quiesce.domino.backup_mode
+  - module: quiesce.domino.diskshadow
+  - module: quiesce.domino.domino_info
+"""
+
+EXAMPLES = r"""
+- name: Snapshot the Domino data volume and expose it for copying
+  quiesce.domino.snapshot:
+    expose_as: "S:"
+  register: snap
+
+- name: Report the freeze window
+  ansible.builtin.debug:
+    msg: "{{ snap.method }} froze Domino for {{ snap.frozen_ms }} ms"
+
+- name: Snapshot with the Domino VSS writer, verifying it by ID
+  quiesce.domino.snapshot:
+    method: vss_writer
+    domino_writer_id: "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"
+"""
+
+RETURN = r"""
+service:
+  description: The Domino service.
+  returned: always
+  type: str
+method:
+  description: The quiesce method used.
+  returned: always
+  type: str
+crash_consistent:
+  description: True when the snapshot is only crash-consistent (method none, or nsd -kill was needed).
+  returned: always
+  type: bool
+shadow_set_id:
+  description: The shadow copy set ID.
+  returned: when diskshadow ran
+  type: str
+shadows:
+  description: The shadow copies (id, set_id, volume, volume_guid, device_object, exposed_as, created).
+  returned: when diskshadow ran
+  type: list
+  elements: dict
+exposed_as:
+  description: Where the shadow copy is exposed, or null.
+  returned: when diskshadow ran
+  type: str
+frozen_ms:
+  description: Milliseconds Domino was frozen (host clock; for vss_writer the creation bounds it; 0 for none).
+  returned: when the plan ran
+  type: int
+freeze_ms:
+  description: Milliseconds the freeze took.
+  returned: when the plan ran
+  type: int
+create_ms:
+  description: Milliseconds the shadow copy creation took.
+  returned: when the plan ran
+  type: int
+thaw_ms:
+  description: Milliseconds the thaw took (until Domino answered again).
+  returned: when the plan ran
+  type: int
+frozen_at:
+  description: Start of the freeze (UTC, host clock).
+  returned: when the plan ran
+  type: str
+thawed_at:
+  description: End of the thaw (UTC, host clock).
+  returned: when the plan ran
+  type: str
+watchdog:
+  description: armed, left_armed, deadline_utc and deadline_local of the watchdog.
+  returned: with shutdown and backup_task
+  type: dict
+writers_included:
+  description: VSS writers that took part in the creation.
+  returned: when diskshadow ran
+  type: list
+  elements: str
+script:
+  description: The diskshadow script.
+  returned: always
+  type: str
+transcript:
+  description: diskshadow's output.
+  returned: when diskshadow ran
+  type: str
+steps:
+  description: Every host step (name, status, rc, duration_ms, error).
+  returned: when the plan ran
+  type: list
+  elements: dict
+"""

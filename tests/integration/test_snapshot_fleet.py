@@ -1,0 +1,92 @@
+"""snapshot: one remote call, every method, a measured freeze window, Domino always released."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from quiesce_sim import domino
+
+SNAP = """
+- hosts: {host}
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: {method}
+        expose_as: "{letter}:"
+        shutdown_timeout: 30
+        create_timeout: 60
+      ignore_errors: true
+"""
+
+
+def calls(fleet, host):
+    log = Path(fleet.host_dir(host)) / "run" / "remote_calls.log"
+    return log.read_text().count("\n") if log.exists() else 0
+
+
+def released(fleet, host):
+    state = fleet.state(host)
+    dom = state["dominos"][0]
+    live_tasks = [t for t in state["tasks"].values() if not t.get("fired")]
+    return dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"] and not live_tasks
+
+
+@pytest.mark.parametrize("host, method, letter", [
+    ("dom01", "vss_writer", "S"), ("dom02", "backup_task", "S"), ("dom03", "shutdown", "S"), ("dom01", "none", "N"),
+])
+def test_one_call_snapshot_per_method(fleet, host, method, letter):
+    before = calls(fleet, host)
+    run = fleet.playbook(SNAP.format(host=host, method=method, letter=letter))
+    res = run.result("Snapshot", host)
+    assert not res.get("failed"), res.get("msg")
+    # discovery (inventory + console) and the snapshot itself: three remote calls, the freeze in one.
+    assert calls(fleet, host) - before == 3
+    assert res["method"] == method and res["exposed_as"] == letter + ":"
+    assert res["shadows"][0]["volume"] == "D:"
+    torn = domino.torn_transactions(Path(fleet.host_dir(host)) / "volumes" / letter / "Domino" / "data")
+    if method == "none":
+        assert res["crash_consistent"] is True and res["frozen_ms"] == 0
+    else:
+        assert torn == [] and res["crash_consistent"] is False
+        assert 0 < res["frozen_ms"] < 30000
+        assert res["create_ms"] > 0
+    if method in ("shutdown", "backup_task"):
+        assert res["frozen_ms"] >= res["freeze_ms"] + res["create_ms"]
+        assert res["watchdog"]["armed"] is True and res["watchdog"]["left_armed"] is False
+        assert res["thawed_at"] > res["frozen_at"]
+    if method == "vss_writer":
+        assert any("Domino" in w for w in res["writers_included"])
+    assert released(fleet, host)
+
+
+def test_failed_creation_still_releases_domino(solo_fleet):
+    solo_fleet.fault("dom01", "fail", {"diskshadow": "com_failure"})
+    run = solo_fleet.playbook(SNAP.format(host="dom01", method="shutdown", letter="S"))
+    res = run.result("Snapshot", "dom01")
+    assert res["failed"] is True
+    assert res["msg"].startswith("snapshot by shutdown failed: diskshadow: a VSS COM call failed: COM call")
+    assert res["watchdog"]["left_armed"] is False
+    assert released(solo_fleet, "dom01")
+    assert [s["name"] for s in res["steps"] if s["status"] == "ok"][-1] == "disarm watchdog"
+
+
+def test_vss_writer_timeout_is_reported(solo_fleet):
+    solo_fleet.fault("dom01", "vss_timeout", True)
+    run = solo_fleet.playbook(SNAP.format(host="dom01", method="vss_writer", letter="S"))
+    res = run.result("Snapshot", "dom01")
+    assert res["failed"] is True and "VSS_E_WRITERERROR_TIMEOUT" in res["msg"]
+    assert released(solo_fleet, "dom01")
+
+
+def test_occupied_letter_and_check_mode(fleet):
+    run = fleet.playbook(SNAP.format(host="dom03", method="shutdown", letter="E"))
+    res = run.result("Snapshot", "dom03")
+    assert res["failed"] is True and res["msg"].startswith("expose_as: drive letter E: is already in use")
+    check = fleet.playbook(SNAP.format(host="dom03", method="shutdown", letter="W"), check=True)
+    res = check.result("Snapshot", "dom03")
+    assert res["changed"] is True and "expose %vol_d% W:" in res["script"]
+    assert res["plan"]["watchdog"]["seconds"] == 600
+    assert [s["name"] for s in res["plan"]["finally"]] == ["start Domino service", "wait until running",
+                                                             "wait until the server answers"]
+    assert released(fleet, "dom03")
