@@ -567,10 +567,104 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
         drives = sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
         doc = {"shadows": shadows, "volumes": volumes, "drives": drives}
         return 0, json.dumps(doc, separators=(",", ":")).replace("/Date(", "\\/Date(").replace(")/", ")\\/") + "\r\n", ""
+    for name, func in _FS_SCRIPTS.items():
+        if "quiesce.domino:%s\n" % name in script:
+            try:
+                data = json.loads(stdin or "{}")
+                return func(host, data)
+            except (OSError, PathError, ValueError) as exc:
+                return 1, "", crlf(["%s : %s" % (name, exc)])
     if "quiesce.domino:domino-inventory" in script:
         return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
 
+
+def _free_bytes(host: Host, win_path: str) -> int:
+    left = _capacity_left(host, win_path, host.path(win_path))
+    return left if left is not None else 1 << 40
+
+
+def _fs_fit(host: Host, data: dict) -> Result:
+    src = host.path(data["source"])
+    files = [p for p in src.rglob("*") if p.is_file()]
+    need = sum(p.stat().st_size for p in files)
+    host.path(data["base"]).mkdir(parents=True, exist_ok=True)
+    free = _free_bytes(host, data["base"])
+    doc = {"source_bytes": need, "source_files": len(files), "free_bytes": free}
+    return (112 if free < need * float(data["margin"]) else 0), json.dumps(doc) + "\r\n", ""
+
+
+def _fs_manifest(host: Host, data: dict) -> Result:
+    import hashlib
+    root = host.path(data["root"])
+    rows = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        stat = path.stat()
+        row = {"path": str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
+               "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if data.get("sha256"):
+            row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        rows.append(row)
+    text = json.dumps(rows)
+    if data.get("out"):
+        host.path(data["out"]).write_text(text)
+    return 0, text + "\r\n", ""
+
+
+def _fs_finalize(host: Host, data: dict) -> Result:
+    if data["from"] != data["to"]:
+        target = host.path(data["to"])
+        if target.exists():
+            return 1, "", crlf(["Rename-Item : Cannot create a file when that file already exists."])
+        host.path(data["from"]).rename(target)
+    if data.get("marker"):
+        host.path(data["marker"]).unlink(missing_ok=True)
+    return 0, "", ""
+
+
+def _fs_mark(host: Host, data: dict) -> Result:
+    path = host.path(data["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("copy in progress or failed; not a complete backup")
+    return 0, "", ""
+
+
+def _fs_remove(host: Host, data: dict) -> Result:
+    for win in data["paths"]:
+        path = host.path(win)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    return 0, "", ""
+
+
+def _fs_retention(host: Host, data: dict) -> Result:
+    base = host.path(data["base"])
+    done = sorted((p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}T\d{6}Z", p.name)),
+                  key=lambda p: p.name, reverse=True)
+    removed = []
+    for old in done[int(data["keep"]):]:
+        shutil.rmtree(old)
+        for suffix in (".manifest.json", ".robocopy.log"):
+            (base / (old.name + suffix)).unlink(missing_ok=True)
+        removed.append(old.name)
+    return 0, json.dumps({"removed": removed}) + "\r\n", ""
+
+
+def _fs_progress(host: Host, data: dict) -> Result:
+    base = host.path(data["base"])
+    copies = []
+    if base.is_dir():
+        for entry in sorted(base.iterdir()):
+            if entry.is_dir() and (entry.name.endswith(".partial") or entry.name == "current"):
+                files = [p for p in entry.rglob("*") if p.is_file()]
+                copies.append({"name": entry.name, "bytes": sum(p.stat().st_size for p in files), "files": len(files)})
+    return 0, json.dumps({"copies": copies}) + "\r\n", ""
+
+
+_FS_SCRIPTS = {"fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
+               "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
@@ -631,7 +725,7 @@ def _fmt_bytes(n: int, raw: bool) -> str:
 def _capacity_left(host: Host, dest_win: str, dest: Path) -> int | None:
     letter = volume_of(dest_win)
     if letter and letter in host.cfg["volumes"]:
-        return host.cfg["volumes"][letter]["size_mb"] * 1024 * 1024 - _dir_size(host.volume_dir(letter))
+        return int(host.cfg["volumes"][letter]["size_mb"] * 1024 * 1024) - _dir_size(host.volume_dir(letter))
     match = re.match(r"^\\\\([^\\]+)\\([^\\]+)", dest_win)
     if match:
         share = host.fleet_dir / "shares" / match.group(1).lower() / match.group(2).lower()

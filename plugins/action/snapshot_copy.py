@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for quiesce.domino.snapshot_copy (documentation: plugins/modules/snapshot_copy.py)."""
+
+from __future__ import annotations
+
+import datetime
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+
+ARGSPEC = {
+    "source": {"type": "str", "required": True},
+    "destination": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "present", "choices": ["present", "progress"]},
+    "mode": {"type": "str", "default": "versioned", "choices": list(rc.MODES)},
+    "keep": {"type": "int", "default": 7},
+    "host_folder": {"type": "str"},
+    "retries": {"type": "int", "default": 2},
+    "wait": {"type": "int", "default": 5},
+    "threads": {"type": "int", "default": 8},
+    "unbuffered": {"type": "bool", "default": True},
+    "sha256": {"type": "bool", "default": False},
+    "space_margin": {"type": "float", "default": 1.1},
+    "timeout": {"type": "int", "default": 21600},
+}
+
+
+class ActionModule(QuiesceAction):
+    ARGSPEC = ARGSPEC
+    SUPPORTS_ASYNC = True
+
+    def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        source = cli.windows_folder("source", args["source"])
+        destination = cli.destination("destination", args["destination"])
+        host = rc.host_folder("host_folder", args["host_folder"] or task_vars.get("inventory_hostname", ""))
+        keep = cli.int_range("keep", args["keep"], 0, 1000)
+        retries = cli.int_range("retries", args["retries"], 0, 100)
+        wait = cli.int_range("wait", args["wait"], 0, 600)
+        threads = cli.int_range("threads", args["threads"], 1, 128)
+        timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
+        margin = args["space_margin"]
+        if not 1.0 <= margin <= 10.0:
+            raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % margin)
+        tools = self.tools()
+        if args["state"] == "progress":
+            return self._progress(tools, destination, host)
+        where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
+        plan = rc.copy_plan(tools, self.platform, source, where, args["mode"], retries, wait, threads,
+                            args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout)
+        out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
+                                 "manifest": where["manifest"], "log": where["log"], "verified": False}
+        if self._task.check_mode:
+            out["plan"] = plan
+            return out
+        if self._task.async_val:
+            # The executor runs as an async job; poll it with async_status, and this module's
+            # state=progress for the bytes copied so far.
+            return executor.run_plan(self, plan, task_vars, wrap_async=True)
+        run = self.run_plan(plan)
+        return self._report(run, out, where)
+
+    def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str]) -> dict[str, t.Any]:
+        fit = planlib.find_record(run, "check free space") or {}
+        copy = planlib.find_record(run, "copy") or {}
+        try:
+            space = cli.parse_json_document(fit.get("stdout") or "")
+        except ValueError:
+            space = {}
+        out.update(source_bytes=space.get("source_bytes"), free_bytes=space.get("free_bytes"))
+        summary = rc.parse_summary(copy.get("stdout") or "")
+        meaning = rc.decode_rc(copy.get("rc"))
+        out.update(robocopy_rc=copy.get("rc"), rc_meanings=meaning["meanings"], errors=rc.error_lines(copy.get("stdout") or ""),
+                   duration_ms=copy.get("duration_ms"))
+        if summary:
+            out.update(files=summary["files"]["total"], files_copied=summary["files"]["copied"],
+                       files_failed=summary["files"]["failed"], bytes=summary["bytes"]["total"],
+                       bytes_copied=summary["bytes"]["copied"], bytes_failed=summary["bytes"]["failed"])
+            seconds = max((copy.get("duration_ms") or 0) / 1000.0, 0.001)
+            out["throughput_bytes_per_second"] = int(summary["bytes"]["copied"] / seconds)
+        if not run["ok"]:
+            failed = run.get("failed_step") or {}
+            where_left = ("the partial copy was removed" if out["mode"] == "versioned"
+                          else "%s marks the mirror as incomplete" % where["marker"])
+            if failed.get("name") == "check free space" and failed.get("rc") not in (None, 0) and space:
+                reason = ("destination has %s bytes free, the copy needs %s (with margin); nothing was copied"
+                          % (space.get("free_bytes"), space.get("source_bytes")))
+                where_left = "nothing was written"
+            elif failed.get("name") == "copy":
+                reason = "robocopy rc %s: %s%s" % (copy.get("rc"), "; ".join(meaning["meanings"]),
+                                                   (" (%s)" % out["errors"][0]) if out["errors"] else "")
+            elif failed.get("name") == "verify":
+                reason = "the copy differs from the source (robocopy /L found differences)"
+            else:
+                reason = outcome_message(run)
+            raise QuiesceActionError("copy failed at '%s': %s; not marked complete, %s"
+                                     % (failed.get("name"), reason, where_left), **out)
+        source_rows = rc.manifest_rows((planlib.find_record(run, "source manifest") or {}).get("stdout") or "[]")
+        copy_rows = rc.manifest_rows((planlib.find_record(run, "copy manifest") or {}).get("stdout") or "[]")
+        problems = rc.compare_manifests(source_rows, copy_rows)
+        out["manifest_files"] = len(copy_rows)
+        retention = planlib.find_record(run, "retention")
+        if retention and retention.get("stdout"):
+            out["removed_by_retention"] = cli.parse_json_document(retention["stdout"]).get("removed") or []
+        if problems:
+            raise QuiesceActionError("copy at %s failed verification against the source manifest: %s"
+                                     % (where["final"], "; ".join(problems[:5])), **out)
+        out["verified"] = True
+        return out
+
+    def _progress(self, tools: dict[str, str], destination: str, host: str) -> dict[str, t.Any]:
+        base = "%s\\%s" % (destination.rstrip("\\"), host)
+        plan = planlib.build_plan("copy progress", self.platform,
+                                  [rc.fs_step("measure", tools, "progress", {"base": base}, timeout=600)],
+                                  check_mode_safe=True)
+        run = self.run_plan(plan)
+        if not run["ok"]:
+            raise QuiesceActionError("cannot read the copy progress under %s" % base)
+        copies = cli.parse_json_document(run["steps"][0]["stdout"]).get("copies") or []
+        return {"changed": False, "copies": copies, "bytes_so_far": sum(c.get("bytes") or 0 for c in copies)}

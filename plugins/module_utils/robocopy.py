@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""robocopy knowledge and the copy layout: argv, summary parsing, exit codes, manifests.
+
+Pure functions, no I/O.  The summary table is read by position (rows Dirs, Files, Bytes,
+Times in that order; columns Total, Copied, Skipped, Mismatch, FAILED, Extras), because the
+labels are translated on non-English Windows (shared/reference/windows-tool-output.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+MODES = ("versioned", "mirror")
+COLUMNS = ("total", "copied", "skipped", "mismatch", "failed", "extras")
+RC_BITS = {
+    16: "serious error: robocopy did not copy any files",
+    8: "some files or directories could not be copied (retry limit exceeded)",
+    4: "mismatched files or directories were detected",
+    2: "extra files or directories were detected",
+    1: "one or more files were copied",
+}
+_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_UNIT = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+
+
+def decode_rc(rc: t.Optional[int]) -> dict[str, t.Any]:
+    """The robocopy exit code as success flag and the meaning of each bit set."""
+    if rc is None:
+        return {"ok": False, "meanings": ["robocopy did not finish"]}
+    meanings = [text for bit, text in sorted(RC_BITS.items(), reverse=True) if rc & bit]
+    return {"ok": rc < 8, "meanings": meanings or ["no errors occurred and no copying was done"]}
+
+
+def _number(token: str) -> int:
+    """``16.00 m`` style or plain numbers (with thousands separators) -> bytes/count."""
+    match = re.fullmatch(r"([\d.,]+)\s*([kmgt]?)", token.strip().lower())
+    if not match:
+        raise ValueError(token)
+    raw, unit = match.groups()
+    if unit:
+        return int(float(raw.replace(",", "")) * _UNIT[unit])
+    return int(raw.replace(",", "").replace(".", ""))
+
+
+def parse_summary(text: str) -> t.Optional[dict[str, t.Any]]:
+    """The last summary table: dirs, files, bytes (each six columns) and the speed in bytes/s."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = None
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*\S+\s*:\s*\d", line) and i > 0 and len(lines[i - 1].split()) >= 6 and not re.search(r"\d", lines[i - 1]):
+            start = i
+    if start is None:
+        return None
+    rows = []
+    for line in lines[start:start + 3]:
+        values = line.split(":", 1)[1] if ":" in line else ""
+        tokens = re.findall(r"[\d.,]+(?:\s+[kmgt](?=\s|$))?", values)
+        if len(tokens) < 6:
+            return None
+        rows.append([_number(tok) for tok in tokens[:6]])
+    summary = {name: dict(zip(COLUMNS, row)) for name, row in zip(("dirs", "files", "bytes"), rows)}
+    speed = re.search(r":\s*([\d,.]+)\s+Bytes/sec", text)
+    summary["bytes_per_second"] = int(speed.group(1).replace(",", "").split(".")[0]) if speed else None
+    return summary
+
+
+def error_lines(text: str) -> list[str]:
+    """``ERROR 32 (0x00000020) Copying File ...`` lines with the message that follows each."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    found = []
+    for i, line in enumerate(lines):
+        if re.search(r"\bERROR \d+ \(0x[0-9A-Fa-f]{8}\)", line):
+            detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            found.append((line.strip() + (" - " + detail if detail else "")).strip())
+    return found
+
+
+def stamp(now: datetime.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def host_folder(option: str, name: str) -> str:
+    if not _HOST_RE.fullmatch(name or ""):
+        raise cli.OptionError("%s: %r is not usable as a folder name; use letters, digits and ._-" % (option, name))
+    return name
+
+
+def layout(destination: str, host: str, mode: str, when: str) -> dict[str, str]:
+    """Where a copy goes: versioned ``<dest>\\<host>\\<stamp>`` (data first in ``.partial``), or the
+    rolling mirror ``<dest>\\<host>\\current`` with an ``.INCOMPLETE`` marker while it is written."""
+    base = "%s\\%s" % (destination.rstrip("\\"), host)
+    if mode == "mirror":
+        return {"base": base, "work": base + "\\current", "final": base + "\\current",
+                "manifest": base + "\\current.manifest.json", "log": base + "\\current.robocopy.log",
+                "marker": base + "\\current.INCOMPLETE"}
+    return {"base": base, "work": "%s\\%s.partial" % (base, when), "final": "%s\\%s" % (base, when),
+            "manifest": "%s\\%s.manifest.json" % (base, when), "log": "%s\\%s.robocopy.log" % (base, when),
+            "marker": ""}
+
+
+def robocopy_argv(tools: dict[str, str], source: str, target: str, mode: str, retries: int, wait: int, threads: int,
+                  unbuffered: bool, log: t.Optional[str], listing: bool = False) -> list[str]:
+    argv = [tools["robocopy"], source, target, "/MIR" if mode == "mirror" else "/E", "/B", "/R:%d" % retries,
+            "/W:%d" % wait, "/MT:%d" % threads, "/COPY:DAT", "/DCOPY:DAT", "/BYTES", "/NP", "/NDL", "/XJ"]
+    if unbuffered:
+        argv.append("/J")
+    if listing:
+        argv += ["/L", "/NFL"]
+    elif log:
+        argv += ["/UNILOG:%s" % log, "/TEE"]
+    return argv
+
+
+# Constant PowerShell scripts; their data arrives as JSON on standard input, never as code.
+FS_SCRIPTS = {
+    "fit": (
+        "# quiesce.domino:fit\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$files = @(Get-ChildItem -LiteralPath $in.source -Recurse -File -Force)\n"
+        "$need = [int64]0; foreach ($f in $files) { $need += $f.Length }\n"
+        "[void](New-Item -ItemType Directory -Force -Path $in.base)\n"
+        "$free = [int64]0; $null = [Quiesce.Disk]::GetDiskFreeSpaceEx($in.base, [ref]$free, [ref]0, [ref]0)\n"
+        "$out = @{ source_bytes = $need; source_files = $files.Count; free_bytes = $free }\n"
+        "ConvertTo-Json -Compress -InputObject $out\n"
+        "if ($free -lt [int64]($need * $in.margin)) { exit 112 }\n"
+    ),
+    "manifest": (
+        "# quiesce.domino:manifest\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$root = (Resolve-Path -LiteralPath $in.root).ProviderPath.TrimEnd('\\') + '\\'\n"
+        "$rows = foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force) {\n"
+        "  $row = [ordered]@{ path = $f.FullName.Substring($root.Length); size = $f.Length;"
+        " mtime = $f.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }\n"
+        "  if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
+        "  $row }\n"
+        "$json = ConvertTo-Json -Compress -Depth 3 -InputObject @($rows)\n"
+        "if ($in.out) { [System.IO.File]::WriteAllText($in.out, $json) }\n"
+        "$json\n"
+    ),
+    "finalize": (
+        "# quiesce.domino:finalize\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "if ($in.from -ne $in.to) { Rename-Item -LiteralPath $in.from -NewName (Split-Path -Leaf $in.to) }\n"
+        "if ($in.marker) { Remove-Item -LiteralPath $in.marker -Force -ErrorAction SilentlyContinue }\n"
+    ),
+    "mark": (
+        "# quiesce.domino:mark\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
+        "[System.IO.File]::WriteAllText($in.path, 'copy in progress or failed; not a complete backup')\n"
+    ),
+    "remove": (
+        "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "foreach ($p in $in.paths) { if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force } }\n"
+    ),
+    "progress": (
+        "# quiesce.domino:progress\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$rows = @(Get-ChildItem -LiteralPath $in.base -Directory -ErrorAction SilentlyContinue |"
+        " Where-Object { $_.Name -like '*.partial' -or $_.Name -eq 'current' } | ForEach-Object {"
+        " $b = [int64]0; $n = 0; foreach ($f in Get-ChildItem -LiteralPath $_.FullName -Recurse -File -Force) { $b += $f.Length; $n++ };"
+        " @{ name = $_.Name; bytes = $b; files = $n } })\n"
+        "ConvertTo-Json -Compress -Depth 3 -InputObject @{ copies = $rows }\n"
+    ),
+    "retention": (
+        "# quiesce.domino:retention\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$done = @(Get-ChildItem -LiteralPath $in.base -Directory | Where-Object { $_.Name -match '^\\d{8}T\\d{6}Z$' } |"
+        " Sort-Object Name -Descending)\n"
+        "$gone = @($done | Select-Object -Skip $in.keep | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force;"
+        " Remove-Item -LiteralPath ($_.FullName + '.manifest.json') -Force -ErrorAction SilentlyContinue;"
+        " Remove-Item -LiteralPath ($_.FullName + '.robocopy.log') -Force -ErrorAction SilentlyContinue; $_.Name })\n"
+        "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
+    ),
+}
+# GetDiskFreeSpaceEx works for local folders and UNC shares alike.
+_DISK_TYPE = (
+    "Add-Type -Namespace Quiesce -Name Disk -MemberDefinition '[DllImport(\"kernel32.dll\", CharSet = CharSet.Unicode)]"
+    " public static extern bool GetDiskFreeSpaceEx(string d, out long a, out long t, out long f);'\n"
+)
+
+
+def fs_step(name: str, tools: dict[str, str], script: str, data: dict[str, t.Any], **kw: t.Any) -> dict[str, t.Any]:
+    body = FS_SCRIPTS[script]
+    if script == "fit":
+        body = body.replace("$ErrorActionPreference = 'Stop'\n", "$ErrorActionPreference = 'Stop'\n" + _DISK_TYPE, 1)
+    return planlib.step(name, cli.powershell_argv(tools, body), stdin=json.dumps(data), **kw)
+
+
+def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str, str], mode: str, retries: int,
+              wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
+              timeout: int) -> dict[str, t.Any]:
+    """One call: fit check, copy, verify, manifests, finalize, retention; a failure removes the partial copy
+    (versioned) or leaves the INCOMPLETE marker (mirror)."""
+    steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
+                     timeout=600)]
+    if mode == "mirror":
+        steps.append(fs_step("mark incomplete", tools, "mark", {"path": where["marker"]}))
+    steps += [
+        planlib.step("copy", robocopy_argv(tools, source, where["work"], mode, retries, wait, threads, unbuffered,
+                                           where["log"]), ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout,
+                     encoding="console"),
+        planlib.step("verify", robocopy_argv(tools, source, where["work"], mode, 0, 0, threads, False, None, listing=True),
+                     ok_rc=[0], timeout=timeout),
+        fs_step("source manifest", tools, "manifest", {"root": source, "sha256": sha256, "out": None}, timeout=timeout),
+        fs_step("copy manifest", tools, "manifest", {"root": where["work"], "sha256": sha256, "out": where["manifest"]},
+                timeout=timeout),
+        fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),
+    ]
+    if mode == "versioned" and keep > 0:
+        steps.append(fs_step("retention", tools, "retention", {"base": where["base"], "keep": keep}, timeout=600))
+    rescue = []
+    if mode == "versioned":
+        rescue.append(fs_step("remove the partial copy", tools, "remove", {"paths": [where["work"], where["manifest"]]},
+                              ok_rc="any", timeout=600))
+    return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, max_output_bytes=8 * 1024 * 1024)
+
+
+def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any]]) -> list[str]:
+    """Differences between two manifests (path, size, mtime to the second, sha256 when both have it)."""
+    def key(row: dict[str, t.Any]) -> str:
+        return str(row["path"]).replace("/", "\\").lower()
+    left = {key(r): r for r in source}
+    right = {key(r): r for r in copy}
+    problems = ["missing in the copy: %s" % p for p in sorted(set(left) - set(right))]
+    problems += ["extra in the copy: %s" % p for p in sorted(set(right) - set(left))]
+    for path in sorted(set(left) & set(right)):
+        a, b = left[path], right[path]
+        if a["size"] != b["size"]:
+            problems.append("size differs: %s (%s != %s)" % (path, a["size"], b["size"]))
+        elif str(a.get("mtime"))[:19] != str(b.get("mtime"))[:19]:
+            problems.append("modification time differs: %s" % path)
+        elif a.get("sha256") and b.get("sha256") and a["sha256"] != b["sha256"]:
+            problems.append("SHA-256 differs: %s" % path)
+    return problems
+
+
+def manifest_rows(text: str) -> list[dict[str, t.Any]]:
+    doc = cli.parse_json_document(text)
+    return doc if isinstance(doc, list) else [doc]

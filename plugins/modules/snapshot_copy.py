@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: snapshot_copy
+short_description: Copy the data of an exposed shadow copy off the host with robocopy, verified
+version_added: "0.1.0"
+description:
+  - Copies O(source) (a folder of an exposed shadow copy, such as C(S:\Domino\data)) to O(destination) (a local
+    folder or a UNC share) with C(robocopy) in backup mode (C(/B)), with explicit C(/R) and C(/W), C(/MT), C(/J) for
+    large files, C(/COPY:DAT) C(/DCOPY:DAT), C(/BYTES) and a Unicode log (C(/UNILOG)) beside the copy.
+  - V(mode=versioned) writes a new C(<destination>\<host>\<UTC timestamp>) each run and keeps the newest O(keep);
+    the data goes into C(<timestamp>.partial) first and is renamed only after verification.
+    V(mode=mirror) keeps one rolling copy C(<destination>\<host>\current) (C(/MIR), only changed files move) and
+    marks it with C(current.INCOMPLETE) until it is verified.
+  - Before copying, the free space of the destination is checked against the size of the source times
+    O(space_margin); a copy that cannot fit is refused with a clear message and nothing is written.
+  - Verification, in the same remote call, before the copy is marked complete, runs C(robocopy /L) (nothing left
+    to copy, no extras, no mismatches). A manifest (relative path, size, modification time, with O(sha256) the
+    SHA-256) of the copy is written beside it as C(<timestamp>.manifest.json) and compared with the source's on
+    the controller; C(verified) is true only when both agree.
+  - A failed copy is never marked complete, versioned copies are removed again (their C(.partial) name is kept
+    only when the removal itself is interrupted), a failed mirror keeps its C(INCOMPLETE) marker.
+  - The robocopy summary is read by position (labels are translated on non-English Windows) and the exit code
+    by its bits (8 and above are failures).
+  - Works with C(async) for long copies; V(state=progress) reports the bytes copied so far while it runs.
+author:
+  - quiesce.domino contributors (@quiesce-domino)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  source:
+    description: Folder to copy, normally inside an exposed shadow copy, such as C(S:\Domino\data).
+    type: str
+    required: true
+  destination:
+    description: Local folder (C(E:\Backups)) or share (C(\\backupsrv\domino)) under which C(<host>) is created.
+    type: str
+    required: true
+  state:
+    description: V(present) copies; V(progress) reports the bytes in copies that are being written.
+    type: str
+    default: present
+    choices: [present, progress]
+  mode:
+    description: V(versioned) (a new folder each run) or V(mirror) (one rolling copy).
+    type: str
+    default: versioned
+    choices: [versioned, mirror]
+  keep:
+    description: With V(mode=versioned), how many complete copies to keep (0 keeps all).
+    type: int
+    default: 7
+  host_folder:
+    description: Name of the per-host folder; default the inventory hostname.
+    type: str
+  retries:
+    description: robocopy C(/R), retries per file (0 to 100; robocopy's own default is a million).
+    type: int
+    default: 2
+  wait:
+    description: robocopy C(/W), seconds between retries (0 to 600; robocopy's own default is 30).
+    type: int
+    default: 5
+  threads:
+    description: robocopy C(/MT), copy threads (1 to 128).
+    type: int
+    default: 8
+  unbuffered:
+    description: robocopy C(/J), unbuffered I/O, recommended for large files such as NSF databases.
+    type: bool
+    default: true
+  sha256:
+    description: Add SHA-256 hashes to the manifests and compare them (reads every file twice more).
+    type: bool
+    default: false
+  space_margin:
+    description: The destination must have this factor times the source size free (1.0 to 10.0).
+    type: float
+    default: 1.1
+  timeout:
+    description: Seconds the copy and each verification step may take.
+    type: int
+    default: 21600
+attributes:
+  action:
+    support: full
+  async:
+    support: full
+    details: With async the task result is the executor's record of the run; use V(state=progress) meanwhile.
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: windows
+seealso:
+  - module: quiesce.domino.snapshot
+"""
+
+EXAMPLES = r"""
+- name: Snapshot Domino and expose the shadow copy
+  quiesce.domino.snapshot:
+    expose_as: "S:"
+  register: snap
+
+- name: Copy the frozen data directory to the backup share
+  quiesce.domino.snapshot_copy:
+    source: 'S:\Domino\data'
+    destination: '\\backupsrv\domino'
+    keep: 14
+  register: copy
+
+- name: Keep one rolling copy on the backup volume instead
+  quiesce.domino.snapshot_copy:
+    source: 'S:\Domino\data'
+    destination: 'E:\Backups'
+    mode: mirror
+"""
+
+RETURN = r"""
+destination:
+  description: The folder of the complete copy.
+  returned: always
+  type: str
+manifest:
+  description: Path of the manifest written beside the copy.
+  returned: always
+  type: str
+verified:
+  description: True only when robocopy found no difference and the manifests of source and copy agree.
+  returned: always
+  type: bool
+files:
+  description: Files in the source (robocopy summary).
+  returned: when robocopy ran
+  type: int
+files_copied:
+  description: Files copied by this run (mirror runs copy only what changed).
+  returned: when robocopy ran
+  type: int
+files_failed:
+  description: Files robocopy could not copy.
+  returned: when robocopy ran
+  type: int
+bytes:
+  description: Bytes in the source.
+  returned: when robocopy ran
+  type: int
+bytes_copied:
+  description: Bytes copied by this run.
+  returned: when robocopy ran
+  type: int
+duration_ms:
+  description: Milliseconds robocopy ran.
+  returned: when robocopy ran
+  type: int
+throughput_bytes_per_second:
+  description: Bytes copied per second.
+  returned: when robocopy ran
+  type: int
+robocopy_rc:
+  description: robocopy's exit code (0 to 7 are success; named so that Ansible does not read it as a failed rc).
+  returned: when robocopy ran
+  type: int
+rc_meanings:
+  description: The meaning of each bit of the exit code.
+  returned: when robocopy ran
+  type: list
+  elements: str
+errors:
+  description: robocopy C(ERROR n (0x...)) lines with their message.
+  returned: when robocopy ran
+  type: list
+  elements: str
+source_bytes:
+  description: Size of the source measured before copying.
+  returned: when the space check ran
+  type: int
+free_bytes:
+  description: Free bytes at the destination before copying.
+  returned: when the space check ran
+  type: int
+removed_by_retention:
+  description: Copies removed because more than O(keep) existed.
+  returned: with mode versioned
+  type: list
+  elements: str
+bytes_so_far:
+  description: With V(state=progress), the bytes in copies being written.
+  returned: state progress
+  type: int
+"""

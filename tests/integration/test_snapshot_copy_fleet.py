@@ -1,0 +1,139 @@
+"""snapshot_copy: verified copies from an exposed shadow, mirror deltas, and faults that never mark a copy complete."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from quiesce_sim import domino
+
+SNAP_AND_COPY = """
+- hosts: {host}
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: {method}
+        expose_as: "S:"
+        shutdown_timeout: 30
+        create_timeout: 60
+    - name: Copy
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: '{dest}'
+        mode: {mode}
+        keep: {keep}
+        sha256: true
+        retries: 0
+        wait: 0
+      ignore_errors: true
+    - name: Unexpose and delete the shadow copy
+      quiesce.domino.diskshadow:
+        state: absent
+        shadow_id: "{{{{ snapshot_id }}}}"
+      vars:
+        snapshot_id: "{{{{ hostvars[inventory_hostname]['_snap'] | default('') }}}}"
+      when: false
+"""
+
+
+def snap_and_copy(fleet, host, dest, mode="versioned", method="shutdown", keep=7):
+    run = fleet.playbook(SNAP_AND_COPY.format(host=host, method=method, dest=dest, mode=mode, keep=keep))
+    assert not run.result("Snapshot", host).get("failed"), run.result("Snapshot", host).get("msg")
+    # free the drive letter for the next run
+    fleet.playbook("""
+- hosts: %s
+  gather_facts: false
+  tasks:
+    - name: Remove shadows
+      quiesce.domino.diskshadow:
+        state: absent
+        volumes: ["D:"]
+""" % host)
+    return run.result("Copy", host)
+
+
+def host_copies(fleet, host, base="volumes/E/Backups"):
+    root = Path(fleet.host_dir(host)) / base / host
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def test_versioned_copy_is_verified_untorn_and_retained(fleet):
+    results = [snap_and_copy(fleet, "dom02", "E:\\Backups", method="backup_task", keep=2) for _ in range(3)]
+    for res in results:
+        assert res.get("failed") is not True, res.get("msg")
+        assert res["verified"] is True and res["robocopy_rc"] in (1, 3)
+        assert res["files"] == res["files_copied"] == res["manifest_files"] > 0
+        assert res["bytes_copied"] == res["bytes"] > 0 and res["throughput_bytes_per_second"] > 0
+    names = host_copies(fleet, "dom02")
+    stamps = [n for n in names if n[:8].isdigit() and "." not in n]
+    assert len(stamps) == 2, names  # keep=2
+    assert results[2]["removed_by_retention"]
+    assert not any(n.endswith(".partial") for n in names)
+    latest = Path(fleet.host_dir("dom02")) / "volumes" / "E" / "Backups" / "dom02" / stamps[-1]
+    assert domino.torn_transactions(latest) == []
+    manifest = json.loads((latest.parent / (stamps[-1] + ".manifest.json")).read_text())
+    assert {"path", "size", "mtime", "sha256"} <= set(manifest[0])
+    assert (latest.parent / (stamps[-1] + ".robocopy.log")).read_bytes()[:2] == b"\xff\xfe"
+
+
+def test_second_mirror_run_moves_only_changed_files(fleet):
+    first = snap_and_copy(fleet, "dom03", "\\\\backupsrv\\domino", mode="mirror")
+    assert first.get("failed") is not True, first.get("msg")
+    assert first["verified"] is True and first["files_copied"] == first["files"]
+    second = snap_and_copy(fleet, "dom03", "\\\\backupsrv\\domino", mode="mirror")
+    assert second["verified"] is True
+    # Domino wrote into some databases meanwhile; only those moved.
+    assert 0 < second["files_copied"] < second["files"]
+    share = fleet.root / "shares" / "backupsrv" / "domino" / "dom03"
+    assert (share / "current").is_dir() and not (share / "current.INCOMPLETE").exists()
+    assert domino.torn_transactions(share / "current") == []
+
+
+@pytest.mark.parametrize("fault, dest, words", [
+    ({"fail": {"robocopy": "rc8"}}, "E:\\Backups", "robocopy rc 9: some files or directories could not be copied"),
+    ({"fail": {"robocopy": "share_unreachable"}}, "\\\\backupsrv\\domino", "robocopy rc 16: serious error"),
+    ({"disk": 0.2}, "E:\\Backups", "destination has"),
+])
+def test_faults_never_leave_a_copy_marked_complete(solo_fleet, fault, dest, words):
+    if "disk" in fault:
+        cfg_path = solo_fleet.host_dir("dom01") / "sim.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg["volumes"]["E"]["size_mb"] = fault["disk"]
+        cfg_path.write_text(json.dumps(cfg))
+    else:
+        for name, value in fault.items():
+            solo_fleet.fault("dom01", name, value)
+    res = snap_and_copy(solo_fleet, "dom01", dest, method="vss_writer")
+    assert res["failed"] is True and res["verified"] is False
+    assert words in res["msg"], res["msg"]
+    assert "not marked complete" in res["msg"]
+    base = "volumes/E/Backups" if dest.startswith("E:") else "../../shares/backupsrv/domino"
+    leftovers = host_copies(solo_fleet, "dom01", base)
+    assert not [n for n in leftovers if n[:8].isdigit() and "." not in n], leftovers
+
+
+def test_progress_and_bad_input(fleet):
+    run = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Progress
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        state: progress
+    - name: Bad destination
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups\\..\\Windows'
+      ignore_errors: true
+    - name: Bad share
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: '\\\\?\\C:\\x'
+      ignore_errors: true
+""", check=False)
+    assert run.result("Progress", "dom01")["bytes_so_far"] == 0
+    assert "'.' and '..' are not allowed" in run.result("Bad destination", "dom01")["msg"]
+    assert "no device paths" in run.result("Bad share", "dom01")["msg"]
