@@ -87,6 +87,6 @@ def test_occupied_letter_and_check_mode(fleet):
     res = check.result("Snapshot", "dom03")
     assert res["changed"] is True and "expose %vol_d% W:" in res["script"]
     assert res["plan"]["watchdog"]["seconds"] == 600
-    assert [s["name"] for s in res["plan"]["finally"]] == ["start Domino service", "wait until running",
-                                                             "wait until the server answers"]
+    thaw = ["start Domino service", "wait until running", "wait until the server answers"]
+    assert [s["name"] for s in res["plan"]["finally"]] == thaw
     assert released(fleet, "dom03")
