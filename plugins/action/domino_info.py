@@ -49,4 +49,5 @@ class ActionModule(QuiesceAction):
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         inv = discover(self, args["console"])
         return {"changed": False, "installations": inv["installations"], "os": inv["os"],
-                "partitioned": inv["partitioned"], "installed": bool(inv["installations"])}
+                "partitioned": inv["partitioned"], "installed": bool(inv["installations"]),
+                "drives_in_use": inv.get("drives_in_use", [])}

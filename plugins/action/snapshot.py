@@ -29,6 +29,8 @@ ARGSPEC = {
     "create_timeout": {"type": "int", "default": 300},
     "domino_writer_id": {"type": "str"},
     "domino_writer_match": {"type": "str", "default": "(?i)domino"},
+    "domino_info": {"type": "dict"},
+    "replace_stale": {"type": "bool", "default": False},
 }
 
 
@@ -59,7 +61,7 @@ class ActionModule(QuiesceAction):
         if target and len(volumes) > 1:
             raise cli.OptionError("expose_as: exposing needs exactly one volume; %d were given" % len(volumes))
 
-        inv = discover(self)
+        inv = self._facts(args["domino_info"])
         try:
             inst = dom.select_installation(inv["installations"], service)
             if inst["frozen_by"]:
@@ -74,7 +76,7 @@ class ActionModule(QuiesceAction):
         volumes = volumes or ([inst["data_volume"]] if inst.get("data_volume") else [])
         if not volumes:
             raise QuiesceActionError("volumes: the data volume of %s is unknown; name the volumes" % inst["service"])
-        if target and re.fullmatch(r"[A-Z]:", target) and target in inv.get("drives_in_use", []):
+        if target and re.fullmatch(r"[A-Z]:", target) and target in inv.get("drives_in_use", []) and not args["replace_stale"]:
             raise QuiesceActionError("expose_as: drive letter %s is already in use on the host; choose a free letter"
                                      % target)
         writers = method == "vss_writer"
@@ -83,8 +85,9 @@ class ActionModule(QuiesceAction):
                                  expose={pairs[0][1]: target} if target else None)
         script = ds.render(lines)
         tools = self.tools(inst["program_dir"])
+        stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
         plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
-                                 start_timeout, hold_timeout, create_timeout)
+                                 start_timeout, hold_timeout, create_timeout, stale_script=stale)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes}
         if self._task.check_mode:
@@ -123,3 +126,12 @@ class ActionModule(QuiesceAction):
                                          writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
                                          out["shadows"][0]["id"] if out["shadows"] else "?"), **out)
         return out
+
+    def _facts(self, given: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
+        """A registered domino_info result saves the discovery calls; otherwise discover now."""
+        if not given:
+            return discover(self)
+        if not isinstance(given.get("installations"), list) or given.get("failed"):
+            raise cli.OptionError("domino_info: pass the registered result of a successful quiesce.domino.domino_info task")
+        return {"installations": given["installations"], "drives_in_use": given.get("drives_in_use") or [],
+                "partitioned": given.get("partitioned", False), "os": given.get("os") or {}}

@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
@@ -29,6 +31,7 @@ ARGSPEC = {
     "sha256": {"type": "bool", "default": False},
     "space_margin": {"type": "float", "default": 1.1},
     "timeout": {"type": "int", "default": 21600},
+    "delete_exposed_shadow": {"type": "str"},
 }
 
 
@@ -52,8 +55,15 @@ class ActionModule(QuiesceAction):
         if args["state"] == "progress":
             return self._progress(tools, destination, host)
         where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
+        release = None
+        if args["delete_exposed_shadow"]:
+            letter = cli.drive_letter("delete_exposed_shadow", args["delete_exposed_shadow"])
+            if not source.upper().startswith(letter):
+                raise cli.OptionError("delete_exposed_shadow: %s is not where source %s is" % (letter, source))
+            release = ds.render(ds.render_delete("exposed", letter))
         plan = rc.copy_plan(tools, self.platform, source, where, args["mode"], retries, wait, threads,
-                            args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout)
+                            args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
+                            release_script=release)
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
                                  "manifest": where["manifest"], "log": where["log"], "verified": False}
         if self._task.check_mode:
@@ -67,6 +77,8 @@ class ActionModule(QuiesceAction):
         return self._report(run, out, where)
 
     def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str]) -> dict[str, t.Any]:
+        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")}
+                        for _section, r in planlib.iter_records(run)]
         fit = planlib.find_record(run, "check free space") or {}
         copy = planlib.find_record(run, "copy") or {}
         try:
@@ -77,7 +89,8 @@ class ActionModule(QuiesceAction):
         summary = rc.parse_summary(copy.get("stdout") or "")
         meaning = rc.decode_rc(copy.get("rc"))
         out.update(robocopy_rc=copy.get("rc"), rc_meanings=meaning["meanings"], errors=rc.error_lines(copy.get("stdout") or ""),
-                   duration_ms=copy.get("duration_ms"))
+                   duration_ms=copy.get("duration_ms"), started_at=iso_ms(copy.get("start_ms")),
+                   ended_at=iso_ms(copy.get("end_ms")))
         if summary:
             out.update(files=summary["files"]["total"], files_copied=summary["files"]["copied"],
                        files_failed=summary["files"]["failed"], bytes=summary["bytes"]["total"],
@@ -101,6 +114,10 @@ class ActionModule(QuiesceAction):
                 reason = outcome_message(run)
             raise QuiesceActionError("copy failed at '%s': %s; not marked complete, %s"
                                      % (failed.get("name"), reason, where_left), **out)
+        released = planlib.find_record(run, rc.RELEASE_STEP)
+        if released is not None:
+            parsed = ds.parse_transcript(released.get("stdout") or "")
+            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": 1}) is None
         source_rows = rc.manifest_rows((planlib.find_record(run, "source manifest") or {}).get("stdout") or "[]")
         copy_rows = rc.manifest_rows((planlib.find_record(run, "copy manifest") or {}).get("stdout") or "[]")
         problems = rc.compare_manifests(source_rows, copy_rows)

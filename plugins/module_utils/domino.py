@@ -488,6 +488,7 @@ def iso_ms(ms: t.Optional[int]) -> t.Optional[str]:
 # ---------------------------------------------------------------- snapshot
 
 CREATE_STEP = "create shadow copy"
+STALE_STEP = "delete a stale exposed shadow copy"
 
 
 def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str],
@@ -506,12 +507,18 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
 
 def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
-                  create_timeout: int) -> dict[str, t.Any]:
-    """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm."""
-    steps = freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if method != "none" else []
+                  create_timeout: int, stale_script: t.Optional[str] = None) -> dict[str, t.Any]:
+    """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
+    With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
+    steps = []
+    files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
+    if stale_script:
+        files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
+        steps.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
+                                  timeout=create_timeout))
+    steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if method != "none" else []
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
-    files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     if method not in ("shutdown", "backup_task"):
         return planlib.build_plan("snapshot %s" % method, platform, steps, files=files)
     files["watchdog.xml"] = planlib.plan_file(watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools)),
@@ -526,12 +533,14 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
     """frozen_ms and its breakdown from the host-clock step records of a snapshot plan."""
     steps = [r for r in result.get("steps", []) if r.get("start_ms") is not None]
     create = next((r for r in steps if r["name"] == CREATE_STEP), None)
-    freeze = [r for r in steps if r["name"] != CREATE_STEP]
+    freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP)]
     thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None]
     out: dict[str, t.Any] = {"freeze_ms": None, "create_ms": None, "thaw_ms": None, "frozen_ms": None,
                              "frozen_at": None, "thawed_at": None}
     if create is not None:
         out["create_ms"] = create["end_ms"] - create["start_ms"]
+        out["create_started_at"] = iso_ms(create["start_ms"])
+        out["create_ended_at"] = iso_ms(create["end_ms"])
     if method == "none":
         out["frozen_ms"] = 0
         return out

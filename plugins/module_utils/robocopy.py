@@ -19,6 +19,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import plan as plan
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 MODES = ("versioned", "mirror")
+RELEASE_STEP = "delete the exposed shadow copy"
 COLUMNS = ("total", "copied", "skipped", "mismatch", "failed", "extras")
 RC_BITS = {
     16: "serious error: robocopy did not copy any files",
@@ -199,7 +200,7 @@ def fs_step(name: str, tools: dict[str, str], script: str, data: dict[str, t.Any
 
 def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str, str], mode: str, retries: int,
               wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
-              timeout: int) -> dict[str, t.Any]:
+              timeout: int, release_script: t.Optional[str] = None) -> dict[str, t.Any]:
     """One call: fit check, copy, verify, manifests, finalize, retention; a failure removes the partial copy
     (versioned) or leaves the INCOMPLETE marker (mirror)."""
     steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
@@ -223,7 +224,15 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
     if mode == "versioned":
         rescue.append(fs_step("remove the partial copy", tools, "remove", {"paths": [where["work"], where["manifest"]]},
                               ok_rc="any", timeout=600))
-    return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, max_output_bytes=8 * 1024 * 1024)
+    files = {}
+    finally_steps = []
+    if release_script:
+        # The shadow copy the data came from is deleted whatever happened to the copy.
+        files["release.dsh"] = planlib.plan_file(release_script, encoding="ascii")
+        finally_steps.append(planlib.step(RELEASE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("release.dsh")],
+                                          timeout=600))
+    return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, finally_steps=finally_steps, files=files,
+                              max_output_bytes=8 * 1024 * 1024)
 
 
 def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any]]) -> list[str]:

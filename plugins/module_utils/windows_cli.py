@@ -145,7 +145,11 @@ def unc_path(option: str, value: t.Any) -> str:
 def destination(option: str, value: t.Any) -> str:
     """A local folder or a UNC share path."""
     text = require_str(option, value)
-    return unc_path(option, text) if text.startswith("\\\\") else windows_folder(option, text)
+    try:
+        return unc_path(option, text) if text.startswith("\\\\") else windows_folder(option, text)
+    except OptionError as exc:
+        raise OptionError("%s (a destination is a local folder such as E:\\Backups or a share such as "
+                          "\\\\server\\share)" % exc)
 
 
 def choice(option: str, value: t.Any, choices: t.Sequence[str]) -> str:

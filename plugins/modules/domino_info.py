@@ -71,6 +71,11 @@ installed:
   description: Whether any Domino server was found.
   returned: success
   type: bool
+drives_in_use:
+  description: Drive letters in use on the host.
+  returned: success
+  type: list
+  elements: str
 partitioned:
   description: Whether the host runs more than one Domino server (partitions).
   returned: success

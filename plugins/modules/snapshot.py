@@ -75,6 +75,17 @@ options:
     description: Regular expression a writer included in the creation must match for V(vss_writer) to succeed.
     type: str
     default: (?i)domino
+  domino_info:
+    description:
+      - The registered result of a M(quiesce.domino.domino_info) task run just before; saves the discovery calls
+        (a backup cycle then needs four remote calls in all).
+    type: dict
+  replace_stale:
+    description:
+      - Delete a shadow copy still exposed as O(expose_as) by an earlier run before freezing (in the same remote
+        call), instead of refusing the occupied drive letter. Use only with a letter reserved for these backups.
+    type: bool
+    default: false
 attributes:
   action:
     support: full
@@ -164,6 +175,14 @@ frozen_at:
 thawed_at:
   description: End of the thaw (UTC, host clock).
   returned: when the plan ran
+  type: str
+create_started_at:
+  description: Start of the shadow copy creation (UTC, host clock).
+  returned: when diskshadow ran
+  type: str
+create_ended_at:
+  description: End of the shadow copy creation (UTC, host clock).
+  returned: when diskshadow ran
   type: str
 watchdog:
   description: armed, left_armed, deadline_utc and deadline_local of the watchdog.

@@ -88,6 +88,11 @@ options:
     description: Seconds the copy and each verification step may take.
     type: int
     default: 21600
+  delete_exposed_shadow:
+    description:
+      - Drive letter of the exposed shadow copy O(source) is in; it is deleted after the copy, whatever the copy's
+        outcome, in the same remote call (C(diskshadow delete shadows exposed)).
+    type: str
 attributes:
   action:
     support: full
@@ -164,6 +169,14 @@ duration_ms:
   description: Milliseconds robocopy ran.
   returned: when robocopy ran
   type: int
+started_at:
+  description: When robocopy started (UTC, host clock).
+  returned: when robocopy ran
+  type: str
+ended_at:
+  description: When robocopy ended (UTC, host clock).
+  returned: when robocopy ran
+  type: str
 throughput_bytes_per_second:
   description: Bytes copied per second.
   returned: when robocopy ran
@@ -195,6 +208,15 @@ removed_by_retention:
   returned: with mode versioned
   type: list
   elements: str
+steps:
+  description: Every host step (name, status, rc, duration_ms, error).
+  returned: when the plan ran
+  type: list
+  elements: dict
+shadow_deleted:
+  description: Whether the exposed shadow copy was deleted (with O(delete_exposed_shadow)).
+  returned: with delete_exposed_shadow
+  type: bool
 bytes_so_far:
   description: With V(state=progress), the bytes in copies being written.
   returned: state progress

@@ -59,7 +59,7 @@ def host_copies(fleet, host, base="volumes/E/Backups"):
 
 
 def test_versioned_copy_is_verified_untorn_and_retained(fleet):
-    results = [snap_and_copy(fleet, "dom02", "E:\\Backups", method="backup_task", keep=2) for _ in range(3)]
+    results = [snap_and_copy(fleet, "dom02", "E:\\Backups", method="backup_task", keep=2) for _run in range(3)]
     for res in results:
         assert res.get("failed") is not True, res.get("msg")
         assert res["verified"] is True and res["robocopy_rc"] in (1, 3)
