@@ -44,7 +44,7 @@ sanity: stage
 	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-test sanity --venv --python 3.11 --color no
 
 lint: stage
-	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-lint --profile production --offline
+	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(STAGE)" ansible-lint --profile production --offline
 
 build-artifact: stage
 	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-galaxy collection build --force --output-path $(CURDIR)/$(BUILD)
