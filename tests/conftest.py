@@ -98,7 +98,7 @@ class PlaybookRun:
         found: dict[str, dict[str, t.Any]] = {}
         for play in self.data.get("plays", []):
             for task in play.get("tasks", []):
-                if task["task"]["name"] == task_name:
+                if task["task"]["name"] == task_name or task["task"]["name"].endswith(" : " + task_name):
                     found.update(task["hosts"])
         if not found:
             raise AssertionError("no task %r in the run:\n%s\n%s" % (task_name, self.stdout[-3000:], self.stderr[-3000:]))

@@ -1140,8 +1140,10 @@ def tool_reg(host: Host, argv: list[str], stdin: str | None) -> Result:
     if len(argv) < 2 or verb != "query":
         return 1, "", crlf(["ERROR: Invalid syntax.", "Type \"REG /?\" for usage."])
     keys = _registry(host)
+    shown_as = {}
     for stored in host.registry.values():
         keys[_canonical_key(stored["display"])] = [(n, v[0], v[1]) for n, v in stored["values"].items()]
+        shown_as[_canonical_key(stored["display"])] = stored["display"]
     want = _canonical_key(argv[1])
     upper = [a.upper() for a in argv]
     value = argv[upper.index("/V") + 1] if "/V" in upper else None
@@ -1155,8 +1157,11 @@ def tool_reg(host: Host, argv: list[str], stdin: str | None) -> Result:
         shown = [v for v in values if value is None or v[0].lower() == value.lower()]
         if value is not None and not shown:
             continue
-        lines.append(_display_key(keys, key, argv[1]) if key == want else
-                     _display_key(keys, want, argv[1]) + key[len(want):])
+        if key in shown_as:  # reg.exe shows a key with the case it was created with
+            lines.append(shown_as[key])
+        else:
+            lines.append(_display_key(keys, key, argv[1]) if key == want else
+                         _display_key(keys, want, argv[1]) + key[len(want):])
         lines += ["    %s    %s    %s" % v for v in shown]
         lines.append("")
     if value is not None and len(lines) == 1:

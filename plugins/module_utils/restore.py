@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restore points (a kept shadow copy recorded on the host) and restoring Domino data from one. Pure."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+ROOT = "HKLM\\SOFTWARE\\quiesce.domino\\RestorePoints"
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+FIELDS = ("ShadowId", "Service", "DataDir", "Created", "Note")
+
+
+def point_name(option: str, value: t.Any) -> str:
+    value = cli.require_str(option, value)
+    if not _NAME_RE.fullmatch(value):
+        raise cli.OptionError("%s: %r is not valid; 1-64 characters of letters, digits and _.- starting with a letter "
+                              "or digit" % (option, value))
+    return value
+
+
+def key(name: str) -> str:
+    return "%s\\%s" % (ROOT, name)
+
+
+def record_plan(tools: dict[str, str], platform: str, name: str, values: dict[str, str]) -> dict[str, t.Any]:
+    steps = [planlib.step("record %s" % field, [tools["reg"], "add", key(name), "/v", field, "/t", "REG_SZ", "/d",
+                                                cli.safe_text(field, value, 400), "/f"])
+             for field, value in values.items()]
+    return planlib.build_plan("record restore point", platform, steps)
+
+
+def query_plan(tools: dict[str, str], platform: str) -> dict[str, t.Any]:
+    return planlib.build_plan("list restore points", platform,
+                              [planlib.step("query", [tools["reg"], "query", ROOT, "/s"], ok_rc="any")],
+                              check_mode_safe=True)
+
+
+def parse_points(text: str) -> dict[str, dict[str, str]]:
+    """``reg query ROOT /s`` -> {name: {ShadowId, Service, DataDir, Created, Note}}."""
+    points: dict[str, dict[str, str]] = {}
+    current = None
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.rstrip()
+        match = re.match(r"^HKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce\.domino\\RestorePoints\\([^\\]+)$", line.strip(), re.I)
+        if match:
+            current = points.setdefault(match.group(1), {})
+            continue
+        match = re.match(r"^\s+(\S+)\s+REG_SZ\s+(.*)$", line)
+        if match and current is not None:
+            current[match.group(1)] = match.group(2).strip()
+    return points
+
+
+def find_point(points: dict[str, dict[str, str]], name: str) -> t.Optional[dict[str, str]]:
+    """Registry key names are case-insensitive on Windows."""
+    return next((v for k, v in points.items() if k.lower() == name.lower()), None)
+
+
+def delete_plan(tools: dict[str, str], platform: str, name: str, shadow_id: t.Optional[str]) -> dict[str, t.Any]:
+    steps = []
+    files = {}
+    if shadow_id:
+        files["delete.dsh"] = planlib.plan_file(ds.render(ds.render_delete("id", shadow_id)), encoding="ascii")
+        steps.append(planlib.step("delete the shadow copy", [tools["diskshadow"], "/s", planlib.file_ref("delete.dsh")],
+                                  timeout=600, allow_failure=True))
+    steps.append(planlib.step("delete the record", [tools["reg"], "delete", key(name), "/f"], ok_rc="any"))
+    return planlib.build_plan("delete restore point", platform, steps, files=files)
+
+
+def restore_plan(tools: dict[str, str], platform: str, service: str, shadow_id: str, data_dir: str, expose_as: str,
+                 timeout: int) -> dict[str, t.Any]:
+    """Domino must be stopped; expose the restore point, mirror its data directory back, verify, unexpose."""
+    source = expose_as + data_dir[2:]
+    files = {"expose.dsh": planlib.plan_file(ds.render(ds.render_expose(shadow_id, expose_as)), encoding="ascii"),
+             "unexpose.dsh": planlib.plan_file(ds.render(ds.render_unexpose(expose_as)), encoding="ascii")}
+    steps = [
+        planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
+                     retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE)),
+        planlib.step("expose the restore point", [tools["diskshadow"], "/s", planlib.file_ref("expose.dsh")], timeout=600),
+        planlib.step("restore the data directory", rc.robocopy_argv(tools, source, data_dir, "mirror", 1, 1, 8, True, None),
+                     ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
+        planlib.step("verify the restore", rc.robocopy_argv(tools, source, data_dir, "mirror", 0, 0, 8, False, None,
+                                                            listing=True), ok_rc=[0], timeout=timeout),
+    ]
+    return planlib.build_plan("restore", platform, steps, files=files,
+                              finally_steps=[planlib.step("unexpose the restore point",
+                                                          [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],
+                                                          ok_rc="any", timeout=600)])

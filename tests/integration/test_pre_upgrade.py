@@ -1,0 +1,63 @@
+"""playbooks/pre_upgrade.yml: a restore point, the admin's upgrade, then commit or a rollback that brings the data back."""
+from __future__ import annotations
+
+from pathlib import Path
+
+BAD_UPGRADE = """
+- name: The upgrade damages a database and adds one
+  ansible.builtin.lineinfile:
+    path: "{{ quiesce_sim_host_dir }}/volumes/D/Domino/data/names.nsf"
+    line: "CORRUPTED BY THE UPGRADE"
+- name: The upgrade leaves a new file behind
+  ansible.builtin.copy:
+    dest: "{{ quiesce_sim_host_dir }}/volumes/D/Domino/data/upgrade-leftover.nsf"
+    content: "new\\n"
+    mode: "0644"
+- name: The upgrade fails
+  ansible.builtin.fail:
+    msg: installer returned 1603
+"""
+GOOD_UPGRADE = """
+- name: The upgrade does its work
+  ansible.builtin.copy:
+    dest: "{{ quiesce_sim_host_dir }}/volumes/C/upgrade-done.txt"
+    content: "FP5\\n"
+    mode: "0644"
+"""
+
+
+def test_failed_upgrade_is_rolled_back(solo_fleet, tmp_path):
+    tasks = tmp_path / "bad.yml"
+    tasks.write_text(BAD_UPGRADE)
+    data = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={"quiesce_upgrade_tasks": str(tasks),
+                                                                        "preupgrade_snapshot_name": "before-fp5"})
+    assert run.rc == 2
+    restored = run.result("Restore", "dom01")
+    assert restored["changed"] is True and restored["files_removed"] >= 1 and restored["files_restored"] >= 1
+    assert "CORRUPTED BY THE UPGRADE" not in (data / "names.nsf").read_text()
+    assert not (data / "upgrade-leftover.nsf").exists()
+    state = solo_fleet.state("dom01")
+    dom = state["dominos"][0]
+    assert dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]
+    assert not [t for t in state["tasks"].values() if not t.get("fired")], "watchdog left armed"
+    # The restore point stays for the admin to look at; its shadow copy is no longer exposed.
+    [shadow] = state["shadows"].values()
+    assert shadow["exposed_as"] is None
+    points = run.result("Record the restore point on the host", "dom01")["quiesce_restore_point"]
+    assert points["ShadowId"] == shadow["id"] and points["Name"] == "before-fp5"
+    assert "rolled back" in run.result("Report the rollback", "dom01")["msg"]
+
+
+def test_good_upgrade_commits(solo_fleet, tmp_path):
+    tasks = tmp_path / "good.yml"
+    tasks.write_text(GOOD_UPGRADE)
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={
+        "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_copy_destination": "\\\\backupsrv\\domino"})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.result("Remove the restore point and its shadow copy", "dom01")["changed"] is True
+    state = solo_fleet.state("dom01")
+    assert state["shadows"] == {}
+    assert not [k for k in state["registry"] if "RESTOREPOINTS" in k]
+    copies = solo_fleet.root / "shares" / "backupsrv" / "domino" / "dom01-before-upgrade"
+    assert [p for p in copies.iterdir() if p.is_dir()], "the restore point was not copied off the host"
