@@ -11,6 +11,7 @@ import typing as t
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
+from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
@@ -18,9 +19,10 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import 
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
 ARGSPEC = {
-    "source": {"type": "str", "required": True},
+    "source": {"type": "str"},
     "destination": {"type": "str", "required": True},
-    "state": {"type": "str", "default": "present", "choices": ["present", "progress"]},
+    "state": {"type": "str", "default": "present", "choices": ["present", "progress", "pruned"]},
+    "older_than": {"type": "str"},
     "mode": {"type": "str", "default": "versioned", "choices": list(rc.MODES)},
     "keep": {"type": "int", "default": 7},
     "host_folder": {"type": "str"},
@@ -37,10 +39,11 @@ ARGSPEC = {
 
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
+    REQUIRED_IF = [["state", "present", ["source"]]]
     SUPPORTS_ASYNC = True
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        source = cli.windows_folder("source", args["source"])
+        source = cli.windows_folder("source", args["source"]) if args["source"] is not None else ""
         destination = cli.destination("destination", args["destination"])
         host = rc.host_folder("host_folder", args["host_folder"] or task_vars.get("inventory_hostname", ""))
         keep = cli.int_range("keep", args["keep"], 0, 1000)
@@ -54,6 +57,18 @@ class ActionModule(QuiesceAction):
         tools = self.tools()
         if args["state"] == "progress":
             return self._progress(tools, destination, host)
+        if args["state"] == "pruned":
+            max_age = seconds("older_than", args["older_than"]) if args["older_than"] is not None else 0
+            if not keep and not max_age:
+                raise cli.OptionError("keep, older_than: state=pruned needs keep > 0 or older_than")
+            plan = rc.prune_plan(tools, self.platform, "%s\\%s" % (destination.rstrip("\\"), host), keep, max_age)
+            if self._task.check_mode:
+                return {"changed": True, "plan": plan}
+            run = self.run_plan(plan)
+            if not run["ok"]:
+                raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
+            removed = cli.parse_json_document(run["steps"][0]["stdout"]).get("removed") or []
+            return {"changed": bool(removed), "removed": removed}
         where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
         release = None
         if args["delete_exposed_shadow"]:

@@ -178,7 +178,14 @@ FS_SCRIPTS = {
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$done = @(Get-ChildItem -LiteralPath $in.base -Directory | Where-Object { $_.Name -match '^\\d{8}T\\d{6}Z$' } |"
         " Sort-Object Name -Descending)\n"
-        "$gone = @($done | Select-Object -Skip $in.keep | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force;"
+        "$limit = [DateTime]::UtcNow.AddSeconds(-[int64]$in.max_age_seconds)\n"
+        "$old = @($done | Select-Object -Skip 1 | Where-Object { $in.max_age_seconds -gt 0 -and"
+        " [DateTime]::ParseExact($_.Name, \"yyyyMMdd'T'HHmmss'Z'\", $null) -lt $limit })\n"
+        "$extra = @(if ($in.keep -gt 0) { $done | Select-Object -Skip $in.keep })\n"
+        "foreach ($p in @(Get-ChildItem -LiteralPath $in.base -Directory -Filter '*.partial' |"
+        " Where-Object { $in.max_age_seconds -gt 0 -and $_.LastWriteTimeUtc -lt $limit })) {"
+        " Remove-Item -LiteralPath $p.FullName -Recurse -Force }\n"
+        "$gone = @(@($old) + @($extra) | Sort-Object Name -Unique | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force;"
         " Remove-Item -LiteralPath ($_.FullName + '.manifest.json') -Force -ErrorAction SilentlyContinue;"
         " Remove-Item -LiteralPath ($_.FullName + '.robocopy.log') -Force -ErrorAction SilentlyContinue; $_.Name })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
@@ -219,7 +226,8 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
         fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),
     ]
     if mode == "versioned" and keep > 0:
-        steps.append(fs_step("retention", tools, "retention", {"base": where["base"], "keep": keep}, timeout=600))
+        steps.append(fs_step("retention", tools, "retention", {"base": where["base"], "keep": keep, "max_age_seconds": 0},
+                             timeout=600))
     rescue = []
     if mode == "versioned":
         rescue.append(fs_step("remove the partial copy", tools, "remove", {"paths": [where["work"], where["manifest"]]},
@@ -257,3 +265,11 @@ def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any
 def manifest_rows(text: str) -> list[dict[str, t.Any]]:
     doc = cli.parse_json_document(text)
     return doc if isinstance(doc, list) else [doc]
+
+
+def prune_plan(tools: dict[str, str], platform: str, base: str, keep: int, max_age_seconds: int) -> dict[str, t.Any]:
+    """Retention only: complete copies beyond ``keep`` or older than ``max_age_seconds`` (never the newest),
+    and partial copies older than that."""
+    return planlib.build_plan("prune copies", platform, [
+        fs_step("retention", tools, "retention", {"base": base, "keep": keep, "max_age_seconds": max_age_seconds},
+                timeout=3600)])

@@ -36,18 +36,26 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
 options:
   source:
-    description: Folder to copy, normally inside an exposed shadow copy, such as C(S:\Domino\data).
+    description:
+      - Folder to copy, normally inside an exposed shadow copy, such as C(S:\Domino\data).
+      - Required with V(state=present); ignored otherwise.
     type: str
-    required: true
   destination:
     description: Local folder (C(E:\Backups)) or share (C(\\backupsrv\domino)) under which C(<host>) is created.
     type: str
     required: true
   state:
-    description: V(present) copies; V(progress) reports the bytes in copies that are being written.
+    description:
+      - V(present) copies; V(progress) reports the bytes in copies that are being written; V(pruned) applies
+        retention only (O(keep), O(older_than)) to the host's copies under O(destination).
     type: str
     default: present
-    choices: [present, progress]
+    choices: [present, progress, pruned]
+  older_than:
+    description:
+      - With V(state=pruned), remove complete copies older than this (never the newest one) and partial copies
+        older than this. Seconds, or a number with C(s), C(m), C(h), C(d) or C(w).
+    type: str
   mode:
     description: V(versioned) (a new folder each run) or V(mirror) (one rolling copy).
     type: str
@@ -203,6 +211,11 @@ free_bytes:
   description: Free bytes at the destination before copying.
   returned: when the space check ran
   type: int
+removed:
+  description: Copies removed by V(state=pruned).
+  returned: state pruned
+  type: list
+  elements: str
 removed_by_retention:
   description: Copies removed because more than O(keep) existed.
   returned: with mode versioned

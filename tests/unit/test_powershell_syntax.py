@@ -50,3 +50,18 @@ def test_ps1_uses_strict_mode_and_stop(path):
 def test_parser_rejects_broken_powershell():
     assert PARSER.parse(b"function f { if ($x) { 'a' }").root_node.has_error
     assert PARSER.parse(b"$h = @{ a = 1 ").root_node.has_error
+
+
+def _embedded_scripts():
+    from ansible_collections.quiesce.domino.plugins.module_utils import domino, robocopy, windows_cli
+    scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": domino.DOMINO_INVENTORY_SCRIPT}
+    scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
+    scripts["disk-type"] = robocopy._DISK_TYPE
+    return sorted(scripts.items())
+
+
+@pytest.mark.parametrize("name, script", _embedded_scripts(), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
+def test_embedded_constant_scripts_parse(name, script):
+    """The constant PowerShell scripts the plans send with -EncodedCommand are valid PowerShell too."""
+    tree = PARSER.parse(script.encode("utf-8"))
+    assert not tree.root_node.has_error, "%s:\n%s\n%s" % (name, "\n".join(_errors(tree.root_node)[:10]), script)

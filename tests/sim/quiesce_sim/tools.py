@@ -643,8 +643,18 @@ def _fs_retention(host: Host, data: dict) -> Result:
     base = host.path(data["base"])
     done = sorted((p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}T\d{6}Z", p.name)),
                   key=lambda p: p.name, reverse=True)
+    max_age = int(data.get("max_age_seconds") or 0)
+    limit = time.time() - max_age
+    def stamp_time(p):
+        return datetime.datetime.strptime(p.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    victims = set(done[int(data["keep"]):]) if int(data["keep"]) > 0 else set()
+    if max_age > 0:
+        victims |= {p for p in done[1:] if stamp_time(p) < limit}
+        for partial in base.glob("*.partial"):
+            if partial.stat().st_mtime < limit:
+                shutil.rmtree(partial)
     removed = []
-    for old in done[int(data["keep"]):]:
+    for old in sorted(victims, key=lambda p: p.name):
         shutil.rmtree(old)
         for suffix in (".manifest.json", ".robocopy.log"):
             (base / (old.name + suffix)).unlink(missing_ok=True)
