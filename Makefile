@@ -15,7 +15,7 @@ export ANSIBLE_NOCOLOR := 1
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test unit integration sanity lint build-artifact stage clean venv
+.PHONY: demo test unit integration sanity lint build-artifact stage clean venv browser
 
 venv: $(BIN)/.installed
 
@@ -32,7 +32,13 @@ test: unit integration sanity lint build-artifact
 unit: venv
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/unit tests/sim
 
-integration: venv
+# The HTML report test renders the page in headless Chromium (Debian's package; CI runs as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium for the HTML report test"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+integration: venv browser
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/integration
 
 stage: venv
