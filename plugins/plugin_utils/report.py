@@ -96,8 +96,8 @@ def render_junit(records: list[dict[str, t.Any]], meta: dict[str, t.Any]) -> str
         if record["status"] in ("failed", "unreachable"):
             failure = ET.SubElement(case, "failure", type=record["status"],
                                     message="%s: %s" % (record.get("failed_task"), (record.get("error") or "")[:500]))
-            failure.text = "task: %s\nstep: %s\n%s" % (record.get("failed_task"), record.get("failed_step") or "-",
-                                                     record.get("error") or "")
+            failure.text = "task: %s\nstep: %s\n%s" % (
+                record.get("failed_task"), record.get("failed_step") or "-", record.get("error") or "")
         props = ET.SubElement(case, "system-out")
         props.text = json.dumps({k: record.get(k) for k in ("method", "frozen_ms", "shadow_id", "copy",
                                                             "crash_consistent")}, sort_keys=True)

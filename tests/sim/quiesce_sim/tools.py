@@ -645,6 +645,7 @@ def _fs_retention(host: Host, data: dict) -> Result:
                   key=lambda p: p.name, reverse=True)
     max_age = int(data.get("max_age_seconds") or 0)
     limit = time.time() - max_age
+
     def stamp_time(p):
         return datetime.datetime.strptime(p.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
     victims = set(done[int(data["keep"]):]) if int(data["keep"]) > 0 else set()
