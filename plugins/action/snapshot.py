@@ -12,9 +12,10 @@ from ansible_collections.quiesce.domino.plugins.action.diskshadow import _target
 from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
-from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
 ARGSPEC = {
@@ -31,6 +32,9 @@ ARGSPEC = {
     "domino_writer_match": {"type": "str", "default": "(?i)domino"},
     "domino_info": {"type": "dict"},
     "replace_stale": {"type": "bool", "default": False},
+    "lock": {"type": "bool", "default": False},
+    "lock_owner": {"type": "str"},
+    "lock_stale_seconds": {"type": "int", "default": 21600},
 }
 
 
@@ -86,8 +90,14 @@ class ActionModule(QuiesceAction):
         script = ds.render(lines)
         tools = self.tools(inst["program_dir"])
         stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
+        locks = None
+        if args["lock"]:
+            who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
+            stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
+            locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s),
+                     hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
         plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
-                                 start_timeout, hold_timeout, create_timeout, stale_script=stale)
+                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes}
         if self._task.check_mode:
@@ -110,6 +120,14 @@ class ActionModule(QuiesceAction):
             out["crash_consistent"] = True
             out["warnings"] = ["Domino did not stop within %d s; nsd -kill ended it, so the snapshot is "
                                "crash-consistent" % shutdown_timeout]
+        lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
+        if lock is not None:
+            if lock["status"] != "ok":
+                raise QuiesceActionError("snapshot refused: %s; Domino was not touched" % hostlock.busy_message(lock), **out)
+            taken = cli.parse_json_document(lock["stdout"])
+            out["lock"] = taken
+            if taken.get("taken_over"):
+                out.setdefault("warnings", []).append("took over a stale host lock of %s" % taken.get("previous_owner"))
         released = all(r["status"] == "ok" for r in run.get("finally", []) if not r.get("allowed_failure"))
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
         failed_name = (run.get("failed_step") or {}).get("name")

@@ -9,13 +9,14 @@ import datetime
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
-from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
 ARGSPEC = {
@@ -34,6 +35,8 @@ ARGSPEC = {
     "space_margin": {"type": "float", "default": 1.1},
     "timeout": {"type": "int", "default": 21600},
     "delete_exposed_shadow": {"type": "str"},
+    "release_lock": {"type": "bool", "default": False},
+    "lock_owner": {"type": "str"},
 }
 
 
@@ -76,9 +79,13 @@ class ActionModule(QuiesceAction):
             if not source.upper().startswith(letter):
                 raise cli.OptionError("delete_exposed_shadow: %s is not where source %s is" % (letter, source))
             release = ds.render(ds.render_delete("exposed", letter))
+        extra = []
+        if args["release_lock"]:
+            who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
+            extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
         plan = rc.copy_plan(tools, self.platform, source, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
-                            release_script=release)
+                            release_script=release, extra_finally=extra)
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
                                  "manifest": where["manifest"], "log": where["log"], "verified": False}
         if self._task.check_mode:

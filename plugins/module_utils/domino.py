@@ -507,10 +507,12 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
 
 def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
-                  create_timeout: int, stale_script: t.Optional[str] = None) -> dict[str, t.Any]:
+                  create_timeout: int, stale_script: t.Optional[str] = None,
+                  lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
     With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
-    steps = []
+    steps = [lock_steps[0]] if lock_steps else []
+    rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     if stale_script:
         files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
@@ -520,11 +522,11 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
     if method not in ("shutdown", "backup_task"):
-        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files)
+        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue)
     files["watchdog.xml"] = planlib.plan_file(watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools)),
                                               encoding="utf-16le-bom", template=True)
     return planlib.build_plan(
-        "snapshot %s" % method, platform, steps,
+        "snapshot %s" % method, platform, steps, rescue=rescue,
         finally_steps=release_cleanup_steps(inst, method, tools, start_timeout), files=files,
         watchdog={"seconds": watchdog_seconds, "arm": arm_steps(inst, tools), "disarm": [disarm_step(inst, tools)]})
 
@@ -533,7 +535,7 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
     """frozen_ms and its breakdown from the host-clock step records of a snapshot plan."""
     steps = [r for r in result.get("steps", []) if r.get("start_ms") is not None]
     create = next((r for r in steps if r["name"] == CREATE_STEP), None)
-    freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP)]
+    freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP, "take the host lock")]
     thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None]
     out: dict[str, t.Any] = {"freeze_ms": None, "create_ms": None, "thaw_ms": None, "frozen_ms": None,
                              "frozen_at": None, "thawed_at": None}

@@ -207,7 +207,8 @@ def fs_step(name: str, tools: dict[str, str], script: str, data: dict[str, t.Any
 
 def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str, str], mode: str, retries: int,
               wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
-              timeout: int, release_script: t.Optional[str] = None) -> dict[str, t.Any]:
+              timeout: int, release_script: t.Optional[str] = None,
+              extra_finally: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
     """One call: fit check, copy, verify, manifests, finalize, retention; a failure removes the partial copy
     (versioned) or leaves the INCOMPLETE marker (mirror)."""
     steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
@@ -239,6 +240,7 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
         files["release.dsh"] = planlib.plan_file(release_script, encoding="ascii")
         finally_steps.append(planlib.step(RELEASE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("release.dsh")],
                                           timeout=600))
+    finally_steps.extend(extra_finally)
     return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, finally_steps=finally_steps, files=files,
                               max_output_bytes=8 * 1024 * 1024)
 

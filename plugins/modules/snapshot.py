@@ -86,6 +86,20 @@ options:
         call), instead of refusing the occupied drive letter. Use only with a letter reserved for these backups.
     type: bool
     default: false
+  lock:
+    description:
+      - Take the host lock (M(quiesce.domino.host_lock)) as the first step, before Domino is touched; a run that finds
+        it held fails without freezing. A failed snapshot releases it; M(quiesce.domino.snapshot_copy) with
+        O(quiesce.domino.snapshot_copy#module:release_lock=true) releases it after the copy.
+    type: bool
+    default: false
+  lock_owner:
+    description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
+    type: str
+  lock_stale_seconds:
+    description: A lock older than this is taken over (it belongs to a run that died).
+    type: int
+    default: 21600
 attributes:
   action:
     support: full

@@ -101,6 +101,13 @@ options:
       - Drive letter of the exposed shadow copy O(source) is in; it is deleted after the copy, whatever the copy's
         outcome, in the same remote call (C(diskshadow delete shadows exposed)).
     type: str
+  release_lock:
+    description: Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
+    type: bool
+    default: false
+  lock_owner:
+    description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
+    type: str
 attributes:
   action:
     support: full

@@ -15,6 +15,14 @@ from ansible_collections.quiesce.domino.plugins.module_utils.plan import PlanErr
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 
 
+def default_owner() -> str:
+    """One id per ansible-playbook run: the controller's name and the playbook process (workers' parent)."""
+    import os
+    import re
+    import socket
+    return "%s:%d" % (re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())[:100] or "controller", os.getppid())
+
+
 class QuiesceActionError(Exception):
     """Stop the action with ``msg`` (and extra result keys); nothing further runs on the host."""
 

@@ -674,7 +674,32 @@ def _fs_progress(host: Host, data: dict) -> Result:
     return 0, json.dumps({"copies": copies}) + "\r\n", ""
 
 
-_FS_SCRIPTS = {"fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
+def _fs_lock(host: Host, data: dict) -> Result:
+    """Atomic directory creation, as New-Item -ItemType Directory without -Force."""
+    root = host.path(data["root"])
+    root.mkdir(parents=True, exist_ok=True)
+    lock_dir = root / data["name"]
+    owner_file = lock_dir / "owner.json"
+    now = int(time.time() * 1000)
+    held = json.loads(owner_file.read_text()) if owner_file.exists() else None
+    mine = held is not None and held["owner"] == data["owner"]
+    if data["action"] == "release":
+        if mine:
+            shutil.rmtree(lock_dir)
+        return 0, json.dumps({"released": mine}) + "\r\n", ""
+    took = False
+    try:
+        os.mkdir(lock_dir)
+    except FileExistsError:
+        if held is not None and not mine and now - int(held["since_ms"]) < int(data["stale_seconds"]) * 1000:
+            return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"]}) + "\r\n", ""
+        took = held is not None and not mine
+    owner_file.write_text(json.dumps({"owner": data["owner"], "since_ms": now}))
+    return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": took,
+                          "previous_owner": held["owner"] if took else None}) + "\r\n", ""
+
+
+_FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
