@@ -388,7 +388,7 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
             planlib.step("clear a stale hold", [tools["reg"], "delete", key, "/f"], ok_rc="any"),
             console_step("start Domino Backup", tools, "load backup", timeout=60),
             planlib.step("wait until databases are held", [tools["reg"], "query", key, "/v", "Held"], ok_rc="any",
-                         retry=planlib.retry_until(hold_timeout, 0.5, until_rc=[0], until_stdout=r"Held\s+REG_SZ")),
+                         retry=planlib.retry_until(hold_timeout, 0.1, until_rc=[0], until_stdout=r"Held\s+REG_SZ")),
         ]
     if method == "vss_writer":
         steps = []
