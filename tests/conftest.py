@@ -129,3 +129,25 @@ def solo_fleet(tmp_path: Path) -> t.Iterator[Fleet]:
     made = make_fleet(tmp_path / "fleet", 1)
     yield made
     simfleet.down(tmp_path / "fleet")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        for old in (TESTS / "output").glob("fault-matrix-*.json"):
+            old.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: t.Any) -> None:
+    """Print the fault matrix (issue: proof under faults) when its test ran."""
+    files = sorted((TESTS / "output").glob("fault-matrix-*.json"))
+    if not files:
+        return
+    sys.path.insert(0, str(TESTS / "integration"))
+    from test_fault_matrix import render_matrix
+    cells = {}
+    for path in files:
+        for fault, method, value in json.loads(path.read_text()):
+            cells[(fault, method)] = value
+    terminalreporter.write_line("")
+    for line in render_matrix(cells).splitlines():
+        terminalreporter.write_line(line)

@@ -141,7 +141,11 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
         "echo \"$(date +%%s%%3N)\" >> \"$d/run/remote_calls.log\"\n"
         "ms=$(cat \"$d/run/latency_ms\" 2>/dev/null || echo 0)\n"
         "if [ \"$ms\" -gt 0 ]; then sleep \"$(printf '%%d.%%03d' $((ms / 1000)) $((ms %% 1000)))\"; fi\n"
-        "exec %s \"$@\"\n" % (_sh_quote(str(host_dir)), _sh_quote(sys.executable)))
+        "%s \"$@\"\n"
+        "rc=$?\n"
+        "# CPU of this remote call on the (simulated) host, so benchmarks can tell it from the controller's\n"
+        "times >> \"$d/run/host_cpu.log\"\n"
+        "exit $rc\n" % (_sh_quote(str(host_dir)), _sh_quote(sys.executable)))
     python.chmod(0o755)
     (host_dir / "sim.json").write_text(json.dumps(cfg, indent=2))
     return {"name": name, "dir": str(host_dir), "profile": profile, "tools": tools, "python": str(python)}
