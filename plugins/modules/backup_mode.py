@@ -23,7 +23,7 @@ description:
     C(docs/backup-task.md).
   - V(vss_writer) makes sure the C(backupvss) task runs; VSS itself freezes Domino while a shadow copy is created
     with writers (M(quiesce.domino.diskshadow) with O(quiesce.domino.diskshadow#module:writers=true), or
-    C(quiesce.domino.snapshot) (planned)). There is nothing to thaw.
+    M(quiesce.domino.snapshot)). There is nothing to thaw.
   - V(none) does nothing and reports the snapshot as crash-consistent. V(auto) picks the recommendation of
     M(quiesce.domino.domino_info).
   - B(The watchdog.) Freezing by V(shutdown) or V(backup_task) first registers a scheduled task (Task Scheduler
@@ -37,6 +37,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   state:
     description: V(frozen) to quiesce Domino, V(thawed) to release it.
@@ -70,21 +71,14 @@ options:
     type: int
     default: 60
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 notes:
-  - For production backups use C(quiesce.domino.snapshot) (planned), which freezes, creates the shadow copy and thaws in one
+  - For production backups use M(quiesce.domino.snapshot), which freezes, creates the shadow copy and thaws in one
     remote call, so the freeze never waits for the controller.
   - Stopping Domino with V(shutdown) ends user sessions; C(nsd -kill) leaves databases to be recovered at the
     next start (the snapshot is then crash-consistent; the result has C(killed=true)).

@@ -33,6 +33,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   state:
     description: What should be true afterwards.
@@ -115,24 +116,15 @@ options:
     type: int
     default: 600
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: full
     details: The rendered diskshadow script is the diff.
-  platform:
-    support: full
-    platforms: windows
 notes:
-  - Tool paths default to the Windows locations and can be overridden per host with the C(quiesce_domino_tools)
-    variable.
-  - For application-consistent Domino snapshots use C(quiesce.domino.snapshot) (planned), which freezes Domino, creates the
+  - For application-consistent Domino snapshots use M(quiesce.domino.snapshot), which freezes Domino, creates the
     shadow copy and releases Domino in one remote call.
 seealso:
   - module: quiesce.domino.shadow_info

@@ -27,25 +27,19 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   console:
     description: Ask each running server's console (C(show server), C(show tasks)). V(false) saves one remote call.
     type: bool
     default: true
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 notes:
   - Methods, from least to most disruptive, V(vss_writer) (Domino 12.0.2+ on Windows Server 2019/2022, not for
     partitioned servers), V(backup_task) (Domino 12.0+, needs the Domino Backup configuration in

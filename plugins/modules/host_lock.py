@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   state:
     description: V(present) takes the lock, V(absent) releases it (only when this owner holds it).
@@ -38,19 +39,12 @@ options:
     type: int
     default: 21600
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   restore_point:
     description: Name of the restore point to restore from.
@@ -36,19 +37,12 @@ options:
     type: int
     default: 21600
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 seealso:
   - module: quiesce.domino.restore_point
   - module: quiesce.domino.backup_mode

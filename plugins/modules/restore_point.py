@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   state:
     description: V(present), V(absent) or V(query).
@@ -46,19 +47,12 @@ options:
     type: str
     default: ""
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 seealso:
   - module: quiesce.domino.restore
   - module: quiesce.domino.snapshot

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   volumes:
     description:
@@ -47,23 +48,12 @@ options:
     default: auto
     choices: [auto, cim, vssadmin]
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
-notes:
-  - Tool paths default to the Windows locations and can be overridden per host with the
-    C(quiesce_domino_tools) variable, a mapping of tool name (for example C(powershell)) to absolute path.
-  - VSS needs a member of the local Administrators group; use C(become) or an administrator connection.
 seealso:
   - module: quiesce.domino.diskshadow
 """

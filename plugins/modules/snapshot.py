@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   method:
     description: How to quiesce Domino; V(auto) takes the recommendation of M(quiesce.domino.domino_info).
@@ -101,20 +102,13 @@ options:
     type: int
     default: 21600
 attributes:
-  action:
-    support: full
   async:
-    support: none
-  bypass_host_loop:
     support: none
   check_mode:
     support: full
   diff_mode:
     support: full
     details: The diskshadow script is the diff.
-  platform:
-    support: full
-    platforms: windows
 notes:
   - A snapshot with V(none), or one where C(nsd -kill) had to end Domino, is crash-consistent; C(crash_consistent)
     says so.

@@ -34,6 +34,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - quiesce.domino.windows_action
 options:
   source:
     description:
@@ -109,20 +110,13 @@ options:
     description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
     type: str
 attributes:
-  action:
-    support: full
   async:
     support: full
     details: With async the task result is the executor's record of the run; use V(state=progress) meanwhile.
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: windows
 seealso:
   - module: quiesce.domino.snapshot
 """
