@@ -178,9 +178,20 @@ class ActionModule(QuiesceAction):
         return self._run_script(tools, lines, expect, timeout, "create", changed=True)
 
     def _refuse_occupied(self, target: str, inv: dict[str, t.Any]) -> None:
-        if re.match(r"^[A-Z]:$", target) and target in inv["drives_in_use"]:
-            raise QuiesceActionError("expose_as: drive letter %s is already in use on the host; choose a free "
-                                     "letter (in use: %s)" % (target, ", ".join(inv["drives_in_use"])))
+        """A drive letter must be free; a mount folder must be on an NTFS volume of the host."""
+        if re.match(r"^[A-Z]:$", target):
+            if target in inv["drives_in_use"]:
+                raise QuiesceActionError("expose_as: drive letter %s is already in use on the host; choose a free "
+                                         "letter (in use: %s)" % (target, ", ".join(inv["drives_in_use"])))
+            return
+        if not inv.get("volumes"):
+            return  # vssadmin fallback has no volume list: diskshadow itself refuses an invalid mount point
+        volume = next((v for v in inv["volumes"] if (v.get("drive") or "") == target[:2].upper()), None)
+        if volume is None:
+            raise QuiesceActionError("expose_as: %s is not on a volume of this host" % target)
+        if (volume.get("filesystem") or "").upper() != "NTFS":
+            raise QuiesceActionError("expose_as: mount folders must be on an NTFS volume; %s is %s"
+                                     % (target[:2].upper(), volume.get("filesystem") or "unknown"))
 
     def _unchanged(self, shadows: list[dict[str, t.Any]]) -> dict[str, t.Any]:
         first = shadows[0] if shadows else {}

@@ -14,6 +14,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow a
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
@@ -32,6 +33,9 @@ ARGSPEC = {
     "domino_writer_match": {"type": "str", "default": "(?i)domino"},
     "domino_info": {"type": "dict"},
     "replace_stale": {"type": "bool", "default": False},
+    "preflight_destination": {"type": "str"},
+    "preflight_host_folder": {"type": "str"},
+    "space_margin": {"type": "float", "default": 1.1},
     "lock": {"type": "bool", "default": False},
     "lock_owner": {"type": "str"},
     "lock_stale_seconds": {"type": "int", "default": 21600},
@@ -96,8 +100,18 @@ class ActionModule(QuiesceAction):
             stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
             locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s),
                      hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
+        preflight = []
+        if args["preflight_destination"]:
+            dest = cli.destination("preflight_destination", args["preflight_destination"])
+            folder = rc.host_folder("preflight_host_folder", args["preflight_host_folder"] or task_vars.get("inventory_hostname", ""))
+            if not 1.0 <= args["space_margin"] <= 10.0:
+                raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % args["space_margin"])
+            preflight.append(rc.fs_step(dom.PREFLIGHT_STEP, tools, "fit", {
+                "source": cli.windows_folder("data directory", inst["data_dir"]),
+                "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]}, timeout=600))
         plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
-                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks)
+                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
+                                 preflight=preflight)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes}
         if self._task.check_mode:
@@ -128,6 +142,15 @@ class ActionModule(QuiesceAction):
             out["lock"] = taken
             if taken.get("taken_over"):
                 out.setdefault("warnings", []).append("took over a stale host lock of %s" % taken.get("previous_owner"))
+        space = planlib.find_record(run, dom.PREFLIGHT_STEP)
+        if space is not None and space["status"] != "ok":
+            try:
+                doc = cli.parse_json_document(space.get("stdout") or "")
+                why = "the destination has %s bytes free, the Domino data needs %s (with margin)" % (
+                    doc.get("free_bytes"), doc.get("source_bytes"))
+            except ValueError:
+                why = outcome_message(run)
+            raise QuiesceActionError("snapshot refused by the preflight: %s; Domino was not touched" % why, **out)
         released = all(r["status"] == "ok" for r in run.get("finally", []) if not r.get("allowed_failure"))
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
         failed_name = (run.get("failed_step") or {}).get("name")

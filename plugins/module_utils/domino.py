@@ -489,6 +489,7 @@ def iso_ms(ms: t.Optional[int]) -> t.Optional[str]:
 
 CREATE_STEP = "create shadow copy"
 STALE_STEP = "delete a stale exposed shadow copy"
+PREFLIGHT_STEP = "check free space"
 
 
 def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str],
@@ -508,10 +509,11 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
 def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
                   create_timeout: int, stale_script: t.Optional[str] = None,
-                  lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None) -> dict[str, t.Any]:
+                  lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None,
+                  preflight: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
     With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
-    steps = [lock_steps[0]] if lock_steps else []
+    steps = ([lock_steps[0]] if lock_steps else []) + list(preflight)  # nothing is frozen before these pass
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     if stale_script:
@@ -535,7 +537,7 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
     """frozen_ms and its breakdown from the host-clock step records of a snapshot plan."""
     steps = [r for r in result.get("steps", []) if r.get("start_ms") is not None]
     create = next((r for r in steps if r["name"] == CREATE_STEP), None)
-    freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP, "take the host lock")]
+    freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP, PREFLIGHT_STEP, "take the host lock")]
     thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None]
     out: dict[str, t.Any] = {"freeze_ms": None, "create_ms": None, "thaw_ms": None, "frozen_ms": None,
                              "frozen_at": None, "thawed_at": None}

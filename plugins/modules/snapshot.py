@@ -87,6 +87,18 @@ options:
         call), instead of refusing the occupied drive letter. Use only with a letter reserved for these backups.
     type: bool
     default: false
+  preflight_destination:
+    description:
+      - Before anything is frozen, check that this copy destination (folder or share) has room for the Domino data
+        directory times O(space_margin); when it has not, the snapshot is refused and Domino is not touched.
+    type: str
+  preflight_host_folder:
+    description: The per-host folder under O(preflight_destination); default the inventory hostname.
+    type: str
+  space_margin:
+    description: Factor of the data size that must be free at O(preflight_destination) (1.0 to 10.0).
+    type: float
+    default: 1.1
   lock:
     description:
       - Take the host lock (M(quiesce.domino.host_lock)) as the first step, before Domino is touched; a run that finds

@@ -185,7 +185,11 @@ def render_html(records: list[dict[str, t.Any]], meta: dict[str, t.Any]) -> str:
                         html.escape(str(record.get("method") or "-")) + (" (crash-consistent)" if record.get("crash_consistent") else ""),
                         _fmt_ms(record.get("frozen_ms")),
                         "%s / %s / %s" % (_fmt_ms(record.get("freeze_ms")), _fmt_ms(record.get("create_ms")), _fmt_ms(record.get("thaw_ms"))),
-                        html.escape(record.get("shadow_id") or "-"),
+                        html.escape(record.get("shadow_id") or "-") + (
+                            "<div class='restore-point'>restore point <b>%s</b> (%s)</div>" % (
+                                html.escape(str(record["restore_point"].get("Name"))),
+                                html.escape(str(record["restore_point"].get("ShadowId"))))
+                            if record.get("restore_point") else ""),
                         _fmt_bytes(copy.get("bytes_copied")) + (" in %s" % _fmt_ms(copy.get("duration_ms")) if copy else ""),
                         ("verified" if copy.get("verified") else ("NOT verified" if copy else "-"))))
     methods = ", ".join("%s: %d" % kv for kv in summ["methods"].items())

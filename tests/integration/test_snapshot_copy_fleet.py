@@ -137,3 +137,49 @@ def test_progress_and_bad_input(fleet):
     assert run.result("Progress", "dom01")["bytes_so_far"] == 0
     assert "'.' and '..' are not allowed" in run.result("Bad destination", "dom01")["msg"]
     assert "no device paths" in run.result("Bad share", "dom01")["msg"]
+
+
+def test_async_copy_and_progress(solo_fleet):
+    solo_fleet.fault("dom01", "hang", {"robocopy": 3})  # a long copy
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: vss_writer
+        expose_as: "S:"
+    - name: Copy in the background
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        delete_exposed_shadow: "S:"
+      async: 120
+      poll: 0
+      register: job
+    - name: Progress while it runs
+      quiesce.domino.snapshot_copy:
+        destination: 'E:\\Backups'
+        state: progress
+      register: progress
+      until: progress.copies | length > 0
+      retries: 20
+      delay: 0.2
+    - name: Wait for the copy
+      ansible.builtin.async_status:
+        jid: "{{ job.ansible_job_id }}"
+      register: done
+      until: done.finished
+      retries: 60
+      delay: 1
+""")
+    assert run.rc == 0, run.stdout[-3000:]
+    progress = run.result("Progress while it runs", "dom01")
+    assert [c["name"] for c in progress["copies"]][0].endswith(".partial")
+    done = run.result("Wait for the copy", "dom01")
+    assert done["ok"] is True and done["failed_step"] is None
+    names = [r["name"] for r in done["steps"]]
+    assert names[:3] == ["check free space", "copy", "verify"] and "finalize" in names
+    copies = [p for p in (solo_fleet.host_dir("dom01") / "volumes" / "E" / "Backups" / "dom01").iterdir() if p.is_dir()]
+    assert len(copies) == 1 and not copies[0].name.endswith(".partial")
+    assert solo_fleet.state("dom01")["shadows"] == {}

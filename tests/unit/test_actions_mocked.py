@@ -163,3 +163,15 @@ def test_shadow_info_filters_and_falls_back(host):
     assert run_action(shadow_info_action, {"older_than": "1d"}, check_mode=True)["shadows"][0]["id"] == SID
     result = run_action(shadow_info_action, {"older_than": "soon"})
     assert result["failed"] is True and result["msg"].startswith("older_than: 'soon' is not valid")
+
+
+def test_mount_folder_must_be_on_an_ntfs_volume(host):
+    refat = json.loads(inventory())
+    refat["volumes"][0]["FileSystem"] = "FAT32"
+    host["replies"] = [ok_run(json.dumps(refat))]
+    result = run_action(diskshadow_action, {"volumes": ["D:"], "expose_as": "D:\\mnt\\snap"})
+    assert result["failed"] is True and result["msg"] == "expose_as: mount folders must be on an NTFS volume; D: is FAT32"
+    host["replies"] = [ok_run(inventory())]
+    result = run_action(diskshadow_action, {"volumes": ["D:"], "expose_as": "Q:\\mnt\\snap"})
+    assert result["failed"] is True and result["msg"] == "expose_as: Q:\\mnt\\snap is not on a volume of this host"
+    assert len(host["plans"]) == 2  # only the two look-ups ran

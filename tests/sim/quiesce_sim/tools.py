@@ -1299,7 +1299,7 @@ _LONG_RUNNING = {"robocopy", "diskshadow"}
 
 def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
     hang = (host.fault("hang") or {}).get(tool)
-    if hang and tool != "diskshadow":
+    if hang and tool not in ("diskshadow", "robocopy"):
         time.sleep(float(hang))
     func = TOOLS.get(tool)
     if func is None:
@@ -1308,6 +1308,9 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
         with host.io_lock:
             return func(host, argv, stdin, program_dir)
     if tool in _LONG_RUNNING:
-        return func(host, argv, stdin)
+        result = func(host, argv, stdin)
+        if hang and tool == "robocopy":
+            time.sleep(float(hang))  # a long copy: its data is (partly) on disk while it still runs
+        return result
     with host.io_lock:
         return func(host, argv, stdin)

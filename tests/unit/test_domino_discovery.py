@@ -1,0 +1,85 @@
+"""Domino discovery and method decisions from inventory JSON (partitioned servers included)."""
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+
+INI1 = "[Notes]\r\nDirectory=D:\\Domino\\data1\r\nServerName=srv1/ACME\r\nTRANSLOG_Status=1\r\nTRANSLOG_Style=1\r\nTRANSLOG_Path=L:\\translog1\r\n"
+INI2 = "[Notes]\r\nDirectory=E:\\Domino\\data2\r\nServerName=srv2/ACME\r\nTRANSLOG_Status=0\r\n"
+
+
+def inventory(services, build="20348", watchdogs=(), holds=(), now="2026-11-22T10:00:00Z"):
+    return json.dumps({
+        "services": services,
+        "registry": [{"key": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino", "path": "C:\\Domino", "data_path": "D:\\Domino\\data1",
+                      "version": "12.0.2"},
+                     {"key": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino\\2", "path": "C:\\Domino", "data_path": "E:\\Domino\\data2",
+                      "version": "12.0.2"}],
+        "ini": {"D:\\Domino\\data1\\notes.ini": INI1, "E:\\Domino\\data2\\notes.ini": INI2},
+        "os": {"Caption": "Microsoft Windows Server 2022", "BuildNumber": build},
+        "watchdogs": list(watchdogs), "holds": list(holds), "drives": ["C:\\", "D:\\", "E:\\"], "now_utc": now})
+
+
+SVC1 = {"Name": "Lotus Domino Server (DDominodata1)", "State": "Running",
+        "PathName": '"C:\\Domino\\nservice.exe" "=D:\\Domino\\data1\\notes.ini"', "ProcessId": 100}
+SVC2 = {"Name": "Lotus Domino Server (EDominodata2)", "State": "Stopped",
+        "PathName": '"C:\\Domino\\nservice.exe" "=E:\\Domino\\data2\\notes.ini"', "ProcessId": 0}
+
+
+def test_partitioned_server_is_discovered_with_both_partitions():
+    inv = dom.parse_inventory(inventory([SVC1, SVC2]))
+    assert inv["partitioned"] is True and inv["drives_in_use"] == ["C:", "D:", "E:"]
+    first, second = inv["installations"]
+    assert first["data_dir"] == "D:\\Domino\\data1" and first["notes_ini"] == "D:\\Domino\\data1\\notes.ini"
+    assert first["program_dir"] == "C:\\Domino" and first["version"] == "12.0.2" and first["server_name"] == "srv1/ACME"
+    assert first["translog"] == {"status": "1", "style": "1", "path": "L:\\translog1"}
+    assert first["volumes"] == ["D:", "L:"] and first["state"] == "RUNNING"
+    assert second["data_volume"] == "E:" and second["state"] == "STOPPED"
+    methods = dom.possible_methods(first, inv["os"]["build"], inv["partitioned"])
+    assert methods["vss_writer"]["possible"] is False and "partitioned server" in methods["vss_writer"]["why"]
+    assert dom.recommended_method(methods) == "shutdown"
+    with pytest.raises(dom.DominoError, match="this host has 2 Domino servers"):
+        dom.select_installation(inv["installations"], None)
+    assert dom.select_installation(inv["installations"], "lotus domino server (edominodata2)") is second
+
+
+def test_no_domino_and_old_windows():
+    inv = dom.parse_inventory(inventory([]))
+    with pytest.raises(dom.DominoError, match="no Domino server is installed on this host"):
+        dom.select_installation(inv["installations"], None)
+    single = dom.parse_inventory(inventory([SVC1], build="14393"))["installations"][0]
+    methods = dom.possible_methods(single, 14393, False)
+    assert "needs Windows Server 2019 or 2022 (build 14393)" in methods["vss_writer"]["why"]
+    with pytest.raises(dom.DominoError, match="method: vss_writer is not possible on this server"):
+        dom.choose_method("vss_writer", methods)
+
+
+def test_frozen_state_comes_from_the_watchdog_record_or_the_server():
+    wd = {"name": "watchdog-x", "state": "Ready", "start": "2026-11-22T10:05:00",
+          "description": "quiesce.domino watchdog; method=shutdown; seconds=300; deadline_utc=2026-11-22T10:05:00Z; "
+                         "service=Lotus Domino Server (DDominodata1)"}
+    inv = dom.parse_inventory(inventory([dict(SVC1, State="Stopped")], watchdogs=[wd]))
+    inst = inv["installations"][0]
+    assert dom.thaw_method(inst, inv["now_utc"]) == "shutdown"
+    frozen = datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc)
+    assert dom.frozen_ms(inst["watchdog"]) == int(frozen.timestamp() * 1000)  # deadline 10:05:00Z minus 300 s
+    # After the deadline the watchdog has fired: the record no longer holds; the stopped service still says shutdown.
+    late = dom.parse_inventory(inventory([dict(SVC1, State="Stopped")], watchdogs=[wd], now="2026-11-22T10:06:00Z"))
+    assert dom.frozen_state(late["installations"][0], late["now_utc"]) is None
+    assert dom.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
+    held = dom.parse_inventory(inventory([SVC1], holds=["LotusDominoServerDDominodata1"]))
+    assert dom.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
+    assert dom.thaw_method(dom.parse_inventory(inventory([SVC1]))["installations"][0], None) is None
+
+
+def test_watchdog_xml_runs_release_actions_at_the_template_deadline():
+    inst = {"service": "HCL Domino Server (DDominodata)"}
+    xml = dom.watchdog_xml(inst, "shutdown", 300, [["C:\\Windows\\System32\\sc.exe", "start", inst["service"]]])
+    assert "<StartBoundary>@@WATCHDOG_DEADLINE_LOCAL@@</StartBoundary>" in xml
+    assert '<Arguments>start "HCL Domino Server (DDominodata)"</Arguments>' in xml
+    assert "<UserId>S-1-5-18</UserId>" in xml and "deadline_utc=@@WATCHDOG_DEADLINE_UTC@@" in xml
+    assert dom.windows_cmdline(["a b", 'q"x', "C:\\dir\\"]) == '"a b" "q\\"x" C:\\dir\\'
