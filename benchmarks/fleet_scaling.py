@@ -48,10 +48,9 @@ def one(size: int, forks: int, coll: Path) -> dict:
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(coll), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                    ANSIBLE_FORKS=str(forks))
         before, started = cpu(), time.time()
+        extra = json.dumps({"snapshot_backup_destination": "E:\\Backups", "snapshot_backup_shutdown_timeout": 60})
         proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(work / "fleet" / "inventory.yml"),
-                               "quiesce.domino.fleet_backup", "-e", json.dumps({"snapshot_backup_destination": "E:\\Backups",
-                                                                                  "snapshot_backup_shutdown_timeout": 60})],
-                              capture_output=True, text=True, env=env, check=False)
+                               "quiesce.domino.fleet_backup", "-e", extra], capture_output=True, text=True, env=env, check=False)
         wall, used = time.time() - started, cpu() - before
         stats = json.loads(proc.stdout[proc.stdout.index("{"):])["stats"]
         calls = [(Path(h["dir"]) / "run" / "remote_calls.log").read_text().count("\n") for h in hosts]
