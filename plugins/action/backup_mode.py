@@ -11,7 +11,7 @@ from ansible_collections.quiesce.domino.plugins.action.domino_info import discov
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
-from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
     "state": {"type": "str", "required": True, "choices": ["frozen", "thawed"]},
@@ -83,7 +83,7 @@ class ActionModule(QuiesceAction):
             out["plan"] = plan
             return out
         run = self.run_plan(plan)
-        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")} for r in run["steps"]]
+        out["steps"] = step_summary(run["steps"])
         if not run["ok"]:
             released = all(r["status"] in ("ok", "skipped") for r in run.get("rescue", []) or [])
             raise QuiesceActionError("freeze by %s failed: %s%s" % (
@@ -117,7 +117,7 @@ class ActionModule(QuiesceAction):
             out["plan"] = plan
             return out
         run = self.run_plan(plan)
-        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")} for r in run["steps"]]
+        out["steps"] = step_summary(run["steps"])
         if not run["ok"]:
             raise QuiesceActionError("thaw by %s failed: %s; the watchdog stays armed and releases Domino by its "
                                      "deadline" % (method, outcome_message(run)), **out)

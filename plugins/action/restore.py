@@ -13,7 +13,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
-from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
     "restore_point": {"type": "str", "required": True},
@@ -40,8 +40,7 @@ class ActionModule(QuiesceAction):
             out["plan"] = plan
             return out
         run = self.run_plan(plan)
-        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")}
-                        for _section, r in planlib.iter_records(run)]
+        out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
         copy = planlib.find_record(run, "restore the data directory") or {}
         summary = rc.parse_summary(copy.get("stdout") or "")
         if summary:

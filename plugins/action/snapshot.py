@@ -17,7 +17,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import plan as plan
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
-from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
     "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
@@ -124,8 +124,7 @@ class ActionModule(QuiesceAction):
         out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],
                    shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if target in parsed["exposed"] else None,
                    writers_included=parsed["writers_included"],
-                   steps=[{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")}
-                          for _section, r in planlib.iter_records(run)])
+                   steps=step_summary(r for _section, r in planlib.iter_records(run)))
         if "watchdog" in run:
             out["watchdog"] = {k: run["watchdog"].get(k) for k in ("armed", "left_armed", "deadline_utc", "deadline_local")}
         killed = planlib.find_record(run, "nsd -kill after the deadline")

@@ -17,7 +17,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as 
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
-from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
+from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
     "source": {"type": "str"},
@@ -99,8 +99,7 @@ class ActionModule(QuiesceAction):
         return self._report(run, out, where)
 
     def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str]) -> dict[str, t.Any]:
-        out["steps"] = [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")}
-                        for _section, r in planlib.iter_records(run)]
+        out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
         fit = planlib.find_record(run, "check free space") or {}
         copy = planlib.find_record(run, "copy") or {}
         try:

@@ -20,11 +20,8 @@ from ansible_collections.quiesce.domino.plugins.module_utils import plan as plan
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 METHODS = ("vss_writer", "backup_task", "shutdown", "none")
-PREFERENCE = ("vss_writer", "backup_task", "shutdown")
 HOLD_ROOT = "HKLM\\SOFTWARE\\quiesce.domino\\Hold"
 TASK_FOLDER = "quiesce.domino"
-HOOK_OK = "QUIESCE_SNAPSHOT_OK"
-HOOK_ERROR = "QUIESCE_SNAPSHOT_ERROR"
 WINDOWS_2019_BUILD = 17763
 STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
 RUNNING_RE = r"STATE\s*:\s*4\s+RUNNING"

@@ -21,12 +21,10 @@ import typing as t
 PLAN_VERSION = 1
 
 PLATFORMS = ("windows", "posix")
-STEP_SECTIONS = ("arm", "steps", "rescue", "finally", "disarm")
 ANY_RC = "any"
 MAX_RETRY_WITHIN = 86400
 FILE_ENCODINGS = ("utf-8", "utf-16le-bom", "ascii")
 OUTPUT_ENCODINGS = ("console", "utf-8", "utf-16le")
-STATUSES = ("ok", "failed", "timeout", "error", "skipped")
 
 # Template tokens an executor replaces in files marked ``template: true``.
 DEADLINE_LOCAL_TOKEN = "@@WATCHDOG_DEADLINE_LOCAL@@"

@@ -16,7 +16,6 @@ from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli 
 
 ROOT = "HKLM\\SOFTWARE\\quiesce.domino\\RestorePoints"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-FIELDS = ("ShadowId", "Service", "DataDir", "Created", "Note")
 
 
 def point_name(option: str, value: t.Any) -> str:

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -17,9 +20,6 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 
 def default_owner() -> str:
     """One id per ansible-playbook run: the controller's name and the playbook process (workers' parent)."""
-    import os
-    import re
-    import socket
     return "%s:%d" % (re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())[:100] or "controller", os.getppid())
 
 

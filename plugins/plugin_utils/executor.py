@@ -95,6 +95,11 @@ def outcome_message(result: dict[str, t.Any]) -> str:
     return failure_message({"failed": result.get("failed_step")})
 
 
+def step_summary(records: t.Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The part of each step record a module returns: name, status, rc, duration_ms, error."""
+    return [{k: r.get(k) for k in ("name", "status", "rc", "duration_ms", "error")} for r in records]
+
+
 def run_plan(action: t.Any, plan: dict[str, t.Any], task_vars: dict[str, t.Any],
              wrap_async: bool = False) -> dict[str, t.Any]:
     """Run ``plan`` on the task's host in one remote call and return the normalised result.
