@@ -46,7 +46,7 @@ class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        service = cli.safe_text("service", args["service"], 200) if args["service"] is not None else None
+        service = cli.service_name("service", args["service"]) if args["service"] is not None else None
         volumes = [cli.volume("volumes[%d]" % i, v) for i, v in enumerate(args["volumes"])]
         target = _target("expose_as", args["expose_as"]) if args["expose_as"] else None
         watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
@@ -69,7 +69,15 @@ class ActionModule(QuiesceAction):
         if target and len(volumes) > 1:
             raise cli.OptionError("expose_as: exposing needs exactly one volume; %d were given" % len(volumes))
 
-        inv = self._facts(args["domino_info"])
+        who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner()) if args["lock"] else None
+        stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
+        dest = cli.destination("preflight_destination", args["preflight_destination"]) if args["preflight_destination"] else None
+        folder = (rc.host_folder("preflight_host_folder", args["preflight_host_folder"] or task_vars.get("inventory_hostname", ""))
+                  if dest or args["preflight_host_folder"] else "")
+        if not 1.0 <= args["space_margin"] <= 10.0:
+            raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % args["space_margin"])
+
+        inv = self._facts(args["domino_info"])  # the first call to the host: every option is checked above
         try:
             inst = dom.select_installation(inv["installations"], service)
             if inst["frozen_by"]:
@@ -90,22 +98,18 @@ class ActionModule(QuiesceAction):
         writers = method == "vss_writer"
         pairs = [(vol, volume_alias(vol, i)) for i, vol in enumerate(volumes)]
         lines = ds.render_create(pairs, writers=writers, writer_verify=[writer_id] if writer_id else [],
-                                 expose={pairs[0][1]: target} if target else None)
+                                 expose={pairs[0][1]: target} if target else None,
+                                 exec_before_create=dom.WAIT_CMD_PATH if method == "backup_task" else None,
+                                 exec_after_create=dom.RELEASE_CMD_PATH if method == "backup_task" else None)
         script = ds.render(lines)
         tools = self.tools(inst["program_dir"])
         stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
         locks = None
-        if args["lock"]:
-            who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
-            stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
+        if who is not None:
             locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s),
                      hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
         preflight = []
-        if args["preflight_destination"]:
-            dest = cli.destination("preflight_destination", args["preflight_destination"])
-            folder = rc.host_folder("preflight_host_folder", args["preflight_host_folder"] or task_vars.get("inventory_hostname", ""))
-            if not 1.0 <= args["space_margin"] <= 10.0:
-                raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % args["space_margin"])
+        if dest is not None:
             preflight.append(rc.fs_step(dom.PREFLIGHT_STEP, tools, "fit", {
                 "source": cli.windows_folder("data directory", inst["data_dir"]),
                 "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]}, timeout=600))

@@ -39,6 +39,9 @@ _WRITER_EXCLUDED = re.compile(r'^Excluding writer\s+"([^"]+)"', re.I)
 
 # Known failures: (pattern, short reason).  The real line goes into msg.
 FAILURE_PATTERNS = [
+    # quiesce.domino's own wait.cmd (method backup_task): printed through diskshadow's exec
+    (re.compile(r"^Domino Backup did not hold the databases within", re.I),
+     "Domino Backup never held the databases: is the hook its Snapshot start command (docs/backup-task.md)?"),
     (re.compile(r'COM call\s+"[^"]*"\s+failed', re.I), "a VSS COM call failed"),
     (re.compile(r"drive\s+letter\s+is\s+already\s+in\s+use", re.I), "the drive letter is already in use"),
     (re.compile(r"\bVSS_E_[A-Z_]+\b"), "VSS reported an error"),
@@ -97,9 +100,13 @@ def render_create(
     writer_verify: t.Sequence[str] = (),
     writer_exclude: t.Sequence[str] = (),
     expose: t.Optional[dict[str, str]] = None,
+    exec_after_create: t.Optional[str] = None,
+    exec_before_create: t.Optional[str] = None,
 ) -> list[str]:
     """Lines of a create script.  ``volumes`` are (volume, alias) pairs, already validated;
-    ``expose`` maps an alias to a drive letter or mount folder."""
+    ``expose`` maps an alias to a drive letter or mount folder.  ``exec_after_create`` is a .cmd
+    file diskshadow runs the moment the shadow copies exist (``exec``), before anything else;
+    ``exec_before_create`` one it runs just before ``create`` (a failing script ends diskshadow)."""
     if context not in CONTEXTS:
         raise DiskShadowError("context must be one of %s" % ", ".join(CONTEXTS))
     if backup_type not in BACKUP_TYPES:
@@ -123,12 +130,23 @@ def render_create(
         lines.append("writer verify %s" % _writer_ref(writer))
     for writer in writer_exclude:
         lines.append("writer exclude %s" % _writer_ref(writer))
+    if exec_before_create is not None:
+        lines.append(_exec_line("exec_before_create", exec_before_create))
     lines.append("create")
+    if exec_after_create is not None:
+        lines.append(_exec_line("exec_after_create", exec_after_create))
     if backup_type == "full":
         lines.append("end backup")
     for name, target in (expose or {}).items():
         lines.append("expose %%%s%% %s" % (_token(name, "alias"), _target(target)))
     return lines
+
+
+def _exec_line(what: str, path: str) -> str:
+    """diskshadow's exec takes one script file and no arguments; a failing script ends diskshadow."""
+    if not re.fullmatch(r'[^"%\r\n]{1,240}\.cmd', path):
+        raise DiskShadowError("%s must be a .cmd path without quotes, %% or line breaks" % what)
+    return 'exec "%s"' % path
 
 
 def _writer_ref(writer: str) -> str:

@@ -47,7 +47,7 @@ DOMINO_INVENTORY_SCRIPT = (
     " start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })\n"
     "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"
     "$holds = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\quiesce.domino\\Hold' -ErrorAction SilentlyContinue |"
-    " ForEach-Object { $_.PSChildName })\n"
+    " Where-Object { $null -ne $_.GetValue('Held') -and $null -eq $_.GetValue('Done') } | ForEach-Object { $_.PSChildName })\n"
     "$now = [DateTime]::UtcNow.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\")\n"
     "ConvertTo-Json -Compress -Depth 4 -InputObject @{ services = $services; registry = $registry; ini = $ini;"
     " os = $os; volumes = $volumes; watchdogs = $tasks; holds = $holds; drives = $drives; now_utc = $now }\n"
@@ -361,6 +361,72 @@ def disarm_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.An
                         timeout=60, ok_rc="any")
 
 
+HELD_STEP = "wait until databases are held"
+DONE_STEP = "wait until the hook let go"
+# How often the plan asks whether Domino Backup holds the databases (each ask is one reg.exe);
+# the hook itself checks for Release every 20 ms inside its own process.
+HOLD_POLL_SECONDS = 0.02
+
+
+def hook_done_step(inst: dict[str, t.Any], tools: dict[str, str], within: int, allow_failure: bool) -> dict[str, t.Any]:
+    """Wait until the hook recorded Done: Domino Backup ends backup mode as soon as the hook exits."""
+    # The whole key: its output carries Held and Done, the hook's record of the hold.
+    return planlib.step(DONE_STEP, [tools["reg"], "query", hold_key(inst)], ok_rc="any",
+                        allow_failure=allow_failure,
+                        retry=planlib.retry_until(within, HOLD_POLL_SECONDS, until_rc=[0], until_stdout=r"Done\s+REG_SZ"))
+
+
+def remove_hold_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.Any]:
+    return planlib.step("remove the hold key", [tools["reg"], "delete", hold_key(inst), "/f"], ok_rc="any")
+
+
+# backup_task inside one diskshadow run: diskshadow starts (VSS initialised) while Domino Backup is still
+# starting, runs wait.cmd until the hook holds the databases, creates at once, and runs release.cmd the
+# moment the shadow copies exist (before expose, before it exits). The thaw's release is the fallback.
+WAIT_CMD = "wait.cmd"
+RELEASE_CMD = "release.cmd"
+WAIT_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + WAIT_CMD
+RELEASE_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + RELEASE_CMD
+HOLD_WAIT_SCRIPT = """# quiesce.domino:hold-wait
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$key = 'HKLM:\\SOFTWARE\\quiesce.domino\\Hold\\@SLUG@'
+$deadline = [DateTime]::UtcNow.AddSeconds(@SECONDS@)
+while ([DateTime]::UtcNow -lt $deadline) {
+    $props = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
+    if ($null -ne $props -and $null -ne $props.PSObject.Properties['Held']) { exit 0 }
+    Start-Sleep -Milliseconds 10
+}
+[Console]::Error.WriteLine('Domino Backup did not hold the databases within @SECONDS@ s')
+exit 1
+"""
+
+
+def _cmd_file(argv: t.Sequence[str]) -> str:
+    """A .cmd file that runs one command and passes its exit code on (CRLF, ASCII)."""
+    if any(c in "".join(argv) for c in '"%&|<>^()!\r\n'):
+        raise DominoError("a command for diskshadow exec holds characters cmd.exe would interpret: %r" % list(argv))
+    return "@" + windows_cmdline(argv) + "\r\n@exit /b %errorlevel%\r\n"
+
+
+def hold_wait_script(inst: dict[str, t.Any], seconds: int) -> str:
+    return HOLD_WAIT_SCRIPT.replace("@SLUG@", slug(inst["service"])).replace("@SECONDS@", str(int(seconds)))
+
+
+def wait_cmd(inst: dict[str, t.Any], tools: dict[str, str], seconds: int) -> str:
+    return _cmd_file(cli.powershell_argv(tools, hold_wait_script(inst, seconds)))
+
+
+def release_cmd(inst: dict[str, t.Any], tools: dict[str, str]) -> str:
+    return _cmd_file(release_argvs(inst, "backup_task", tools)[0])
+
+
+def reg_ms(stdout: t.Optional[str], value: str) -> t.Optional[int]:
+    """A Unix-ms REG_SZ value from ``reg query KEY /v VALUE`` output."""
+    match = re.search(r"(?im)^\s+%s\s+REG_SZ\s+(\d{10,16})\s*$" % re.escape(value), stdout or "")
+    return int(match.group(1)) if match else None
+
+
 def console_step(name: str, tools: dict[str, str], command: str, **kw: t.Any) -> dict[str, t.Any]:
     return planlib.step(name, [tools["nserver"], "-c", command], **kw)
 
@@ -384,8 +450,8 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         return [
             planlib.step("clear a stale hold", [tools["reg"], "delete", key, "/f"], ok_rc="any"),
             console_step("start Domino Backup", tools, "load backup", timeout=60),
-            planlib.step("wait until databases are held", [tools["reg"], "query", key, "/v", "Held"], ok_rc="any",
-                         retry=planlib.retry_until(hold_timeout, 0.1, until_rc=[0], until_stdout=r"Held\s+REG_SZ")),
+            planlib.step(HELD_STEP, [tools["reg"], "query", key, "/v", "Held"], ok_rc="any",
+                         retry=planlib.retry_until(hold_timeout, HOLD_POLL_SECONDS, until_rc=[0], until_stdout=r"Held\s+REG_SZ")),
         ]
     if method == "vss_writer":
         steps = []
@@ -408,12 +474,8 @@ def thaw_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], start
                          retry=planlib.retry_until(start_timeout, 0.5, until_rc=[0], until_stdout=ANSWERS_RE)),
         ]
     if method == "backup_task":
-        key = hold_key(inst)
-        return [
-            planlib.step("release the hold", release_argvs(inst, method, tools)[0], timeout=60),
-            planlib.step("wait until the hook let go", [tools["reg"], "query", key], ok_rc="any",
-                         retry=planlib.retry_until(120, 0.5, until_rc=[1])),
-        ]
+        return [planlib.step("release the hold", release_argvs(inst, method, tools)[0], timeout=60),
+                hook_done_step(inst, tools, 120, allow_failure=False), remove_hold_step(inst, tools)]
     return []
 
 
@@ -493,13 +555,8 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
                           start_timeout: int) -> list[dict[str, t.Any]]:
     """The thaw of a one-call snapshot, safe to run whatever the freeze reached (finally)."""
     if method == "backup_task":
-        key = hold_key(inst)
-        return [
-            planlib.step("release the hold", release_argvs(inst, method, tools)[0], ok_rc="any", timeout=60),
-            planlib.step("wait until the hook let go", [tools["reg"], "query", key], ok_rc="any", allow_failure=True,
-                         retry=planlib.retry_until(60, 0.2, until_rc=[1])),
-            planlib.step("remove the hold key", [tools["reg"], "delete", key, "/f"], ok_rc="any"),
-        ]
+        return [planlib.step("release the hold", release_argvs(inst, method, tools)[0], ok_rc="any", timeout=60),
+                hook_done_step(inst, tools, 60, allow_failure=True), remove_hold_step(inst, tools)]
     return thaw_steps(inst, method, tools, start_timeout)
 
 
@@ -517,7 +574,17 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
         steps.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
                                   timeout=create_timeout))
-    steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if method != "none" else []
+    if method == "backup_task":
+        # diskshadow itself waits for the hold (wait.cmd) and releases it (release.cmd): see WAIT_CMD.
+        if WAIT_CMD_PATH not in script or RELEASE_CMD_PATH not in script:
+            raise DominoError("a backup_task snapshot script must exec %s and %s" % (WAIT_CMD_PATH, RELEASE_CMD_PATH))
+        steps += [step for step in freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if step["name"] != HELD_STEP]
+        files["create.dsh"]["template"] = True
+        files[WAIT_CMD] = planlib.plan_file(wait_cmd(inst, tools, hold_timeout), encoding="ascii")
+        files[RELEASE_CMD] = planlib.plan_file(release_cmd(inst, tools), encoding="ascii")
+        create_timeout += hold_timeout
+    elif method != "none":
+        steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
     if method not in ("shutdown", "backup_task"):
@@ -558,4 +625,11 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
         out["thawed_at"] = iso_ms(max(r["end_ms"] for r in thaw))
     if freeze and thaw:
         out["frozen_ms"] = max(r["end_ms"] for r in thaw) - freeze[0]["start_ms"]
+    if method == "backup_task":
+        # The hook's own record is the hold itself (Domino Backup's backup mode brackets the hook's
+        # run); the step bound above includes `load backup` and the clean-up after the release.
+        record = next((r.get("stdout") for r in thaw if r["name"] == DONE_STEP), None)
+        held, done = reg_ms(record, "Held"), reg_ms(record, "Done")
+        if held is not None and done is not None and done >= held:
+            out.update(frozen_ms=done - held, frozen_at=iso_ms(held), thawed_at=iso_ms(done))
     return out

@@ -29,6 +29,8 @@ OUTPUT_ENCODINGS = ("console", "utf-8", "utf-16le")
 # Template tokens an executor replaces in files marked ``template: true``.
 DEADLINE_LOCAL_TOKEN = "@@WATCHDOG_DEADLINE_LOCAL@@"
 DEADLINE_UTC_TOKEN = "@@WATCHDOG_DEADLINE_UTC@@"
+# The plan's temporary directory on the host (no trailing separator), for files that name each other.
+PLAN_DIR_TOKEN = "@@PLAN_DIR@@"
 
 DEFAULT_TIMEOUT = 60
 MAX_TIMEOUT = 86400
@@ -337,9 +339,10 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     return normal
 
 
-def render_template(content: str, deadline_local: str, deadline_utc: str) -> str:
-    """Replace the watchdog deadline tokens (what both executors do for template files)."""
-    return content.replace(DEADLINE_LOCAL_TOKEN, deadline_local).replace(DEADLINE_UTC_TOKEN, deadline_utc)
+def render_template(content: str, deadline_local: str, deadline_utc: str, plan_dir: str = "") -> str:
+    """Replace the watchdog deadline and plan directory tokens (what both executors do for template files)."""
+    return (content.replace(DEADLINE_LOCAL_TOKEN, deadline_local).replace(DEADLINE_UTC_TOKEN, deadline_utc)
+            .replace(PLAN_DIR_TOKEN, plan_dir))
 
 
 def ok_rc_range(first: int, last: int) -> list[int]:

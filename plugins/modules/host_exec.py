@@ -129,7 +129,7 @@ def _write_files(plan: dict[str, t.Any], tmpdir: str, deadline: tuple[str, str])
     for name, spec in plan["files"].items():
         content = spec["content"]
         if spec["template"]:
-            content = render_template(content, deadline[0], deadline[1])
+            content = render_template(content, deadline[0], deadline[1], tmpdir)
         if spec["encoding"] == "utf-16le-bom":
             data = b"\xff\xfe" + content.encode("utf-16-le")
         else:

@@ -173,7 +173,10 @@ exposed_as:
   returned: when diskshadow ran
   type: str
 frozen_ms:
-  description: Milliseconds Domino was frozen (host clock; for vss_writer the creation bounds it; 0 for none).
+  description:
+    - Milliseconds Domino was frozen (host clock; 0 for none).
+    - For backup_task the hook's own record, from Held (databases in backup mode) to Done (the hook let go).
+    - For shutdown from the stop to the console answering again; for vss_writer the creation bounds it.
   returned: when the plan ran
   type: int
 freeze_ms:
@@ -181,7 +184,9 @@ freeze_ms:
   returned: when the plan ran
   type: int
 create_ms:
-  description: Milliseconds the shadow copy creation took.
+  description:
+    - Milliseconds the diskshadow run that creates the shadow copy took.
+    - For backup_task it includes diskshadow waiting for Domino Backup to hold the databases.
   returned: when the plan ran
   type: int
 thaw_ms:

@@ -245,7 +245,7 @@ function Write-PlanFile {
     param([string]$Directory, [string]$Name, [object]$Spec, [string]$DeadlineLocal, [string]$DeadlineUtc)
     $content = [string](Get-PlanValue $Spec 'content' '')
     if (Get-PlanValue $Spec 'template' $false) {
-        $content = $content.Replace('@@WATCHDOG_DEADLINE_LOCAL@@', $DeadlineLocal).Replace('@@WATCHDOG_DEADLINE_UTC@@', $DeadlineUtc)
+        $content = $content.Replace('@@WATCHDOG_DEADLINE_LOCAL@@', $DeadlineLocal).Replace('@@WATCHDOG_DEADLINE_UTC@@', $DeadlineUtc).Replace('@@PLAN_DIR@@', $Directory)
     }
     switch ([string](Get-PlanValue $Spec 'encoding' 'utf-8')) {
         'utf-16le-bom' { $bytes = [byte[]](0xFF, 0xFE) + [System.Text.Encoding]::Unicode.GetBytes($content) }

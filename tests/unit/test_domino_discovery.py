@@ -83,3 +83,34 @@ def test_watchdog_xml_runs_release_actions_at_the_template_deadline():
     assert '<Arguments>start "HCL Domino Server (DDominodata)"</Arguments>' in xml
     assert "<UserId>S-1-5-18</UserId>" in xml and "deadline_utc=@@WATCHDOG_DEADLINE_UTC@@" in xml
     assert dom.windows_cmdline(["a b", 'q"x', "C:\\dir\\"]) == '"a b" "q\\"x" C:\\dir\\'
+
+
+def _rec(name, start, end, stdout=""):
+    return {"name": name, "start_ms": start, "end_ms": end, "stdout": stdout}
+
+
+HELD_OUT = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Hold\\X\r\n    Held    REG_SZ    1700000001000\r\n\r\n"
+DONE_OUT = ("\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Hold\\X\r\n    Held    REG_SZ    1700000001000\r\n"
+            "    Pid    REG_SZ    4242\r\n    Release    REG_SZ    1\r\n    Done    REG_SZ    1700000001150\r\n\r\n")
+
+
+def test_backup_task_window_is_the_hooks_held_to_done_record():
+    result = {"steps": [_rec("clear a stale hold", 1700000000000, 1700000000040),
+                        _rec("start Domino Backup", 1700000000040, 1700000000900),
+                        _rec(dom.HELD_STEP, 1700000000900, 1700000001020, HELD_OUT),
+                        _rec(dom.CREATE_STEP, 1700000001020, 1700000001090)],
+              "finally": [_rec("release the hold", 1700000001090, 1700000001130),
+                          _rec(dom.DONE_STEP, 1700000001130, 1700000001170, DONE_OUT),
+                          _rec("remove the hold key", 1700000001170, 1700000001200)]}
+    window = dom.freeze_window(result, "backup_task")
+    assert window["frozen_ms"] == 150 and window["create_ms"] == 70
+    assert window["frozen_at"] == "2023-11-14T22:13:21.000Z" and window["thawed_at"] == "2023-11-14T22:13:21.150Z"
+    # Without the hook's record (Done never came) the plan's own steps bound the window.
+    result["finally"][1]["stdout"] = ""
+    assert dom.freeze_window(result, "backup_task")["frozen_ms"] == 1200
+
+
+def test_reg_ms_reads_only_the_named_value():
+    assert dom.reg_ms(HELD_OUT, "Held") == 1700000001000
+    assert dom.reg_ms(HELD_OUT, "Done") is None
+    assert dom.reg_ms("ERROR: The system was unable to find the specified registry key or value.", "Held") is None

@@ -58,6 +58,7 @@ def _embedded_scripts():
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
     scripts["disk-type"] = robocopy._DISK_TYPE
     scripts["lock"] = hostlock.LOCK_SCRIPT
+    scripts["hold-wait"] = domino.hold_wait_script({"service": "HCL Domino (DDominodata)"}, 120)
     return sorted(scripts.items())
 
 

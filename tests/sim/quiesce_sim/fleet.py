@@ -62,7 +62,9 @@ def _sh_quote(text: str) -> str:
 
 def _write_exe(path: Path, host_dir: Path, tool: str, program_dir: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\nexec %s %s %s %s %s \"$@\"\n" % (
+    # -I -S: the client needs only the standard library; without site-packages a tool starts in about
+    # 30 ms instead of 80 (closer to a real reg.exe or sc.exe, and lighter for a large simulated fleet)
+    path.write_text("#!/bin/sh\nexec %s -I -S %s %s %s %s \"$@\"\n" % (
         _sh_quote(sys.executable), _sh_quote(str(CLIENT)), _sh_quote(str(host_dir)), tool, _sh_quote(program_dir)))
     path.chmod(0o755)
 
@@ -141,7 +143,7 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
         "echo \"$(date +%%s%%3N)\" >> \"$d/run/remote_calls.log\"\n"
         "ms=$(cat \"$d/run/latency_ms\" 2>/dev/null || echo 0)\n"
         "if [ \"$ms\" -gt 0 ]; then sleep \"$(printf '%%d.%%03d' $((ms / 1000)) $((ms %% 1000)))\"; fi\n"
-        "%s \"$@\"\n"
+        "%s -S \"$@\"\n"
         "rc=$?\n"
         "# CPU of this remote call on the (simulated) host, so benchmarks can tell it from the controller's\n"
         "times >> \"$d/run/host_cpu.log\"\n"

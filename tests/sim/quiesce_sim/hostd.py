@@ -207,13 +207,17 @@ class DominoServer:
 
     def _hook_hold(self, hook: dict[str, t.Any]) -> None:
         key = hook["key"].upper().replace("HKLM\\", "HKEY_LOCAL_MACHINE\\", 1)
+        # Domino Backup takes a while to start and put every database into backup mode before it runs
+        # the Snapshot start command; the twin's hook records Held when backup mode begins.
+        time.sleep(self.cfg.get("backup_start_ms", 500) / 1000.0)
         with self.host.io_lock:
             if not self.enter_backup_mode():
                 self.log("Backup: databases could not be put into backup mode (fault)")
                 self.tasks.discard("backup")
                 return
-            self.host.registry[key] = {"display": hook["key"], "values": {
-                "Held": ["REG_SZ", str(now_ms())], "Pid": ["REG_SZ", str(self.pid + 300)]}}
+            # as the real hook: an existing key (a Release that came early) is kept
+            entry = self.host.registry.setdefault(key, {"display": hook["key"], "values": {}})
+            entry["values"].update({"Held": ["REG_SZ", str(now_ms())], "Pid": ["REG_SZ", str(self.pid + 300)]})
             self.log("hook: databases held (%s)" % hook["key"])
         deadline = time.time() + float(hook.get("timeout_seconds", 120))
         released = False
@@ -225,10 +229,12 @@ class DominoServer:
                     break
                 if self.state != "RUNNING":
                     break
-            time.sleep(0.1)
+            time.sleep(0.02)  # as the real hook
         with self.host.io_lock:
-            self.host.registry.pop(key, None)
             self.leave_backup_mode()
+            entry = self.host.registry.get(key)
+            if entry is not None:  # the real hook records Done; quiesce.domino removes the key
+                entry["values"]["Done"] = ["REG_SZ", str(now_ms())]
             self.tasks.discard("backup")
             self.log("hook: %s" % ("released" if released else "hold timed out; Backup snapshot error"))
 

@@ -27,7 +27,8 @@ def _join(base: Path, rest: str | None) -> Path:
 def to_host_path(host_dir: Path, fleet_dir: Path, win_path: str, shadow_dirs: dict[int, Path] | None = None) -> Path:
     """The real directory behind ``win_path`` on this simulated host."""
     if win_path.startswith("/"):
-        return Path(win_path)  # the executor's own temp files are real POSIX paths
+        # the executor's own temp files are real POSIX paths; a plan joins names to @@PLAN_DIR@@ with "\\"
+        return _join(Path("/"), win_path)
     match = _SHADOW_RE.match(win_path)
     if match:
         number = int(match.group(1))

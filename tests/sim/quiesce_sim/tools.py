@@ -159,6 +159,9 @@ class _DiskShadow:
         self.out.append("-> %s" % line)
         cmd = words[0].lower()
         args = words[1:]
+        if cmd == "exec":
+            self.cmd_exec(line[len(words[0]):].strip())
+            return
         handler = getattr(self, "cmd_" + cmd, None)
         if handler is None:
             raise _DsError("Unknown command: %s" % words[0], rc=1)  # [I]
@@ -399,6 +402,31 @@ class _DiskShadow:
     def cmd_reset(self, args: list[str]) -> None:
         self.__init__(self.host)  # type: ignore[misc]
 
+    def cmd_exec(self, rest: str) -> None:
+        """exec <file.cmd>: one script file, no arguments (reference: a command line is refused)."""
+        name = rest[1:-1] if len(rest) > 1 and rest[0] == rest[-1] == '"' else rest
+        try:
+            if not name or '"' in name or not name.lower().endswith((".cmd", ".bat")):
+                raise PathError(name)
+            body = self.host.path(name).read_text(encoding="ascii")
+        except (OSError, PathError, UnicodeDecodeError):
+            usage = ["", "The script file name is not valid.", "", "EXEC <file.cmd>",
+                     "        Execute a script file on the local machine.",
+                     "        This command is used to duplicate or restore data as part of",
+                     "        a backup or restore sequence."]
+            raise _DsError("\n".join(usage), rc=1)
+        for raw in body.splitlines():
+            line = raw.strip().lstrip("@")
+            if not line or line.lower().startswith(("exit", "rem ", "::")):
+                continue
+            words = split_windows_args(line)
+            tool = words[0].replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+            time.sleep(0.03)  # cmd.exe and the tool starting on a real host
+            rc, out, err = run_tool(self.host, tool, words[1:], None)
+            self.out += [x for x in (out + err).replace("\r\n", "\n").split("\n") if x]
+            if rc:
+                raise _DsError("The script %s failed with exit code %d." % (name, rc), rc=rc)  # [I]
+
     def cmd_exit(self, args: list[str]) -> None:
         self.stop = True
 
@@ -446,18 +474,22 @@ def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
     ds.out += ["Microsoft DiskShadow version 1.0", "Copyright (C) 2013 Microsoft Corporation",
                "On computer:  %s,  %s" % (host.cfg["hostname"].upper(), win_time()), ""]
     rc = 0
+    try:
+        for line in lines:
+            if line.strip().lower().startswith("exec"):
+                ds.run(line.strip())  # the script's tools take the host's lock themselves, as other callers do
+            else:
+                with host.io_lock:
+                    ds.run(line.strip())
+            if ds.stop:
+                break
+    except _DsError as exc:
+        ds.out.append(exc.text)
+        rc = exc.rc
+    except PathError as exc:
+        ds.out.append("The path is not valid: %s" % exc)
+        rc = 1
     with host.io_lock:
-        try:
-            for line in lines:
-                ds.run(line.strip())
-                if ds.stop:
-                    break
-        except _DsError as exc:
-            ds.out.append(exc.text)
-            rc = exc.rc
-        except PathError as exc:
-            ds.out.append("The path is not valid: %s" % exc)
-            rc = 1
         ds.finish()
     text = crlf(ds.out)
     if log_file:
@@ -574,9 +606,40 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return func(host, data)
             except (OSError, PathError, ValueError) as exc:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
+    if "quiesce.domino:hold-wait" in script:
+        return _hold_wait(host, script)
     if "quiesce.domino:domino-inventory" in script:
         return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
+
+
+def _is_hold_wait(argv: list[str]) -> bool:
+    """The hold-wait script polls for a long time and must not hold the host's lock meanwhile."""
+    lowered = [a.lower() for a in argv]
+    if "-encodedcommand" not in lowered or lowered.index("-encodedcommand") + 1 >= len(argv):
+        return False
+    try:
+        script = base64.b64decode(argv[lowered.index("-encodedcommand") + 1]).decode("utf-16-le")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return script.startswith("# quiesce.domino:hold-wait")
+
+
+def _hold_wait(host: Host, script: str) -> Result:
+    """The hold-wait script: poll the hook's key every 10 ms until it has Held, or give up."""
+    slug_match = re.search(r"Hold\\([A-Za-z0-9]+)'", script)
+    seconds_match = re.search(r"AddSeconds\((\d+)\)", script)
+    if not slug_match or not seconds_match:
+        return 1, "", "hold-wait: unexpected script\r\n"
+    key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\" + slug_match.group(1).upper()
+    deadline = time.time() + int(seconds_match.group(1))
+    while time.time() < deadline:
+        entry = host.registry.get(key)
+        if entry is not None and "Held" in entry["values"]:
+            time.sleep(0.015)  # PowerShell ending its process
+            return 0, "", ""
+        time.sleep(0.01)
+    return 1, "", "Domino Backup did not hold the databases within %s s\r\n" % seconds_match.group(1)
 
 
 def _free_bytes(host: Host, win_path: str) -> int:
@@ -732,7 +795,10 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
             "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
-            "holds": [k.rsplit("\\", 1)[1] for k in host.registry if k.startswith("HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\")],
+            # as the real script: a hold is a key with Held and without Done
+            "holds": [k.rsplit("\\", 1)[1] for k, v in host.registry.items()
+                      if k.startswith("HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\")
+                      and "Held" in v["values"] and "Done" not in v["values"]],
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -1307,8 +1373,8 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
     if tool in ("nserver", "nsd"):
         with host.io_lock:
             return func(host, argv, stdin, program_dir)
-    if tool in _LONG_RUNNING:
-        result = func(host, argv, stdin)
+    if tool in _LONG_RUNNING or (tool == "powershell" and _is_hold_wait(argv)):
+        result = func(host, argv, stdin)  # takes the host's lock only where it must (hold-wait: not at all)
         if hang and tool == "robocopy":
             time.sleep(float(hang))  # a long copy: its data is (partly) on disk while it still runs
         return result
