@@ -33,7 +33,7 @@ class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        service = cli.safe_text("service", args["service"], 200) if args["service"] is not None else None
+        service = cli.service_name("service", args["service"]) if args["service"] is not None else None
         watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
         shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
         start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)

@@ -38,10 +38,16 @@ class ActionModule(QuiesceAction):
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         tools = self.tools()
+        # Every value is checked before the host is asked anything.
+        name = restore.point_name("name", args["name"]) if args["state"] != "query" else ""
+        values: dict[str, t.Any] = {}
+        if args["state"] == "present":
+            values = {"ShadowId": cli.guid("shadow_id", args["shadow_id"]), "Service": cli.service_name("service", args["service"]),
+                      "DataDir": cli.windows_folder("data_dir", args["data_dir"]),
+                      "Note": cli.safe_text("note", args["note"], 300)}
         points = read_points(self, tools)
         if args["state"] == "query":
             return {"changed": False, "restore_points": points}
-        name = restore.point_name("name", args["name"])
         existing = restore.find_point(points, name)
         if args["state"] == "absent":
             if existing is None:
@@ -57,9 +63,6 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("restore point %s was removed but its shadow copy %s could not be deleted: %s"
                                          % (name, shadow, (dropped.get("stdout") or "").strip().splitlines()[-2:]))
             return {"changed": True, "deleted": {"name": name, "shadow_id": shadow}}
-        values = {"ShadowId": cli.guid("shadow_id", args["shadow_id"]), "Service": cli.safe_text("service", args["service"], 200),
-                  "DataDir": cli.windows_folder("data_dir", args["data_dir"]),
-                  "Note": cli.safe_text("note", args["note"], 300)}
         record = dict(values, Name=name)
         if existing and all(existing.get(k) == v for k, v in values.items()):
             return {"changed": False, "quiesce_restore_point": dict(existing, Name=name)}

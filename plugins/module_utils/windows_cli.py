@@ -72,6 +72,15 @@ def safe_text(option: str, value: t.Any, max_len: int = 256) -> str:
     return value
 
 
+def service_name(option: str, value: t.Any) -> str:
+    """A Windows service name (such as ``HCL Domino Server (DDominodata)``): at most 256 characters,
+    no slash or backslash (Windows refuses them), nothing a command line would interpret."""
+    value = safe_text(option, value, 256)
+    if not value.strip() or "\\" in value or "/" in value:
+        _bad(option, value, "a service name is 1-256 characters without / or \\")
+    return value
+
+
 def drive_letter(option: str, value: t.Any) -> str:
     """``Z``, ``z:`` or ``Z:\\`` -> ``Z:``."""
     value = safe_text(option, value, 3)

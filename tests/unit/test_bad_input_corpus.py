@@ -1,0 +1,135 @@
+"""Every free-form option of every module against a corpus of hostile and malformed values.
+
+Each case must fail with a message naming the option, and the fake host proves that no plan (not even
+read-only discovery) was sent: nothing reached the host."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from test_actions_mocked import host, run_action  # noqa: F401  (pytest fixture and helper)
+
+SID = "{eef6f0be-3c60-4e69-985d-3bc400a24ff1}"
+
+HOSTILE = {
+    "newline": "D:\nexec evil.cmd",
+    "carriage return": "D:\rdelete shadows all",
+    "environment variable": "%SystemRoot%",
+    "double quote": 'D:" & calc.exe & "',
+    "ampersand": "data&calc",
+    "pipe": "data|calc",
+    "caret and redirection": "data^>C:\\x",
+    "parent folder": "..\\..\\Windows\\System32",
+    "UNC device path": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolume1\\x",
+    "over-long": "A" * 5000,
+    "NUL": "data\x00x",
+}
+WRONG_TYPES = {"mapping": {"a": 1}, "nested list": [["D:"]]}
+
+# module -> option -> the other options a call needs so that this option is the one being judged.
+CASES: dict[str, dict[str, dict]] = {
+    "backup_mode": {"service": {"state": "frozen", "method": "shutdown"}},
+    "diskshadow": {
+        "volumes": {"state": "present"},
+        "writer_verify": {"state": "present", "volumes": ["D:"], "writers": True},
+        "writer_exclude": {"state": "present", "volumes": ["D:"], "writers": True},
+        "metadata": {"state": "present", "volumes": ["D:"], "writers": True},
+        "expose_as": {"state": "exposed", "shadow_id": SID},
+        "shadow_id": {"state": "absent"},
+        "shadow_set_id": {"state": "absent"},
+        "script": {},
+    },
+    "host_lock": {"owner": {"state": "present"}},
+    "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"}},
+    "restore_point": {
+        "name": {"state": "present", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
+        "shadow_id": {"state": "present", "name": "before", "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
+        "service": {"state": "present", "name": "before", "shadow_id": SID, "data_dir": "D:\\Domino\\data"},
+        "data_dir": {"state": "present", "name": "before", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)"},
+        "note": {"state": "present", "name": "before", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)",
+                 "data_dir": "D:\\Domino\\data"},
+    },
+    "shadow_info": {"volumes": {}, "older_than": {}},
+    "snapshot": {
+        "service": {}, "volumes": {}, "expose_as": {}, "domino_writer_id": {"method": "vss_writer"},
+        "domino_writer_match": {"method": "vss_writer"}, "preflight_destination": {},
+        "preflight_host_folder": {"preflight_destination": "\\\\backupsrv\\domino"}, "lock_owner": {"lock": True},
+    },
+    "snapshot_copy": {
+        "source": {"destination": "\\\\backupsrv\\domino", "host_folder": "dom01"},
+        "destination": {"source": "S:\\Domino\\data", "host_folder": "dom01"},
+        "older_than": {"destination": "\\\\backupsrv\\domino", "state": "pruned", "host_folder": "dom01"},
+        "host_folder": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data"},
+        "delete_exposed_shadow": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
+        "lock_owner": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01",
+                       "release_lock": True},
+    },
+}
+LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude"}
+# Options that never reach the host as code, a command line or a path: only their own hazards count.
+DATA_ONLY = {
+    ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"},  # stored as JSON data
+    ("snapshot", "domino_writer_match"): {"newline", "carriage return", "over-long", "NUL"},  # a Python regex on the controller
+}
+# Values that are hostile elsewhere but legitimately valid for one option.
+VALID_HERE = {
+    ("snapshot_copy", "destination", "UNC device path"),  # rejected, but as "not a share": covered by its own case
+}
+
+
+def _cases():
+    for module, options in CASES.items():
+        for option, base in options.items():
+            for label, value in list(HOSTILE.items()) + list(WRONG_TYPES.items()):
+                only = DATA_ONLY.get((module, option))
+                if only is not None and label not in only and label not in WRONG_TYPES:
+                    continue
+                yield pytest.param(module, option, base, label, value, id="%s.%s-%s" % (module, option, label))
+
+
+@pytest.mark.parametrize("module, option, base, label, value", list(_cases()))
+def test_hostile_value_is_refused_before_the_host_is_touched(host, module, option, base, label, value):  # noqa: F811
+    action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
+    if option in LIST_OPTIONS and label not in WRONG_TYPES:
+        value = [value]
+    result = run_action(action, dict(base, **{option: value}))
+    assert result.get("failed") is True, "%s=%r was accepted: %s" % (option, value, result)
+    assert option in result["msg"], result["msg"]
+    assert host["plans"] == [], "a plan reached the host: %s" % [p["name"] for p in host["plans"]]
+
+
+def test_the_corpus_covers_every_free_form_option():
+    """A new str/list/raw option without choices must be added to CASES (or be a number, bool or choice)."""
+    missing = []
+    for module in ("backup_mode", "diskshadow", "domino_info", "host_lock", "restore", "restore_point",
+                   "shadow_info", "snapshot", "snapshot_copy"):
+        action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
+        spec = action.ActionModule.ARGSPEC
+        for option, rules in spec.items():
+            if rules.get("type", "str") in ("str", "list", "path", "raw") and not rules.get("choices"):
+                if option not in CASES.get(module, {}):
+                    missing.append("%s.%s" % (module, option))
+    assert missing == [], "options without bad-input cases: %s" % missing
+
+
+def _typed_cases():
+    wrong = {"int": ["ten", "5; del", {"a": 1}], "float": ["x1.5", [1.5]], "bool": ["maybe", {"a": 1}], "list": [{"a": 1}]}
+    for module in ("backup_mode", "diskshadow", "domino_info", "host_lock", "restore", "restore_point",
+                   "shadow_info", "snapshot", "snapshot_copy"):
+        action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
+        for option, rules in action.ActionModule.ARGSPEC.items():
+            for value in wrong.get(rules.get("type", "str"), []):
+                base = next(iter(CASES.get(module, {}).values()), {})
+                if rules.get("required") is None and module == "restore":
+                    base = {"restore_point": "before-upgrade"}
+                yield pytest.param(module, option, base, value, id="%s.%s-%r" % (module, option, value))
+
+
+@pytest.mark.parametrize("module, option, base, value", list(_typed_cases()))
+def test_wrong_type_is_refused_before_the_host_is_touched(host, module, option, base, value):  # noqa: F811
+    action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
+    result = run_action(action, dict(base, **{option: value}))
+    assert result.get("failed") is True, "%s=%r was accepted: %s" % (option, value, result)
+    assert option in result["msg"], result["msg"]
+    assert host["plans"] == []
