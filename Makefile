@@ -15,11 +15,11 @@ export ANSIBLE_NOCOLOR := 1
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test unit integration sanity lint build-artifact stage clean venv browser
+.PHONY: demo test unit integration sanity lint build-artifact importer stage clean venv browser
 
 venv: $(BIN)/.installed
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt meta/ee-requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements.txt 2>&1 | { grep -v 'is ignored: it is neither a file' || true; }
 	touch $@
@@ -27,7 +27,7 @@ $(BIN)/.installed: requirements.txt
 demo: venv
 	$(BIN)/python tests/tools/demo.py
 
-test: unit integration sanity lint build-artifact
+test: unit integration sanity lint build-artifact importer
 
 unit: venv
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/unit tests/sim
@@ -54,6 +54,15 @@ lint: stage
 
 build-artifact: stage
 	cd $(COLL) && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-galaxy collection build --force --output-path $(CURDIR)/$(BUILD)
+
+# Galaxy's own import checks (docs via ansible-doc, role READMEs, ansible-lint) on the built artifact.
+importer: build-artifact
+	rm -rf $(BUILD)/importer && mkdir -p $(BUILD)/importer
+	cd $(BUILD)/importer && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python -m galaxy_importer.main \
+	  $(CURDIR)/$(BUILD)/quiesce-domino-$$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])').tar.gz \
+	  | tee importer.log | grep -v '^Loading '
+	grep -q 'Importer processing completed successfully' $(BUILD)/importer/importer.log
+	! grep -E '^(WARNING|ERROR)' $(BUILD)/importer/importer.log
 
 clean:
 	rm -rf $(BUILD) tests/output
