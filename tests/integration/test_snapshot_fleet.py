@@ -99,3 +99,90 @@ def test_occupied_letter_and_check_mode(fleet):
     thaw = ["start Domino service", "wait until running", "wait until the server answers"]
     assert [s["name"] for s in res["plan"]["finally"]] == thaw
     assert released(fleet, "dom03")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc), also those that started a session of their own."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@pytest.mark.parametrize("method, watchdog, executor_dies", [("backup_task", 30, True), ("shutdown", 80, True),
+                                                              ("shutdown", 80, False)])
+def test_controller_killed_inside_the_one_call_snapshot(tmp_path, method, watchdog, executor_dies):
+    """The controller dies while the snapshot call holds Domino (diskshadow hangs).  If the host-side
+    executor lives on (as a PowerShell under WinRM does), its own step timeout and finally release Domino
+    long before the watchdog; if it dies too, the watchdog armed in the same call releases Domino at its
+    deadline on the host clock."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 2)
+    host = "dom02" if method == "backup_task" else "dom01"
+    fleet.fault(host, "hang", {"diskshadow": 600})
+    try:
+        book = tmp_path / "snapshot-and-die.yml"
+        book.write_text("""
+- hosts: %s
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot: {method: %s, watchdog_seconds: %d, shutdown_timeout: 10, hold_timeout: 5, create_timeout: 10}
+""" % (host, method, watchdog))
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(fleet.inventory), str(book)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        frozen = False
+        until = time.time() + 60
+        while time.time() < until and not frozen:
+            state = fleet.state(host)
+            dom = state["dominos"][0]
+            frozen = bool(state["tasks"]) and (dom["state"] == "STOPPED" if method == "shutdown" else dom["backup_mode"])
+            time.sleep(0.1)
+        assert frozen, "Domino was never frozen"
+        time.sleep(1.0)
+        killed_at = time.time()
+        below = _descendants(proc.pid) if executor_dies else []
+        os.killpg(proc.pid, signal.SIGKILL)  # the controller dies mid-call
+        for pid in below:  # and with it the executor on the host
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+        task = next(iter(fleet.state(host)["tasks"].values()))
+        deadline_ts = time.mktime(time.strptime(task["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S"))
+        assert deadline_ts > time.time(), "the deadline passed before the test could watch it"
+        released_at = None
+        while time.time() < deadline_ts + 15 and released_at is None:
+            dom = fleet.state(host)["dominos"][0]
+            if dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]:
+                released_at = time.time()
+            time.sleep(0.2)
+        assert released_at, "Domino was not released"
+        if executor_dies:
+            assert deadline_ts - 1 <= released_at <= deadline_ts + 5, (released_at - deadline_ts)
+            assert fleet.state(host)["tasks"][task["name"].lower()]["runs"], "the watchdog task never ran"
+        else:
+            # the executor's create timeout (10 s) ended the hung diskshadow, its finally released Domino
+            assert released_at - killed_at < 30 and released_at < deadline_ts - 30, (released_at - killed_at)
+            until = time.time() + 10
+            while fleet.state(host)["tasks"] and time.time() < until:
+                time.sleep(0.2)
+            assert fleet.state(host)["tasks"] == {}, "the executor's finally did not disarm the watchdog"
+    finally:
+        simfleet.down(tmp_path / "fleet")

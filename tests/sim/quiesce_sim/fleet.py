@@ -81,7 +81,10 @@ def _service_name(product: str, data_dir: str) -> str:
     return "%s (%s)" % (product, "".join(ch for ch in data_dir if ch.isalnum()))
 
 
-def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases: int = 6, db_kb: int = 64) -> dict:
+def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases: int = 6, db_kb: int = 64,
+                txn_interval_ms: int = 15) -> dict:
+    """One simulated host.  ``txn_interval_ms`` paces its Domino's writer (a large benchmark fleet uses
+    a slower writer so that 200 idle hosts fit on two cores; the consistency checks work the same)."""
     host_dir = fleet_dir / "hosts" / name
     prof = PROFILES[profile]
     program_dir = "C:\\Program Files\\HCL\\Domino" if prof["product"].startswith("HCL") else "C:\\Lotus\\Domino"
@@ -100,6 +103,7 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
             "server_name": "%s/SIM" % name, "vss_writer_capable": prof["vss_writer_capable"],
             "translog": {"status": "1", "style": "0", "path": "D:\\Domino\\translog"},
             "seed": index + 1, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
+            "txn_interval_ms": txn_interval_ms,
             # Domino Backup configured with the quiesce.domino hook as "Snapshot start command" (12.0+).
             "backup_hook": {"key": "HKLM\\SOFTWARE\\quiesce.domino\\Hold\\" + "".join(c for c in service if c.isalnum()),
                             "timeout_seconds": 120} if int(prof["version"].split(".")[0]) >= 12 else None,
@@ -170,6 +174,9 @@ def write_inventory(fleet_dir: Path, hosts: list[dict]) -> Path:
     for host in hosts:
         lines.append("        %s:" % host["name"])
         lines.append("          ansible_connection: local")
+        # WinRM/PSRP always pipe a module through one PowerShell exec wrapper (no temp files per task);
+        # pipelining makes the local twin do the same instead of mkdir/put/chmod/rm shells per module.
+        lines.append("          ansible_pipelining: true")
         lines.append("          ansible_python_interpreter: %s" % json.dumps(host["python"]))
         lines.append("          quiesce_sim_host_dir: %s" % json.dumps(host["dir"]))
         lines.append("          quiesce_sim_profile: %s" % host["profile"])
