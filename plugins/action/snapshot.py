@@ -71,7 +71,10 @@ class ActionModule(QuiesceAction):
 
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner()) if args["lock"] else None
         stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
-        dest = cli.destination("preflight_destination", args["preflight_destination"]) if args["preflight_destination"] else None
+        if args["preflight_destination"] == "":
+            raise cli.OptionError("preflight_destination: is empty; give the copy destination or omit the option "
+                                  "(role quiesce.domino.snapshot_backup: snapshot_backup_destination is not set)")
+        dest = cli.destination("preflight_destination", args["preflight_destination"]) if args["preflight_destination"] is not None else None
         folder = (rc.host_folder("preflight_host_folder", args["preflight_host_folder"] or task_vars.get("inventory_hostname", ""))
                   if dest or args["preflight_host_folder"] else "")
         if not 1.0 <= args["space_margin"] <= 10.0:
@@ -116,7 +119,7 @@ class ActionModule(QuiesceAction):
         plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
                                  start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
                                  preflight=preflight)
-        out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "method": method,
+        out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes}
         if self._task.check_mode:
             out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})

@@ -91,6 +91,7 @@ options:
     description:
       - Before anything is frozen, check that this copy destination (folder or share) has room for the Domino data
         directory times O(space_margin); when it has not, the snapshot is refused and Domino is not touched.
+      - An empty value is an error (a destination variable that was never set); omit the option to skip the check.
     type: str
   preflight_host_folder:
     description: The per-host folder under O(preflight_destination); default the inventory hostname.
@@ -172,6 +173,11 @@ exposed_as:
   description: Where the shadow copy is exposed, or null.
   returned: when diskshadow ran
   type: str
+data_dir:
+  description: The data directory of the Domino server that was snapshotted (its path on the original volume).
+  returned: success
+  type: str
+  sample: 'D:\Domino\data'
 frozen_ms:
   description:
     - Milliseconds Domino was frozen (host clock; 0 for none).
