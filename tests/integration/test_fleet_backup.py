@@ -56,3 +56,15 @@ def test_fleet_backup_reports_every_host_and_the_failure(tmp_path):
         assert all(n == 4 for n in calls.values()), calls
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_fleet_backup_without_destination_stops_before_the_freeze(solo_fleet):
+    run = solo_fleet.playbook("quiesce.domino.fleet_backup")
+    assert run.rc == 2
+    failed = run.result("Fail the host with the reason", "dom01")
+    assert "snapshot_backup_destination is not set" in failed["msg"]
+    # only discovery reached the host (inventory and console): nothing was locked, frozen or created
+    log = Path(solo_fleet.host_dir("dom01")) / "run" / "remote_calls.log"
+    assert log.read_text().count("\n") == 2
+    state = solo_fleet.state("dom01")
+    assert state["shadows"] == {} and state["tasks"] == {} and state["dominos"][0]["state"] == "RUNNING"

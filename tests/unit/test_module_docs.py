@@ -45,3 +45,25 @@ def test_documented_options_match_the_argspec(name):
         assert bool(doc.get("required")) == bool(want.get("required")), opt
         if want.get("elements"):
             assert doc.get("elements") == want["elements"], opt
+
+
+def _example_calls():
+    for name in MODULES:
+        for index, task in enumerate(docs(name)["EXAMPLES"]):
+            for key, args in task.items():
+                if key.startswith("quiesce.domino.") and key.split(".")[-1] in ACTIONS:
+                    yield pytest.param(key.split(".")[-1], args or {}, id="%s-%d" % (name, index))
+
+
+@pytest.mark.parametrize("action_name, args", list(_example_calls()))
+def test_examples_are_valid_calls(action_name, args):
+    """Every example's options exist, have the documented type and choices, and satisfy the required and
+    exclusive rules (templated values are taken as valid strings)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + action_name).ActionModule
+    templated = {k for k, v in args.items() if isinstance(v, str) and "{{" in v}
+    spec = {k: (dict(v, type="raw", choices=None) if k in templated else v) for k, v in action.ARGSPEC.items()}
+    validator = ArgumentSpecValidator(spec, mutually_exclusive=action.MUTUALLY_EXCLUSIVE, required_if=action.REQUIRED_IF,
+                                      required_one_of=action.REQUIRED_ONE_OF)
+    result = validator.validate(dict(args))
+    assert result.error_messages == []
