@@ -10,6 +10,7 @@ BUILD := build
 # ansible-test asks git which files exist: the staged copy must live outside this repository.
 STAGE ?= $(or $(TMPDIR),/tmp)/quiesce-domino-stage
 COLL := $(STAGE)/ansible_collections/quiesce/domino
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ANSIBLE_NOCOLOR := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -59,7 +60,7 @@ build-artifact: stage
 importer: build-artifact
 	rm -rf $(BUILD)/importer && mkdir -p $(BUILD)/importer
 	cd $(BUILD)/importer && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/python -m galaxy_importer.main \
-	  $(CURDIR)/$(BUILD)/quiesce-domino-$$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])').tar.gz \
+	  $(CURDIR)/$(BUILD)/quiesce-domino-$(VERSION).tar.gz \
 	  | tee importer.log | grep -v '^Loading '
 	grep -q 'Importer processing completed successfully' $(BUILD)/importer/importer.log
 	! grep -E '^(WARNING|ERROR)' $(BUILD)/importer/importer.log

@@ -118,8 +118,10 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("method, watchdog, executor_dies", [("backup_task", 30, True), ("shutdown", 80, True),
-                                                              ("shutdown", 80, False)])
+KILL_CASES = [("backup_task", 30, True), ("shutdown", 80, True), ("shutdown", 80, False)]
+
+
+@pytest.mark.parametrize("method, watchdog, executor_dies", KILL_CASES)
 def test_controller_killed_inside_the_one_call_snapshot(tmp_path, method, watchdog, executor_dies):
     """The controller dies while the snapshot call holds Domino (diskshadow hangs).  If the host-side
     executor lives on (as a PowerShell under WinRM does), its own step timeout and finally release Domino

@@ -10,7 +10,6 @@ import pytest
 
 from ansible_collections.quiesce.domino.plugins.action import diskshadow as diskshadow_action
 from ansible_collections.quiesce.domino.plugins.action import shadow_info as shadow_info_action
-from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 
 SAMPLES = Path(__file__).with_name("samples")
 SID = "{eef6f0be-3c60-4e69-985d-3bc400a24ff1}"
@@ -34,21 +33,6 @@ def ok_run(stdout, rc=0):
     record = {"name": "x", "status": status, "rc": rc, "stdout": stdout, "stderr": ""}
     return {"ok": rc == 0, "skipped": False, "failed_step": None if rc == 0 else dict(record, section="steps"),
             "steps": [record], "finally": [], "executor_error": None}
-
-
-@pytest.fixture
-def host(monkeypatch):
-    """A fake Windows host: queue executor replies, collect the plans sent."""
-    state = {"replies": [], "plans": []}
-
-    def fake_run_plan(action, plan, task_vars, wrap_async=False):
-        assert plan["platform"] == "windows"
-        state["plans"].append(plan)
-        if not state["replies"]:
-            raise AssertionError("unexpected plan %s" % plan["name"])
-        return state["replies"].pop(0)
-    monkeypatch.setattr(executor, "run_plan", fake_run_plan)
-    return state
 
 
 def run_action(module, args, check_mode=False):

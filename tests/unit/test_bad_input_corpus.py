@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-from test_actions_mocked import host, run_action  # noqa: F401  (pytest fixture and helper)
+from test_actions_mocked import run_action
 
 SID = "{eef6f0be-3c60-4e69-985d-3bc400a24ff1}"
 
@@ -89,7 +89,7 @@ def _cases():
 
 
 @pytest.mark.parametrize("module, option, base, label, value", list(_cases()))
-def test_hostile_value_is_refused_before_the_host_is_touched(host, module, option, base, label, value):  # noqa: F811
+def test_hostile_value_is_refused_before_the_host_is_touched(host, module, option, base, label, value):
     action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
     if option in LIST_OPTIONS and label not in WRONG_TYPES:
         value = [value]
@@ -127,7 +127,7 @@ def _typed_cases():
 
 
 @pytest.mark.parametrize("module, option, base, value", list(_typed_cases()))
-def test_wrong_type_is_refused_before_the_host_is_touched(host, module, option, base, value):  # noqa: F811
+def test_wrong_type_is_refused_before_the_host_is_touched(host, module, option, base, value):
     action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
     result = run_action(action, dict(base, **{option: value}))
     assert result.get("failed") is True, "%s=%r was accepted: %s" % (option, value, result)
