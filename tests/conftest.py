@@ -131,6 +131,23 @@ def solo_fleet(tmp_path: Path) -> t.Iterator[Fleet]:
     simfleet.down(tmp_path / "fleet")
 
 
+# ------------------------------------------------------------------ unit tests of action plugins
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch) -> dict[str, t.Any]:
+    """A fake Windows host: queue executor replies, collect the plans sent."""
+    from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+    state: dict[str, t.Any] = {"replies": [], "plans": []}
+
+    def fake_run_plan(action, plan, task_vars, wrap_async=False):
+        assert plan["platform"] == "windows"
+        state["plans"].append(plan)
+        if not state["replies"]:
+            raise AssertionError("unexpected plan %s" % plan["name"])
+        return state["replies"].pop(0)
+    monkeypatch.setattr(executor, "run_plan", fake_run_plan)
+    return state
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         for old in (TESTS / "output").glob("fault-matrix-*.json"):

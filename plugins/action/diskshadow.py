@@ -10,7 +10,6 @@ import typing as t
 
 from ansible_collections.quiesce.domino.plugins.action.shadow_info import read_inventory
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
-from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
@@ -200,11 +199,7 @@ class ActionModule(QuiesceAction):
 
     def _run_script(self, tools, lines, expect, timeout, what, changed, known=None, exposed_id=None):
         script = ds.render(lines)
-        plan = planlib.build_plan(
-            "diskshadow %s" % what, self.platform,
-            [planlib.step("diskshadow %s" % what, [tools["diskshadow"], "/s", planlib.file_ref("script.dsh")],
-                          timeout=timeout)],
-            files={"script.dsh": planlib.plan_file(script, encoding="ascii")})
+        plan = ds.script_plan("diskshadow %s" % what, tools, self.platform, lines, timeout)
         base = {"changed": changed, "script": script, "diff": {"before": "", "after": script,
                                                                "after_header": "diskshadow script"}}
         if self._task.check_mode:

@@ -164,15 +164,28 @@ class ActionModule(QuiesceAction):
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
             reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": [target] if target else []})
         if reason and failed_name in (None, dom.CREATE_STEP):
-            raise QuiesceActionError("snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail), **out)
+            self._discard(tools, parsed, out, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
-            raise QuiesceActionError("snapshot by %s failed: %s%s" % (method, outcome_message(run), tail), **out)
+            self._discard(tools, parsed, out, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
         if writers and not any(writer_match.search(w) for w in parsed["writers_included"]):
-            raise QuiesceActionError("snapshot by vss_writer failed: no writer matching %r took part (included: %s); the "
-                                     "shadow copy %s is not application-consistent" % (
-                                         writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
-                                         out["shadows"][0]["id"] if out["shadows"] else "?"), **out)
+            self._discard(tools, parsed, out, "snapshot by vss_writer failed: no writer matching %r took part (included: %s); "
+                          "the shadow copy %s is not application-consistent" % (
+                              writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
+                              out["shadows"][0]["id"] if out["shadows"] else "?"))
         return out
+
+    def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any], msg: str) -> t.NoReturn:
+        """Fail the snapshot; a shadow copy set it created anyway (expose refused, writer missing) is deleted
+        in one more call, so that a failed snapshot leaves nothing behind."""
+        if parsed.get("shadow_set_id"):
+            set_id = cli.guid("shadow set", parsed["shadow_set_id"])
+            run = self.run_plan(ds.script_plan("delete the failed snapshot", tools, self.platform, ds.render_delete("set", set_id)))
+            if run["ok"]:
+                out["discarded_shadow_set"] = set_id
+                msg += "; its shadow copy set %s was deleted" % set_id
+            else:
+                msg += "; its shadow copy set %s could not be deleted: %s" % (set_id, outcome_message(run))
+        raise QuiesceActionError(msg, **out)
 
     def _facts(self, given: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
         """A registered domino_info result saves the discovery calls; otherwise discover now."""

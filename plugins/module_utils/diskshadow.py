@@ -14,6 +14,8 @@ import datetime
 import re
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 CONTEXTS = ("persistent", "volatile")
@@ -170,6 +172,13 @@ def render_delete(scope: str, value: str = "") -> list[str]:
     if scope == "all":
         return ["# quiesce.domino: delete", "delete shadows all"]
     return ["# quiesce.domino: delete", "delete shadows %s %s" % (scope, _token(value, scope))]
+
+
+def script_plan(name: str, tools: dict[str, str], platform: str, lines: t.Sequence[str], timeout: int = 300) -> dict[str, t.Any]:
+    """One remote call that runs one diskshadow script."""
+    return planlib.build_plan(name, platform, [planlib.step(name, [tools["diskshadow"], "/s", planlib.file_ref("script.dsh")],
+                                                            timeout=timeout)],
+                              files={"script.dsh": planlib.plan_file(render(lines), encoding="ascii")})
 
 
 def render_list() -> list[str]:

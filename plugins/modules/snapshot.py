@@ -173,6 +173,10 @@ exposed_as:
   description: Where the shadow copy is exposed, or null.
   returned: when diskshadow ran
   type: str
+discarded_shadow_set:
+  description: ID of the shadow copy set a failed snapshot created anyway and deleted again (for example when the expose was refused).
+  returned: on failure, when diskshadow had created shadow copies
+  type: str
 data_dir:
   description: The data directory of the Domino server that was snapshotted (its path on the original volume).
   returned: success

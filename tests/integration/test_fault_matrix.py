@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ FAULTS = {
     "robocopy rc 8": ({"fail": {"robocopy": "rc8"}}, True, "ERROR 32 (0x00000020)"),
     "share unreachable": ({"fail": {"robocopy": "share_unreachable"}}, True, "robocopy rc 16"),
     "disk full": ({"disk_mb": 0.2}, True, "destination has"),
+    "drive letter in use": ({"drive_in_use": "S"}, True, "drive letter is already in use"),
     "Domino refuses backup mode": ({"domino_refuses_backup_mode": True}, None, None),
     "slow shutdown": ({"domino_slow_shutdown_seconds": 2}, False, None),
     "hung shutdown": ({"domino_shutdown_hangs": True}, None, None),
@@ -63,6 +65,8 @@ def reset(fleet, host):
     cfg["volumes"]["E"]["size_mb"] = 2048
     cfg_path.write_text(json.dumps(cfg))
     (fleet.host_dir(host) / "run" / "latency_ms").write_text("0")
+    if (fleet.host_dir(host) / "volumes" / "S" / "data").is_dir():
+        shutil.rmtree(fleet.host_dir(host) / "volumes" / "S")
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -73,7 +77,9 @@ def test_fault_matrix(matrix_fleet, tmp_path, fault, method):
     settings, must_fail, words = FAULTS[fault]
     reset(fleet, host)
     for name, value in settings.items():
-        if name == "disk_mb":
+        if name == "drive_in_use":  # a real volume already holds the letter the role exposes the shadow as
+            (Path(fleet.host_dir(host)) / "volumes" / value / "data").mkdir(parents=True, exist_ok=True)
+        elif name == "disk_mb":
             cfg_path = fleet.host_dir(host) / "sim.json"
             cfg = json.loads(cfg_path.read_text())
             cfg["volumes"]["E"]["size_mb"] = value
