@@ -163,28 +163,34 @@ class ActionModule(QuiesceAction):
         reason = None
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
             reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": [target] if target else []})
+        held = locks if run["ok"] else None  # every step ran ok, so no rescue freed the host lock
         if reason and failed_name in (None, dom.CREATE_STEP):
-            self._discard(tools, parsed, out, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
+            self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
-            self._discard(tools, parsed, out, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
+            self._discard(tools, parsed, out, None, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
         if writers and not any(writer_match.search(w) for w in parsed["writers_included"]):
-            self._discard(tools, parsed, out, "snapshot by vss_writer failed: no writer matching %r took part (included: %s); "
+            self._discard(tools, parsed, out, held, "snapshot by vss_writer failed: no writer matching %r took part (included: %s); "
                           "the shadow copy %s is not application-consistent" % (
                               writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
                               out["shadows"][0]["id"] if out["shadows"] else "?"))
         return out
 
-    def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any], msg: str) -> t.NoReturn:
-        """Fail the snapshot; a shadow copy set it created anyway (expose refused, writer missing) is deleted
-        in one more call, so that a failed snapshot leaves nothing behind."""
+    def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any],
+                 locks: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]], msg: str) -> t.NoReturn:
+        """Fail the snapshot.  A shadow copy set it created anyway (expose refused, writer missing) is deleted
+        in one more call.  ``locks`` is given when the plan's steps all ran ok, so no rescue freed the host
+        lock: that call frees it too.  A failed snapshot leaves nothing behind."""
         if parsed.get("shadow_set_id"):
             set_id = cli.guid("shadow set", parsed["shadow_set_id"])
-            run = self.run_plan(ds.script_plan("delete the failed snapshot", tools, self.platform, ds.render_delete("set", set_id)))
-            if run["ok"]:
+            run = self.run_plan(ds.script_plan("delete the failed snapshot", tools, self.platform,
+                                               ds.render_delete("set", set_id), after=[locks[1]] if locks else []))
+            if run["steps"] and run["steps"][0]["status"] == "ok":
                 out["discarded_shadow_set"] = set_id
                 msg += "; its shadow copy set %s was deleted" % set_id
             else:
                 msg += "; its shadow copy set %s could not be deleted: %s" % (set_id, outcome_message(run))
+        elif locks:
+            self.run_plan(planlib.build_plan("free the host lock", self.platform, [locks[1]]))
         raise QuiesceActionError(msg, **out)
 
     def _facts(self, given: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:

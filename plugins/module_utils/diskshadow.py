@@ -174,11 +174,13 @@ def render_delete(scope: str, value: str = "") -> list[str]:
     return ["# quiesce.domino: delete", "delete shadows %s %s" % (scope, _token(value, scope))]
 
 
-def script_plan(name: str, tools: dict[str, str], platform: str, lines: t.Sequence[str], timeout: int = 300) -> dict[str, t.Any]:
-    """One remote call that runs one diskshadow script."""
+def script_plan(name: str, tools: dict[str, str], platform: str, lines: t.Sequence[str], timeout: int = 300,
+                after: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
+    """One remote call that runs one diskshadow script (then the steps ``after``, which run whatever happened)."""
     return planlib.build_plan(name, platform, [planlib.step(name, [tools["diskshadow"], "/s", planlib.file_ref("script.dsh")],
                                                             timeout=timeout)],
-                              files={"script.dsh": planlib.plan_file(render(lines), encoding="ascii")})
+                              files={"script.dsh": planlib.plan_file(render(lines), encoding="ascii")},
+                              finally_steps=list(after))
 
 
 def render_list() -> list[str]:

@@ -188,3 +188,19 @@ def test_controller_killed_inside_the_one_call_snapshot(tmp_path, method, watchd
             assert fleet.state(host)["tasks"] == {}, "the executor's finally did not disarm the watchdog"
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_refused_expose_deletes_the_set_and_frees_the_lock(solo_fleet):
+    # With replace_stale a letter in use may be our own stale shadow, so the snapshot goes ahead; here a real
+    # volume holds S:, diskshadow creates the set, then refuses to expose it.  The snapshot deletes the set
+    # and frees the host lock, so the next run may proceed.
+    (Path(solo_fleet.host_dir("dom01")) / "volumes" / "S" / "data").mkdir(parents=True)
+    snap = SNAP.replace("create_timeout: 60", "create_timeout: 60\n        replace_stale: true\n        lock: true")
+    run = solo_fleet.playbook(snap.format(host="dom01", method="vss_writer", letter="S"))
+    res = run.result("Snapshot", "dom01")
+    assert res["failed"] is True and "drive letter is already in use" in res["msg"], res["msg"]
+    assert res["discarded_shadow_set"] == res["shadow_set_id"] and "was deleted" in res["msg"]
+    assert not solo_fleet.state("dom01")["shadows"] and released(solo_fleet, "dom01")
+    again = solo_fleet.playbook(snap.format(host="dom01", method="vss_writer", letter="T")).result("Snapshot", "dom01")
+    assert not again.get("failed"), again.get("msg")
+    assert again["exposed_as"] == "T:"
