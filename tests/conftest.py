@@ -59,8 +59,8 @@ class Fleet:
         return subprocess.run([self.tool(name, tool), *args], input=stdin, capture_output=True, text=True, timeout=60,
                               check=False)
 
-    def playbook(self, text: str, limit: t.Optional[str] = None, extra_vars: t.Optional[dict[str, t.Any]] = None,
-                 check: bool = False, timeout: int = 300, env: t.Optional[dict[str, str]] = None) -> "PlaybookRun":
+    def _command(self, text: str, limit: t.Optional[str], extra_vars: t.Optional[dict[str, t.Any]], check: bool,
+                 env: t.Optional[dict[str, str]]) -> tuple[list[str], dict[str, str]]:
         if text.startswith("quiesce.domino."):
             target = text  # a playbook of the collection, by its FQCN
         else:
@@ -78,9 +78,21 @@ class Fleet:
                        ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_LOCALHOST_WARNING="False",
                        ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_NOCOLOR="1")
         run_env.update(env or {})
+        return cmd, run_env
+
+    def playbook(self, text: str, limit: t.Optional[str] = None, extra_vars: t.Optional[dict[str, t.Any]] = None,
+                 check: bool = False, timeout: int = 300, env: t.Optional[dict[str, str]] = None) -> "PlaybookRun":
+        cmd, run_env = self._command(text, limit, extra_vars, check, env)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, cwd=str(self.root),
                               check=False)
         return PlaybookRun(proc)
+
+    def start_playbook(self, text: str, limit: t.Optional[str] = None, extra_vars: t.Optional[dict[str, t.Any]] = None,
+                       env: t.Optional[dict[str, str]] = None) -> subprocess.Popen:
+        """Start a playbook in a session of its own (a controller a test can kill with its process group)."""
+        cmd, run_env = self._command(text, limit, extra_vars, False, env)
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                env=run_env, cwd=str(self.root), start_new_session=True)
 
 
 class PlaybookRun:
@@ -106,6 +118,37 @@ class PlaybookRun:
 
     def result(self, task_name: str, host: str) -> dict[str, t.Any]:
         return self.results(task_name)[host]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc), also those that started a session of their own."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_controller(proc: subprocess.Popen, executor_too: bool) -> None:
+    """SIGKILL a playbook started with Fleet.start_playbook: the controller dies mid-call, and with
+    ``executor_too`` the host-side executor and the tools it runs die with it (as when the WinRM shell goes)."""
+    import signal
+    below = descendants(proc.pid) if executor_too else []
+    os.killpg(proc.pid, signal.SIGKILL)
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
 
 
 def make_fleet(root: Path, hosts: int, profile: str = "mixed") -> Fleet:

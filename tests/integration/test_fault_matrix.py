@@ -3,12 +3,18 @@
 After each run: Domino runs and is not in backup mode (by the end of the run), no shadow copy is left,
 no watchdog stays armed, no copy is marked complete unless it was verified, and the report names the
 failed task (and step) with the real reason. The matrix is printed as a table with counts.
+
+"controller killed after freeze" kills ansible-playbook and the host-side executor (and so diskshadow)
+while Domino is frozen and diskshadow stalls in its create: Domino must be released by the watchdog's
+deadline (VSS aborts the set itself with vss_writer), nothing may be left, and the next run, once the
+dead run's host lock is stale, takes the lock over and backs up.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +33,11 @@ FAULTS = {
     "hung shutdown": ({"domino_shutdown_hangs": True}, None, None),
     "VSS writer timeout": ({"vss_timeout": True}, None, None),
     "latency 300 ms": ({"latency_ms": 300}, False, None),
+    "controller killed after freeze": ({"hang_in_create": 600}, "killed", None),
 }
+KILL_TIMEOUTS = {"snapshot_backup_shutdown_timeout": 10, "snapshot_backup_hold_timeout": 5, "snapshot_backup_create_timeout": 10}
+# the shortest watchdog the snapshot accepts with KILL_TIMEOUTS (vss_writer arms none: VSS bounds its freeze)
+KILL_WATCHDOG = {"vss_writer": 30, "backup_task": 30, "shutdown": 80}
 MATRIX: dict[tuple[str, str], str] = {}
 
 
@@ -48,13 +58,15 @@ OUT = Path(__file__).resolve().parents[1] / "output"
 
 
 def render_matrix(cells: dict[tuple[str, str], str]) -> str:
-    lines = ["Fault matrix (fleet_backup; ok = backed up and verified, failed = refused or failed cleanly)",
-             "%-28s" % "fault" + "".join("%-14s" % m for m in METHODS)]
+    lines = ["Fault matrix (fleet_backup; ok = backed up and verified, failed = refused or failed cleanly,",
+             "released = Domino released after the controller died and the next run backed up)",
+             "%-32s" % "fault" + "".join("%-14s" % m for m in METHODS)]
     for fault in FAULTS:
-        lines.append("%-28s" % fault + "".join("%-14s" % cells.get((fault, m), "-")[:13] for m in METHODS))
+        lines.append("%-32s" % fault + "".join("%-14s" % cells.get((fault, m), "-")[:13] for m in METHODS))
     values = list(cells.values())
-    lines.append("%d runs: %d ok, %d failed cleanly, %d broken" % (
-        len(values), values.count("ok"), values.count("failed"), sum(1 for v in values if v.startswith("BROKEN"))))
+    lines.append("%d runs: %d ok, %d failed cleanly, %d released after the controller died, %d broken" % (
+        len(values), values.count("ok"), values.count("failed"), values.count("released"),
+        sum(1 for v in values if v.startswith("BROKEN"))))
     return "\n".join(lines)
 
 
@@ -63,6 +75,7 @@ def reset(fleet, host):
     cfg = json.loads(cfg_path.read_text())
     cfg["faults"] = {}
     cfg["volumes"]["E"]["size_mb"] = 2048
+    cfg.pop("vss_freeze_limit_s", None)
     cfg_path.write_text(json.dumps(cfg))
     (fleet.host_dir(host) / "run" / "latency_ms").write_text("0")
     if (fleet.host_dir(host) / "volumes" / "S" / "data").is_dir():
@@ -86,15 +99,41 @@ def test_fault_matrix(matrix_fleet, tmp_path, fault, method):
             cfg_path.write_text(json.dumps(cfg))
         else:
             fleet.fault(host, name, value)
-    reports = tmp_path / "reports"
-    run = fleet.playbook("quiesce.domino.fleet_backup", limit=host, extra_vars={
-        "snapshot_backup_destination": "\\\\backupsrv\\domino" if "share" in fault else "E:\\Backups",
-        "snapshot_backup_method": method, "snapshot_backup_shutdown_timeout": 10,
-        "snapshot_backup_copy_retries": 0, "snapshot_backup_copy_wait": 0},
-        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_CALLBACKS_ENABLED": "quiesce.domino.backup_report",
-             "QUIESCE_REPORT_DIR": str(reports)})
+    if must_fail == "killed":
+        MATRIX[(fault, method)] = "BROKEN"
+        killed_cell(fleet, host, method, tmp_path)
+        MATRIX[(fault, method)] = "released"
+        return
+    run, record = backup(fleet, host, method, tmp_path / "reports", "share" in fault)
     reset(fleet, host)
-    record = json.loads((reports / "backup-report.json").read_text())["hosts"][0]
+    problems = check_host(fleet, host, record, "share" in fault)
+    if record["status"] != "ok" and words and words not in record["error"]:
+        problems.append("report lacks %r: %s" % (words, record["error"][:200]))
+    if must_fail is True and record["status"] == "ok":
+        problems.append("fault had no effect")
+    if must_fail is False and record["status"] != "ok":
+        problems.append("unexpected failure: %s" % record.get("error"))
+    MATRIX[(fault, method)] = ("BROKEN: " + "; ".join(problems)) if problems else (
+        "ok" if record["status"] == "ok" else "failed")
+    assert not problems, "%s / %s: %s\n%s" % (fault, method, problems, run.stdout[-2000:])
+
+
+def backup(fleet, host, method, reports, to_share=False, extra=None):
+    """One fleet_backup run of ``host``; the run and the host's record in the JSON report."""
+    run = fleet.playbook("quiesce.domino.fleet_backup", limit=host, extra_vars=dict({
+        "snapshot_backup_destination": "\\\\backupsrv\\domino" if to_share else "E:\\Backups",
+        "snapshot_backup_method": method, "snapshot_backup_shutdown_timeout": 10,
+        "snapshot_backup_copy_retries": 0, "snapshot_backup_copy_wait": 0}, **(extra or {})), env=report_env(reports))
+    return run, json.loads((reports / "backup-report.json").read_text())["hosts"][0]
+
+
+def report_env(reports):
+    return {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_CALLBACKS_ENABLED": "quiesce.domino.backup_report",
+            "QUIESCE_REPORT_DIR": str(reports)}
+
+
+def check_host(fleet, host, record, to_share=False):
+    """What a run left wrong on the host and in its report record."""
     state = fleet.state(host)
     dom = state["dominos"][0]
     problems = []
@@ -104,24 +143,65 @@ def test_fault_matrix(matrix_fleet, tmp_path, fault, method):
         problems.append("%d shadow copies left" % len(state["shadows"]))
     if [t for t in state["tasks"].values() if not t.get("fired")]:
         problems.append("watchdog left armed")
-    base = (fleet.root / "shares" / "backupsrv" / "domino" / host) if "share" in fault else \
+    base = (fleet.root / "shares" / "backupsrv" / "domino" / host) if to_share else \
         (Path(fleet.host_dir(host)) / "volumes" / "E" / "Backups" / host)
     complete = sorted(p for p in base.glob("*") if p.is_dir() and "." not in p.name) if base.exists() else []
+    if record is None:
+        return problems
     if record["status"] == "ok":
         if not (record.get("copy") or {}).get("verified"):
             problems.append("ok without a verified copy")
     else:
         if not record.get("error") or not record.get("failed_task"):
             problems.append("failure without a task and reason in the report")
-        if words and words not in record["error"]:
-            problems.append("report lacks %r: %s" % (words, record["error"][:200]))
         newest = complete[-1].name if complete else None
         if newest and newest == (record.get("copy") or {}).get("destination", "").rsplit("\\", 1)[-1]:
             problems.append("a failed copy is marked complete")
-    if must_fail is True and record["status"] == "ok":
-        problems.append("fault had no effect")
-    if must_fail is False and record["status"] != "ok":
-        problems.append("unexpected failure: %s" % record.get("error"))
-    MATRIX[(fault, method)] = ("BROKEN: " + "; ".join(problems)) if problems else (
-        "ok" if record["status"] == "ok" else "failed")
-    assert not problems, "%s / %s: %s\n%s" % (fault, method, problems, run.stdout[-2000:])
+    return problems
+
+
+def killed_cell(fleet, host, method, tmp_path):
+    from conftest import kill_controller
+    proc = fleet.start_playbook("quiesce.domino.fleet_backup", limit=host, extra_vars=dict(
+        KILL_TIMEOUTS, snapshot_backup_destination="E:\\Backups", snapshot_backup_method=method,
+        snapshot_backup_watchdog_seconds=KILL_WATCHDOG[method]), env=report_env(tmp_path / "killed-reports"))
+    log = Path(fleet.host_dir(host)) / "run" / "hostd.log"
+    until = time.time() + 60
+    frozen = False
+    while time.time() < until and not frozen:  # Domino is held and diskshadow sits in its create
+        dom = fleet.state(host)["dominos"][0]
+        frozen = (dom["state"] == "STOPPED" if method == "shutdown" else dom["backup_mode"]) and \
+            "stall in create" in log.read_text()
+        time.sleep(0.1)
+    assert frozen, "Domino was never frozen with diskshadow in its create"
+    time.sleep(0.5)
+    kill_controller(proc, executor_too=True)
+    armed = [name for name, task in fleet.state(host)["tasks"].items() if not task.get("fired")]
+    deadline = time.mktime(time.strptime(fleet.state(host)["tasks"][armed[0]]["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S")) \
+        if armed else time.time()
+    released_at = None
+    while time.time() < deadline + 15 and released_at is None:
+        dom = fleet.state(host)["dominos"][0]
+        if dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]:
+            released_at = time.time()
+        time.sleep(0.2)
+    assert released_at, "Domino was not released by the watchdog deadline"
+    assert released_at <= deadline + 5, "released %.1f s after the deadline" % (released_at - deadline)
+    assert bool(armed) == (method != "vss_writer"), "a watchdog is armed for the methods that hold Domino across steps"
+    assert all(fleet.state(host)["tasks"][name]["runs"] for name in armed), "the watchdog never ran"
+    problems = check_host(fleet, host, None)
+    assert not problems, problems
+    # The dead run's host lock stays until it is stale (the default: 6 hours); age it, as the clock would.
+    owner_file = Path(fleet.host_dir(host)) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup" / "owner.json"
+    held = json.loads(owner_file.read_text())
+    held["since_ms"] -= 21601 * 1000
+    owner_file.write_text(json.dumps(held))
+    reset(fleet, host)
+    run, record = backup(fleet, host, method, tmp_path / "reports")
+    reset(fleet, host)
+    problems = check_host(fleet, host, record)
+    if record["status"] != "ok":
+        problems.append("the run after the kill failed: %s" % record.get("error"))
+    if "took over a stale host lock of %s" % held["owner"] not in run.stdout + run.stderr:
+        problems.append("the run after the kill did not report taking over the stale lock")
+    assert not problems, "%s\n%s" % (problems, run.stdout[-2000:])

@@ -244,6 +244,32 @@ def test_refuses_backup_mode_fault(solo_fleet, tmp_path):
     assert "VSS_E_WRITERERROR_RETRYABLE" in out.stdout
 
 
+def test_create_stalled_with_writers_frozen_is_ended_as_vss_ends_it(solo_fleet, tmp_path):
+    """hang_in_create: the writers stay frozen until diskshadow dies (VSS aborts, Domino thaws, no shadow)
+    or VSS's writer freeze limit passes (VSS_E_WRITERERROR_TIMEOUT)."""
+    import subprocess
+    solo_fleet.run_tool("dom01", "nserver", "-c", "load backupvss")
+    solo_fleet.fault("dom01", "hang_in_create", 600)
+    script = write_script(tmp_path, "set context persistent\nadd volume d:\ncreate\n")
+    proc = subprocess.Popen([solo_fleet.tool("dom01", "diskshadow"), "/s", script], stdout=subprocess.DEVNULL)
+    assert wait_for(lambda: domino_state(solo_fleet)["backup_mode"])
+    time.sleep(0.3)
+    assert domino_state(solo_fleet)["backup_mode"] and proc.poll() is None
+    proc.kill()
+    proc.wait()
+    assert wait_for(lambda: not domino_state(solo_fleet)["backup_mode"], timeout=3)
+    assert solo_fleet.state("dom01")["shadows"] == {}
+    cfg_path = solo_fleet.host_dir("dom01") / "sim.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["vss_freeze_limit_s"] = 1
+    cfg_path.write_text(json.dumps(cfg))
+    started = time.time()
+    out = solo_fleet.run_tool("dom01", "diskshadow", "/s", script)
+    assert 1 <= time.time() - started < 5
+    assert "(VSS_E_WRITERERROR_TIMEOUT). The shadow copy creation failed." in out.stdout
+    assert not domino_state(solo_fleet)["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
+
+
 def test_hang_fault_and_latency(solo_fleet):
     solo_fleet.fault("dom01", "hang", {"tasklist": 1.0})
     started = time.time()

@@ -13,7 +13,9 @@ import datetime
 import json
 import os
 import random
+import select
 import shutil
+import socket
 import socketserver
 import sys
 import threading
@@ -418,11 +420,26 @@ class Host:
                     self.save_state()
 
 
+def caller_gone() -> bool:
+    """True when the process that called the running tool has died (its connection closed): on Windows the
+    tool's process would be gone with it, and VSS aborts a shadow copy whose requester is gone."""
+    # kept on the thread: hostd runs as __main__, so the tools see another copy of this module's globals
+    sock = getattr(threading.current_thread(), "caller_sock", None)
+    if sock is None:  # the scheduler runs a task's action: nobody waits for it
+        return False
+    try:
+        readable, _w, _x = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         from .tools import run_tool
         host: Host = self.server.host  # type: ignore[attr-defined]
         request = json.loads(self.rfile.readline())
+        threading.current_thread().caller_sock = self.connection  # type: ignore[attr-defined]
         try:
             rc, out, err = run_tool(host, request["tool"], request["argv"], request.get("stdin"),
                                     request.get("program_dir"))

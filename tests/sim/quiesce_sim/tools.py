@@ -14,12 +14,13 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import typing as t
 import uuid
 from pathlib import Path
 
-from .hostd import SERVICE_STATES, Host, win_time
+from .hostd import SERVICE_STATES, Host, caller_gone, win_time
 from .paths import PathError, volume_of
 
 Result = t.Tuple[int, str, str]
@@ -235,6 +236,25 @@ class _DiskShadow:
             found.append((DOMINO_WRITER, DOMINO_WRITER_ID, servers))
         return found
 
+    def _stall(self, seconds: float, frozen: list) -> None:
+        """A create that stalls with the writers frozen (a slow provider), ended as VSS ends it: when the
+        requester (diskshadow) dies, VSS aborts the set and the writers thaw (OnAbort); a writer frozen
+        longer than VSS's limit (60 s) times out.  Other tools run meanwhile: the host lock is released."""
+        limit = float(self.host.cfg.get("vss_freeze_limit_s", 60))
+        pause = threading.Condition(self.host.io_lock)
+        start = time.time()
+        self.host.log("diskshadow stall in create (%d writers frozen)" % len(frozen))
+        while time.time() - start < seconds:
+            gone = caller_gone()
+            if gone or (frozen and time.time() - start >= limit):
+                for server in frozen:
+                    server.leave_backup_mode()
+                self.host.log("diskshadow create aborted: %s" % ("the requester died" if gone else "writer freeze limit"))
+                raise _DsError('Writer "%s" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT). '
+                               "The shadow copy creation failed." % DOMINO_WRITER, rc=5)  # [I]
+            with pause:
+                pause.wait(0.1)
+
     def cmd_create(self, args: list[str]) -> None:
         if not self.volumes:
             raise _DsError("No volumes are in the shadow copy set.", rc=1)  # [I]
@@ -261,6 +281,8 @@ class _DiskShadow:
                         raise _DsError('Writer "%s" reported an error (VSS_E_WRITERERROR_RETRYABLE).' % name, rc=5)  # [I]
                     frozen.append(server)
             self.out.append("")
+        if self.host.fault("hang_in_create"):
+            self._stall(float(self.host.fault("hang_in_create")), frozen)
         attributes = ["No_Auto_Release", "Persistent"] if self.persistent else ["Auto_Release"]
         if not self.writers:
             attributes.append("No_Writers")
