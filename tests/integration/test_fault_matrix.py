@@ -6,8 +6,10 @@ failed task (and step) with the real reason. The matrix is printed as a table wi
 
 "controller killed after freeze" kills ansible-playbook and the host-side executor (and so diskshadow)
 while Domino is frozen and diskshadow stalls in its create: Domino must be released by the watchdog's
-deadline (VSS aborts the set itself with vss_writer), nothing may be left, and the next run, once the
-dead run's host lock is stale, takes the lock over and backs up.
+deadline (VSS aborts the set itself with vss_writer) and nothing may be left. "controller killed during
+copy" kills them while robocopy copies from the exposed shadow copy: Domino runs on, the shadow copy
+stays exposed and the copy incomplete. After both, the next run, once the dead run's host lock is stale,
+takes the lock over, deletes what the dead run left and backs up.
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ FAULTS = {
     "hung shutdown": ({"domino_shutdown_hangs": True}, None, None),
     "VSS writer timeout": ({"vss_timeout": True}, None, None),
     "latency 300 ms": ({"latency_ms": 300}, False, None),
-    "controller killed after freeze": ({"hang_in_create": 600}, "killed", None),
+    "controller killed after freeze": ({"hang_in_create": 600}, "killed", "stall in create"),
+    "controller killed during copy": ({"hang": {"robocopy": 600}}, "killed", "robocopy hangs"),
 }
 KILL_TIMEOUTS = {"snapshot_backup_shutdown_timeout": 10, "snapshot_backup_hold_timeout": 5, "snapshot_backup_create_timeout": 10}
 # the shortest watchdog the snapshot accepts with KILL_TIMEOUTS (vss_writer arms none: VSS bounds its freeze)
@@ -59,13 +62,13 @@ OUT = Path(__file__).resolve().parents[1] / "output"
 
 def render_matrix(cells: dict[tuple[str, str], str]) -> str:
     lines = ["Fault matrix (fleet_backup; ok = backed up and verified, failed = refused or failed cleanly,",
-             "released = Domino released after the controller died and the next run backed up)",
+             "recovered = Domino released after the controller died, the next run cleaned up and backed up)",
              "%-32s" % "fault" + "".join("%-14s" % m for m in METHODS)]
     for fault in FAULTS:
         lines.append("%-32s" % fault + "".join("%-14s" % cells.get((fault, m), "-")[:13] for m in METHODS))
     values = list(cells.values())
-    lines.append("%d runs: %d ok, %d failed cleanly, %d released after the controller died, %d broken" % (
-        len(values), values.count("ok"), values.count("failed"), values.count("released"),
+    lines.append("%d runs: %d ok, %d failed cleanly, %d recovered after the controller died, %d broken" % (
+        len(values), values.count("ok"), values.count("failed"), values.count("recovered"),
         sum(1 for v in values if v.startswith("BROKEN"))))
     return "\n".join(lines)
 
@@ -101,8 +104,8 @@ def test_fault_matrix(matrix_fleet, tmp_path, fault, method):
             fleet.fault(host, name, value)
     if must_fail == "killed":
         MATRIX[(fault, method)] = "BROKEN"
-        killed_cell(fleet, host, method, tmp_path)
-        MATRIX[(fault, method)] = "released"
+        killed_cell(fleet, host, method, tmp_path, words)
+        MATRIX[(fault, method)] = "recovered"
         return
     run, record = backup(fleet, host, method, tmp_path / "reports", "share" in fault)
     reset(fleet, host)
@@ -160,20 +163,24 @@ def check_host(fleet, host, record, to_share=False):
     return problems
 
 
-def killed_cell(fleet, host, method, tmp_path):
+def killed_cell(fleet, host, method, tmp_path, busy):
+    """Kill the controller and the executor once ``busy`` shows in the host's log, then prove the host recovers."""
     from conftest import kill_controller
+    base = Path(fleet.host_dir(host)) / "volumes" / "E" / "Backups" / host
+    complete_before = sorted(p.name for p in base.iterdir() if p.is_dir() and "." not in p.name) if base.exists() else []
     proc = fleet.start_playbook("quiesce.domino.fleet_backup", limit=host, extra_vars=dict(
         KILL_TIMEOUTS, snapshot_backup_destination="E:\\Backups", snapshot_backup_method=method,
         snapshot_backup_watchdog_seconds=KILL_WATCHDOG[method]), env=report_env(tmp_path / "killed-reports"))
     log = Path(fleet.host_dir(host)) / "run" / "hostd.log"
     until = time.time() + 60
     frozen = False
-    while time.time() < until and not frozen:  # Domino is held and diskshadow sits in its create
+    in_copy = busy == "robocopy hangs"
+    while time.time() < until and not frozen:  # Domino is held and diskshadow sits in its create, or robocopy runs
         dom = fleet.state(host)["dominos"][0]
-        frozen = (dom["state"] == "STOPPED" if method == "shutdown" else dom["backup_mode"]) and \
-            "stall in create" in log.read_text()
+        frozen = (in_copy or (dom["state"] == "STOPPED" if method == "shutdown" else dom["backup_mode"])) and \
+            busy in log.read_text()
         time.sleep(0.1)
-    assert frozen, "Domino was never frozen with diskshadow in its create"
+    assert frozen, "the run never reached %r" % busy
     time.sleep(0.5)
     kill_controller(proc, executor_too=True)
     armed = [name for name, task in fleet.state(host)["tasks"].items() if not task.get("fired")]
@@ -187,9 +194,16 @@ def killed_cell(fleet, host, method, tmp_path):
         time.sleep(0.2)
     assert released_at, "Domino was not released by the watchdog deadline"
     assert released_at <= deadline + 5, "released %.1f s after the deadline" % (released_at - deadline)
-    assert bool(armed) == (method != "vss_writer"), "a watchdog is armed for the methods that hold Domino across steps"
+    assert bool(armed) == (method != "vss_writer" and not in_copy), "a watchdog is armed while Domino is held across steps"
     assert all(fleet.state(host)["tasks"][name]["runs"] for name in armed), "the watchdog never ran"
     problems = check_host(fleet, host, None)
+    if in_copy:  # the dead run's shadow copy stays exposed until the next run: allowed here, not after it
+        assert [str(s["exposed_as"])[:2] for s in fleet.state(host)["shadows"].values()] == ["S:"]
+        problems = [p for p in problems if p != "1 shadow copies left"]
+        base = Path(fleet.host_dir(host)) / "volumes" / "E" / "Backups" / host
+        assert list(base.glob("*.partial")), "the dead run's copy is not left as .partial"
+        assert sorted(p.name for p in base.iterdir() if p.is_dir() and "." not in p.name) == complete_before, \
+            "the dead run's copy was marked complete"
     assert not problems, problems
     # The dead run's host lock stays until it is stale (the default: 6 hours); age it, as the clock would.
     owner_file = Path(fleet.host_dir(host)) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup" / "owner.json"

@@ -244,7 +244,7 @@ def test_refuses_backup_mode_fault(solo_fleet, tmp_path):
     assert "VSS_E_WRITERERROR_RETRYABLE" in out.stdout
 
 
-def test_create_stalled_with_writers_frozen_is_ended_as_vss_ends_it(solo_fleet, tmp_path):
+def test_stalled_create_and_hung_tools_end_when_their_caller_dies(solo_fleet, tmp_path):
     """hang_in_create: the writers stay frozen until diskshadow dies (VSS aborts, Domino thaws, no shadow)
     or VSS's writer freeze limit passes (VSS_E_WRITERERROR_TIMEOUT)."""
     import subprocess
@@ -268,6 +268,14 @@ def test_create_stalled_with_writers_frozen_is_ended_as_vss_ends_it(solo_fleet, 
     assert 1 <= time.time() - started < 5
     assert "(VSS_E_WRITERERROR_TIMEOUT). The shadow copy creation failed." in out.stdout
     assert not domino_state(solo_fleet)["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
+    # A hung tool whose caller dies ends too (on Windows its process goes with the caller's job).
+    solo_fleet.fault("dom01", "hang", {"tasklist": 600})
+    proc = subprocess.Popen([solo_fleet.tool("dom01", "tasklist")], stdout=subprocess.DEVNULL)
+    log = solo_fleet.host_dir("dom01") / "run" / "hostd.log"
+    assert wait_for(lambda: "tasklist hangs for 600 s" in log.read_text())
+    proc.kill()
+    proc.wait()
+    assert wait_for(lambda: "tasklist ended: its caller died" in log.read_text(), timeout=3)
 
 
 def test_hang_fault_and_latency(solo_fleet):

@@ -492,7 +492,9 @@ def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
     if not lines and stdin:
         lines = stdin.splitlines()
     if (host.fault("hang") or {}).get("diskshadow"):
-        time.sleep(float(host.fault("hang")["diskshadow"]))
+        _hang(host, "diskshadow", float(host.fault("hang")["diskshadow"]))
+        if caller_gone():
+            return 1, "", ""
     ds.out += ["Microsoft DiskShadow version 1.0", "Copyright (C) 2013 Microsoft Corporation",
                "On computer:  %s,  %s" % (host.cfg["hostname"].upper(), win_time()), ""]
     rc = 0
@@ -1385,10 +1387,22 @@ TOOLS: dict[str, t.Callable[..., Result]] = {
 _LONG_RUNNING = {"robocopy", "diskshadow"}
 
 
+def _hang(host: Host, tool: str, seconds: float) -> None:
+    """The ``hang`` fault: the tool takes this long, unless its caller dies first (on Windows the tool's
+    process ends with the caller's job; the twin runs tools as threads, which must not outlive it)."""
+    host.log("%s hangs for %g s" % (tool, seconds))
+    until = time.time() + seconds
+    while time.time() < until:
+        if caller_gone():
+            host.log("%s ended: its caller died" % tool)
+            return
+        time.sleep(min(0.1, max(0.0, until - time.time())))
+
+
 def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
     hang = (host.fault("hang") or {}).get(tool)
     if hang and tool not in ("diskshadow", "robocopy"):
-        time.sleep(float(hang))
+        _hang(host, tool, float(hang))
     func = TOOLS.get(tool)
     if func is None:
         return 9009, "", "'%s' is not recognized as an internal or external command.\r\n" % tool
@@ -1398,7 +1412,7 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
     if tool in _LONG_RUNNING or (tool == "powershell" and _is_hold_wait(argv)):
         result = func(host, argv, stdin)  # takes the host's lock only where it must (hold-wait: not at all)
         if hang and tool == "robocopy":
-            time.sleep(float(hang))  # a long copy: its data is (partly) on disk while it still runs
+            _hang(host, tool, float(hang))  # a long copy: its data is (partly) on disk while it still runs
         return result
     with host.io_lock:
         return func(host, argv, stdin)
