@@ -39,3 +39,25 @@ def test_second_run_refuses_and_stale_lock_is_taken_over(solo_fleet):
     assert not lock_file.exists(), "the copy released the lock"
     # The run's own lock does not block the next run.
     assert backup(solo_fleet).rc == 0
+
+
+def test_two_runs_at_once_one_backs_up_the_other_refuses(solo_fleet):
+    """Two controllers start a backup of the same host at the same moment: exactly one takes the lock and
+    backs up; the other is refused before it touches Domino, naming the owner."""
+    from concurrent.futures import ThreadPoolExecutor
+    solo_fleet.fault("dom01", "hang", {"robocopy": 3})  # the winner holds the lock for seconds, not milliseconds
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _i: backup(solo_fleet), range(2)))
+    solo_fleet.fault("dom01", "hang", None)
+    snaps = [run.result("Take the snapshot", "dom01") for run in runs]
+    winners = [i for i, snap in enumerate(snaps) if not snap.get("failed")]
+    assert len(winners) == 1, [snap.get("msg") for snap in snaps]
+    winner, loser = snaps[winners[0]], snaps[1 - winners[0]]
+    assert runs[winners[0]].rc == 0 and runs[1 - winners[0]].rc != 0
+    assert loser["msg"].startswith("snapshot refused: another run holds the host lock (owner %s," % winner["lock"]["owner"])
+    assert "Domino was not touched" in loser["msg"] and not loser.get("frozen_ms")
+    assert runs[winners[0]].result("Copy and verify the frozen data", "dom01")["verified"] is True
+    dom = solo_fleet.state("dom01")["dominos"][0]
+    assert dom["state"] == "RUNNING" and not dom["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
+    lock_file = solo_fleet.host_dir("dom01") / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup"
+    assert not lock_file.exists(), "the winner's copy released the lock"
