@@ -137,6 +137,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def wait_released(fleet: Fleet, host: str, until: float) -> t.Optional[float]:
+    """When Domino on ``host`` runs again, answers and is out of backup mode (None if not by ``until``)."""
+    import time
+    while time.time() < until:
+        dom = fleet.state(host)["dominos"][0]
+        if dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]:
+            return time.time()
+        time.sleep(0.2)
+    return None
+
+
 def kill_controller(proc: subprocess.Popen, executor_too: bool) -> None:
     """SIGKILL a playbook started with Fleet.start_playbook: the controller dies mid-call, and with
     ``executor_too`` the host-side executor and the tools it runs die with it (as when the WinRM shell goes)."""

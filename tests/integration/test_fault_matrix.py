@@ -165,7 +165,7 @@ def check_host(fleet, host, record, to_share=False):
 
 def killed_cell(fleet, host, method, tmp_path, busy):
     """Kill the controller and the executor once ``busy`` shows in the host's log, then prove the host recovers."""
-    from conftest import kill_controller
+    from conftest import kill_controller, wait_released
     base = Path(fleet.host_dir(host)) / "volumes" / "E" / "Backups" / host
     complete_before = sorted(p.name for p in base.iterdir() if p.is_dir() and "." not in p.name) if base.exists() else []
     proc = fleet.start_playbook("quiesce.domino.fleet_backup", limit=host, extra_vars=dict(
@@ -186,12 +186,7 @@ def killed_cell(fleet, host, method, tmp_path, busy):
     armed = [name for name, task in fleet.state(host)["tasks"].items() if not task.get("fired")]
     deadline = time.mktime(time.strptime(fleet.state(host)["tasks"][armed[0]]["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S")) \
         if armed else time.time()
-    released_at = None
-    while time.time() < deadline + 15 and released_at is None:
-        dom = fleet.state(host)["dominos"][0]
-        if dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]:
-            released_at = time.time()
-        time.sleep(0.2)
+    released_at = wait_released(fleet, host, deadline + 15)
     assert released_at, "Domino was not released by the watchdog deadline"
     assert released_at <= deadline + 5, "released %.1f s after the deadline" % (released_at - deadline)
     assert bool(armed) == (method != "vss_writer" and not in_copy), "a watchdog is armed while Domino is held across steps"

@@ -114,7 +114,7 @@ def test_controller_killed_inside_the_one_call_snapshot(tmp_path, method, watchd
     import subprocess
     import sys
     import time
-    from conftest import kill_controller, make_fleet, simfleet
+    from conftest import kill_controller, make_fleet, simfleet, wait_released
     fleet = make_fleet(tmp_path / "fleet", 2)
     host = "dom02" if method == "backup_task" else "dom01"
     fleet.fault(host, "hang", {"diskshadow": 600})
@@ -144,12 +144,7 @@ def test_controller_killed_inside_the_one_call_snapshot(tmp_path, method, watchd
         task = next(iter(fleet.state(host)["tasks"].values()))
         deadline_ts = time.mktime(time.strptime(task["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S"))
         assert deadline_ts > time.time(), "the deadline passed before the test could watch it"
-        released_at = None
-        while time.time() < deadline_ts + 15 and released_at is None:
-            dom = fleet.state(host)["dominos"][0]
-            if dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]:
-                released_at = time.time()
-            time.sleep(0.2)
+        released_at = wait_released(fleet, host, deadline_ts + 15)
         assert released_at, "Domino was not released"
         if executor_dies:
             assert deadline_ts - 1 <= released_at <= deadline_ts + 5, (released_at - deadline_ts)
