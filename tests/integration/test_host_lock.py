@@ -45,7 +45,7 @@ def test_two_runs_at_once_one_backs_up_the_other_refuses(solo_fleet):
     """Two controllers start a backup of the same host at the same moment: exactly one takes the lock and
     backs up; the other is refused before it touches Domino, naming the owner."""
     from concurrent.futures import ThreadPoolExecutor
-    solo_fleet.fault("dom01", "hang", {"robocopy": 3})  # the winner holds the lock for seconds, not milliseconds
+    solo_fleet.fault("dom01", "hang", {"robocopy": 6})  # the winner holds the lock for seconds, not milliseconds
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda _i: backup(solo_fleet), range(2)))
     solo_fleet.fault("dom01", "hang", None)
