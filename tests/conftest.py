@@ -52,6 +52,10 @@ class Fleet:
     def fault(self, name: str, fault: str, value: t.Any) -> None:
         simfleet.set_fault(self.host_dir(name), fault, value)
 
+    def lock_dir(self, name: str) -> Path:
+        """Where the host lock (C:\\ProgramData\\quiesce.domino\\locks\\backup) lives on the simulated host."""
+        return self.host_dir(name) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup"
+
     def tool(self, name: str, tool: str) -> str:
         return next(h for h in self.hosts if h["name"] == name)["tools"][tool]
 

@@ -195,13 +195,12 @@ def killed_cell(fleet, host, method, tmp_path, busy):
     if in_copy:  # the dead run's shadow copy stays exposed until the next run: allowed here, not after it
         assert [str(s["exposed_as"])[:2] for s in fleet.state(host)["shadows"].values()] == ["S:"]
         problems = [p for p in problems if p != "1 shadow copies left"]
-        base = Path(fleet.host_dir(host)) / "volumes" / "E" / "Backups" / host
         assert list(base.glob("*.partial")), "the dead run's copy is not left as .partial"
         assert sorted(p.name for p in base.iterdir() if p.is_dir() and "." not in p.name) == complete_before, \
             "the dead run's copy was marked complete"
     assert not problems, problems
     # The dead run's host lock stays until it is stale (the default: 6 hours); age it, as the clock would.
-    owner_file = Path(fleet.host_dir(host)) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup" / "owner.json"
+    owner_file = fleet.lock_dir(host) / "owner.json"
     held = json.loads(owner_file.read_text())
     held["since_ms"] -= 21601 * 1000
     owner_file.write_text(json.dumps(held))

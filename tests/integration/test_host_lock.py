@@ -29,7 +29,7 @@ def test_second_run_refuses_and_stale_lock_is_taken_over(solo_fleet):
     dom = solo_fleet.state("dom01")["dominos"][0]
     assert dom["state"] == "RUNNING" and not dom["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
     # The holder was killed: after stale_seconds its lock is taken over, with a warning.
-    lock_file = solo_fleet.host_dir("dom01") / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup" / "owner.json"
+    lock_file = solo_fleet.lock_dir("dom01") / "owner.json"
     lock_file.write_text(json.dumps({"owner": "other-controller:4242", "since_ms": int(time.time() * 1000) - 120000}))
     run = backup(solo_fleet, stale=60)
     assert run.rc == 0, run.stdout[-3000:]
@@ -59,5 +59,4 @@ def test_two_runs_at_once_one_backs_up_the_other_refuses(solo_fleet):
     assert runs[winners[0]].result("Copy and verify the frozen data", "dom01")["verified"] is True
     dom = solo_fleet.state("dom01")["dominos"][0]
     assert dom["state"] == "RUNNING" and not dom["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
-    lock_file = solo_fleet.host_dir("dom01") / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup"
-    assert not lock_file.exists(), "the winner's copy released the lock"
+    assert not solo_fleet.lock_dir("dom01").exists(), "the winner's copy released the lock"

@@ -241,19 +241,14 @@ class _DiskShadow:
         requester (diskshadow) dies, VSS aborts the set and the writers thaw (OnAbort); a writer frozen
         longer than VSS's limit (60 s) times out.  Other tools run meanwhile: the host lock is released."""
         limit = float(self.host.cfg.get("vss_freeze_limit_s", 60))
-        pause = threading.Condition(self.host.io_lock)
-        start = time.time()
         self.host.log("diskshadow stall in create (%d writers frozen)" % len(frozen))
-        while time.time() - start < seconds:
-            gone = caller_gone()
-            if gone or (frozen and time.time() - start >= limit):
-                for server in frozen:
-                    server.leave_backup_mode()
-                self.host.log("diskshadow create aborted: %s" % ("the requester died" if gone else "writer freeze limit"))
-                raise _DsError('Writer "%s" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT). '
-                               "The shadow copy creation failed." % DOMINO_WRITER, rc=5)  # [I]
-            with pause:
-                pause.wait(0.1)
+        gone = _hang(self.host, "diskshadow create", min(seconds, limit) if frozen else seconds, self.host.io_lock)
+        if gone or (frozen and limit < seconds):
+            for server in frozen:
+                server.leave_backup_mode()
+            self.host.log("diskshadow create aborted: %s" % ("the requester died" if gone else "writer freeze limit"))
+            raise _DsError('Writer "%s" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT). '
+                           "The shadow copy creation failed." % DOMINO_WRITER, rc=5)  # [I]
 
     def cmd_create(self, args: list[str]) -> None:
         if not self.volumes:
@@ -491,10 +486,8 @@ def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
             i += 1
     if not lines and stdin:
         lines = stdin.splitlines()
-    if (host.fault("hang") or {}).get("diskshadow"):
-        _hang(host, "diskshadow", float(host.fault("hang")["diskshadow"]))
-        if caller_gone():
-            return 1, "", ""
+    if (host.fault("hang") or {}).get("diskshadow") and _hang(host, "diskshadow", float(host.fault("hang")["diskshadow"])):
+        return 1, "", ""  # diskshadow died while it hung: nobody reads its answer
     ds.out += ["Microsoft DiskShadow version 1.0", "Copyright (C) 2013 Microsoft Corporation",
                "On computer:  %s,  %s" % (host.cfg["hostname"].upper(), win_time()), ""]
     rc = 0
@@ -1387,16 +1380,24 @@ TOOLS: dict[str, t.Callable[..., Result]] = {
 _LONG_RUNNING = {"robocopy", "diskshadow"}
 
 
-def _hang(host: Host, tool: str, seconds: float) -> None:
+def _hang(host: Host, tool: str, seconds: float, held: t.Optional[t.Any] = None) -> bool:
     """The ``hang`` fault: the tool takes this long, unless its caller dies first (on Windows the tool's
-    process ends with the caller's job; the twin runs tools as threads, which must not outlive it)."""
+    process ends with the caller's job; the twin runs tools as threads, which must not outlive it).
+    ``held``: the host lock the caller holds, given up while it waits.  True when the caller died."""
     host.log("%s hangs for %g s" % (tool, seconds))
+    pause = threading.Condition(held) if held is not None else None
     until = time.time() + seconds
     while time.time() < until:
         if caller_gone():
             host.log("%s ended: its caller died" % tool)
-            return
-        time.sleep(min(0.1, max(0.0, until - time.time())))
+            return True
+        step = min(0.1, max(0.0, until - time.time()))
+        if pause is not None:
+            with pause:
+                pause.wait(step)
+        else:
+            time.sleep(step)
+    return False
 
 
 def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
