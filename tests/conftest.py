@@ -30,6 +30,7 @@ import typing as t  # noqa: E402
 import pytest  # noqa: E402
 
 sys.path.insert(0, str(TESTS / "sim"))
+from quiesce_sim import domino as simdomino  # noqa: E402
 from quiesce_sim import fleet as simfleet  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -55,6 +56,23 @@ class Fleet:
     def lock_dir(self, name: str) -> Path:
         """Where the host lock (C:\\ProgramData\\quiesce.domino\\locks\\backup) lives on the simulated host."""
         return self.host_dir(name) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup"
+
+    def restore_verdict(self, name: str, image: Path, backup_start: t.Optional[str] = None) -> dict[str, t.Any]:
+        """Restore ``image`` (a data directory: an exposed shadow copy or a copy) into a scratch folder the way
+        docs/restore.md says, with the .DELTA files of ``backup_start`` (kept by the backup_task hook on the
+        host) beside their databases, and let the twin's Domino restore judge it."""
+        scratch = Path(tempfile.mkdtemp(prefix="restore-")) / "data"
+        shutil.copytree(image, scratch, symlinks=False)
+        if backup_start:
+            kept = self.host_dir(name) / "volumes" / "D" / "Domino" / "data" / "quiesce_domino" / "deltas" / backup_start
+            for delta in kept.rglob("*.DELTA"):
+                target = scratch / delta.relative_to(kept)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(delta, target)
+        try:
+            return simdomino.recover(scratch)
+        finally:
+            shutil.rmtree(scratch.parent, ignore_errors=True)
 
     def tool(self, name: str, tool: str) -> str:
         return next(h for h in self.hosts if h["name"] == name)["tools"][tool]

@@ -12,6 +12,7 @@ from ansible_collections.quiesce.domino.plugins.action.diskshadow import _target
 from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -126,6 +127,13 @@ class ActionModule(QuiesceAction):
             return out
         run = self.run_plan(plan)
         out.update(dom.freeze_window(run, method))
+        if method == "backup_task":
+            # Where the hook keeps this backup's .DELTA files: snapshot_copy puts them into the copy.
+            out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], out["backup_start"]) if out.get("backup_start") else None
+            if out.get("backup_start") and not out.get("left_backup_mode"):
+                out.setdefault("warnings", []).append(
+                    "Domino had not finished leaving backup mode when the snapshot returned; snapshot_copy waits "
+                    "for the delta files (delta_timeout)")
         create = planlib.find_record(run, dom.CREATE_STEP) or {}
         parsed = ds.parse_transcript((create.get("stdout") or "") + "\n" + (create.get("stderr") or ""))
         out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],

@@ -9,6 +9,7 @@ import datetime
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
@@ -36,6 +37,8 @@ ARGSPEC = {
     "timeout": {"type": "int", "default": 21600},
     "delete_exposed_shadow": {"type": "str"},
     "release_lock": {"type": "bool", "default": False},
+    "deltas_from": {"type": "str"},
+    "delta_timeout": {"type": "int", "default": 300},
     "lock_owner": {"type": "str"},
 }
 
@@ -54,6 +57,16 @@ class ActionModule(QuiesceAction):
         wait = cli.int_range("wait", args["wait"], 0, 600)
         threads = cli.int_range("threads", args["threads"], 1, 128)
         timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
+        delta_timeout = cli.int_range("delta_timeout", args["delta_timeout"], 10, 3600)
+        deltas = None
+        if args["deltas_from"] is not None:
+            data_dir, _start = dbk.parse_deltas_folder("deltas_from", args["deltas_from"])
+            if source and not source.lower().endswith(data_dir[2:].lower()):
+                raise cli.OptionError("deltas_from: %s belongs to the data directory %s, but source %s is not a copy of it"
+                                      % (args["deltas_from"], data_dir, source))
+            folder = cli.windows_folder("deltas_from", args["deltas_from"])
+            deltas = {"folder": folder, "state_dir": dbk.STATE_DIR,
+                      "wait_step": dbk.wait_collected_step(self.tools(), folder, delta_timeout, rc.DELTAS_WAIT_STEP)}
         margin = args["space_margin"]
         if not 1.0 <= margin <= 10.0:
             raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % margin)
@@ -85,7 +98,7 @@ class ActionModule(QuiesceAction):
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
         plan = rc.copy_plan(tools, self.platform, source, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
-                            release_script=release, extra_finally=extra)
+                            release_script=release, extra_finally=extra, deltas=deltas)
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
                                  "manifest": where["manifest"], "log": where["log"], "verified": False}
         if self._task.check_mode:
@@ -129,6 +142,10 @@ class ActionModule(QuiesceAction):
             elif failed.get("name") == "copy":
                 reason = "robocopy rc %s: %s%s" % (copy.get("rc"), "; ".join(meaning["meanings"]),
                                                    (" (%s)" % out["errors"][0]) if out["errors"] else "")
+            elif failed.get("name") == rc.DELTAS_WAIT_STEP:
+                reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (is the "
+                          "Backup snapshot command configured? docs/backup-task.md); without them the snapshot is "
+                          "not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
             elif failed.get("name") == "verify":
                 reason = "the copy differs from the source (robocopy /L found differences)"
             else:
@@ -140,6 +157,17 @@ class ActionModule(QuiesceAction):
             parsed = ds.parse_transcript(released.get("stdout") or "")
             out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": 1}) is None
         source_rows = rc.manifest_rows((planlib.find_record(run, "source manifest") or {}).get("stdout") or "[]")
+        delta_record = planlib.find_record(run, rc.DELTAS_MANIFEST_STEP)
+        if delta_record is not None:
+            delta_rows = rc.manifest_rows(delta_record.get("stdout") or "[]")
+            source_rows += delta_rows
+            out["deltas"] = sorted(str(r["path"]) for r in delta_rows)
+            kept = planlib.find_record(run, rc.DELTAS_WAIT_STEP) or {}
+            listed = dbk.delta_list(dbk.parse_hold_record(kept.get("stdout")))
+            missing = sorted({r["path"].lower() for r in listed} - {p.lower() for p in out["deltas"]})
+            if missing:
+                raise QuiesceActionError("copy at %s lacks delta files the hook kept: %s" % (where["final"], ", ".join(missing[:5])),
+                                         **out)
         copy_rows = rc.manifest_rows((planlib.find_record(run, "copy manifest") or {}).get("stdout") or "[]")
         problems = rc.compare_manifests(source_rows, copy_rows)
         out["manifest_files"] = len(copy_rows)

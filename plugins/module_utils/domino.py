@@ -16,11 +16,11 @@ import re
 import typing as t
 from xml.sax.saxutils import escape as xml_escape
 
+from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 METHODS = ("vss_writer", "backup_task", "shutdown", "none")
-HOLD_ROOT = "HKLM\\SOFTWARE\\quiesce.domino\\Hold"
 TASK_FOLDER = "quiesce.domino"
 WINDOWS_2019_BUILD = 17763
 STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
@@ -46,8 +46,10 @@ DOMINO_INVENTORY_SCRIPT = (
     " ForEach-Object { @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State;"
     " start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })\n"
     "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"
-    "$holds = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\quiesce.domino\\Hold' -ErrorAction SilentlyContinue |"
-    " Where-Object { $null -ne $_.GetValue('Held') -and $null -eq $_.GetValue('Done') } | ForEach-Object { $_.PSChildName })\n"
+    "$holds = @(foreach ($text in $ini.Values) { if ($text -match '(?im)^\\s*Directory\\s*=\\s*(.+?)\\s*$') {"
+    " $h = Join-Path (Join-Path $Matches[1] 'quiesce_domino') 'hold';"
+    " if ((Test-Path -LiteralPath (Join-Path $h 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $h 'done.json'))) {"
+    " $Matches[1] } } })\n"
     "$now = [DateTime]::UtcNow.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\")\n"
     "ConvertTo-Json -Compress -Depth 4 -InputObject @{ services = $services; registry = $registry; ini = $ini;"
     " os = $os; volumes = $volumes; watchdogs = $tasks; holds = $holds; drives = $drives; now_utc = $now }\n"
@@ -154,7 +156,7 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
                                                     "method": fields.get("method"),
                                                     "deadline_utc": fields.get("deadline_utc"),
                                                     "seconds": int(fields["seconds"]) if fields.get("seconds", "").isdigit() else None}
-    holds = {str(h).lower() for h in _as_list(doc.get("holds"))}
+    holds = {str(h).rstrip("\\").lower() for h in _as_list(doc.get("holds"))}
     installs = []
     for svc in _as_list(doc.get("services")):
         program, ini_path = _service_paths(svc.get("PathName") or "")
@@ -180,7 +182,8 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
             "volumes": sorted({p[0].upper() + ":" for p in (data_dir, ini.get("translog_path")) if p and re.match(r"^[A-Za-z]:", p)}),
             "data_volume": data_dir[0].upper() + ":" if data_dir and re.match(r"^[A-Za-z]:", data_dir) else None,
             "watchdog": watchdogs.get(name.lower()),
-            "held": bool(name) and re.sub(r"[^A-Za-z0-9]", "", name).lower() in holds,
+            # the backup_task hook holds the databases now (held.json without done.json in the data directory)
+            "held": bool(data_dir) and data_dir.rstrip("\\").lower() in holds,
         })
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
             "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
@@ -288,27 +291,6 @@ def select_installation(installs: list[dict[str, t.Any]], service: t.Optional[st
 
 # --------------------------------------------------------------- watchdog
 
-def windows_cmdline(args: t.Sequence[str]) -> str:
-    """Quote arguments the way CommandLineToArgvW reads them (mirror of executor.ps1)."""
-    out = []
-    for arg in args:
-        if arg and not re.search(r'[\s"]', arg):
-            out.append(arg)
-            continue
-        text, slashes = '"', 0
-        for ch in arg:
-            if ch == "\\":
-                slashes += 1
-                continue
-            if ch == '"':
-                text += "\\" * (slashes * 2 + 1) + '"'
-            else:
-                text += "\\" * slashes + ch
-            slashes = 0
-        out.append(text + "\\" * (slashes * 2) + '"')
-    return " ".join(out)
-
-
 def task_name(inst: dict[str, t.Any]) -> str:
     return "\\%s\\watchdog-%s" % (TASK_FOLDER, slug(inst["service"]))
 
@@ -317,7 +299,7 @@ def watchdog_xml(inst: dict[str, t.Any], method: str, seconds: int, actions: t.S
     """Task Scheduler XML: run ``actions`` (argv lists) as SYSTEM at the deadline (host local time,
     substituted by the executor), so no locale-dependent /SD /ST arguments are needed."""
     execs = "".join(
-        "<Exec><Command>%s</Command><Arguments>%s</Arguments></Exec>" % (xml_escape(a[0]), xml_escape(windows_cmdline(a[1:])))
+        "<Exec><Command>%s</Command><Arguments>%s</Arguments></Exec>" % (xml_escape(a[0]), xml_escape(cli.windows_cmdline(a[1:])))
         for a in actions)
     description = "quiesce.domino watchdog; method=%s; seconds=%d; deadline_utc=%s; service=%s" % (
         method, seconds, planlib.DEADLINE_UTC_TOKEN, inst["service"])
@@ -337,16 +319,12 @@ def watchdog_xml(inst: dict[str, t.Any], method: str, seconds: int, actions: t.S
 
 # ------------------------------------------------------------- freeze / thaw
 
-def hold_key(inst: dict[str, t.Any]) -> str:
-    return "%s\\%s" % (HOLD_ROOT, slug(inst["service"]))
-
-
 def release_argvs(inst: dict[str, t.Any], method: str, tools: dict[str, str]) -> list[list[str]]:
     """What releases Domino: the thaw's core, the rescue of a failed freeze, the watchdog's action."""
     if method == "shutdown":
         return [[tools["sc"], "start", inst["service"]]]
     if method == "backup_task":
-        return [[tools["reg"], "add", hold_key(inst), "/v", "Release", "/t", "REG_SZ", "/d", "1", "/f"]]
+        return [dbk.release_argv(tools, inst["data_dir"])]
     return []
 
 
@@ -361,23 +339,24 @@ def disarm_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.An
                         timeout=60, ok_rc="any")
 
 
-HELD_STEP = "wait until databases are held"
-DONE_STEP = "wait until the hook let go"
-# How often the plan asks whether Domino Backup holds the databases (each ask is one reg.exe);
-# the hook itself checks for Release every 20 ms inside its own process.
-HOLD_POLL_SECONDS = 0.02
+HELD_STEP = dbk.HELD_STEP
+DONE_STEP = dbk.DONE_STEP
+DELTAS_STEP = dbk.DELTAS_STEP
+# How long a thaw follows Domino Backup, after the hook let go, taking every database out of backup mode,
+# writing the .DELTA files and starting the Backup snapshot command: only to measure the freeze window and
+# report the deltas.  snapshot_copy waits for the deltas itself (delta_timeout) and fails without them.
+LEAVE_SECONDS = 20
 
 
-def hook_done_step(inst: dict[str, t.Any], tools: dict[str, str], within: int, allow_failure: bool) -> dict[str, t.Any]:
-    """Wait until the hook recorded Done: Domino Backup ends backup mode as soon as the hook exits."""
-    # The whole key: its output carries Held and Done, the hook's record of the hold.
-    return planlib.step(DONE_STEP, [tools["reg"], "query", hold_key(inst)], ok_rc="any",
-                        allow_failure=allow_failure,
-                        retry=planlib.retry_until(within, HOLD_POLL_SECONDS, until_rc=[0], until_stdout=r"Done\s+REG_SZ"))
-
-
-def remove_hold_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.Any]:
-    return planlib.step("remove the hold key", [tools["reg"], "delete", hold_key(inst), "/f"], ok_rc="any")
+def backup_task_end_steps(inst: dict[str, t.Any], tools: dict[str, str], within: int, strict: bool) -> list[dict[str, t.Any]]:
+    """Release the hold and follow Domino out of backup mode: the hook let go (done.json), then the
+    collector kept the delta files (collected.json).  ``strict``: a hook that does not let go fails."""
+    return [
+        planlib.step(dbk.RELEASE_STEP, dbk.release_argv(tools, inst["data_dir"]), ok_rc=[0] if strict else "any",
+                     timeout=60),
+        dbk.hold_step(DONE_STEP, tools, inst["data_dir"], "wait_done", within, allow_failure=not strict),
+        dbk.hold_step(DELTAS_STEP, tools, inst["data_dir"], "wait_deltas", LEAVE_SECONDS, allow_failure=True),
+    ]
 
 
 # backup_task inside one diskshadow run: diskshadow starts (VSS initialised) while Domino Backup is still
@@ -387,44 +366,6 @@ WAIT_CMD = "wait.cmd"
 RELEASE_CMD = "release.cmd"
 WAIT_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + WAIT_CMD
 RELEASE_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + RELEASE_CMD
-HOLD_WAIT_SCRIPT = """# quiesce.domino:hold-wait
-Set-StrictMode -Version 2.0
-$ErrorActionPreference = 'Stop'
-$key = 'HKLM:\\SOFTWARE\\quiesce.domino\\Hold\\@SLUG@'
-$deadline = [DateTime]::UtcNow.AddSeconds(@SECONDS@)
-while ([DateTime]::UtcNow -lt $deadline) {
-    $props = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
-    if ($null -ne $props -and $null -ne $props.PSObject.Properties['Held']) { exit 0 }
-    Start-Sleep -Milliseconds 10
-}
-[Console]::Error.WriteLine('Domino Backup did not hold the databases within @SECONDS@ s')
-exit 1
-"""
-
-
-def _cmd_file(argv: t.Sequence[str]) -> str:
-    """A .cmd file that runs one command and passes its exit code on (CRLF, ASCII)."""
-    if any(c in "".join(argv) for c in '"%&|<>^()!\r\n'):
-        raise DominoError("a command for diskshadow exec holds characters cmd.exe would interpret: %r" % list(argv))
-    return "@" + windows_cmdline(argv) + "\r\n@exit /b %errorlevel%\r\n"
-
-
-def hold_wait_script(inst: dict[str, t.Any], seconds: int) -> str:
-    return HOLD_WAIT_SCRIPT.replace("@SLUG@", slug(inst["service"])).replace("@SECONDS@", str(int(seconds)))
-
-
-def wait_cmd(inst: dict[str, t.Any], tools: dict[str, str], seconds: int) -> str:
-    return _cmd_file(cli.powershell_argv(tools, hold_wait_script(inst, seconds)))
-
-
-def release_cmd(inst: dict[str, t.Any], tools: dict[str, str]) -> str:
-    return _cmd_file(release_argvs(inst, "backup_task", tools)[0])
-
-
-def reg_ms(stdout: t.Optional[str], value: str) -> t.Optional[int]:
-    """A Unix-ms REG_SZ value from ``reg query KEY /v VALUE`` output."""
-    match = re.search(r"(?im)^\s+%s\s+REG_SZ\s+(\d{10,16})\s*$" % re.escape(value), stdout or "")
-    return int(match.group(1)) if match else None
 
 
 def console_step(name: str, tools: dict[str, str], command: str, **kw: t.Any) -> dict[str, t.Any]:
@@ -446,12 +387,11 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
                          retry=planlib.retry_until(60, 1.0, until_stdout=STOPPED_RE)),
         ]
     if method == "backup_task":
-        key = hold_key(inst)
+        # Snapshot mode (-s): without it Domino Backup copies database by database and never runs the hook.
         return [
-            planlib.step("clear a stale hold", [tools["reg"], "delete", key, "/f"], ok_rc="any"),
-            console_step("start Domino Backup", tools, "load backup", timeout=60),
-            planlib.step(HELD_STEP, [tools["reg"], "query", key, "/v", "Held"], ok_rc="any",
-                         retry=planlib.retry_until(hold_timeout, HOLD_POLL_SECONDS, until_rc=[0], until_stdout=r"Held\s+REG_SZ")),
+            dbk.hold_step(dbk.RESET_STEP, tools, inst["data_dir"], "reset"),
+            console_step("start Domino Backup", tools, dbk.LOAD_COMMAND, timeout=60),
+            dbk.hold_step(HELD_STEP, tools, inst["data_dir"], "wait_held", hold_timeout),
         ]
     if method == "vss_writer":
         steps = []
@@ -474,8 +414,7 @@ def thaw_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], start
                          retry=planlib.retry_until(start_timeout, 0.5, until_rc=[0], until_stdout=ANSWERS_RE)),
         ]
     if method == "backup_task":
-        return [planlib.step("release the hold", release_argvs(inst, method, tools)[0], timeout=60),
-                hook_done_step(inst, tools, 120, allow_failure=False), remove_hold_step(inst, tools)]
+        return backup_task_end_steps(inst, tools, 120, strict=True)
     return []
 
 
@@ -555,8 +494,7 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
                           start_timeout: int) -> list[dict[str, t.Any]]:
     """The thaw of a one-call snapshot, safe to run whatever the freeze reached (finally)."""
     if method == "backup_task":
-        return [planlib.step("release the hold", release_argvs(inst, method, tools)[0], ok_rc="any", timeout=60),
-                hook_done_step(inst, tools, 60, allow_failure=True), remove_hold_step(inst, tools)]
+        return backup_task_end_steps(inst, tools, 60, strict=False)
     return thaw_steps(inst, method, tools, start_timeout)
 
 
@@ -580,8 +518,10 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
             raise DominoError("a backup_task snapshot script must exec %s and %s" % (WAIT_CMD_PATH, RELEASE_CMD_PATH))
         steps += [step for step in freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout) if step["name"] != HELD_STEP]
         files["create.dsh"]["template"] = True
-        files[WAIT_CMD] = planlib.plan_file(wait_cmd(inst, tools, hold_timeout), encoding="ascii")
-        files[RELEASE_CMD] = planlib.plan_file(release_cmd(inst, tools), encoding="ascii")
+        wait, hold_input = dbk.wait_cmd_file(tools, inst["data_dir"], hold_timeout)
+        files[WAIT_CMD] = planlib.plan_file(wait, encoding="ascii", template=True)
+        files[dbk.HOLD_INPUT] = planlib.plan_file(hold_input, encoding="ascii")
+        files[RELEASE_CMD] = planlib.plan_file(dbk.release_cmd_file(tools, inst["data_dir"]), encoding="ascii")
         create_timeout += hold_timeout
     elif method != "none":
         steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
@@ -626,10 +566,19 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
     if freeze and thaw:
         out["frozen_ms"] = max(r["end_ms"] for r in thaw) - freeze[0]["start_ms"]
     if method == "backup_task":
-        # The hook's own record is the hold itself (Domino Backup's backup mode brackets the hook's
-        # run); the step bound above includes `load backup` and the clean-up after the release.
-        record = next((r.get("stdout") for r in thaw if r["name"] == DONE_STEP), None)
-        held, done = reg_ms(record, "Held"), reg_ms(record, "Done")
-        if held is not None and done is not None and done >= held:
-            out.update(frozen_ms=done - held, frozen_at=iso_ms(held), thawed_at=iso_ms(done))
+        # The hook's own record is the hold: the databases were in backup mode when it recorded held_ms,
+        # and they stayed in backup mode until Domino had written every delta and started the Backup
+        # snapshot command (left_ms); done_ms (the hook let go) bounds it when that never came.
+        record = {}
+        for name in (DONE_STEP, DELTAS_STEP):
+            rec = next((r for r in thaw if r["name"] == name and r.get("status") == "ok"), None)
+            if rec is not None:
+                record.update(dbk.parse_hold_record(rec.get("stdout")))
+        hold = dbk.window(record)
+        end = hold["left_ms"] or hold["done_ms"]
+        if hold["held_ms"] is not None and end is not None and end >= hold["held_ms"]:
+            out.update(frozen_ms=end - hold["held_ms"], frozen_at=iso_ms(hold["held_ms"]), thawed_at=iso_ms(end),
+                       hook_released_at=iso_ms(hold["done_ms"]), left_backup_mode=hold["left_ms"] is not None)
+        out["backup_start"] = hold["backup_start"]
+        out["deltas"] = dbk.delta_list(record)
     return out

@@ -109,11 +109,20 @@ def layout(destination: str, host: str, mode: str, when: str) -> dict[str, str]:
 
 
 def robocopy_argv(tools: dict[str, str], source: str, target: str, mode: str, retries: int, wait: int, threads: int,
-                  unbuffered: bool, log: t.Optional[str], listing: bool = False) -> list[str]:
+                  unbuffered: bool, log: t.Optional[str], listing: bool = False, exclude_dirs: t.Sequence[str] = (),
+                  exclude_files: t.Sequence[str] = (), ignore_extras: bool = False) -> list[str]:
+    """``exclude_dirs`` (/XD, full paths), ``exclude_files`` (/XF, names); ``ignore_extras`` (/XX) leaves
+    files that are only in the target alone (with /L: does not count them as differences)."""
     argv = [tools["robocopy"], source, target, "/MIR" if mode == "mirror" else "/E", "/B", "/R:%d" % retries,
             "/W:%d" % wait, "/MT:%d" % threads, "/COPY:DAT", "/DCOPY:DAT", "/BYTES", "/NP", "/NDL", "/XJ"]
     if unbuffered:
         argv.append("/J")
+    if exclude_dirs:
+        argv += ["/XD"] + list(exclude_dirs)
+    if exclude_files:
+        argv += ["/XF"] + list(exclude_files)
+    if ignore_extras:
+        argv.append("/XX")
     if listing:
         argv += ["/L", "/NFL"]
     elif log:
@@ -138,8 +147,11 @@ FS_SCRIPTS = {
         "# quiesce.domino:manifest\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$root = (Resolve-Path -LiteralPath $in.root).ProviderPath.TrimEnd('\\') + '\\'\n"
+        "$skipDirs = @($in.exclude_dirs); $skipFiles = @($in.exclude_files)\n"
         "$rows = foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force) {\n"
-        "  $row = [ordered]@{ path = $f.FullName.Substring($root.Length); size = $f.Length;"
+        "  $rel = $f.FullName.Substring($root.Length)\n"
+        "  if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or $skipFiles -contains $f.Name) { continue }\n"
+        "  $row = [ordered]@{ path = $rel; size = $f.Length;"
         " mtime = $f.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }\n"
         "  if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
         "  $row }\n"
@@ -158,6 +170,13 @@ FS_SCRIPTS = {
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
         "[System.IO.File]::WriteAllText($in.path, 'copy in progress or failed; not a complete backup')\n"
+    ),
+    "prune_siblings": (
+        "# quiesce.domino:prune_siblings\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$gone = @(Get-ChildItem -LiteralPath $in.parent -Directory -ErrorAction SilentlyContinue |"
+        " Where-Object { $_.Name -ne $in.keep } | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force; $_.Name })\n"
+        "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
     "remove": (
         "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
@@ -205,27 +224,62 @@ def fs_step(name: str, tools: dict[str, str], script: str, data: dict[str, t.Any
     return planlib.step(name, cli.powershell_argv(tools, body), stdin=json.dumps(data), **kw)
 
 
+DELTAS_WAIT_STEP = "wait for the delta files"
+DELTAS_COPY_STEP = "copy the delta files"
+DELTAS_MANIFEST_STEP = "delta manifest"
+
+
 def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str, str], mode: str, retries: int,
               wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
               timeout: int, release_script: t.Optional[str] = None,
-              extra_finally: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
+              extra_finally: t.Sequence[dict[str, t.Any]] = (),
+              deltas: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
     """One call: fit check, copy, verify, manifests, finalize, retention; a failure removes the partial copy
-    (versioned) or leaves the INCOMPLETE marker (mirror)."""
+    (versioned) or leaves the INCOMPLETE marker (mirror).
+
+    ``deltas`` (method backup_task): {"folder", "seconds", "wait_step", "state_dir"}.  The copy waits until
+    the hook has kept this backup's .DELTA files (``wait_step``, at most ``seconds``; never arriving fails
+    the copy), copies the data without the hook's own folder, then puts every delta beside its database in
+    the copy; the manifests include them.  After the copy is finalized, the delta folders of earlier backups
+    are removed from the data directory."""
     steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
                      timeout=600)]
+    skip_dirs: list[str] = []
+    if deltas:
+        steps.append(deltas["wait_step"])
+        skip_dirs = [deltas["state_dir"]]
     if mode == "mirror":
         steps.append(fs_step("mark incomplete", tools, "mark", {"path": where["marker"]}))
+    excluded = ["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs]
     steps += [
         planlib.step("copy", robocopy_argv(tools, source, where["work"], mode, retries, wait, threads, unbuffered,
-                                           where["log"]), ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout,
-                     encoding="console"),
-        planlib.step("verify", robocopy_argv(tools, source, where["work"], mode, 0, 0, threads, False, None, listing=True),
+                                           where["log"], exclude_dirs=excluded), ok_rc=planlib.ok_rc_range(0, 7),
+                     timeout=timeout, encoding="console"),
+        planlib.step("verify", robocopy_argv(tools, source, where["work"], mode, 0, 0, threads, False, None, listing=True,
+                                             exclude_dirs=excluded, ignore_extras=bool(deltas)),
                      ok_rc=[0], timeout=timeout),
-        fs_step("source manifest", tools, "manifest", {"root": source, "sha256": sha256, "out": None}, timeout=timeout),
-        fs_step("copy manifest", tools, "manifest", {"root": where["work"], "sha256": sha256, "out": where["manifest"]},
-                timeout=timeout),
+    ]
+    if deltas:
+        steps += [
+            planlib.step(DELTAS_COPY_STEP, robocopy_argv(tools, deltas["folder"], where["work"], "versioned", retries, wait,
+                                                         threads, False, None, exclude_files=["collected.json"],
+                                                         ignore_extras=True),
+                         ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
+            fs_step(DELTAS_MANIFEST_STEP, tools, "manifest", {"root": deltas["folder"], "sha256": sha256, "out": None,
+                                                              "exclude_dirs": [], "exclude_files": ["collected.json"]},
+                    timeout=timeout),
+        ]
+    steps += [
+        fs_step("source manifest", tools, "manifest", {"root": source, "sha256": sha256, "out": None,
+                                                       "exclude_dirs": skip_dirs, "exclude_files": []}, timeout=timeout),
+        fs_step("copy manifest", tools, "manifest", {"root": where["work"], "sha256": sha256, "out": where["manifest"],
+                                                     "exclude_dirs": [], "exclude_files": []}, timeout=timeout),
         fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),
     ]
+    if deltas:
+        parent, keep_name = deltas["folder"].rsplit("\\", 1)
+        steps.append(fs_step("forget older delta folders", tools, "prune_siblings", {"parent": parent, "keep": keep_name},
+                             allow_failure=True, timeout=600))
     if mode == "versioned" and keep > 0:
         steps.append(fs_step("retention", tools, "retention", {"base": where["base"], "keep": keep, "max_age_seconds": 0},
                              timeout=600))

@@ -26,6 +26,7 @@ DEFAULT_TOOLS = {
     "taskkill": SYSTEM32 + "\\taskkill.exe",
     "schtasks": SYSTEM32 + "\\schtasks.exe",
     "reg": SYSTEM32 + "\\reg.exe",
+    "fsutil": SYSTEM32 + "\\fsutil.exe",
     "powershell": SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe",
 }
 DOMINO_TOOLS = ("nserver", "nsd")
@@ -176,6 +177,27 @@ def int_range(option: str, value: t.Any, low: int, high: int) -> int:
     if not low <= value <= high:
         _bad(option, value, "an integer from %d to %d is required" % (low, high))
     return value
+
+
+def windows_cmdline(args: t.Sequence[str]) -> str:
+    """Quote arguments the way CommandLineToArgvW reads them (mirror of executor.ps1)."""
+    out = []
+    for arg in args:
+        if arg and not re.search(r'[\s"]', arg):
+            out.append(arg)
+            continue
+        text, slashes = '"', 0
+        for ch in arg:
+            if ch == "\\":
+                slashes += 1
+                continue
+            if ch == '"':
+                text += "\\" * (slashes * 2 + 1) + '"'
+            else:
+                text += "\\" * slashes + ch
+            slashes = 0
+        out.append(text + "\\" * (slashes * 2) + '"')
+    return " ".join(out)
 
 
 # ------------------------------------------------------------------ tool paths

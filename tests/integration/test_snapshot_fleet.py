@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-from quiesce_sim import domino
 
 SNAP = """
 - hosts: {host}
@@ -45,22 +44,30 @@ def test_one_call_snapshot_per_method(fleet, host, method, letter):
     assert calls(fleet, host) - before == 3
     assert res["method"] == method and res["exposed_as"] == letter + ":"
     assert res["shadows"][0]["volume"] == "D:"
-    torn = domino.torn_transactions(Path(fleet.host_dir(host)) / "volumes" / letter / "Domino" / "data")
+    image = Path(fleet.host_dir(host)) / "volumes" / letter / "Domino" / "data"
+    verdict = fleet.restore_verdict(host, image, res.get("backup_start"))
     if method == "none":
         assert res["crash_consistent"] is True and res["frozen_ms"] == 0
     else:
-        assert torn == [] and res["crash_consistent"] is False
+        assert verdict["consistent"], verdict
+        assert res["crash_consistent"] is False
         assert 0 < res["frozen_ms"] < 30000
         assert res["create_ms"] > 0
     if method == "shutdown":
         assert res["frozen_ms"] >= res["freeze_ms"] + res["create_ms"]
+        assert verdict["deltas_applied"] == [] and verdict["torn_before_recovery"] == 0  # a clean shutdown
     if method == "backup_task":
-        # diskshadow waits for the hold, creates and releases it itself: the window (the hook's Held to
-        # Done) lies inside the diskshadow run and is what the twin's Domino measured itself.
-        assert res["frozen_at"] >= res["create_started_at"] and res["frozen_ms"] < res["create_ms"]
+        # The window runs from the hook's hold until Domino had taken every database out of backup mode
+        # and written the deltas; the twin's Domino measured the same span itself.
+        assert res["left_backup_mode"] is True and res["frozen_at"] >= res["create_started_at"]
         log = (Path(fleet.host_dir(host)) / "run" / "hostd.log").read_text()
-        truth = int(re.findall(r"released from backup mode after (\d+) ms", log)[-1])
+        truth = int(re.findall(r"from the hook's hold until every database left it: (\d+) ms", log)[-1])
         assert abs(res["frozen_ms"] - truth) <= 15, (res["frozen_ms"], truth)
+        # Writers went on during the hold: the databases changed after the snapshot, and only their deltas
+        # (kept by the hook, listed in the result) make the image consistent.
+        assert res["deltas"] and verdict["deltas_applied"]
+        bare = fleet.restore_verdict(host, image)
+        assert not bare["consistent"] and bare["needs_change_info"], bare
     if method in ("shutdown", "backup_task"):
         assert res["watchdog"]["armed"] is True and res["watchdog"]["left_armed"] is False
         assert res["thawed_at"] > res["frozen_at"]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 INI1 = "[Notes]\r\nDirectory=D:\\Domino\\data1\r\nServerName=srv1/ACME\r\nTRANSLOG_Status=1\r\nTRANSLOG_Style=1\r\nTRANSLOG_Path=L:\\translog1\r\n"
 INI2 = "[Notes]\r\nDirectory=E:\\Domino\\data2\r\nServerName=srv2/ACME\r\nTRANSLOG_Status=0\r\n"
@@ -71,7 +72,7 @@ def test_frozen_state_comes_from_the_watchdog_record_or_the_server():
     late = dom.parse_inventory(inventory([dict(SVC1, State="Stopped")], watchdogs=[wd], now="2026-11-22T10:06:00Z"))
     assert dom.frozen_state(late["installations"][0], late["now_utc"]) is None
     assert dom.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
-    held = dom.parse_inventory(inventory([SVC1], holds=["LotusDominoServerDDominodata1"]))
+    held = dom.parse_inventory(inventory([SVC1], holds=["D:\\Domino\\data1\\"]))
     assert dom.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
     assert dom.thaw_method(dom.parse_inventory(inventory([SVC1]))["installations"][0], None) is None
 
@@ -82,35 +83,36 @@ def test_watchdog_xml_runs_release_actions_at_the_template_deadline():
     assert "<StartBoundary>@@WATCHDOG_DEADLINE_LOCAL@@</StartBoundary>" in xml
     assert '<Arguments>start "HCL Domino Server (DDominodata)"</Arguments>' in xml
     assert "<UserId>S-1-5-18</UserId>" in xml and "deadline_utc=@@WATCHDOG_DEADLINE_UTC@@" in xml
-    assert dom.windows_cmdline(["a b", 'q"x', "C:\\dir\\"]) == '"a b" "q\\"x" C:\\dir\\'
+    assert cli.windows_cmdline(["a b", 'q"x', "C:\\dir\\"]) == '"a b" "q\\"x" C:\\dir\\'
 
 
 def _rec(name, start, end, stdout=""):
-    return {"name": name, "start_ms": start, "end_ms": end, "stdout": stdout}
+    return {"name": name, "start_ms": start, "end_ms": end, "stdout": stdout, "status": "ok"}
 
 
-HELD_OUT = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Hold\\X\r\n    Held    REG_SZ    1700000001000\r\n\r\n"
-DONE_OUT = ("\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Hold\\X\r\n    Held    REG_SZ    1700000001000\r\n"
-            "    Pid    REG_SZ    4242\r\n    Release    REG_SZ    1\r\n    Done    REG_SZ    1700000001150\r\n\r\n")
+HELD = {"held_ms": 1700000001000, "backup_start": "20231114221320", "pid": 4242, "tag": "dominobackup_20231114221320.tag"}
+DONE_OUT = json.dumps({"held": HELD, "done": {"done_ms": 1700000001150, "released": True}})
+DELTAS_OUT = json.dumps({"held": HELD, "collected": {"started_ms": 1700000001190, "ended_ms": 1700000001230,
+                                                     "deltas": {"path": "mail\\a.nsf.DELTA", "size": 12}}})
 
 
-def test_backup_task_window_is_the_hooks_held_to_done_record():
-    result = {"steps": [_rec("clear a stale hold", 1700000000000, 1700000000040),
+def test_backup_task_window_runs_from_the_hold_until_domino_left_backup_mode():
+    result = {"steps": [_rec("reset the hold", 1700000000000, 1700000000040),
                         _rec("start Domino Backup", 1700000000040, 1700000000900),
-                        _rec(dom.HELD_STEP, 1700000000900, 1700000001020, HELD_OUT),
-                        _rec(dom.CREATE_STEP, 1700000001020, 1700000001090)],
+                        _rec(dom.CREATE_STEP, 1700000000900, 1700000001090)],
               "finally": [_rec("release the hold", 1700000001090, 1700000001130),
                           _rec(dom.DONE_STEP, 1700000001130, 1700000001170, DONE_OUT),
-                          _rec("remove the hold key", 1700000001170, 1700000001200)]}
+                          _rec(dom.DELTAS_STEP, 1700000001170, 1700000001300, DELTAS_OUT)]}
     window = dom.freeze_window(result, "backup_task")
-    assert window["frozen_ms"] == 150 and window["create_ms"] == 70
-    assert window["frozen_at"] == "2023-11-14T22:13:21.000Z" and window["thawed_at"] == "2023-11-14T22:13:21.150Z"
-    # Without the hook's record (Done never came) the plan's own steps bound the window.
+    # held_ms to the start of the Backup snapshot command: Domino had left backup mode and written the deltas
+    assert window["frozen_ms"] == 190 and window["left_backup_mode"] is True
+    assert window["frozen_at"] == "2023-11-14T22:13:21.000Z" and window["thawed_at"] == "2023-11-14T22:13:21.190Z"
+    assert window["hook_released_at"] == "2023-11-14T22:13:21.150Z"
+    assert window["backup_start"] == "20231114221320" and window["deltas"] == [{"path": "mail\\a.nsf.DELTA", "size": 12}]
+    # The deltas never came: the hook's own release bounds the window.
+    result["finally"][2]["status"] = "failed"
+    window = dom.freeze_window(result, "backup_task")
+    assert window["frozen_ms"] == 150 and window["left_backup_mode"] is False and window["deltas"] == []
+    # Without any record of the hook the plan's own steps bound the window.
     result["finally"][1]["stdout"] = ""
-    assert dom.freeze_window(result, "backup_task")["frozen_ms"] == 1200
-
-
-def test_reg_ms_reads_only_the_named_value():
-    assert dom.reg_ms(HELD_OUT, "Held") == 1700000001000
-    assert dom.reg_ms(HELD_OUT, "Done") is None
-    assert dom.reg_ms("ERROR: The system was unable to find the specified registry key or value.", "Held") is None
+    assert dom.freeze_window(result, "backup_task")["frozen_ms"] == 1300

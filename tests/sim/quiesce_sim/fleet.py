@@ -23,7 +23,7 @@ from . import domino
 SIM_ROOT = Path(__file__).resolve().parent
 CLIENT = SIM_ROOT / "client.py"
 SYSTEM32 = "C:\\Windows\\System32"
-SYSTEM_TOOLS = ["diskshadow", "vssadmin", "robocopy", "sc", "tasklist", "taskkill", "schtasks", "reg"]
+SYSTEM_TOOLS = ["diskshadow", "vssadmin", "robocopy", "sc", "tasklist", "taskkill", "schtasks", "reg", "fsutil"]
 POWERSHELL = SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe"
 
 FAULTS = {
@@ -106,9 +106,11 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
             "translog": {"status": "1", "style": "0", "path": "D:\\Domino\\translog"},
             "seed": index + 1, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
             "txn_interval_ms": txn_interval_ms,
-            # Domino Backup configured with the quiesce.domino hook as "Snapshot start command" (12.0+).
-            "backup_hook": {"key": "HKLM\\SOFTWARE\\quiesce.domino\\Hold\\" + "".join(c for c in service if c.isalnum()),
-                            "timeout_seconds": 120} if int(prof["version"].split(".")[0]) >= 12 else None,
+            # Domino Backup (12.0+) configured as docs/backup-task.md says: the collection's script as
+            # Snapshot start command and Backup snapshot command, file list with physical paths.
+            "backup_config": {"snapshot_start_command": "quiesce", "backup_snapshot_command": "quiesce",
+                              "file_list": "physical", "enforce_snapshot": False, "timeout_seconds": 120,
+                              "delete_deltas": True} if int(prof["version"].split(".")[0]) >= 12 else None,
         }],
         "faults": {},
     }
@@ -138,8 +140,7 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
         % (data_dir, cfg["dominos"][0]["server_name"], tl["status"], tl["style"], tl["path"])).encode())
     names = ["names", "log", "admin4", "events4", "catalog"] + ["mail%d" % i for i in range(1, max(databases - 4, 2))]
     for db in names[:max(databases, 2)]:
-        (data / (db + ".nsf")).write_text("".join("PAD %s %06d %s\n" % (db, i, "." * 48)
-                                                  for i in range(db_kb * 1024 // 64)))
+        domino.create_db(data / (db + ".nsf"), ("PAD %s %06d %s\n" % (db, i, "." * 48) for i in range(db_kb * 1024 // 64)))
     (host_dir / "run" / "latency_ms").write_text("0")
     python = host_dir / "bin" / "python"
     python.parent.mkdir(exist_ok=True)

@@ -36,6 +36,13 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _json_file(path: Path, value: dict[str, t.Any]) -> None:
+    """As the hook writes its records: to a temporary name, then moved into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, separators=(",", ":")))
+    os.replace(tmp, path)
+
+
 def win_time(ts: float | None = None) -> str:
     """English Windows short date and long time: 9/21/2020 12:12:51 AM."""
     d = datetime.datetime.fromtimestamp(ts if ts is not None else time.time())
@@ -55,8 +62,10 @@ class DominoServer:
         self.state = "STOPPED"
         self.pid = 0
         self.ready_at = 0.0
-        self.backup_mode = False          # databases held in backup mode (writes paused)
+        self.backup_mode = False          # databases in backup mode: writes go on, change info is kept
         self.backup_mode_since: float | None = None
+        self.backup_id: str | None = None
+        self.backup_base: dict[Path, int] = {}   # database -> its size when backup mode began
         self.in_txn = False
         self.stop_requested = False
         self.killed = False
@@ -137,31 +146,60 @@ class DominoServer:
         self.tasks.clear()
         self.backup_mode = False
         self.backup_mode_since = None
+        self.backup_id = None
+        self.backup_base = {}
         self.cond.notify_all()
         self.log(why)
 
     def answers(self) -> bool:
         return self.state == "RUNNING" and time.time() >= self.ready_at
 
-    def enter_backup_mode(self, timeout: float = 10.0) -> bool:
-        """Hold writes at a transaction boundary; True once the databases are quiet."""
+    def enter_backup_mode(self) -> bool:
+        """Every database into backup mode (caller holds the I/O lock).  Writes go on (HCL: backup mode
+        does not freeze writes); each database's size is remembered, and its first write from now on
+        marks its header (its file alone is no longer a consistent backup)."""
         if self.host.fault("domino_refuses_backup_mode"):
             return False
         self.backup_mode = True
         self.backup_mode_since = time.time()
-        deadline = time.time() + timeout
-        while self.in_txn and time.time() < deadline:
-            self.cond.wait(0.05)
-        self.log("databases in backup mode")
-        return not self.in_txn
+        self.backup_id = "B%d" % now_ms()
+        self.backup_base = {db: db.stat().st_size for db in self.dbs}
+        self.log("databases in backup mode (%s)" % self.backup_id)
+        return True
 
-    def leave_backup_mode(self) -> None:
-        if self.backup_mode:
-            self.log("databases released from backup mode after %d ms"
-                     % int((time.time() - (self.backup_mode_since or time.time())) * 1000))
-        self.backup_mode = False
-        self.backup_mode_since = None
-        self.cond.notify_all()
+    def leave_backup_mode(self, into: t.Optional[Path] = None, gap_s: float = 0.003) -> list[Path]:
+        """Take the databases out of backup mode one after another, writes going on in between.  Each
+        changed database gets its change info: by default a ``<db>.DELTA`` file beside it (Domino Backup in
+        snapshot mode); with ``into`` (a shadow copy's root for this volume: VSS auto-recovery) the change
+        info is applied to the database's image in the shadow copy instead.  Returns the delta files."""
+        if not self.backup_mode:
+            return []
+        written: list[Path] = []
+        backup_id, bases = self.backup_id or "B0", dict(self.backup_base)
+        for db in list(self.dbs):
+            with self.host.io_lock:
+                delta = domino.write_delta(db, backup_id, bases.get(db, domino.HEADER_LEN))
+                if delta is not None and into is not None:
+                    image = into / db.relative_to(self.host.volume_dir(self.cfg["data_dir"][0]))
+                    if image.exists():
+                        domino.apply_delta(image, delta)
+                    delta.unlink()
+                elif delta is not None:
+                    written.append(delta)
+                if domino.backup_mark(db) is not None:
+                    domino.set_mark(db, None)
+                self.backup_base.pop(db, None)
+            if gap_s:
+                time.sleep(gap_s)
+        with self.host.io_lock:
+            held = int((time.time() - (self.backup_mode_since or time.time())) * 1000)
+            self.backup_mode = False
+            self.backup_mode_since = None
+            self.backup_id = None
+            self.cond.notify_all()
+            self.log("databases released from backup mode after %d ms (%d delta files%s)"
+                     % (held, len(written), ", applied into the shadow copy" if into is not None else ""))
+        return written
 
     # --- the writer ------------------------------------------------------
     def _write_loop(self, generation: int) -> None:
@@ -169,8 +207,6 @@ class DominoServer:
         step_gap = self.cfg.get("step_interval_ms", 4) / 1000.0
         while True:
             with self.host.io_lock:
-                while self.state == "RUNNING" and self.backup_mode:
-                    self.cond.wait(0.1)
                 if self.state != "RUNNING" or self.stop_requested or len(self.dbs) < 2 or generation != self.generation:
                     return
                 self.txn += 1
@@ -184,22 +220,28 @@ class DominoServer:
                         self.in_txn = False
                         self.cond.notify_all()
                         return
+                    if self.backup_mode and db in self.backup_base and domino.backup_mark(db) is None:
+                        domino.set_mark(db, self.backup_id)
                     domino.write_step(db, txn, step, "doc-%06d" % txn)
             with self.host.io_lock:
                 self.in_txn = False
                 self.cond.notify_all()
             time.sleep(txn_gap)
 
-    def run_backup_task(self) -> str:
-        """Domino Backup in snapshot mode: databases into backup mode, then the configured
-        "Snapshot start command" (the quiesce.domino hook) holds until released or its timeout."""
+    # --- Domino Backup ------------------------------------------------------
+    def run_backup_task(self, args: str) -> str:
+        """``load backup [-s]``.  Snapshot mode needs ``-s`` or "Enforce snapshot backup mode" (HCL help
+        "Running backup"); without it Domino Backup copies database by database and runs no snapshot
+        command.  In snapshot mode: every database into backup mode, the Snapshot start command, out of
+        backup mode one by one with .DELTA files, the Backup snapshot command with a file list."""
+        conf = self.cfg.get("backup_config") or {}
+        snapshot = "-s" in args.lower().split() or bool(conf.get("enforce_snapshot"))
         self.tasks.add("backup")
-        hook = self.cfg.get("backup_hook")
-        if not hook:
-            self.log("Backup: no Snapshot start command configured")
-            threading.Timer(0.2, self._end_backup_task).start()
+        if not snapshot:
+            self.log("Backup: database backup started (not in snapshot mode)")
+            threading.Timer(1.0, self._end_backup_task).start()
             return "Backup: Started"
-        threading.Thread(target=self._hook_hold, args=(hook,), daemon=True).start()
+        threading.Thread(target=self._snapshot_backup, args=(conf,), daemon=True).start()
         return "Backup: Started"
 
     def _end_backup_task(self) -> None:
@@ -207,38 +249,126 @@ class DominoServer:
             self.tasks.discard("backup")
             self.host.save_state()
 
-    def _hook_hold(self, hook: dict[str, t.Any]) -> None:
-        key = hook["key"].upper().replace("HKLM\\", "HKEY_LOCAL_MACHINE\\", 1)
-        # Domino Backup takes a while to start and put every database into backup mode before it runs
-        # the Snapshot start command; the twin's hook records Held when backup mode begins.
-        time.sleep(self.cfg.get("backup_start_ms", 500) / 1000.0)
+    def _snapshot_backup(self, conf: dict[str, t.Any]) -> None:
+        # Domino Backup takes a while to start, and then to put every database into backup mode, before it
+        # runs the Snapshot start command; the writers go on all the while.
+        start_s = self.cfg.get("backup_start_ms", 500) / 1000.0
+        time.sleep(start_s * 0.2)
         with self.host.io_lock:
-            if not self.enter_backup_mode():
-                self.log("Backup: databases could not be put into backup mode (fault)")
+            if self.state != "RUNNING" or not self.enter_backup_mode():
+                self.log("Backup: databases could not be put into backup mode")
                 self.tasks.discard("backup")
                 return
-            # as the real hook: an existing key (a Release that came early) is kept
-            entry = self.host.registry.setdefault(key, {"display": hook["key"], "values": {}})
-            entry["values"].update({"Held": ["REG_SZ", str(now_ms())], "Pid": ["REG_SZ", str(self.pid + 300)]})
-            self.log("hook: databases held (%s)" % hook["key"])
-        deadline = time.time() + float(hook.get("timeout_seconds", 120))
+        time.sleep(start_s * 0.8)
+        start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S")
+        args = self._command_args(start, "")
+        ok = True
+        if conf.get("snapshot_start_command") == "quiesce":
+            ok = self._hook_start(conf, args)
+        elif conf.get("snapshot_start_command"):
+            self.log("Backup: Snapshot start command %r is not simulated" % conf["snapshot_start_command"])
+            ok = False
+        deltas = self.leave_backup_mode()
+        held = self._held_ms()
+        if held is not None:
+            self.log("backup mode from the hook's hold until every database left it: %d ms" % (now_ms() - held))
+        if ok and conf.get("backup_snapshot_command") == "quiesce":
+            listing = self._file_list(conf, start)
+            self._hook_snapshot(self._command_args(start, str(listing) if listing else ""))
+        if conf.get("delete_deltas", True):
+            # Pessimistic: Domino treats the .DELTA files as temporary once the integration had them.
+            for delta in deltas:
+                delta.unlink(missing_ok=True)
+        with self.host.io_lock:
+            self.tasks.discard("backup")
+            self.log("Backup: snapshot backup %s %s" % (start, "done" if ok else "failed (Snapshot start command error)"))
+
+    def _command_args(self, start: str, first: str) -> list[str]:
+        """The positional arguments Domino Backup appends to every command (domino-backup scripts)."""
+        node = (self.cfg.get("server_name") or "server").split("/")[0].replace(" ", "_")
+        return [first, "", "", node, "", "FULL", start, "", "7"]
+
+    def _file_list(self, conf: dict[str, t.Any], start: str) -> t.Optional[Path]:
+        style = conf.get("file_list", "physical")
+        if style == "disabled":
+            return None
+        data_win = self.cfg["data_dir"].rstrip("\\")
+        lines = []
+        for db in self.dbs:
+            rel = str(db.relative_to(self.data_path)).replace("/", "\\")
+            physical = data_win + "\\" + rel
+            lines.append(physical if style == "physical" else "%s;%s" % (physical, rel))
+        listing = self.host.path("C:\\Windows\\Temp\\dominobackup_%s.lst" % start)
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+        return listing
+
+    # The quiesce.domino integration script (files/quiesce_domino_backup.ps1) as Domino Backup runs it:
+    # the twin cannot run PowerShell, so these mirror its two phases step by step.
+    def _hook_paths(self) -> tuple[Path, Path]:
+        state = self.data_path / "quiesce_domino"
+        return state, state / "hold"
+
+    def _held_ms(self) -> t.Optional[int]:
+        try:
+            return int(json.loads((self._hook_paths()[1] / "held.json").read_text())["held_ms"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _hook_start(self, conf: dict[str, t.Any], args: list[str]) -> bool:
+        start = args[6]
+        _state, hold = self._hook_paths()
+        hold.mkdir(parents=True, exist_ok=True)
+        tag = "dominobackup_%s.tag" % start
+        (self.data_path / tag).write_text(start)
+        _json_file(hold / "held.json", {"held_ms": now_ms(), "backup_start": start, "pid": self.pid + 300, "tag": tag})
+        self.log("hook: databases held (backup %s)" % start)
+        deadline = time.time() + float(conf.get("timeout_seconds", 120))
         released = False
         while time.time() < deadline:
-            with self.host.io_lock:
-                entry = self.host.registry.get(key)
-                if entry and "Release" in entry["values"]:
-                    released = True
-                    break
-                if self.state != "RUNNING":
-                    break
+            if (hold / "release").exists():
+                released = True
+                break
+            if self.state != "RUNNING":
+                break
             time.sleep(0.02)  # as the real hook
-        with self.host.io_lock:
-            self.leave_backup_mode()
-            entry = self.host.registry.get(key)
-            if entry is not None:  # the real hook records Done; quiesce.domino removes the key
-                entry["values"]["Done"] = ["REG_SZ", str(now_ms())]
-            self.tasks.discard("backup")
-            self.log("hook: %s" % ("released" if released else "hold timed out; Backup snapshot error"))
+        _json_file(hold / "done.json", {"done_ms": now_ms(), "released": released})
+        self.log("hook: %s" % ("released" if released else "hold timed out; QUIESCE_SNAPSHOT_ERROR"))
+        return released
+
+    def _hook_snapshot(self, args: list[str]) -> None:
+        started = now_ms()
+        start = args[6]
+        state, _hold = self._hook_paths()
+        target = state / "deltas" / start
+        target.mkdir(parents=True, exist_ok=True)
+        listed = bool(args[0]) and Path(args[0]).is_file()
+        found = []
+        if listed:
+            for line in Path(args[0]).read_text(encoding="utf-8").splitlines():
+                physical = line.split(";")[0].strip()
+                if not physical:
+                    continue
+                db = self.host.path(physical)
+                for cand in (db.with_name(db.name + ".DELTA"), db.with_suffix(".DELTA")):
+                    if cand.is_file():
+                        found.append(cand)
+                        break
+        else:
+            found = [p for p in self.data_path.rglob("*.DELTA") if state not in p.parents]
+        rows = []
+        for delta in found:
+            rel = delta.relative_to(self.data_path)
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(delta, dest)
+            rows.append({"path": str(rel).replace("/", "\\"), "size": dest.stat().st_size})
+        if listed:
+            Path(args[0]).unlink()
+        (self.data_path / ("dominobackup_%s.tag" % start)).unlink(missing_ok=True)
+        _json_file(target / "collected.json", {"started_ms": started, "ended_ms": now_ms(), "backup_start": start,
+                                               "file_list": listed, "deltas": rows})
+        self.log("hook: %d delta files kept for backup %s" % (len(rows), start))
 
     def processes(self) -> list[tuple[str, int]]:
         if self.state == "STOPPED":

@@ -107,6 +107,7 @@ class _DiskShadow:
         self.writers = True
         self.context = "volatile"
         self.client_accessible = False
+        self.autorecover = True           # VSS default; "set option noautorecover" turns it off
         self.in_backup = False
         self.ended_backup = False
         self.volumes: list[tuple[str, str | None]] = []
@@ -187,7 +188,10 @@ class _DiskShadow:
             if target.exists():
                 self.out.append("The existing file will be overwritten.")
             self.metadata = str(target)
-        elif what in ("verbose", "option"):
+        elif what == "option":
+            if any(a.lower() == "noautorecover" for a in args[1:]):
+                self.autorecover = False
+        elif what == "verbose":
             pass
         else:
             raise _DsError("SET %s is not supported." % what, rc=1)  # [I]
@@ -197,11 +201,6 @@ class _DiskShadow:
 
     def cmd_end(self, args: list[str]) -> None:
         self.ended_backup = True
-        for server in self._frozen_by_writer:
-            server.leave_backup_mode()
-        self._frozen_by_writer = []
-
-    _frozen_by_writer: list = []
 
     def cmd_add(self, args: list[str]) -> None:
         if not args or args[0].lower() != "volume":
@@ -272,7 +271,9 @@ class _DiskShadow:
                     if self.host.fault("vss_timeout"):
                         raise _DsError('Writer "%s" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT). '
                                        "The shadow copy creation failed." % name, rc=5)  # [I]
-                    if not server.enter_backup_mode():
+                    with self.host.io_lock:
+                        entered = server.enter_backup_mode()
+                    if not entered:
                         raise _DsError('Writer "%s" reported an error (VSS_E_WRITERERROR_RETRYABLE).' % name, rc=5)  # [I]
                     frozen.append(server)
             self.out.append("")
@@ -291,12 +292,12 @@ class _DiskShadow:
             shadow["count"] = len(self.volumes)
             made.append((shadow, alias))
             self.created.append(shadow["id"])
-        # With VSS auto-recovery Domino writes its deltas into the snapshot; writers thaw after create.
-        if frozen and not self.in_backup:
-            for server in frozen:
-                server.leave_backup_mode()
-        else:
-            self._frozen_by_writer = frozen
+        # The Domino writer thaws right after the creation (OnThaw).  With VSS auto-recovery (the default)
+        # it writes its change info into the shadow copy itself (PostSnapshot); with noautorecover the
+        # deltas are written separately into the live data directory (HCL: install_vss_writer.md).
+        for server in frozen:
+            image = next((Path(sh["dir"]) for sh, _a in made if sh["volume"] == server.cfg["data_dir"][0].upper()), None)
+            server.leave_backup_mode(into=image if self.autorecover else None)
         if self.metadata:
             Path(self.metadata).parent.mkdir(parents=True, exist_ok=True)
             Path(self.metadata).write_text("simulated metadata cab\n")
@@ -437,9 +438,13 @@ class _DiskShadow:
             if not line or line.lower().startswith(("exit", "rem ", "::")):
                 continue
             words = split_windows_args(line)
+            stdin = None
+            if len(words) >= 3 and words[-2] == "<":  # cmd.exe redirects standard input from a file
+                stdin = self.host.path(words[-1]).read_text(encoding="utf-8")
+                words = words[:-2]
             tool = words[0].replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
-            time.sleep(0.03)  # cmd.exe and the tool starting on a real host
-            rc, out, err = run_tool(self.host, tool, words[1:], None)
+            time.sleep(0.03)  # the tool starting on a real host
+            rc, out, err = run_tool(self.host, tool, words[1:], stdin)
             self.out += [x for x in (out + err).replace("\r\n", "\n").split("\n") if x]
             if rc:
                 raise _DsError("The script %s failed with exit code %d." % (name, rc), rc=rc)  # [I]
@@ -450,8 +455,6 @@ class _DiskShadow:
     def finish(self) -> None:
         if self.in_backup and not self.ended_backup and self.writers:
             self.out.append("Note: END BACKUP was not commanded, writers not notified BackupComplete.")
-            for server in self._frozen_by_writer:
-                server.leave_backup_mode()
         for shadow_id in self.created:
             shadow = self.host.shadows.get(shadow_id.lower())
             if shadow and "persistent" not in shadow["context"]:
@@ -623,40 +626,78 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return func(host, data)
             except (OSError, PathError, ValueError) as exc:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
-    if "quiesce.domino:hold-wait" in script:
-        return _hold_wait(host, script)
+    if script.startswith("# quiesce.domino:hold\n"):
+        try:
+            return _hold(host, json.loads(stdin or "{}"))
+        except (OSError, PathError, ValueError, KeyError) as exc:
+            return 1, "", crlf(["hold : %s" % exc])
     if "quiesce.domino:domino-inventory" in script:
         return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
 
 
-def _is_hold_wait(argv: list[str]) -> bool:
-    """The hold-wait script polls for a long time and must not hold the host's lock meanwhile."""
+def _script_of(argv: list[str]) -> str:
     lowered = [a.lower() for a in argv]
     if "-encodedcommand" not in lowered or lowered.index("-encodedcommand") + 1 >= len(argv):
-        return False
+        return ""
     try:
-        script = base64.b64decode(argv[lowered.index("-encodedcommand") + 1]).decode("utf-16-le")
+        return base64.b64decode(argv[lowered.index("-encodedcommand") + 1]).decode("utf-16-le")
     except (ValueError, UnicodeDecodeError):
-        return False
-    return script.startswith("# quiesce.domino:hold-wait")
+        return ""
 
 
-def _hold_wait(host: Host, script: str) -> Result:
-    """The hold-wait script: poll the hook's key every 10 ms until it has Held, or give up."""
-    slug_match = re.search(r"Hold\\([A-Za-z0-9]+)'", script)
-    seconds_match = re.search(r"AddSeconds\((\d+)\)", script)
-    if not slug_match or not seconds_match:
-        return 1, "", "hold-wait: unexpected script\r\n"
-    key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\" + slug_match.group(1).upper()
-    deadline = time.time() + int(seconds_match.group(1))
-    while time.time() < deadline:
-        entry = host.registry.get(key)
-        if entry is not None and "Held" in entry["values"]:
+def _is_hold_script(argv: list[str]) -> bool:
+    """The hold script may wait a long time and must not hold the host's lock meanwhile."""
+    return _script_of(argv).startswith("# quiesce.domino:hold\n")
+
+
+def _hold(host: Host, data: dict) -> Result:
+    """dominobackup.HOLD_SCRIPT: reset, release, or wait for the hook's records (every 10 ms)."""
+    action = data["action"]
+    hold = host.path(data["hold"]) if data.get("hold") else Path("/nonexistent")
+    if action == "reset":
+        if hold.is_dir():
+            for entry in hold.iterdir():
+                entry.unlink()
+        return 0, "", ""
+    if action == "release":
+        hold.mkdir(parents=True, exist_ok=True)
+        (hold / "release").write_text("release")
+        return 0, "", ""
+    deadline = time.time() + float(data["seconds"])
+    while True:
+        out = None
+        held = hold / "held.json"
+        if action == "wait_held" and held.exists():
+            out = {"held": json.loads(held.read_text())}
+        elif action == "wait_done" and held.exists() and (hold / "done.json").exists():
+            out = {"held": json.loads(held.read_text()), "done": json.loads((hold / "done.json").read_text())}
+        elif action == "wait_deltas" and held.exists():
+            h = json.loads(held.read_text())
+            collected = host.path(data["deltas"]) / str(h["backup_start"]) / "collected.json"
+            if collected.exists():
+                out = {"held": h, "collected": json.loads(collected.read_text())}
+        elif action == "wait_collected" and (host.path(data["folder"]) / "collected.json").exists():
+            out = {"collected": json.loads((host.path(data["folder"]) / "collected.json").read_text())}
+        if out is not None:
             time.sleep(0.015)  # PowerShell ending its process
-            return 0, "", ""
+            return 0, json.dumps(out, separators=(",", ":")) + "\r\n", ""
+        if time.time() >= deadline:
+            return 1, "", "%s: not within %s s\r\n" % (action, data["seconds"])
         time.sleep(0.01)
-    return 1, "", "Domino Backup did not hold the databases within %s s\r\n" % seconds_match.group(1)
+
+
+def tool_fsutil(host: Host, argv: list[str], stdin: str | None) -> Result:
+    """``fsutil file createnew <file> <length>`` (the only form the collection uses)."""
+    if len(argv) != 4 or [a.lower() for a in argv[:2]] != ["file", "createnew"] or not argv[3].isdigit():
+        return 1, crlf(["Usage : fsutil file createNew <filename> <length>"]), ""
+    target = host.path(argv[2])
+    if target.exists():
+        return 1, crlf(["Error:  The file exists."]), ""  # [I]
+    if not target.parent.is_dir():
+        return 1, crlf(["Error:  The system cannot find the path specified."]), ""
+    target.write_bytes(b"\0" * int(argv[3]))
+    return 0, crlf(["File %s is created" % argv[2]]), ""  # [I]
 
 
 def _free_bytes(host: Host, win_path: str) -> int:
@@ -678,7 +719,12 @@ def _fs_manifest(host: Host, data: dict) -> Result:
     import hashlib
     root = host.path(data["root"])
     rows = []
+    skip_dirs = [x.lower() for x in data.get("exclude_dirs") or []]
+    skip_files = [x.lower() for x in data.get("exclude_files") or []]
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel_parts = [part.lower() for part in path.relative_to(root).parts]
+        if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or rel_parts[-1] in skip_files:
+            continue
         stat = path.stat()
         row = {"path": str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
                "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -812,10 +858,10 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
             "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
-            # as the real script: a hold is a key with Held and without Done
-            "holds": [k.rsplit("\\", 1)[1] for k, v in host.registry.items()
-                      if k.startswith("HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\HOLD\\")
-                      and "Held" in v["values"] and "Done" not in v["values"]],
+            # as the real script: a data directory whose hook recorded held.json and not yet done.json
+            "holds": [d.cfg["data_dir"] for d in host.dominos
+                      if (d.data_path / "quiesce_domino" / "hold" / "held.json").exists()
+                      and not (d.data_path / "quiesce_domino" / "hold" / "done.json").exists()],
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -858,8 +904,20 @@ def _capacity_left(host: Host, dest_win: str, dest: Path) -> int | None:
 
 def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
     started = time.time()
-    positional = [a for a in argv if not a.startswith("/")]
-    opts = [a for a in argv if a.startswith("/")]
+    # /XF and /XD take every following argument up to the next option as their values
+    valued: dict[str, list[str]] = {"/XF": [], "/XD": []}
+    plain: list[str] = []
+    current = None
+    for arg in argv:
+        if arg.startswith("/"):
+            current = arg.upper() if arg.upper() in valued else None
+            plain.append(arg)
+        elif current is not None:
+            valued[current].append(arg)
+        else:
+            plain.append(arg)
+    positional = [a for a in plain if not a.startswith("/")]
+    opts = [a for a in plain if a.startswith("/")]
     upper = [o.upper() for o in opts]
     if len(positional) < 2:
         return 16, crlf(["ERROR : Invalid Parameter #1 : \"%s\"" % (argv[0] if argv else "")]), ""
@@ -879,12 +937,8 @@ def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
         if up.startswith(("/UNILOG:", "/UNILOG+:", "/LOG:", "/LOG+:")):
             log_unicode = up.startswith("/UNILOG")
             log_path = host.path(opt.split(":", 1)[1])
-    if "/XF" in upper:
-        idx = argv.index(next(o for o in opts if o.upper() == "/XF"))
-        for a in argv[idx + 1:]:
-            if a.startswith("/"):
-                break
-            excluded_files.append(a)
+    excluded_files = valued["/XF"]
+    no_extras = "/XX" in upper
     fault = _tool_fault(host, "robocopy")
     out: list[str] = [
         "", "-------------------------------------------------------------------------------",
@@ -942,8 +996,27 @@ def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
         return finish(16, zero)
     counts = {"dirs": [0] * 6, "files": [0] * 6, "bytes": [0] * 6}
     src_files: dict[str, Path] = {}
+    def excluded_dir(base: Path, root: str, name: str) -> bool:
+        full = os.path.normpath(os.path.join(root, name))
+        for x in valued["/XD"]:
+            if "\\" in x or ":" in x:  # a full path: on the source or the destination side
+                try:
+                    if full == os.path.normpath(str(host.path(x))):
+                        return True
+                except PathError:
+                    continue
+                rel_x = None
+                for side_win, side in ((src_win, src), (dst_win, dst)):
+                    if x.lower().startswith(side_win.rstrip("\\").lower() + "\\"):
+                        rel_x = x[len(side_win.rstrip("\\")) + 1:]
+                if rel_x is not None and os.path.normpath(os.path.relpath(full, base)) == os.path.normpath(rel_x.replace("\\", "/")):
+                    return True
+            elif fnmatch.fnmatch(name.lower(), x.lower()):
+                return True
+        return False
     for root, dirs, files in os.walk(src, followlinks=True):
         rel_root = os.path.relpath(root, src)
+        dirs[:] = [d for d in dirs if not excluded_dir(src, root, d)]
         if rel_root != "." and not recurse:
             dirs[:] = []
             continue
@@ -995,10 +1068,13 @@ def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
                 left -= size
         counts["files"][1] += 1
         counts["bytes"][1] += size
-    if dst.is_dir():
-        for root, _dirs, files in os.walk(dst):
+    if dst.is_dir() and not no_extras:
+        for root, dst_dirs, files in os.walk(dst):
+            dst_dirs[:] = [d for d in dst_dirs if not excluded_dir(dst, root, d)]
             for name in files:
                 rel = os.path.normpath(os.path.relpath(os.path.join(root, name), dst))
+                if any(fnmatch.fnmatch(name.lower(), x.lower()) for x in excluded_files):
+                    continue
                 if rel not in src_files and any(fnmatch.fnmatch(name.lower(), p.lower()) for p in patterns):
                     counts["files"][5] += 1
                     if purge and not listing:
@@ -1349,7 +1425,7 @@ def _console(host: Host, server: t.Any, command: str) -> Result:
                 server.tasks.discard("backupvss")
                 return 0, crlf(["BackupVSS: shutdown"]), ""  # [I]
         if task == "backup" and verb == "load":
-            return 0, crlf([server.run_backup_task()]), ""  # [I]
+            return 0, crlf([server.run_backup_task(rest)]), ""  # [I]
         if task == "backup" and rest == "quit":
             server.tasks.discard("backup")
             return 0, crlf(["Backup: Shutdown"]), ""  # [I]
@@ -1375,7 +1451,7 @@ def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | 
 TOOLS: dict[str, t.Callable[..., Result]] = {
     "diskshadow": tool_diskshadow, "vssadmin": tool_vssadmin, "robocopy": tool_robocopy, "sc": tool_sc,
     "tasklist": tool_tasklist, "taskkill": tool_taskkill, "schtasks": tool_schtasks, "reg": tool_reg,
-    "nserver": tool_nserver, "nsd": tool_nsd, "powershell": tool_powershell,
+    "nserver": tool_nserver, "nsd": tool_nsd, "powershell": tool_powershell, "fsutil": tool_fsutil,
 }
 _LONG_RUNNING = {"robocopy", "diskshadow"}
 
@@ -1410,7 +1486,7 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
     if tool in ("nserver", "nsd"):
         with host.io_lock:
             return func(host, argv, stdin, program_dir)
-    if tool in _LONG_RUNNING or (tool == "powershell" and _is_hold_wait(argv)):
+    if tool in _LONG_RUNNING or (tool == "powershell" and _is_hold_script(argv)):
         result = func(host, argv, stdin)  # takes the host's lock only where it must (hold-wait: not at all)
         if hang and tool == "robocopy":
             _hang(host, tool, float(hang))  # a long copy: its data is (partly) on disk while it still runs

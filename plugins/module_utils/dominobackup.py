@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Domino Backup in snapshot mode (method ``backup_task``): the collection's side of the hand-shake
+with ``files/quiesce_domino_backup.ps1``.  Pure functions, no I/O.
+
+Facts (HCL Domino admin help "Snapshot backups" and "Snapshot tab", HCL-TECH-SOFTWARE/domino-backup
+``docs/snapshot.md`` and ``docs/delta-files.md``): ``load backup -s`` runs Domino Backup in snapshot
+mode; it puts every database into backup mode (writes go on, change info is kept), runs the
+"Snapshot start command", then takes the databases out of backup mode one by one, writing the change
+info of each changed database as a ``.DELTA`` file, and runs the "Backup snapshot command" with a file
+list.  A snapshot is consistent only with those ``.DELTA`` files applied by Domino's restore.
+
+The hook runs as the Domino service account (SYSTEM, or Local Service on Domino 14), which cannot
+write HKLM\\SOFTWARE but can always write the data directory: every record lives under
+``<data dir>\\quiesce_domino`` (see the script's header for the layout).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+STATE_DIR = "quiesce_domino"
+HOOK_FILE = "quiesce_domino_backup.ps1"
+LOAD_COMMAND = "load backup -s"
+OK_STRING = "QUIESCE_SNAPSHOT_OK"
+ERROR_STRING = "QUIESCE_SNAPSHOT_ERROR"
+DELTA_SUFFIX = ".DELTA"
+_BACKUP_START_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+# cmd.exe expands % and ! (delayed expansion) even inside double quotes; the rest is refused by
+# windows_folder already.  A path reaching a .cmd file or a cmd /c line must have none of them.
+_CMD_UNSAFE = set('%!"^&|<>\r\n')
+
+HELD_STEP = "wait until databases are held"
+DONE_STEP = "wait until the hook let go"
+DELTAS_STEP = "wait until Domino left backup mode"
+RESET_STEP = "reset the hold"
+RELEASE_STEP = "release the hold"
+
+
+class HoldPaths(t.NamedTuple):
+    data_dir: str
+    state: str
+    hold: str
+    held: str
+    release: str
+    done: str
+    deltas: str
+
+
+def paths(data_dir: str) -> HoldPaths:
+    """Where the hook keeps its records for one Domino data directory."""
+    root = cli.windows_folder("data directory", data_dir).rstrip("\\")
+    if _CMD_UNSAFE & set(root):
+        raise cli.OptionError("data directory: %r holds a character cmd.exe would interpret (%s); method "
+                              "backup_task cannot signal through it" % (root, "".join(sorted(_CMD_UNSAFE & set(root)))))
+    state = root + "\\" + STATE_DIR
+    hold = state + "\\hold"
+    return HoldPaths(root, state, hold, hold + "\\held.json", hold + "\\release", hold + "\\done.json",
+                     state + "\\deltas")
+
+
+def backup_start(value: t.Any) -> str:
+    """Domino Backup's BackupStartDT as the hook recorded it (a file-name-safe token)."""
+    text = cli.require_str("backup_start", value)
+    if not _BACKUP_START_RE.fullmatch(text):
+        raise cli.OptionError("backup_start: %r is not valid; letters, digits and ._- (1-40) are required" % text)
+    return text
+
+
+def deltas_folder(data_dir: str, start: str) -> str:
+    return "%s\\%s" % (paths(data_dir).deltas, backup_start(start))
+
+
+def tag_name(start: str) -> str:
+    """The tag file Domino Backup integrations write into the data directory before the snapshot
+    (HCL's Veeam scripts: ``dominobackup_<BackupStartDT>.tag``) so a restore finds the matching copy."""
+    return "dominobackup_%s.tag" % backup_start(start)
+
+
+def hook_commands(data_dir: str, hook_path: str, timeout: int = 120) -> dict[str, str]:
+    """The two command lines to enter in the Snapshot tab of the Domino backup configuration."""
+    folder = paths(data_dir).data_dir
+    hook = cli.require_str("hook_path", hook_path)
+    base = 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s"' % hook
+    return {"snapshot_start_command": '%s -Phase start -DataDir "%s" -TimeoutSeconds %d' % (base, folder, int(timeout)),
+            "backup_snapshot_command": '%s -Phase snapshot -DataDir "%s"' % (base, folder),
+            "ok_string": OK_STRING, "error_string": ERROR_STRING}
+
+
+# ------------------------------------------------------------ constant script
+
+# One constant script for every look at the hook's records; its data arrives as JSON on standard
+# input, never as code.  Actions: reset (forget an earlier hold), release, wait_held, wait_done,
+# wait_deltas (print collected.json of the backup that held.json names), wait_collected (collected.json
+# in a given deltas folder).
+HOLD_SCRIPT = """# quiesce.domino:hold
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$held = Join-Path $in.hold 'held.json'
+$done = Join-Path $in.hold 'done.json'
+function Read-Json([string]$Path) { return [System.IO.File]::ReadAllText($Path) | ConvertFrom-Json }
+if ($in.action -eq 'reset') {
+    if (Test-Path -LiteralPath $in.hold) { Get-ChildItem -LiteralPath $in.hold -Force | Remove-Item -Force }
+    exit 0
+}
+if ($in.action -eq 'release') {
+    [void](New-Item -ItemType Directory -Force -Path $in.hold)
+    [System.IO.File]::WriteAllText((Join-Path $in.hold 'release'), 'release')
+    exit 0
+}
+$deadline = [DateTime]::UtcNow.AddSeconds([double]$in.seconds)
+while ($true) {
+    $out = $null
+    if ($in.action -eq 'wait_held' -and (Test-Path -LiteralPath $held)) {
+        $out = @{ held = (Read-Json $held) }
+    }
+    elseif ($in.action -eq 'wait_done' -and (Test-Path -LiteralPath $done) -and (Test-Path -LiteralPath $held)) {
+        $out = @{ held = (Read-Json $held); done = (Read-Json $done) }
+    }
+    elseif ($in.action -eq 'wait_deltas' -and (Test-Path -LiteralPath $held)) {
+        $h = Read-Json $held
+        $collected = Join-Path (Join-Path $in.deltas ([string]$h.backup_start)) 'collected.json'
+        if (Test-Path -LiteralPath $collected) { $out = @{ held = $h; collected = (Read-Json $collected) } }
+    }
+    elseif ($in.action -eq 'wait_collected' -and (Test-Path -LiteralPath (Join-Path $in.folder 'collected.json'))) {
+        $out = @{ collected = (Read-Json (Join-Path $in.folder 'collected.json')) }
+    }
+    if ($null -ne $out) { ConvertTo-Json -Compress -Depth 6 -InputObject $out; exit 0 }
+    if ([DateTime]::UtcNow -ge $deadline) { [Console]::Error.WriteLine("$($in.action): not within $($in.seconds) s"); exit 1 }
+    Start-Sleep -Milliseconds 10
+}
+"""
+
+
+def hold_step(name: str, tools: dict[str, str], data_dir: str, action: str, seconds: float = 0,
+              **kw: t.Any) -> dict[str, t.Any]:
+    where = paths(data_dir)
+    data = {"action": action, "hold": where.hold, "deltas": where.deltas, "folder": "", "seconds": seconds}
+    kw.setdefault("timeout", max(60, int(seconds) + 30))
+    return planlib.step(name, cli.powershell_argv(tools, HOLD_SCRIPT), stdin=json.dumps(data), **kw)
+
+
+_DELTAS_FOLDER_RE = re.compile(r"(?i)^(?P<data>[A-Za-z]:\\.+?)\\%s\\deltas\\(?P<start>[A-Za-z0-9_.-]{1,40})$" % STATE_DIR)
+
+
+def parse_deltas_folder(option: str, value: t.Any) -> tuple[str, str]:
+    """``<data dir>\\quiesce_domino\\deltas\\<BackupStartDT>`` (the snapshot's ``deltas_folder``) -> (data dir, start)."""
+    folder = cli.windows_folder(option, value)
+    match = _DELTAS_FOLDER_RE.fullmatch(folder)
+    if not match:
+        raise cli.OptionError("%s: %r is not a folder of kept delta files; pass the deltas_folder that "
+                              "quiesce.domino.snapshot returned (<data dir>\\%s\\deltas\\<backup start>)"
+                              % (option, folder, STATE_DIR))
+    data_dir = paths(match.group("data")).data_dir
+    return data_dir, backup_start(match.group("start"))
+
+
+def wait_collected_step(tools: dict[str, str], folder: str, seconds: int, name: str) -> dict[str, t.Any]:
+    """Wait until the hook wrote collected.json into ``folder``: Domino has left backup mode and every
+    .DELTA of that backup is kept; not within ``seconds`` fails the step."""
+    data = {"action": "wait_collected", "hold": "", "deltas": "", "folder": folder, "seconds": seconds}
+    return planlib.step(name, cli.powershell_argv(tools, HOLD_SCRIPT), stdin=json.dumps(data), timeout=seconds + 60)
+
+
+def release_argv(tools: dict[str, str], data_dir: str) -> list[str]:
+    """Let the hook go: create the release file (``fsutil file createnew <file> 0``, a small native
+    program, so the release starts no PowerShell inside the freeze).  The same argv serves the watchdog
+    task, which runs it as SYSTEM.  It fails when the file exists already: someone released first."""
+    return [tools["fsutil"], "file", "createnew", paths(data_dir).release, "0"]
+
+
+def release_cmd_file(tools: dict[str, str], data_dir: str) -> str:
+    """release.cmd for diskshadow's ``exec`` (one script file, no arguments): the same release.  Its exit
+    code is 0 whatever fsutil says, so diskshadow goes on to expose; the plan's own release and its
+    wait for the hook's done.json decide whether Domino was released."""
+    return "@%s\r\n@exit /b 0\r\n" % _cmdline(release_argv(tools, data_dir))
+
+
+HOLD_INPUT = "hold.json"
+
+
+def wait_cmd_file(tools: dict[str, str], data_dir: str, seconds: int) -> tuple[str, str]:
+    """wait.cmd for diskshadow's ``exec``: the hold script waiting for held.json, its input read from
+    the plan file hold.json (standard input redirected by cmd.exe).  Returns (wait.cmd, hold.json)."""
+    argv = cli.powershell_argv(tools, HOLD_SCRIPT)
+    where = paths(data_dir)
+    data = json.dumps({"action": "wait_held", "hold": where.hold, "deltas": where.deltas, "folder": "",
+                       "seconds": int(seconds)})
+    line = "@%s < \"%s\\%s\"\r\n@exit /b %%errorlevel%%\r\n" % (_cmdline(argv), planlib.PLAN_DIR_TOKEN, HOLD_INPUT)
+    return line, data
+
+
+def _cmdline(argv: t.Sequence[str]) -> str:
+    text = cli.windows_cmdline(argv)
+    if _CMD_UNSAFE & set(text):
+        raise cli.OptionError("a command for diskshadow exec holds characters cmd.exe would interpret: %r" % list(argv))
+    return text
+
+
+# ------------------------------------------------------------ reading records
+
+def parse_hold_record(stdout: t.Optional[str]) -> dict[str, t.Any]:
+    """The JSON the hold script printed: {held: {...}, done: {...}, collected: {...}} (parts optional)."""
+    try:
+        doc = cli.parse_json_document(stdout or "")
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def window(record: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The hold as the hook recorded it.  ``held_ms``: databases in backup mode and the hook running;
+    ``done_ms``: the hook let go; ``left_ms``: Domino had taken every database out of backup mode and
+    written its delta files (the Backup snapshot command started), the true end of backup mode."""
+    held = record.get("held") or {}
+    done = record.get("done") or {}
+    collected = record.get("collected") or {}
+    out = {"held_ms": _int(held.get("held_ms")), "done_ms": _int(done.get("done_ms")),
+           "left_ms": _int(collected.get("started_ms")), "released": done.get("released"),
+           "backup_start": held.get("backup_start"), "tag": held.get("tag")}
+    return out
+
+
+def delta_list(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    rows = (record.get("collected") or {}).get("deltas") or []
+    if isinstance(rows, dict):  # ConvertTo-Json of a one-element array in PowerShell 5.1 can unwrap it
+        rows = [rows]
+    return [{"path": str(r.get("path")), "size": _int(r.get("size"))} for r in rows if isinstance(r, dict)]
+
+
+def _int(value: t.Any) -> t.Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

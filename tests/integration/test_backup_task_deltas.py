@@ -1,0 +1,130 @@
+"""method backup_task as HCL documents Domino Backup in snapshot mode: the writers go on during the hold,
+the snapshot alone is not consistent, and the copy is consistent after restore only with the .DELTA files
+Domino wrote when it left backup mode (kept by the collection's Backup snapshot command)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from quiesce_sim import domino
+
+BACKUP = """
+- hosts: dom01
+  gather_facts: false
+  roles:
+    - role: quiesce.domino.snapshot_backup
+      vars:
+        snapshot_backup_method: backup_task
+        snapshot_backup_destination: '\\\\backupsrv\\domino'
+        snapshot_backup_copy_retries: 0
+        snapshot_backup_copy_wait: 0
+        snapshot_backup_delta_timeout: {delta_timeout}
+"""
+
+
+def _copy(fleet) -> Path:
+    share = fleet.root / "shares" / "backupsrv" / "domino" / "dom01"
+    [stamp] = [p for p in share.iterdir() if p.is_dir()]
+    return stamp
+
+
+def _committed_during_hold(fleet) -> int:
+    """Transactions the twin's Domino committed while its databases were in backup mode (hostd's own log)."""
+    log = (Path(fleet.host_dir("dom01")) / "run" / "hostd.log").read_text()
+    start = log.index("databases in backup mode")
+    end = log.index("databases released from backup mode", start)
+    held = log[start:end]
+    return len(held.splitlines())
+
+
+def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    try:
+        run = fleet.playbook(BACKUP.format(delta_timeout=60))
+        assert run.rc == 0, run.stdout[-4000:]
+        snap = run.result("Take the snapshot", "dom01")
+        copied = run.result("Copy and verify the frozen data", "dom01")
+        assert snap["method"] == "backup_task" and snap["left_backup_mode"] is True
+        assert copied["verified"] is True and copied["deltas"], copied
+        copy = _copy(fleet)
+        # the tag written before the snapshot, keyed on Domino Backup's start time, is in the copy
+        assert (copy / ("dominobackup_%s.tag" % snap["backup_start"])).read_text() == snap["backup_start"]
+        # every delta sits beside its database and is listed in the copy's manifest
+        manifest = json.loads((copy.parent / (copy.name + ".manifest.json")).read_text())
+        listed = {r["path"] for r in manifest}
+        for rel in copied["deltas"]:
+            assert (copy / rel).is_file() and rel in listed
+            assert (copy / rel[: -len(".DELTA")]).is_file()
+        assert not (copy / "quiesce_domino").exists()  # the hook's own records stay on the host
+        # the writers went on committing while Domino held the databases in backup mode
+        state = fleet.state("dom01")["dominos"][0]
+        assert state["backup_mode"] is False and state["state"] == "RUNNING"
+        # Domino's restore of the copy (deltas applied, recovery) is consistent and carries the changes
+        # made after the snapshot; without the deltas (what the collection copied before) it is not.
+        good = domino.restore_check(copy, tmp_path / "restore-good")
+        assert good["consistent"], good
+        assert sorted(good["deltas_applied"]) == sorted(r[: -len(".DELTA")] for r in copied["deltas"])
+        bare = tmp_path / "bare"
+        shutil.copytree(copy, bare)
+        for rel in copied["deltas"]:
+            (bare / rel).unlink()
+        old = domino.restore_check(bare, tmp_path / "restore-old")
+        assert not old["consistent"] and old["needs_change_info"], old
+        assert good["last_transaction"] > old["last_transaction"]
+        # the hook's kept deltas of earlier backups do not pile up in the data directory
+        kept = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data" / "quiesce_domino" / "deltas"
+        assert [p.name for p in kept.iterdir()] == [snap["backup_start"]]
+        assert re.fullmatch(r"\d{14}", snap["backup_start"])
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+def test_writers_commit_throughout_the_hold(tmp_path):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    try:
+        run = fleet.playbook(BACKUP.format(delta_timeout=60))
+        assert run.rc == 0, run.stdout[-4000:]
+        data = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+        log = (Path(fleet.host_dir("dom01")) / "run" / "hostd.log").read_text()
+        entered = re.search(r"databases in backup mode \((B\d+)\)", log)
+        assert entered
+        snap = run.result("Take the snapshot", "dom01")
+        # transactions committed between the hook's hold and the end of backup mode exist in the live data
+        # and in the copy (through the deltas), not in the bare shadow image
+        copy = _copy(fleet)
+        restored = domino.restore_check(copy, tmp_path / "r")
+        assert restored["consistent"]
+        assert domino.last_transaction(data) >= restored["last_transaction"] > 0
+        assert snap["frozen_ms"] > 0
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
+    """Domino Backup without the Backup snapshot command: the hold works, the deltas are never kept, so the
+    copy is reported failed (never verified) and no copy is left marked complete."""
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    cfg_file = Path(fleet.host_dir("dom01")) / "sim.json"
+    cfg = json.loads(cfg_file.read_text())
+    cfg["dominos"][0]["backup_config"]["backup_snapshot_command"] = None
+    cfg_file.write_text(json.dumps(cfg))
+    simfleet.down(tmp_path / "fleet")
+    simfleet.up(tmp_path / "fleet")
+    try:
+        run = fleet.playbook(BACKUP.format(delta_timeout=10))
+        assert run.rc == 2
+        failed = run.result("Fail the host with the reason", "dom01")
+        assert "did not keep the .DELTA files of this backup within 10 s" in failed["msg"], failed["msg"]
+        copied = run.result("Copy and verify the frozen data", "dom01")
+        assert copied["verified"] is False
+        share = fleet.root / "shares" / "backupsrv" / "domino" / "dom01"
+        assert not share.exists() or not [p for p in share.iterdir() if p.is_dir()]
+        state = fleet.state("dom01")
+        assert state["dominos"][0]["backup_mode"] is False and state["shadows"] == {}
+    finally:
+        simfleet.down(tmp_path / "fleet")
