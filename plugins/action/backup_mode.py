@@ -9,6 +9,8 @@ import typing as t
 
 from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
@@ -126,4 +128,19 @@ class ActionModule(QuiesceAction):
         out["thawed_at"] = dom.iso_ms(thawed)
         frozen = dom.frozen_ms(inst.get("watchdog"))
         out["held_ms"] = thawed - frozen if frozen is not None and thawed is not None else None
+        if method == "backup_task":
+            # Domino leaves backup mode after the hook let go and writes the .DELTA files; the collection's
+            # integration keeps them: a copy of the snapshot needs them (snapshot_copy deltas_from).
+            record: dict[str, t.Any] = {}
+            for name in (dom.DONE_STEP, dom.DELTAS_STEP):
+                rec = planlib.find_record(run, name)
+                if rec is not None and rec["status"] == "ok":
+                    record.update(dbk.parse_hold_record(rec.get("stdout")))
+            hold = dbk.window(record)
+            out["backup_start"] = hold["backup_start"]
+            out["deltas"] = dbk.delta_list(record)
+            out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], hold["backup_start"]) if hold["backup_start"] else None
+            if not hold["left_ms"]:
+                out["warnings"] = ["Domino did not finish leaving backup mode within %d s; the .DELTA files of backup %s "
+                                   "are not kept yet" % (dom.LEAVE_SECONDS, hold["backup_start"])]
         return out

@@ -16,9 +16,17 @@ description:
     Domino (the method of M(quiesce.domino.backup_mode)), creates the persistent shadow copy with C(diskshadow),
     thaws Domino in a C(finally) section that runs whatever failed, and disarms the watchdog only when the thaw
     succeeded.
-  - V(vss_writer) creates the shadow copy B(with) VSS writers, so Domino's C(backupvss) writer freezes and thaws
-    itself inside the creation; the transcript must show a writer matching O(domino_writer_match) and, with
-    O(domino_writer_id), diskshadow C(writer verify)s it. Other methods create it with C(nowriters).
+  - V(vss_writer) creates the shadow copy B(with) VSS writers, so Domino's C(backupvss) writer puts the databases
+    into backup mode for the creation and, with VSS auto-recovery (diskshadow's default; the collection never
+    sets C(noautorecover)), writes its change info into the shadow copy itself; the transcript must show a writer
+    matching O(domino_writer_match) and, with O(domino_writer_id), diskshadow C(writer verify)s it. Other methods
+    create it with C(nowriters).
+  - V(backup_task) runs C(load backup -s) (Domino Backup in snapshot mode) and diskshadow in the same call;
+    diskshadow waits until the collection's integration (the Snapshot start command, C(docs/backup-task.md))
+    holds the databases in backup mode, creates the shadow copy and releases the hold. Domino keeps writing in
+    backup mode and writes the change info as C(.DELTA) files when it leaves it; the integration (the Backup
+    snapshot command) keeps them in C(deltas_folder), and M(quiesce.domino.snapshot_copy) O(quiesce.domino.snapshot_copy#module:deltas_from)
+    puts them into the copy. The shadow copy alone is not a consistent backup.
   - Returns the shadow copies, their exposure, the method and the freeze window measured on the host clock
     (C(frozen_ms)) with its breakdown (C(freeze_ms), C(create_ms), C(thaw_ms)).
   - Discovery (M(quiesce.domino.domino_info)) runs first, in its own read-only calls. In check mode only the
@@ -185,7 +193,9 @@ data_dir:
 frozen_ms:
   description:
     - Milliseconds Domino was frozen (host clock; 0 for none).
-    - For backup_task the hook's own record, from Held (databases in backup mode) to Done (the hook let go).
+    - For backup_task the hook's own records, from its hold (every database in backup mode) until Domino had taken
+      every database out of backup mode again and written the C(.DELTA) files (the Backup snapshot command
+      started); when that did not happen within 20 s, until the hook let go (C(left_backup_mode) false).
     - For shutdown from the stop to the console answering again; for vss_writer the creation bounds it.
   returned: when the plan ran
   type: int
@@ -223,6 +233,31 @@ watchdog:
   description: armed, left_armed, deadline_utc and deadline_local of the watchdog.
   returned: with shutdown and backup_task
   type: dict
+left_backup_mode:
+  description: With backup_task, whether Domino was seen leaving backup mode (the delta files kept) before the call ended.
+  returned: with backup_task
+  type: bool
+hook_released_at:
+  description: With backup_task, when the integration let go of the hold (UTC, host clock).
+  returned: with backup_task
+  type: str
+backup_start:
+  description: With backup_task, Domino Backup's C(BackupStartDT) of this backup, as the integration recorded it.
+  returned: with backup_task
+  type: str
+  sample: '20261123141921'
+deltas_folder:
+  description:
+    - With backup_task, where the integration keeps this backup's C(.DELTA) files; pass it to
+      M(quiesce.domino.snapshot_copy) as O(quiesce.domino.snapshot_copy#module:deltas_from).
+  returned: with backup_task
+  type: str
+  sample: 'D:\Domino\data\quiesce_domino\deltas\20261123141921'
+deltas:
+  description: With backup_task, the C(.DELTA) files kept so far (path relative to the data directory, size).
+  returned: with backup_task
+  type: list
+  elements: dict
 writers_included:
   description: VSS writers that took part in the creation.
   returned: when diskshadow ran

@@ -109,6 +109,23 @@ options:
   lock_owner:
     description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
     type: str
+  deltas_from:
+    description:
+      - Method C(backup_task) only. The folder where the collection's Domino Backup integration
+        (C(files/quiesce_domino_backup.ps1) as Backup snapshot command) keeps the C(.DELTA) files of this backup,
+        the C(deltas_folder) that M(quiesce.domino.snapshot) returned, C(<data dir>\quiesce_domino\deltas\<backup start>).
+      - Domino keeps writing to its databases in backup mode and writes the change info of every database that
+        changed as a C(.DELTA) file when it takes it out of backup mode; the snapshot alone is not consistent.
+        The copy first waits (O(delta_timeout)) until the integration recorded C(collected.json), copies the data
+        without the C(quiesce_domino) folder, then puts every C(.DELTA) beside its database in the copy, so that
+        Domino's restore applies it (C(docs/restore.md)). The manifests include the deltas.
+      - Deltas that do not arrive fail the copy; it is never marked complete. After a complete copy the delta
+        folders of earlier backups are removed from the data directory.
+    type: str
+  delta_timeout:
+    description: Seconds to wait for the kept C(.DELTA) files with O(deltas_from) (10 to 3600).
+    type: int
+    default: 300
 attributes:
   async:
     support: full
@@ -133,6 +150,13 @@ EXAMPLES = r"""
     destination: '\\backupsrv\domino'
     keep: 14
   register: copy
+
+- name: With method backup_task, put the .DELTA files Domino wrote into the copy too
+  quiesce.domino.snapshot_copy:
+    source: 'S:\Domino\data'
+    destination: '\\backupsrv\domino'
+    deltas_from: "{{ snap.deltas_folder }}"
+  when: snap.method == 'backup_task'
 
 - name: Keep one rolling copy on the backup volume instead
   quiesce.domino.snapshot_copy:
@@ -235,4 +259,10 @@ bytes_so_far:
   description: With V(state=progress), the bytes in copies being written.
   returned: state progress
   type: int
+deltas:
+  description: The C(.DELTA) files put into the copy, by their path relative to the copy (beside their databases).
+  returned: with deltas_from
+  type: list
+  elements: str
+  sample: ['mail\jdoe.nsf.DELTA']
 """

@@ -32,7 +32,7 @@ def test_fleet_backup_reports_every_host_and_the_failure(tmp_path):
             assert rec["status"] == "ok" and rec["copy"]["verified"] is True and rec["frozen_ms"] > 0
             copy_dir = fleet.root / "shares" / "backupsrv" / "domino" / name
             [stamp] = [p for p in copy_dir.iterdir() if p.is_dir()]
-            assert domino.torn_transactions(stamp) == []
+            assert domino.restore_check(stamp, tmp_path / ("restore-" + name))["consistent"]
         failed = hosts["dom04"]
         assert failed["status"] == "failed" and failed["failed_task"].endswith(": Copy and verify the frozen data")
         assert "robocopy rc 9" in failed["error"] and "ERROR 32 (0x00000020)" in failed["error"]

@@ -102,23 +102,62 @@ def test_checker_finds_torn_transactions(tmp_path):
     assert domino.torn_transactions(tmp_path) == []
 
 
-def test_shadow_is_point_in_time_and_backup_mode_makes_it_consistent(solo_fleet, tmp_path):
+@pytest.mark.parametrize("autorecover", [True, False])
+def test_vss_writer_snapshot_is_consistent_after_restore_only_with_auto_recovery(solo_fleet, tmp_path, autorecover):
+    """The Domino VSS writer puts the databases into backup mode for the creation (writes go on).  With VSS
+    auto-recovery its change info goes into the shadow copy itself; with noautorecover the deltas land in the
+    live data directory and the shadow copy alone cannot be restored consistently."""
     host = solo_fleet.host_dir("dom01")
-    # Load backupvss so that a diskshadow create WITH writers freezes Domino through the VSS writer.
     assert "registered" in solo_fleet.run_tool("dom01", "nserver", "-c", "load backupvss").stdout
-    script = write_script(tmp_path, "set context persistent\nadd volume d: alias d\nwriter verify {6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}\ncreate\n")
-    consistent = 0
-    for _attempt in range(5):
-        out = solo_fleet.run_tool("dom01", "diskshadow", "/s", script)
-        assert '* Including writer "Domino VSS Writer":' in out.stdout, out.stdout
-    for shadow in solo_fleet.state("dom01")["shadows"].values():
-        data = Path(shadow["dir"]) / "Domino" / "data"
-        consistent += domino.torn_transactions(data) == []
-        frozen_size = sum(p.stat().st_size for p in data.glob("*.nsf"))
-        live_size = sum(p.stat().st_size for p in (host / "volumes" / "D" / "Domino" / "data").glob("*.nsf"))
-        assert live_size >= frozen_size
-    assert consistent == 5
+    option = "" if autorecover else "set option noautorecover\n"
+    script = write_script(tmp_path, "set context persistent\n%sadd volume d: alias d\n"
+                                    "writer verify {6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}\ncreate\n" % option)
+    out = solo_fleet.run_tool("dom01", "diskshadow", "/s", script)
+    assert '* Including writer "Domino VSS Writer":' in out.stdout, out.stdout
+    [shadow] = solo_fleet.state("dom01")["shadows"].values()
+    image = Path(shadow["dir"]) / "Domino" / "data"
+    live = host / "volumes" / "D" / "Domino" / "data"
+    verdict = domino.restore_check(image, tmp_path / "restore")
+    if autorecover:
+        assert verdict["consistent"], verdict
+        assert not list(live.glob("*.DELTA")) and all(domino.backup_mark(db) is None for db in domino.databases(image))
+    else:
+        assert not verdict["consistent"] and verdict["needs_change_info"], verdict
+        assert list(live.glob("*.DELTA"))
     assert domino_state(solo_fleet)["backup_mode"] is False
+
+
+def test_restore_applies_a_delta_and_recovers(tmp_path):
+    """The twin's Domino restore: a database marked in backup mode needs its .DELTA; applied, it is the
+    database as it left backup mode; transactions torn across databases are rolled back."""
+    a, b = tmp_path / "a.nsf", tmp_path / "b.nsf"
+    domino.create_db(a, [])
+    domino.create_db(b, [])
+    domino.write_step(a, 1, 1, "x")
+    domino.write_step(b, 1, 2, "x")
+    domino.write_step(a, 1, 3, "x")
+    base = a.stat().st_size
+    domino.set_mark(a, "B1")
+    domino.write_step(a, 2, 1, "y")
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    for db in (a, b):
+        (snapshot / db.name).write_bytes(db.read_bytes())
+    domino.write_step(b, 2, 2, "y")
+    domino.write_step(a, 2, 3, "y")
+    domino.write_step(a, 3, 1, "z")  # torn when a leaves backup mode
+    delta = domino.write_delta(a, "B1", base)
+    assert delta is not None and domino.write_delta(b, "B1", b.stat().st_size) is None  # b is unchanged
+    bare = domino.restore_check(snapshot, tmp_path / "bare")
+    assert bare["needs_change_info"] == ["a.nsf"] and not bare["consistent"]
+    (snapshot / delta.name).write_bytes(delta.read_bytes())
+    good = domino.restore_check(snapshot, tmp_path / "good")
+    assert good["deltas_applied"] == ["a.nsf"] and good["torn_before_recovery"] >= 1
+    assert good["consistent"] and good["last_transaction"] == 1  # 2 is torn (b's step lies after b's image), 3 too
+    other = tmp_path / "other.nsf.DELTA"
+    other.write_bytes(b"DELTA backup=B9 base=64\n")
+    (snapshot / "a.nsf.DELTA").write_bytes(other.read_bytes())
+    assert domino.restore_check(snapshot, tmp_path / "wrong")["deltas_refused"] == ["a.nsf"]
 
 
 def test_diskshadow_errors_use_the_real_texts(solo_fleet, tmp_path):

@@ -64,6 +64,7 @@ CASES: dict[str, dict[str, dict]] = {
         "delete_exposed_shadow": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "lock_owner": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01",
                        "release_lock": True},
+        "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
     },
 }
 LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude"}

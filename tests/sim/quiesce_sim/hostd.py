@@ -190,7 +190,8 @@ class DominoServer:
                     domino.set_mark(db, None)
                 self.backup_base.pop(db, None)
             if gap_s:
-                time.sleep(gap_s)
+                with self.host.io_lock:  # waits without the lock, whoever holds it: the writers go on
+                    self.cond.wait(gap_s)
         with self.host.io_lock:
             held = int((time.time() - (self.backup_mode_since or time.time())) * 1000)
             self.backup_mode = False

@@ -276,6 +276,12 @@ class _DiskShadow:
                     if not entered:
                         raise _DsError('Writer "%s" reported an error (VSS_E_WRITERERROR_RETRYABLE).' % name, rc=5)  # [I]
                     frozen.append(server)
+            if frozen:
+                # PrepareForSnapshot/Freeze: the Domino writer's backup task puts the databases into backup
+                # mode one by one; writes go on meanwhile.
+                # (diskshadow runs each line under the host lock: a wait on it lets the writers run)
+                with self.host.io_lock:
+                    threading.Condition(self.host.io_lock).wait(float(self.host.cfg.get("vss_prepare_ms", 200)) / 1000.0)
             self.out.append("")
         if self.host.fault("hang_in_create"):
             self._stall(float(self.host.fault("hang_in_create")), frozen)
