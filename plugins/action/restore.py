@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
 from ansible_collections.quiesce.domino.plugins.action.restore_point import read_points
+from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -16,19 +18,31 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import 
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
-    "restore_point": {"type": "str", "required": True},
+    "restore_point": {"type": "str"},
+    "copy": {"type": "str"},
+    "databases": {"type": "list", "elements": "str", "default": []},
+    "restore_to": {"type": "str"},
+    "service": {"type": "str"},
     "expose_as": {"type": "str", "default": "R:"},
     "timeout": {"type": "int", "default": 21600},
 }
+STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
 
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
+    MUTUALLY_EXCLUSIVE = [["restore_point", "copy"]]
+    REQUIRED_ONE_OF = [["restore_point", "copy"]]
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
+        if args["copy"] is not None:
+            return self._from_copy(args, timeout)
+        if args["databases"] or args["restore_to"] is not None:
+            raise cli.OptionError("databases, restore_to: only with copy; a restore point puts the whole data "
+                                  "directory back in place")
         name = restore.point_name("restore_point", args["restore_point"])
         letter = cli.drive_letter("expose_as", args["expose_as"])
-        timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
         tools = self.tools()
         point = restore.find_point(read_points(self, tools), name)
         if point is None:
@@ -48,7 +62,52 @@ class ActionModule(QuiesceAction):
                        bytes_restored=summary["bytes"]["copied"])
         if not run["ok"]:
             failed = (run.get("failed_step") or {}).get("name")
-            hint = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)" \
-                if failed == "Domino must be stopped" else ""
+            hint = STOP_HINT if failed == "Domino must be stopped" else ""
             raise QuiesceActionError("restore from %s failed: %s%s" % (name, outcome_message(run), hint), **out)
+        return out
+
+    def _from_copy(self, args: dict[str, t.Any], timeout: int) -> dict[str, t.Any]:
+        """Databases (each with its .DELTA beside it), folders or the whole data directory from a copy."""
+        source = cli.destination("copy", args["copy"])
+        databases = [restore.relative_path("databases[%d]" % i, d) for i, d in enumerate(args["databases"])]
+        restore_to = cli.windows_folder("restore_to", args["restore_to"]) if args["restore_to"] is not None else None
+        service = cli.service_name("service", args["service"]) if args["service"] is not None else None
+        inv = discover(self)
+        try:
+            inst = dom.select_installation(inv["installations"], service)
+        except dom.DominoError as exc:
+            raise QuiesceActionError(str(exc))
+        data_dir = cli.windows_folder("data directory", inst["data_dir"] or "")
+        in_place = restore_to is None or restore_to.lower() == data_dir.lower()
+        target = data_dir if in_place else restore_to
+        if not in_place and (data_dir.lower().startswith(target.lower() + "\\")):
+            raise cli.OptionError("restore_to: %s holds the data directory %s; give a folder inside it or elsewhere"
+                                  % (target, data_dir))
+        entries = restore.copy_entries(databases)
+        tools = self.tools(inst["program_dir"])
+        plan = restore.copy_restore_plan(tools, self.platform, inst["service"], source, target, entries, in_place, timeout)
+        out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
+                                 "databases": databases or None, "service": inst["service"]}
+        if self._task.check_mode:
+            out["plan"] = plan
+            return out
+        run = self.run_plan(plan)
+        out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
+        copied = [r for r in run["steps"] if r["name"].startswith(restore.COPY_RESTORE_STEP)]
+        files = bytes_ = 0
+        deltas: list[str] = []
+        for record in copied:
+            summary = rc.parse_summary(record.get("stdout") or "")
+            if summary:
+                files += summary["files"]["copied"]
+                bytes_ += summary["bytes"]["copied"]
+            deltas += restore.restored_deltas(record.get("stdout") or "")
+        out.update(files_restored=files, bytes_restored=bytes_, deltas_restored=deltas)
+        if not run["ok"]:
+            failed = (run.get("failed_step") or {}).get("name")
+            hint = STOP_HINT if failed == "Domino must be stopped" else ""
+            raise QuiesceActionError("restore from %s failed: %s%s" % (source, outcome_message(run), hint), **out)
+        if deltas:
+            out["msg"] = ("%d .DELTA files are beside their databases in %s: Domino's restore applies each to its "
+                          "database and recovers it (docs/restore.md)" % (len(deltas), target))
         return out

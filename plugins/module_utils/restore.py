@@ -94,3 +94,84 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, shadow_id: 
                               finally_steps=[planlib.step("unexpose the restore point",
                                                           [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],
                                                           ok_rc="any", timeout=600)])
+
+
+# ------------------------------------------------------------ from a copy
+
+DATABASE_SUFFIXES = (".nsf", ".ntf", ".box")
+_REL_PART_RE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f%&^!]+$")
+COPY_RESTORE_STEP = "restore from the copy"
+
+
+def relative_path(option: str, value: t.Any) -> str:
+    """A database or folder relative to the data directory (``mail\\jdoe.nsf``, ``mail``)."""
+    text = cli.safe_text(option, value, cli.MAX_PATH).strip("\\")
+    parts = text.split("\\")
+    if not text or re.match(r"^[A-Za-z]:", text) or text.startswith("\\\\") or "/" in text:
+        raise cli.OptionError("%s: %r is not valid; give a path relative to the data directory such as mail\\jdoe.nsf "
+                              "or mail" % (option, value))
+    for part in parts:
+        if part in (".", "..") or not _REL_PART_RE.fullmatch(part) or part != part.rstrip(" .") \
+                or part.split(".")[0].upper() in cli.RESERVED_NAMES:
+            raise cli.OptionError("%s: %r is not valid; '.', '..', reserved device names and the characters "
+                                  "\\ / : * ? \" < > | %% & ^ ! are not allowed in a path component" % (option, value))
+    return text
+
+
+def copy_entries(databases: t.Sequence[str]) -> list[dict[str, str]]:
+    """What to restore: the whole data directory (no databases), database files with their .DELTA, folders."""
+    if not databases:
+        return [{"kind": "all", "path": ""}]
+    out = []
+    for rel in databases:
+        kind = "database" if rel.lower().endswith(DATABASE_SUFFIXES) else "folder"
+        out.append({"kind": kind, "path": rel})
+    return out
+
+
+def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_root: str, target: str,
+                      entries: t.Sequence[dict[str, str]], in_place: bool, timeout: int) -> dict[str, t.Any]:
+    """Put databases (each with its ``.DELTA`` from the copy beside it, so Domino's restore applies it) from a
+    copy made by snapshot_copy into the data directory (Domino stopped) or a restore folder.  A ``.DELTA``
+    left in the target beside a database that the copy restores without one is removed first: Domino must
+    not apply another backup's change info to it."""
+    steps = []
+    if in_place:
+        steps.append(planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
+                                  retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE)))
+    for index, entry in enumerate(entries):
+        rel = entry["path"]
+        if entry["kind"] == "database":
+            folder, _sep, name = rel.rpartition("\\")
+            src = copy_root + ("\\" + folder if folder else "")
+            dst = target + ("\\" + folder if folder else "")
+            steps.append(rc.fs_step("remove a stale delta %d" % index, tools, "remove",
+                                    {"paths": ["%s\\%s.DELTA" % (dst, name)]}, ok_rc="any"))
+            argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None)
+            argv[3:4] = []  # one folder: no /E
+            argv[3:3] = [name, name + ".DELTA"]
+            listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True)
+            listing[3:4] = []
+            listing[3:3] = [name, name + ".DELTA"]
+        else:
+            src = copy_root + ("\\" + rel if rel else "")
+            dst = target + ("\\" + rel if rel else "")
+            steps.append(rc.fs_step("remove stale deltas %d" % index, tools, "remove_stale_deltas",
+                                    {"copy": src, "target": dst}, ok_rc="any", timeout=600))
+            argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None)
+            listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True)
+        steps.append(planlib.step("%s %d" % (COPY_RESTORE_STEP, index), argv, ok_rc=planlib.ok_rc_range(0, 7),
+                                  timeout=timeout))
+        steps.append(planlib.step("verify the restore %d" % index, listing, ok_rc=[0], timeout=timeout))
+    return planlib.build_plan("restore from a copy", platform, steps, max_output_bytes=8 * 1024 * 1024)
+
+
+def restored_deltas(stdout: str) -> list[str]:
+    """The .DELTA files robocopy put into place (its file lines end with the file name)."""
+    names = []
+    for line in (stdout or "").replace("\r\n", "\n").split("\n"):
+        # a file line (any language): <tab> class <tab> size <tab> name; headers have no size column
+        match = re.search(r"\t\s*\d+\t([^\t]+)$", line.rstrip())
+        if match and match.group(1).strip().upper().endswith(".DELTA"):
+            names.append(match.group(1).strip().rsplit("\\", 1)[-1])
+    return names

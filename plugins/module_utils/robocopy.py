@@ -178,6 +178,16 @@ FS_SCRIPTS = {
         " Where-Object { $_.Name -ne $in.keep } | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force; $_.Name })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
+    "remove_stale_deltas": (
+        "# quiesce.domino:remove_stale_deltas\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$root = (Resolve-Path -LiteralPath $in.copy).ProviderPath.TrimEnd('\\') + '\\'\n"
+        "$gone = @(foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force -Include '*.nsf', '*.ntf', '*.box') {\n"
+        "  if (Test-Path -LiteralPath ($f.FullName + '.DELTA')) { continue }\n"
+        "  $stale = Join-Path $in.target ($f.FullName.Substring($root.Length) + '.DELTA')\n"
+        "  if (Test-Path -LiteralPath $stale) { Remove-Item -LiteralPath $stale -Force; $stale } })\n"
+        "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
+    ),
     "remove": (
         "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"

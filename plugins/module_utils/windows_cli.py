@@ -41,7 +41,7 @@ _GUID_RE = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
 _ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 _WIN_FOLDER_RE = re.compile(r"^[A-Za-z]:\\(?:[^\\/:*?\"<>|\x00-\x1f]+\\?)*$")
 _UNC_RE = re.compile(r"^\\\\[A-Za-z0-9][A-Za-z0-9.-]{0,253}\\[A-Za-z0-9$][A-Za-z0-9 $._-]{0,79}(?:\\[^\\/:*?\"<>|\x00-\x1f]+)*\\?$")
-_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {"COM%d" % i for i in range(1, 10)} | {"LPT%d" % i for i in range(1, 10)}
+RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {"COM%d" % i for i in range(1, 10)} | {"LPT%d" % i for i in range(1, 10)}
 MAX_PATH = 240
 
 
@@ -134,7 +134,7 @@ def windows_folder(option: str, value: t.Any) -> str:
     parts = [p for p in value[3:].split("\\") if p]
     if any(p in (".", "..") for p in parts):
         _bad(option, value, "'.' and '..' are not allowed in the path")
-    if any(p.split(".")[0].upper() in _RESERVED_NAMES for p in parts):
+    if any(p.split(".")[0].upper() in RESERVED_NAMES for p in parts):
         _bad(option, value, "reserved device names (CON, NUL, COM1...) are not allowed")
     if any(p != p.rstrip(" .") for p in parts):
         _bad(option, value, "path components may not end with a space or a dot")

@@ -8,14 +8,23 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: restore
-short_description: Bring a Domino data directory back from a restore point
+short_description: Bring Domino data back from a copy or from a restore point
 version_added: "0.1.0"
 description:
-  - Restores the data directory recorded with a restore point (M(quiesce.domino.restore_point)) from its shadow
-    copy, in one remote call. Domino must be stopped (checked with C(sc.exe query) first; nothing is touched
-    otherwise); the shadow copy is exposed as O(expose_as), mirrored back with C(robocopy /MIR /B) (files created
-    after the restore point are removed), verified with C(robocopy /L) and unexposed again whatever happened.
-  - Use it between M(quiesce.domino.backup_mode) V(state=frozen) V(method=shutdown) and V(state=thawed), as the
+  - From a B(copy) made by M(quiesce.domino.snapshot_copy) (O(copy)), restores the whole data directory, single
+    databases or folders (O(databases)) into the data directory or into a restore folder (O(restore_to)), in one
+    remote call. Each database comes with its C(.DELTA) file from the copy (method C(backup_task)) placed beside it,
+    as Domino Backup's snapshot restore flow requires, so that Domino's restore applies the change info and
+    recovers the database (C(docs/restore.md)). A C(.DELTA) left in the target by an earlier restore is removed
+    first. Restoring into the data directory requires Domino to be stopped (checked with C(sc.exe query) first;
+    nothing is touched otherwise); a restore folder (for example C(D:\Domino\data\restore)) works while Domino runs.
+    Files are copied with C(robocopy /B) (never C(/MIR), so nothing in the target is deleted) and verified with
+    C(robocopy /L).
+  - From a B(restore point) (O(restore_point), M(quiesce.domino.restore_point)) restores the data directory from its
+    shadow copy. Domino must be stopped; the shadow copy is exposed as O(expose_as), mirrored back with
+    C(robocopy /MIR /B) (files created after the restore point are removed), verified with C(robocopy /L) and
+    unexposed again whatever happened.
+  - Use either between M(quiesce.domino.backup_mode) V(state=frozen) V(method=shutdown) and V(state=thawed), as the
     C(rollback) entry point of the C(quiesce.domino.preupgrade_snapshot) role does.
 author:
   - quiesce.domino contributors (@quiesce-domino)
@@ -25,15 +34,35 @@ extends_documentation_fragment:
   - quiesce.domino.windows_action
 options:
   restore_point:
-    description: Name of the restore point to restore from.
+    description: Name of the restore point to restore from. Exactly one of O(restore_point) and O(copy) is required.
     type: str
-    required: true
+  copy:
+    description:
+      - A complete copy made by M(quiesce.domino.snapshot_copy), such as C(\\backupsrv\domino\dom01\20261122T020000Z)
+        (never a C(.partial) folder or a mirror with C(current.INCOMPLETE) beside it).
+    type: str
+  databases:
+    description:
+      - With O(copy), what to restore, relative to the data directory; empty restores the whole data directory.
+      - A name ending in C(.nsf), C(.ntf) or C(.box) is one database (with its C(.DELTA)); anything else is a folder,
+        restored with everything in it.
+    type: list
+    elements: str
+    default: []
+  restore_to:
+    description:
+      - With O(copy), the folder to restore into, keeping the paths relative to the data directory; default the data
+        directory itself (Domino must be stopped).
+    type: str
+  service:
+    description: With O(copy), the Domino service whose data directory is meant; needed only on partitioned hosts.
+    type: str
   expose_as:
-    description: Free drive letter to expose the shadow copy as during the restore.
+    description: Free drive letter to expose the shadow copy as during a restore from O(restore_point).
     type: str
     default: "R:"
   timeout:
-    description: Seconds the restore copy and its verification may take each.
+    description: Seconds each restore copy and its verification may take.
     type: int
     default: 21600
 attributes:
@@ -62,13 +91,32 @@ EXAMPLES = r"""
 - name: Start Domino and wait until it answers
   quiesce.domino.backup_mode:
     state: thawed
+
+- name: Restore one mail database from last night's copy into the restore folder (Domino keeps running)
+  quiesce.domino.restore:
+    copy: '\\backupsrv\domino\dom01\20261122T020000Z'
+    databases: ['mail\jdoe.nsf']
+    restore_to: 'D:\Domino\data\restore'
 """
 
 RETURN = r"""
 restore_point:
   description: The restore point used.
-  returned: always
+  returned: with restore_point
   type: dict
+restored_to:
+  description: The folder the copy was restored into.
+  returned: with copy
+  type: str
+in_place:
+  description: Whether the copy was restored into the data directory itself.
+  returned: with copy
+  type: bool
+deltas_restored:
+  description: The C(.DELTA) files placed beside their databases; Domino's restore applies them.
+  returned: with copy
+  type: list
+  elements: str
 files_restored:
   description: Files copied back from the shadow copy.
   returned: when the copy ran

@@ -128,3 +128,77 @@ def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
         assert state["dominos"][0]["backup_mode"] is False and state["shadows"] == {}
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+RESTORE = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Restore one database into the restore folder
+      quiesce.domino.restore:
+        copy: '{copy}'
+        databases: ['{db}']
+        restore_to: 'D:\\Domino\\data\\restore'
+    - name: Restore in place while Domino runs
+      quiesce.domino.restore:
+        copy: '{copy}'
+      ignore_errors: true
+    - name: Stop Domino
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        shutdown_timeout: 30
+    - name: Restore the whole data directory in place
+      quiesce.domino.restore:
+        copy: '{copy}'
+      register: whole
+    - name: Start Domino
+      quiesce.domino.backup_mode:
+        state: thawed
+"""
+
+
+def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(tmp_path):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    try:
+        # a database nobody writes to: it changes nothing in backup mode and gets no delta
+        domino.create_db(Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data" / "archive.nsf", ["PAD\n"])
+        run = fleet.playbook(BACKUP.format(delta_timeout=60))
+        assert run.rc == 0, run.stdout[-4000:]
+        copied = run.result("Copy and verify the frozen data", "dom01")
+        copy = _copy(fleet)
+        delta = copied["deltas"][0]
+        db = delta[: -len(".DELTA")]
+        copy_win = "\\\\backupsrv\\domino\\dom01\\" + copy.name
+        data = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+        stale = data / "restore" / delta
+        stale.parent.mkdir(parents=True)
+        stale.write_bytes(b"DELTA backup=B1 base=64\n")  # an earlier restore's leftover must not be applied
+        run = fleet.playbook(RESTORE.format(copy=copy_win, db=db))
+        assert run.rc == 0, run.stdout[-4000:]
+        one = run.result("Restore one database into the restore folder", "dom01")
+        assert one["in_place"] is False and one["deltas_restored"] == [delta.rsplit("\\", 1)[-1]], one
+        assert sorted(p.name for p in (data / "restore").iterdir()) == sorted([db, delta])
+        assert (data / "restore" / delta).read_bytes() == (copy / delta).read_bytes()
+        # Domino's restore of the restored database: the delta applies and recovery leaves it consistent
+        verdict = domino.recover(data / "restore")
+        assert verdict["deltas_applied"] == [db] and not verdict["needs_change_info"] and not verdict["deltas_refused"]
+        # a database the copy has no delta for: a leftover .DELTA beside it in the target is removed
+        plain = "archive.nsf"
+        assert not (copy / (plain + ".DELTA")).exists()
+        (data / "restore" / (plain + ".DELTA")).write_bytes(b"DELTA backup=B1 base=64\n")
+        again = fleet.playbook(RESTORE.split("    - name: Restore in place while")[0].format(copy=copy_win, db=plain))
+        assert again.rc == 0 and not (data / "restore" / (plain + ".DELTA")).exists()
+        assert again.result("Restore one database into the restore folder", "dom01")["deltas_restored"] == []
+        refused = run.result("Restore in place while Domino runs", "dom01")
+        assert refused["failed"] and "stop Domino first" in refused["msg"]
+        whole = run.result("Restore the whole data directory in place", "dom01")
+        assert whole["in_place"] is True and sorted(whole["deltas_restored"]) == sorted(
+            d.rsplit("\\", 1)[-1] for d in copied["deltas"])
+        for rel in copied["deltas"]:
+            assert (data / rel).read_bytes() == (copy / rel).read_bytes()
+        state = fleet.state("dom01")["dominos"][0]
+        assert state["state"] == "RUNNING" and state["answers"]
+    finally:
+        simfleet.down(tmp_path / "fleet")

@@ -41,7 +41,10 @@ CASES: dict[str, dict[str, dict]] = {
         "script": {},
     },
     "host_lock": {"owner": {"state": "present"}},
-    "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"}},
+    "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"},
+                "copy": {}, "databases": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
+                "restore_to": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
+                "service": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"}},
     "restore_point": {
         "name": {"state": "present", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
         "shadow_id": {"state": "present", "name": "before", "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
@@ -67,7 +70,7 @@ CASES: dict[str, dict[str, dict]] = {
         "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
     },
 }
-LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude"}
+LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases"}
 # Options that never reach the host as code, a command line or a path: only their own hazards count.
 DATA_ONLY = {
     ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"},  # stored as JSON data

@@ -771,6 +771,31 @@ def _fs_remove(host: Host, data: dict) -> Result:
     return 0, "", ""
 
 
+def _fs_remove_stale_deltas(host: Host, data: dict) -> Result:
+    root = host.path(data["copy"])
+    gone = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() in (".nsf", ".ntf", ".box") \
+                and not path.with_name(path.name + ".DELTA").exists():
+            rel = str(path.relative_to(root)).replace("/", "\\")
+            stale = host.path(data["target"].rstrip("\\") + "\\" + rel + ".DELTA")
+            if stale.exists():
+                stale.unlink()
+                gone.append(rel + ".DELTA")
+    return 0, json.dumps({"removed": gone}) + "\r\n", ""
+
+
+def _fs_prune_siblings(host: Host, data: dict) -> Result:
+    parent = host.path(data["parent"])
+    gone = []
+    if parent.is_dir():
+        for entry in sorted(parent.iterdir()):
+            if entry.is_dir() and entry.name != data["keep"]:
+                shutil.rmtree(entry)
+                gone.append(entry.name)
+    return 0, json.dumps({"removed": gone}) + "\r\n", ""
+
+
 def _fs_retention(host: Host, data: dict) -> Result:
     base = host.path(data["base"])
     done = sorted((p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}T\d{6}Z", p.name)),
@@ -832,7 +857,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
 
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
-               "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress}
+               "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
+               "remove_stale_deltas": _fs_remove_stale_deltas, "prune_siblings": _fs_prune_siblings}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
