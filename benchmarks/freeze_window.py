@@ -4,8 +4,10 @@
 
 Prints a table: median Domino freeze window (host clock), the median bare shadow copy creation (a plain
 diskshadow create of the same volume, no freeze, timed as one step), the difference, and the remote calls
-made while Domino was frozen.  The one-call backup_task window is the hook's own Held-to-Done record,
-which the twin's Domino confirms (its log: "released from backup mode after N ms"; printed as a check).
+made while Domino was frozen.  The one-call backup_task window runs from the hook's hold until Domino had
+taken every database out of backup mode and written its .DELTA files (the integration's records); the twin's
+Domino measures the same span itself (its log: "from the hook's hold until every database left it: N ms";
+printed as a check).
   snapshot      quiesce.domino.snapshot: freeze, create, thaw in one remote call (method shutdown)
   three tasks   backup_mode frozen; diskshadow; backup_mode thawed (method shutdown)
   classic       the VMware pre-freeze style as separate remote calls: stop the service, wait,
@@ -115,7 +117,7 @@ def main() -> int:
             r = run(work / "fleet", SNAPSHOT.replace("METHOD", args.method), env)["snapshot"]
             start = int(__import__("datetime").datetime.fromisoformat(r["frozen_at"].replace("Z", "+00:00")).timestamp() * 1000)
             rows["snapshot (one call)"].append((r["frozen_ms"], None, calls_between(log, start, start + r["frozen_ms"])))
-            held = re.findall(r"released from backup mode after (\d+) ms", hostd_log.read_text())
+            held = re.findall(r"from the hook's hold until every database left it: (\d+) ms", hostd_log.read_text())
             if args.method == "backup_task" and held:
                 twin_truth.append(int(held[-1]))
             r = run(work / "fleet", THREE.replace("METHOD", args.method), env)
@@ -144,7 +146,8 @@ def main() -> int:
         print("%-22s %12.0f %16.0f %18.0f %22.0f" % (name, frozen, bare, frozen - bare, calls))
     print("(bare create: the classic row's plain `diskshadow /s` create step, the same volume without a freeze)")
     if twin_truth:
-        print("twin's Domino, backup mode held (one-call rows): median %d ms" % statistics.median(twin_truth))
+        print("twin's Domino, from the hook's hold until every database left backup mode (one-call rows): median %d ms"
+              % statistics.median(twin_truth))
     return 0
 
 

@@ -91,7 +91,13 @@ class ActionModule(QuiesceAction):
 
         if args["script"] is not None:
             lines = ds.check_user_script("script", args["script"])
-            return self._run_script(tools, lines, {}, timeout, "user script", changed=True)
+            result = self._run_script(tools, lines, {}, timeout, "user script", changed=True)
+            if any(re.match(r"(?i)^set\s+option\b.*\bnoautorecover\b", line) for line in lines):
+                result.setdefault("warnings", []).append(
+                    "script: 'set option noautorecover' stops VSS writers from recovering the shadow copy: Domino's "
+                    "backupvss writer then writes its change info (.DELTA) outside it, and the shadow copy alone "
+                    "is not a consistent Domino backup")
+            return result
 
         if state == "present":
             if not volumes:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
@@ -37,6 +39,12 @@ def discover(action: QuiesceAction, console: bool = True) -> dict[str, t.Any]:
             if "show server %d" % index in records:
                 dom.add_console_facts(inst, records["show server %d" % index], records.get("show tasks %d" % index))
     for inst in installs:
+        inst["backup_task_setup"] = None
+        if inst.get("data_dir") and inst.get("program_dir") and dom.version_tuple(inst.get("version")) >= (12, 0):
+            try:
+                inst["backup_task_setup"] = dbk.setup_fields(inst["data_dir"], inst["program_dir"] + "\\quiesce")
+            except cli.OptionError:
+                pass  # a data directory cmd.exe would misread: backup_task cannot signal through it
         inst["methods"] = dom.possible_methods(inst, inv["os"]["build"], inv["partitioned"])
         inst["recommended_method"] = dom.recommended_method(inst["methods"])
         inst["frozen_by"] = dom.thaw_method(inst, inv.get("now_utc"))

@@ -83,14 +83,24 @@ def tag_name(start: str) -> str:
     return "dominobackup_%s.tag" % backup_start(start)
 
 
-def hook_commands(data_dir: str, hook_path: str, timeout: int = 120) -> dict[str, str]:
-    """The two command lines to enter in the Snapshot tab of the Domino backup configuration."""
+RESTORE_FILE = "quiesce_domino_restore.ps1"
+RESTORE_OK_STRING = "QUIESCE_RESTORE_OK"
+RESTORE_ERROR_STRING = "QUIESCE_RESTORE_ERROR"
+
+
+def setup_fields(data_dir: str, script_dir: str, timeout: int = 120) -> dict[str, str]:
+    """The values to enter in the Snapshot tab (and, for restores, the Restore tab) of the Domino backup
+    configuration for this data directory, with the scripts copied into ``script_dir`` (docs/backup-task.md)."""
     folder = paths(data_dir).data_dir
-    hook = cli.require_str("hook_path", hook_path)
-    base = 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s"' % hook
-    return {"snapshot_start_command": '%s -Phase start -DataDir "%s" -TimeoutSeconds %d' % (base, folder, int(timeout)),
-            "backup_snapshot_command": '%s -Phase snapshot -DataDir "%s"' % (base, folder),
-            "ok_string": OK_STRING, "error_string": ERROR_STRING}
+    scripts = cli.windows_folder("script folder", script_dir).rstrip("\\")
+    run = 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s\\%s"'
+    backup = run % (scripts, HOOK_FILE)
+    return {"snapshot_start_command": '%s -Phase start -DataDir "%s" -TimeoutSeconds %d' % (backup, folder, int(timeout)),
+            "backup_snapshot_command": '%s -Phase snapshot -DataDir "%s"' % (backup, folder),
+            "backup_snapshot_file_list": "Physical path",
+            "ok_string": OK_STRING, "error_string": ERROR_STRING,
+            "restore_command": '%s -CopyRoot "<destination>\\<host>"' % (run % (scripts, RESTORE_FILE)),
+            "restore_ok_string": RESTORE_OK_STRING, "restore_error_string": RESTORE_ERROR_STRING}
 
 
 # ------------------------------------------------------------ constant script

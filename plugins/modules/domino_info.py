@@ -133,4 +133,13 @@ installations:
     watchdog:
       description: The watchdog task of a freeze (name, state, method, seconds, deadline_local, deadline_utc), or null.
       type: dict
+    held:
+      description: Whether the backup_task integration holds the databases in backup mode now.
+      type: bool
+    backup_task_setup:
+      description:
+        - Domino 12.0+, the values to enter in the Snapshot and Restore tabs of the Domino backup configuration
+          for this server, with the scripts of the collection's C(files/) copied into C(<program dir>\quiesce)
+          (C(docs/backup-task.md)); null for older versions.
+      type: dict
 """

@@ -56,7 +56,7 @@ def add_result(record: dict[str, t.Any], action: str, task_name: str, result: di
     elif kind == "copy" and result.get("destination") and "bytes" in result:
         record["copy"] = {key: result.get(key) for key in (
             "destination", "verified", "files", "files_copied", "bytes", "bytes_copied", "duration_ms",
-            "throughput_bytes_per_second", "started_at", "ended_at", "mode")}
+            "throughput_bytes_per_second", "started_at", "ended_at", "mode", "deltas")}
     if isinstance(result.get("quiesce_restore_point"), dict):
         record["restore_point"] = result["quiesce_restore_point"]
 

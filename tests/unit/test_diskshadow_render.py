@@ -104,3 +104,11 @@ def test_resolve_tools_defaults_and_overrides():
         cli.resolve_tools(None, "posix")
     with pytest.raises(cli.OptionError, match="unknown tool"):
         cli.resolve_tools({"calc": "/x"}, "posix")
+
+
+@pytest.mark.parametrize("writers", [True, False])
+def test_scripts_leave_vss_auto_recovery_on(writers):
+    """Domino's VSS writer writes its change info into the shadow copy only with auto-recovery (HCL domino-backup
+    install_vss_writer.md); diskshadow turns it off only with 'set option noautorecover', which is never rendered."""
+    text = ds.render(ds.render_create([("D:", "vol_d")], writers=writers, expose={"vol_d": "S:"}))
+    assert "option" not in text.lower() and "noautorecover" not in text.lower()
