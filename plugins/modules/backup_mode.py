@@ -16,11 +16,13 @@ description:
   - V(shutdown) stops the Domino service (C(sc.exe stop)), waits up to O(shutdown_timeout) for STOPPED, and only
     after that deadline runs C(nsd.exe -kill); thawing starts the service and waits until the server answers
     C(nserver.exe -c "show server"), not just until the service says RUNNING.
-  - V(backup_task) starts Domino Backup (C(load backup)); its "Snapshot start command" is the hook shipped in
-    C(files/quiesce_snapshot_hook.ps1), which records the hold in C(HKLM\SOFTWARE\quiesce.domino\Hold\<slug>) and
-    keeps the databases in backup mode until released or until its own timeout. Freezing waits for the hold;
-    thawing releases it and waits until the hook let go. The Domino Backup configuration to set is in
-    C(docs/backup-task.md).
+  - V(backup_task) starts Domino Backup in snapshot mode (C(load backup -s)); its "Snapshot start command" is the
+    collection's C(files/quiesce_domino_backup.ps1), which records the hold in the data directory
+    (C(quiesce_domino\hold)) and keeps the databases in backup mode until released or until its own timeout.
+    Freezing waits for the hold; thawing releases it, waits until the hook let go and follows Domino out of backup
+    mode, and returns where the C(.DELTA) files of the backup are kept (C(deltas_folder)). Domino keeps writing in
+    backup mode: a snapshot taken meanwhile is consistent only with those deltas. The Domino Backup configuration
+    to set is in C(docs/backup-task.md).
   - V(vss_writer) makes sure the C(backupvss) task runs; VSS itself freezes Domino while a shadow copy is created
     with writers (M(quiesce.domino.diskshadow) with O(quiesce.domino.diskshadow#module:writers=true), or
     M(quiesce.domino.snapshot)). There is nothing to thaw.
