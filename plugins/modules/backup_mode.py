@@ -21,7 +21,7 @@ description:
     (C(quiesce_domino\hold)) and keeps the databases in backup mode until released or until its own timeout.
     Freezing waits for the hold; thawing releases it, waits until the hook let go and follows Domino out of backup
     mode, and returns where the C(.DELTA) files of the backup are kept (C(deltas_folder)). Domino keeps writing in
-    backup mode: a snapshot taken meanwhile is consistent only with those deltas. The Domino Backup configuration
+    backup mode, so a snapshot taken meanwhile is consistent only with those deltas. The Domino Backup configuration
     to set is in C(docs/backup-task.md).
   - V(vss_writer) makes sure the C(backupvss) task runs; VSS itself freezes Domino while a shadow copy is created
     with writers (M(quiesce.domino.diskshadow) with O(quiesce.domino.diskshadow#module:writers=true), or
