@@ -132,6 +132,21 @@ held_ms:
   description: Milliseconds between the freeze and the end of the thaw, on the host clock.
   returned: always
   type: int
+backup_start:
+  description: With backup_task (thawed), Domino Backup's C(BackupStartDT) of the backup.
+  returned: thawing backup_task
+  type: str
+deltas:
+  description: With backup_task (thawed), the C(.DELTA) files kept for the backup (path, size).
+  returned: thawing backup_task
+  type: list
+  elements: dict
+deltas_folder:
+  description:
+    - With backup_task (thawed), where the C(.DELTA) files of the backup are kept; a copy of the snapshot needs them
+      (M(quiesce.domino.snapshot_copy) O(quiesce.domino.snapshot_copy#module:deltas_from)).
+  returned: thawing backup_task
+  type: str
 watchdog:
   description: The armed watchdog (task, deadline_utc, deadline_local, seconds), or null.
   returned: always

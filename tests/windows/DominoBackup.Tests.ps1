@@ -1,0 +1,94 @@
+# Pester 5 test for Windows CI: files/quiesce_domino_backup.ps1 and quiesce_domino_restore.ps1 as Domino
+# Backup runs them (positional arguments appended), against a scratch data directory.
+# Run: Invoke-Pester -Path tests/windows
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+
+BeforeAll {
+    $repo = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
+    $script:Backup = Join-Path $repo 'files\quiesce_domino_backup.ps1'
+    $script:Restore = Join-Path $repo 'files\quiesce_domino_restore.ps1'
+    $script:PowerShell = "$env:SystemRoot\System32\WindowsPowerShell\v1.0\powershell.exe"
+    function Invoke-Integration([string]$Script, [string[]]$Arguments) {
+        $out = & $script:PowerShell -NoProfile -ExecutionPolicy Bypass -File $Script @Arguments 2>&1
+        return @{ rc = $LASTEXITCODE; out = ($out -join "`n") }
+    }
+    function Get-DominoArgs([string]$First, [string]$FileName, [string]$Start, [string]$Last) {
+        return @($First, $FileName, 'ref', 'SRV01', 'name', 'FULL', $Start, 'C:\target', $Last)
+    }
+}
+
+Describe 'quiesce_domino_backup.ps1' {
+    BeforeEach {
+        $script:Data = Join-Path $TestDrive ('data' + [guid]::NewGuid().ToString('N'))
+        [void](New-Item -ItemType Directory -Path (Join-Path $script:Data 'mail'))
+        Set-Content -LiteralPath (Join-Path $script:Data 'mail\a.nsf') -Value 'db'
+        Set-Content -LiteralPath (Join-Path $script:Data 'b.nsf') -Value 'db'
+    }
+
+    It 'writes the tag, holds until released and records held and done' {
+        $hold = Join-Path $script:Data 'quiesce_domino\hold'
+        $job = Start-Job -ScriptBlock {
+            param($ps, $script, $data, $dominoArgs)
+            & $ps -NoProfile -ExecutionPolicy Bypass -File $script -Phase start -DataDir $data -TimeoutSeconds 30 @dominoArgs
+            $LASTEXITCODE
+        } -ArgumentList $script:PowerShell, $script:Backup, $script:Data, (Get-DominoArgs '' '' '20261123141921' '7')
+        $deadline = (Get-Date).AddSeconds(20)
+        while (-not (Test-Path (Join-Path $hold 'held.json')) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        Test-Path (Join-Path $script:Data 'dominobackup_20261123141921.tag') | Should -BeTrue
+        Test-Path (Join-Path $hold 'done.json') | Should -BeFalse
+        & "$env:SystemRoot\System32\fsutil.exe" file createnew (Join-Path $hold 'release') 0 | Out-Null
+        $result = Receive-Job -Job $job -Wait -AutoRemoveJob
+        ($result | Select-Object -Last 1) | Should -Be 0
+        ($result -join "`n") | Should -Match 'QUIESCE_SNAPSHOT_OK'
+        (Get-Content -Raw (Join-Path $hold 'done.json') | ConvertFrom-Json).released | Should -BeTrue
+    }
+
+    It 'reports an error when nobody releases it' {
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data, '-TimeoutSeconds', '5') + (Get-DominoArgs '' '' '20261123141921' '7'))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'QUIESCE_SNAPSHOT_ERROR'
+    }
+
+    It 'keeps the listed deltas by their relative path and deletes the file list' {
+        Set-Content -LiteralPath (Join-Path $script:Data 'mail\a.nsf.DELTA') -Value 'delta'
+        $list = Join-Path $TestDrive 'list.txt'
+        Set-Content -LiteralPath $list -Value @((Join-Path $script:Data 'mail\a.nsf'), (Join-Path $script:Data 'b.nsf'))
+        Set-Content -LiteralPath (Join-Path $script:Data 'dominobackup_20261123141921.tag') -Value 'x'
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'snapshot', '-DataDir', $script:Data) + (Get-DominoArgs $list '' '20261123141921' '7'))
+        $r.rc | Should -Be 0
+        $r.out | Should -Match 'QUIESCE_SNAPSHOT_OK: 1 delta'
+        $kept = Join-Path $script:Data 'quiesce_domino\deltas\20261123141921'
+        Get-Content -Raw (Join-Path $kept 'mail\a.nsf.DELTA') | Should -Match 'delta'
+        (Get-Content -Raw (Join-Path $kept 'collected.json') | ConvertFrom-Json).deltas.path | Should -Be 'mail\a.nsf.DELTA'
+        Test-Path $list | Should -BeFalse
+        Test-Path (Join-Path $script:Data 'dominobackup_20261123141921.tag') | Should -BeFalse
+    }
+
+    It 'refuses a BackupStartDT that is not usable in a file name' {
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data) + (Get-DominoArgs '' '' '..\evil' '7'))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'QUIESCE_SNAPSHOT_ERROR'
+    }
+}
+
+Describe 'quiesce_domino_restore.ps1' {
+    It 'copies a database and its delta from the copy that holds the tag' {
+        $root = Join-Path $TestDrive 'copies'
+        $copy = Join-Path $root '20261123T141921Z'
+        [void](New-Item -ItemType Directory -Path (Join-Path $copy 'mail'))
+        Set-Content -LiteralPath (Join-Path $copy 'dominobackup_20261123141921.tag') -Value 'x'
+        Set-Content -LiteralPath (Join-Path $copy 'mail\a.nsf') -Value 'db'
+        Set-Content -LiteralPath (Join-Path $copy 'mail\a.nsf.DELTA') -Value 'delta'
+        $target = Join-Path $TestDrive 'restore\a.DAD'
+        $r = Invoke-Integration $script:Restore (@('-CopyRoot', $root) + (Get-DominoArgs '' 'mail\a.nsf' '20261123141921' $target))
+        $r.rc | Should -Be 0
+        Get-Content -Raw $target | Should -Match 'db'
+        $r = Invoke-Integration $script:Restore (@('-CopyRoot', $root) + (Get-DominoArgs '' 'mail\a.nsf' '20261123141921' ($target + '.DELTA')))
+        $r.rc | Should -Be 0
+        Get-Content -Raw ($target + '.DELTA') | Should -Match 'delta'
+        $r = Invoke-Integration $script:Restore (@('-CopyRoot', $root) + (Get-DominoArgs '' 'mail\a.nsf' '20990101000000' $target))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'QUIESCE_RESTORE_ERROR: no complete copy'
+    }
+}
