@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
+from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
@@ -18,6 +18,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import out
 ARGSPEC = {
     "state": {"type": "str", "required": True, "choices": ["frozen", "thawed"]},
     "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "allow_downtime": {"type": "bool", "default": False},
     "service": {"type": "str"},
     "watchdog_seconds": {"type": "int", "default": 300},
     "shutdown_timeout": {"type": "int", "default": 180},
@@ -43,6 +44,7 @@ class ActionModule(QuiesceAction):
         if args["method"] == "shutdown" and watchdog_seconds < shutdown_timeout + 15:
             raise cli.OptionError("watchdog_seconds: %d is too short for shutdown_timeout %d; the watchdog must outlive "
                                   "the stop (at least shutdown_timeout + 15)" % (watchdog_seconds, shutdown_timeout))
+        self._allow_downtime = args["allow_downtime"]
         inv = discover(self)
         try:
             inst = dom.select_installation(inv["installations"], service)
@@ -63,12 +65,12 @@ class ActionModule(QuiesceAction):
                        watchdog=inst.get("watchdog"), msg="already frozen by %s" % current)
             return out
         try:
-            method = dom.choose_method(requested, inst["methods"])
+            method = dom.choose_method(requested, inst["methods"], self._allow_downtime)
         except dom.DominoError as exc:
             raise QuiesceActionError(str(exc), methods=inst["methods"])
         if method in ("shutdown", "backup_task") and not inst.get("answers") and inst.get("state") == "RUNNING":
-            raise QuiesceActionError("service: %s runs but its console does not answer (nserver -c \"show server\"); "
-                                     "refusing to freeze a server whose health cannot be checked" % inst["service"])
+            raise QuiesceActionError("service: %s runs but does not answer (%s); refusing to freeze a server whose "
+                                     "health cannot be checked" % (inst["service"], inst.get("answers_by")))
         if method in ("shutdown", "backup_task") and inst.get("state") != "RUNNING":
             raise QuiesceActionError("service: %s is %s, not RUNNING; nothing to freeze"
                                      % (inst["service"], inst.get("state") or "unknown"))

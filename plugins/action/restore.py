@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
+from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
 from ansible_collections.quiesce.domino.plugins.action.restore_point import read_points
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib

@@ -9,7 +9,7 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.action.diskshadow import _target, shadow_summary, volume_alias
-from ansible_collections.quiesce.domino.plugins.action.domino_info import discover
+from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
@@ -22,6 +22,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import out
 
 ARGSPEC = {
     "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "allow_downtime": {"type": "bool", "default": False},
     "service": {"type": "str"},
     "volumes": {"type": "list", "elements": "str", "default": []},
     "expose_as": {"type": "str"},
@@ -87,12 +88,23 @@ class ActionModule(QuiesceAction):
             if inst["frozen_by"]:
                 raise dom.DominoError("service: %s is already frozen by %s; thaw it first (quiesce.domino.backup_mode)"
                                       % (inst["service"], inst["frozen_by"]))
-            method = dom.choose_method(args["method"], inst["methods"])
+            stopped = inst.get("state") == "STOPPED"
+            if stopped and args["method"] in ("vss_writer", "backup_task"):
+                raise dom.DominoError("method: %s needs a running Domino server, but %s is STOPPED (not by "
+                                      "quiesce.domino); use method=shutdown or auto to snapshot the stopped server, "
+                                      "which stays stopped" % (args["method"], inst["service"]))
+            if stopped:
+                method = "none" if args["method"] == "none" else "shutdown"
+            else:
+                method = dom.choose_method(args["method"], inst["methods"], args["allow_downtime"])
         except dom.DominoError as exc:
             raise QuiesceActionError(str(exc), methods=inv["installations"][0]["methods"] if inv["installations"] else {})
-        if method in ("shutdown", "backup_task") and not inst.get("answers"):
-            raise QuiesceActionError("service: %s does not answer its console (nserver -c \"show server\"); refusing to "
-                                     "quiesce a server whose health cannot be checked afterwards" % inst["service"])
+        if not stopped and inst.get("state") != "RUNNING":
+            raise QuiesceActionError("service: %s is %s; try again when it is RUNNING or STOPPED"
+                                     % (inst["service"], inst.get("state") or "in an unknown state"))
+        if method in ("shutdown", "backup_task") and not stopped and not inst.get("answers"):
+            raise QuiesceActionError("service: %s does not answer (%s); refusing to quiesce a server whose health cannot "
+                                     "be checked afterwards" % (inst["service"], inst.get("answers_by")))
         volumes = volumes or ([inst["data_volume"]] if inst.get("data_volume") else [])
         if not volumes:
             raise QuiesceActionError("volumes: the data volume of %s is unknown; name the volumes" % inst["service"])
@@ -117,16 +129,21 @@ class ActionModule(QuiesceAction):
             preflight.append(rc.fs_step(dom.PREFLIGHT_STEP, tools, "fit", {
                 "source": cli.windows_folder("data directory", inst["data_dir"]),
                 "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]}, timeout=600))
-        plan = dom.snapshot_plan(inst, method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
+        # A server someone else stopped is snapshotted as it is, and left stopped: nothing is stopped or started.
+        plan = dom.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
                                  start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
                                  preflight=preflight)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
-                                 "crash_consistent": method == "none", "script": script, "volumes": volumes}
+                                 "crash_consistent": method == "none", "script": script, "volumes": volumes,
+                                 "server_was_stopped": stopped}
+        if stopped:
+            out["warnings"] = ["%s was STOPPED before the snapshot (not by quiesce.domino); it was snapshotted as it is "
+                               "and stays stopped" % inst["service"]]
         if self._task.check_mode:
             out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})
             return out
         run = self.run_plan(plan)
-        out.update(dom.freeze_window(run, method))
+        out.update(dom.freeze_window(run, "none" if stopped else method))
         if method == "backup_task":
             # Where the hook keeps this backup's .DELTA files: snapshot_copy puts them into the copy.
             out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], out["backup_start"]) if out.get("backup_start") else None

@@ -16,6 +16,7 @@ import re
 import typing as t
 from xml.sax.saxutils import escape as xml_escape
 
+from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -25,35 +26,61 @@ TASK_FOLDER = "quiesce.domino"
 WINDOWS_2019_BUILD = 17763
 STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
 RUNNING_RE = r"STATE\s*:\s*4\s+RUNNING"
-ANSWERS_RE = r"Server name:"
 
-# Constant discovery script (no user value in it): Domino services, registry, notes.ini files,
-# OS build, volumes and the collection's watchdog tasks, as one JSON document.
-DOMINO_INVENTORY_SCRIPT = (
-    "# quiesce.domino:domino-inventory\n"
-    "$ErrorActionPreference = 'Stop'\n"
-    "$services = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.PathName -match 'nservice\\.exe' } |"
-    " Select-Object Name, DisplayName, State, PathName, ProcessId)\n"
-    "$registry = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\Lotus' -Recurse -ErrorAction SilentlyContinue |"
-    " ForEach-Object { $p = Get-ItemProperty -LiteralPath $_.PSPath; @{ key = $_.Name; path = $p.Path;"
-    " data_path = $p.DataPath; version = $p.Version } })\n"
-    "$ini = @{}\n"
-    "foreach ($s in $services) { if ($s.PathName -match '=([^\"]+notes\\.ini)') { $f = $Matches[1];"
-    " if (Test-Path -LiteralPath $f) { $ini[$f] = Get-Content -LiteralPath $f -Raw } } }\n"
-    "$os = Get-CimInstance -ClassName Win32_OperatingSystem | Select-Object Caption, Version, BuildNumber, ProductType\n"
-    "$volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem)\n"
-    "$tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction SilentlyContinue |"
-    " ForEach-Object { @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State;"
-    " start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })\n"
-    "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"
-    "$holds = @(foreach ($text in $ini.Values) { if ($text -match '(?im)^\\s*Directory\\s*=\\s*(.+?)\\s*$') {"
-    " $h = Join-Path (Join-Path $Matches[1] 'quiesce_domino') 'hold';"
-    " if ((Test-Path -LiteralPath (Join-Path $h 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $h 'done.json'))) {"
-    " $Matches[1] } } })\n"
-    "$now = [DateTime]::UtcNow.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\")\n"
-    "ConvertTo-Json -Compress -Depth 4 -InputObject @{ services = $services; registry = $registry; ini = $ini;"
-    " os = $os; volumes = $volumes; watchdogs = $tasks; holds = $holds; drives = $drives; now_utc = $now }\n"
-)
+# Constant discovery script (no user value in it): Domino services with their account, registry, notes.ini
+# files, Domino processes, per data directory the directory links, the hold records and whether the NRPC port
+# accepts a connection; OS build, volumes and the collection's watchdog tasks, as one JSON document.
+DOMINO_INVENTORY_SCRIPT = """# quiesce.domino:domino-inventory
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$services = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.PathName -match 'nservice\\.exe' } |
+    Select-Object Name, DisplayName, State, PathName, ProcessId, StartName)
+function Get-Prop($Object, [string]$Name) {
+    $found = $Object.PSObject.Properties[$Name]
+    if ($null -eq $found) { return $null }
+    return $found.Value
+}
+$registry = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\Lotus' -Recurse -ErrorAction SilentlyContinue |
+    ForEach-Object { $p = Get-ItemProperty -LiteralPath $_.PSPath
+        @{ key = $_.Name; path = (Get-Prop $p 'Path'); data_path = (Get-Prop $p 'DataPath'); version = (Get-Prop $p 'Version') } })
+$processes = @(Get-CimInstance -ClassName Win32_Process | Where-Object { $_.Name -like 'n*.exe' } |
+    Select-Object Name, ProcessId, ParentProcessId)
+$ini = @{}
+$places = @{}
+foreach ($s in $services) {
+    if ($s.PathName -notmatch '=([^"]+notes\\.ini)') { continue }
+    $f = $Matches[1]
+    if (-not (Test-Path -LiteralPath $f)) { continue }
+    $text = Get-Content -LiteralPath $f -Raw
+    $ini[$f] = $text
+    if ($text -notmatch '(?im)^\\s*Directory\\s*=\\s*(.+?)\\s*$') { continue }
+    $dir = $Matches[1]
+    $hold = Join-Path (Join-Path $dir 'quiesce_domino') 'hold'
+    $links = @(Get-ChildItem -LiteralPath $dir -Filter '*.dir' -File -Recurse -Depth 2 -ErrorAction SilentlyContinue |
+        ForEach-Object { @{ path = $_.FullName; target = [string]([System.IO.File]::ReadAllLines($_.FullName) | Select-Object -First 1) } })
+    $address = '127.0.0.1'; $port = 1352
+    if ($text -match '(?im)^\\s*\\w+_TcpIpAddress\\s*=\\s*\\d+\\s*,\\s*([0-9.]+)\\s*:\\s*(\\d+)') {
+        $address = $Matches[1]; if ([int]$Matches[2] -ne 0) { $port = [int]$Matches[2] } }
+    $open = $false
+    if ([string]$s.State -eq 'Running') {
+        $client = New-Object System.Net.Sockets.TcpClient
+        try { $open = $client.ConnectAsync($address, $port).Wait(1000) -and $client.Connected } catch { $open = $false }
+        finally { $client.Dispose() }
+    }
+    $places[$f] = @{ data_dir = $dir; links = $links; port_open = $open;
+        held = ((Test-Path -LiteralPath (Join-Path $hold 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $hold 'done.json')));
+        console_log = (Test-Path -LiteralPath (Join-Path $dir 'IBM_TECHNICAL_SUPPORT\\console.log')) }
+}
+$os = Get-CimInstance -ClassName Win32_OperatingSystem | Select-Object Caption, Version, BuildNumber, ProductType
+$volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem)
+$tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction SilentlyContinue |
+    ForEach-Object { @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State;
+        start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })
+$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })
+$now = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
+ConvertTo-Json -Compress -Depth 5 -InputObject @{ services = $services; registry = $registry; ini = $ini; places = $places;
+    processes = $processes; os = $os; volumes = $volumes; watchdogs = $tasks; drives = $drives; now_utc = $now }
+"""
 
 
 class DominoError(ValueError):
@@ -80,27 +107,6 @@ def version_tuple(text: t.Optional[str]) -> tuple[int, ...]:
     if not match:
         return ()
     return tuple(int(part) for part in match.groups() if part is not None)
-
-
-def parse_show_server(text: str) -> dict[str, t.Any]:
-    """The parts of ``show server`` the collection uses (English console output)."""
-    info: dict[str, t.Any] = {"release": None, "server_name": None, "transactional_logging": None}
-    match = re.search(r"\(Release\s+([0-9][^\s)]*(?:\s+FP\d+)?)", text or "")
-    if match:
-        info["release"] = match.group(1)
-    match = re.search(r"^\s*Server name:\s*(.+?)\s*$", text or "", re.M)
-    if match:
-        info["server_name"] = match.group(1)
-    match = re.search(r"^\s*Transactional Logging:\s*(\w+)", text or "", re.M)
-    if match:
-        info["transactional_logging"] = match.group(1).lower() == "enabled"
-    return info
-
-
-def parse_show_tasks(text: str) -> dict[str, bool]:
-    lines = [ln.strip().lower() for ln in (text or "").replace("\r\n", "\n").split("\n")]
-    return {"backup": any(re.match(r"^backup\s", ln) for ln in lines),
-            "backupvss": any(re.match(r"^backupvss\s", ln) for ln in lines)}
 
 
 def _service_paths(path_name: str) -> tuple[t.Optional[str], t.Optional[str]]:
@@ -140,13 +146,76 @@ def parse_watchdog_description(text: str) -> dict[str, str]:
     return fields
 
 
+def _absolute(path: t.Optional[str], base: t.Optional[str]) -> t.Optional[str]:
+    """A notes.ini path as Domino reads it: absolute, or relative to the data directory."""
+    if not path:
+        return None
+    path = path.strip().strip('"').rstrip("\\")
+    if re.match(r"^[A-Za-z]:\\", path) or path.startswith("\\\\"):
+        return path
+    if re.match(r"^[A-Za-z]:$", path):
+        return path + "\\"
+    return "%s\\%s" % (base.rstrip("\\"), path.lstrip("\\")) if base else None
+
+
+def _inside(path: str, folder: t.Optional[str]) -> bool:
+    return bool(folder) and (path.lower() == folder.lower().rstrip("\\") or
+                             path.lower().startswith(folder.lower().rstrip("\\") + "\\"))
+
+
+def server_locations(data_dir: t.Optional[str], ini: dict[str, str], notes_ini: t.Optional[str],
+                     links: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Every place the server's data lives, as {kind, path, name}: the data directory, the transaction log,
+    the DAOS store, the targets of directory links, notes.ini and the server ID when they lie outside the
+    data directory.  A backup that covers these (one shadow copy set, one copy) holds the whole server."""
+    out: list[dict[str, t.Any]] = [{"kind": "data", "path": data_dir, "name": "data"}] if data_dir else []
+    translog = _absolute(ini.get("translog_path"), data_dir) if ini.get("translog_status") == "1" else None
+    if translog and not _inside(translog, data_dir):
+        out.append({"kind": "translog", "path": translog, "name": "translog"})
+    if ini.get("daosenable") == "1":
+        daos = _absolute(ini.get("daosbasepath") or "DAOS", data_dir)
+        if daos and not _inside(daos, data_dir):
+            out.append({"kind": "daos", "path": daos, "name": "daos"})
+    for link in links:
+        target = _absolute(str(link.get("target") or ""), data_dir)
+        if target and not _inside(target, data_dir) and not any(_inside(target, o["path"]) for o in out):
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(link.get("path") or "").rsplit("\\", 1)[-1])[:60] or "link"
+            out.append({"kind": "link", "path": target, "name": "links\\" + name, "link": link.get("path")})
+    for kind, path in (("notes_ini", notes_ini), ("server_id", _absolute(ini.get("serverkeyfilename"), data_dir))):
+        if path and not any(_inside(path, o["path"]) for o in out):
+            out.append({"kind": kind, "path": path, "name": "files", "file": True})
+    return out
+
+
+def _process_tree(processes: list[dict[str, t.Any]], service_pid: t.Optional[int]) -> tuple[bool, list[str]]:
+    """Whether nserver.exe runs under the service's nservice.exe, and the names of its task processes."""
+    if not service_pid:
+        return False, []
+    server = next((p for p in processes if p.get("ParentProcessId") == service_pid
+                   and str(p.get("Name") or "").lower() == "nserver.exe"), None)
+    if server is None:
+        return False, []
+    return True, sorted(str(p.get("Name") or "").lower() for p in processes if p.get("ParentProcessId") == server.get("ProcessId"))
+
+
+def answers_by(state: str, alive: bool, port_open: bool) -> str:
+    """Which signals decided whether the server answers."""
+    if state == "RUNNING" and alive and port_open:
+        return "service running, server process alive, NRPC port accepting"
+    missing = [label for label, ok in (("service %s" % (state or "unknown"), state == "RUNNING"),
+                                       ("no server process", alive), ("NRPC port closed", port_open)) if not ok]
+    return "not answering: " + ", ".join(missing)
+
+
 def parse_inventory(text: str) -> dict[str, t.Any]:
-    """The JSON of DOMINO_INVENTORY_SCRIPT -> os, installations (without console facts) and watchdogs."""
+    """The JSON of DOMINO_INVENTORY_SCRIPT -> os, installations (with the evidence that each answers) and watchdogs."""
     doc = cli.parse_json_document(text)
     os_info = doc.get("os") or {}
     build = int(str(os_info.get("BuildNumber") or 0)) if str(os_info.get("BuildNumber") or "0").isdigit() else 0
     registry = _as_list(doc.get("registry"))
     ini_files = {k.lower(): v for k, v in (doc.get("ini") or {}).items()}
+    places = {k.lower(): v for k, v in (doc.get("places") or {}).items()}
+    processes = [p for p in _as_list(doc.get("processes")) if isinstance(p, dict)]
     watchdogs = {}
     for task in _as_list(doc.get("watchdogs")):
         fields = parse_watchdog_description(task.get("description") or "")
@@ -156,52 +225,77 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
                                                     "method": fields.get("method"),
                                                     "deadline_utc": fields.get("deadline_utc"),
                                                     "seconds": int(fields["seconds"]) if fields.get("seconds", "").isdigit() else None}
-    holds = {str(h).rstrip("\\").lower() for h in _as_list(doc.get("holds"))}
     installs = []
     for svc in _as_list(doc.get("services")):
         program, ini_path = _service_paths(svc.get("PathName") or "")
         ini = parse_ini(ini_files.get((ini_path or "").lower(), ""))
+        place = places.get((ini_path or "").lower()) or {}
         data_dir = ini.get("directory")
         reg = next((r for r in registry if data_dir and (r.get("data_path") or "").lower() == data_dir.lower()), None)
         if reg is None:
             reg = next((r for r in registry if program and (r.get("path") or "").lower() == program.lower()), None)
         data_dir = data_dir or (reg or {}).get("data_path")
         name = svc.get("Name") or ""
+        state = (svc.get("State") or "").upper().replace(" ", "_")
+        alive, task_names = _process_tree(processes, svc.get("ProcessId") or None)
+        port_open = bool(place.get("port_open"))
+        links = [link for link in _as_list(place.get("links")) if isinstance(link, dict)]
+        locations = server_locations(data_dir, ini, ini_path, links)
+        deferred = ini.get("daosdeferreddeleteinterval")
         installs.append({
             "service": name,
             "display_name": svc.get("DisplayName"),
-            "state": (svc.get("State") or "").upper().replace(" ", "_"),
+            "state": state,
             "pid": svc.get("ProcessId") or None,
+            "service_account": svc.get("StartName") or "LocalSystem",
             "program_dir": program,
             "data_dir": data_dir,
             "notes_ini": ini_path,
             "version": (reg or {}).get("version"),
             "server_name": ini.get("servername"),
             "translog": {"status": ini.get("translog_status"), "style": ini.get("translog_style"),
-                         "path": ini.get("translog_path")},
-            "volumes": sorted({p[0].upper() + ":" for p in (data_dir, ini.get("translog_path")) if p and re.match(r"^[A-Za-z]:", p)}),
+                         "style_name": {"0": "circular", "1": "archive", "2": "linear"}.get(ini.get("translog_style") or "")
+                         if ini.get("translog_status") == "1" else None,
+                         "path": _absolute(ini.get("translog_path"), data_dir)},
+            "daos": {"enabled": ini.get("daosenable") == "1",
+                     "base_path": _absolute(ini.get("daosbasepath") or "DAOS", data_dir) if ini.get("daosenable") == "1" else None,
+                     "deferred_delete_days": int(deferred) if (deferred or "").isdigit() else None},
+            "directory_links": links,
+            "server_id": _absolute(ini.get("serverkeyfilename"), data_dir),
+            "locations": locations,
+            "volumes": sorted({loc["path"][0].upper() + ":" for loc in locations if re.match(r"^[A-Za-z]:", loc["path"])}),
             "data_volume": data_dir[0].upper() + ":" if data_dir and re.match(r"^[A-Za-z]:", data_dir) else None,
+            "nrpc": list(console.nrpc_endpoint(ini)),
+            "console_log": bool(place.get("console_log")),
+            "server_process": alive,
+            "port_open": port_open,
+            "answers": state == "RUNNING" and alive and port_open,
+            "answers_by": answers_by(state, alive, port_open),
+            "tasks": {"backup": "nbackup.exe" in task_names, "backupvss": "nbackupvss.exe" in task_names},
             "watchdog": watchdogs.get(name.lower()),
             # the backup_task hook holds the databases now (held.json without done.json in the data directory)
-            "held": bool(data_dir) and data_dir.rstrip("\\").lower() in holds,
+            "held": bool(place.get("held")),
         })
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
             "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
             "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))})}
 
 
-def add_console_facts(inst: dict[str, t.Any], show_server: t.Optional[dict[str, t.Any]],
-                      show_tasks: t.Optional[dict[str, t.Any]]) -> None:
-    """Merge the console probe records (executor records) into an installation."""
-    server_out = (show_server or {}).get("stdout") or ""
-    answers = bool(show_server) and show_server.get("rc") == 0 and re.search(ANSWERS_RE, server_out) is not None
-    inst["answers"] = answers
-    facts = parse_show_server(server_out) if answers else {}
-    if facts.get("release") and not inst.get("version"):
-        inst["version"] = facts["release"]
-    inst["server_name"] = facts.get("server_name") or inst.get("server_name")
-    tasks = parse_show_tasks((show_tasks or {}).get("stdout") or "") if answers else {"backup": False, "backupvss": False}
-    inst["tasks"] = tasks
+def backup_warnings(inst: dict[str, t.Any], interval_days: float = 1.0) -> list[str]:
+    """What makes backups of this server incomplete or unsafe, as the admin help warns."""
+    out = []
+    translog = inst.get("translog") or {}
+    if translog.get("status") == "1" and translog.get("style") == "1":
+        out.append("archive-style transaction logging is on: nothing in quiesce.domino backs up or frees the archived "
+                   "log extents; without a transaction log backup (Domino Backup with -t, or your backup software) the "
+                   "log disk fills and the server panics")
+    daos = inst.get("daos") or {}
+    days = daos.get("deferred_delete_days")
+    if daos.get("enabled") and (days is None or days < interval_days):
+        out.append("DAOS deferred deletion interval is %s days, shorter than the backup interval (%g days): a restored "
+                   "database can reference attachments (.nlo) already deleted"
+                   % (days if days is not None else "not set (0)", interval_days))
+    return out
 
 
 # ------------------------------------------------------------------ methods
@@ -224,7 +318,8 @@ def possible_methods(inst: dict[str, t.Any], os_build: int, partitioned: bool) -
     if version < (12, 0):
         out["backup_task"] = {"possible": False, "why": "needs Domino 12.0 or later (found %s)" % (inst.get("version") or "unknown")}
     else:
-        why = "Domino Backup in snapshot mode with the quiesce.domino hook as Snapshot start command (see docs/backup-task.md)"
+        why = ("Domino Backup in snapshot mode with the collection's integration as Snapshot start and Backup snapshot "
+               "command (docs/backup-task.md)")
         out["backup_task"] = {"possible": True, "why": why}
     out["shutdown"] = {"possible": has_service, "why": "stop the service, snapshot, start" if has_service
                        else "no Domino Windows service found"}
@@ -232,18 +327,30 @@ def possible_methods(inst: dict[str, t.Any], os_build: int, partitioned: bool) -
     return out
 
 
-def recommended_method(methods: dict[str, dict[str, t.Any]]) -> str:
-    """The least disruptive possible method.  backup_task needs the admin's Domino Backup
-    configuration, which cannot be seen from outside, so auto prefers shutdown over it."""
-    for method in ("vss_writer", "shutdown"):
-        if methods[method]["possible"]:
-            return method
-    return "none"
+ONLINE_METHODS = ("vss_writer", "backup_task")
 
 
-def choose_method(requested: str, methods: dict[str, dict[str, t.Any]]) -> str:
+def recommended_method(methods: dict[str, dict[str, t.Any]], allow_downtime: bool = False) -> t.Optional[str]:
+    """The least disruptive possible method that keeps Domino serving users: vss_writer.  backup_task needs the
+    admin's Domino Backup configuration, which cannot be seen from outside, so auto never guesses it; shutdown
+    only when downtime is allowed.  None: no method auto may choose."""
+    if methods["vss_writer"]["possible"]:
+        return "vss_writer"
+    if allow_downtime and methods["shutdown"]["possible"]:
+        return "shutdown"
+    return None
+
+
+def choose_method(requested: str, methods: dict[str, dict[str, t.Any]], allow_downtime: bool = False) -> str:
     if requested == "auto":
-        return recommended_method(methods)
+        chosen = recommended_method(methods, allow_downtime)
+        if chosen is None:
+            raise DominoError(
+                "method: auto found no method that keeps Domino online (vss_writer: %s); choose one: method=backup_task "
+                "when Domino Backup is configured with the collection's integration (docs/backup-task.md), "
+                "allow_downtime=true to let auto stop and start Domino (method shutdown), or method=none for a "
+                "crash-consistent snapshot" % methods["vss_writer"]["why"])
+        return chosen
     if requested not in methods:
         raise DominoError("method: %r is not one of auto, %s" % (requested, ", ".join(METHODS)))
     if not methods[requested]["possible"]:
@@ -263,14 +370,14 @@ def frozen_state(inst: dict[str, t.Any], now_utc: t.Optional[str]) -> t.Optional
 
 
 def thaw_method(inst: dict[str, t.Any], now_utc: t.Optional[str]) -> t.Optional[str]:
-    """What a thaw must undo: the recorded freeze, else what the server's state shows."""
+    """What a thaw must undo: the recorded freeze (the watchdog task), or a hold of the backup_task hook."""
     recorded = frozen_state(inst, now_utc)
     if recorded:
         return recorded
     if inst.get("held"):
         return "backup_task"
-    if inst.get("state") in ("STOPPED", "STOP_PENDING"):
-        return "shutdown"
+    # A stopped server without a record of our freeze was stopped by someone else (an administrator, on
+    # purpose): it is not ours to start.
     return None
 
 
@@ -339,6 +446,7 @@ def disarm_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.An
                         timeout=60, ok_rc="any")
 
 
+ANSWERS_STEP = "wait until the server answers"
 HELD_STEP = dbk.HELD_STEP
 DONE_STEP = dbk.DONE_STEP
 DELTAS_STEP = dbk.DELTAS_STEP
@@ -368,10 +476,6 @@ WAIT_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + WAIT_CMD
 RELEASE_CMD_PATH = planlib.PLAN_DIR_TOKEN + "\\" + RELEASE_CMD
 
 
-def console_step(name: str, tools: dict[str, str], command: str, **kw: t.Any) -> dict[str, t.Any]:
-    return planlib.step(name, [tools["nserver"], "-c", command], **kw)
-
-
 def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shutdown_timeout: int,
                  hold_timeout: int) -> list[dict[str, t.Any]]:
     svc = inst["service"]
@@ -381,8 +485,8 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
             planlib.step("stop Domino service", [tools["sc"], "stop", svc], ok_rc="any", timeout=60),
             planlib.step("wait until stopped", query, ok_rc="any", allow_failure=True,
                          retry=planlib.retry_until(shutdown_timeout, 0.5, until_stdout=STOPPED_RE)),
-            planlib.step("nsd -kill after the deadline", [tools["nsd"], "-kill"], ok_rc="any", timeout=300,
-                         only_if_failed="wait until stopped"),
+            console.nsd_kill_step("nsd -kill after the deadline", tools, inst, ok_rc="any",
+                                  only_if_failed="wait until stopped"),
             planlib.step("wait until stopped after kill", query, ok_rc="any", only_if_failed="wait until stopped",
                          retry=planlib.retry_until(60, 1.0, until_stdout=STOPPED_RE)),
         ]
@@ -390,15 +494,17 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         # Snapshot mode (-s): without it Domino Backup copies database by database and never runs the hook.
         return [
             dbk.hold_step(dbk.RESET_STEP, tools, inst["data_dir"], "reset"),
-            console_step("start Domino Backup", tools, dbk.LOAD_COMMAND, timeout=60),
+            console.console_command_step("start Domino Backup", tools, inst, dbk.LOAD_COMMAND),
             dbk.hold_step(HELD_STEP, tools, inst["data_dir"], "wait_held", hold_timeout),
         ]
     if method == "vss_writer":
         steps = []
         if not (inst.get("tasks") or {}).get("backupvss"):
-            steps.append(console_step("load backupvss", tools, "load backupvss", timeout=60))
-        steps.append(console_step("wait until backupvss runs", tools, "show tasks", ok_rc="any",
-                                  retry=planlib.retry_until(60, 1.0, until_rc=[0], until_stdout=r"(?im)^\s*BackupVSS\s")))
+            steps.append(console.console_command_step("load backupvss", tools, inst, "load backupvss"))
+        # the task's process under the server's nserver.exe (the console's reply is not read from nserver)
+        steps.append(console.state_step("wait until backupvss runs", tools, inst, ok_rc="any",
+                                        retry=planlib.retry_until(60, 1.0, until_rc=[0],
+                                                                  until_stdout=r'(?i)"nbackupvss\.exe"')))
         return steps
     return []
 
@@ -410,8 +516,8 @@ def thaw_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], start
             planlib.step("start Domino service", [tools["sc"], "start", svc], ok_rc="any", timeout=60),
             planlib.step("wait until running", [tools["sc"], "query", svc], ok_rc="any",
                          retry=planlib.retry_until(start_timeout, 0.5, until_stdout=RUNNING_RE)),
-            console_step("wait until the server answers", tools, "show server", ok_rc="any",
-                         retry=planlib.retry_until(start_timeout, 0.5, until_rc=[0], until_stdout=ANSWERS_RE)),
+            console.state_step(ANSWERS_STEP, tools, inst, ok_rc="any",
+                               retry=planlib.retry_until(start_timeout, 0.5, until_rc=[0], until_stdout=console.ANSWERS_STDOUT)),
         ]
     if method == "backup_task":
         return backup_task_end_steps(inst, tools, 120, strict=True)
@@ -447,21 +553,6 @@ def info_plan(tools: dict[str, str], platform: str) -> dict[str, t.Any]:
     return planlib.build_plan("domino inventory", platform,
                               [planlib.step("discover Domino", cli.powershell_argv(tools, DOMINO_INVENTORY_SCRIPT),
                                             timeout=120)], check_mode_safe=True)
-
-
-def console_plan(installs: list[dict[str, t.Any]], tools_for: t.Callable[[dict[str, t.Any]], dict[str, str]],
-                 platform: str) -> t.Optional[dict[str, t.Any]]:
-    """Ask every installation's console (show server, show tasks); failures are facts, not errors."""
-    steps = []
-    for index, inst in enumerate(installs):
-        if inst.get("state") != "RUNNING" or not inst.get("program_dir"):
-            continue
-        tools = tools_for(inst)
-        for what in ("show server", "show tasks"):
-            steps.append(console_step("%s %d" % (what, index), tools, what, ok_rc="any", timeout=30))
-    if not steps:
-        return None
-    return planlib.build_plan("domino console", platform, steps, check_mode_safe=True)
 
 
 def frozen_ms(watchdog: t.Optional[dict[str, t.Any]]) -> t.Optional[int]:

@@ -47,10 +47,20 @@ options:
     required: true
     choices: [frozen, thawed]
   method:
-    description: How to quiesce; V(auto) takes the recommendation of M(quiesce.domino.domino_info).
+    description:
+      - How to quiesce. V(auto) takes V(vss_writer) where Domino's VSS writer is possible, V(shutdown) only with
+        O(allow_downtime), and fails otherwise; V(backup_task) needs the Domino Backup configuration of
+        C(docs/backup-task.md), which cannot be seen from outside, so it is never chosen by V(auto).
     type: str
     default: auto
     choices: [auto, vss_writer, backup_task, shutdown, none]
+  allow_downtime:
+    description:
+      - Let V(auto) choose V(shutdown) (Domino stops, users are disconnected, and after O(shutdown_timeout) C(nsd -kill)
+        ends it) when no method keeps Domino online. Off by default, V(auto) then takes only V(vss_writer) and fails
+        otherwise, with a message naming the choices (V(backup_task), this option, or V(none)).
+    type: bool
+    default: false
   service:
     description: The Domino service to act on; needed only when the host runs several (partitions).
     type: str

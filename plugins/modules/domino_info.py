@@ -29,10 +29,10 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
   - quiesce.domino.windows_action
 options:
-  console:
-    description: Ask each running server's console (C(show server), C(show tasks)). V(false) saves one remote call.
+  allow_downtime:
+    description: Whether C(recommended_method) may be V(shutdown) (see M(quiesce.domino.snapshot) O(quiesce.domino.snapshot#module:allow_downtime)).
     type: bool
-    default: true
+    default: false
 attributes:
   async:
     support: none
@@ -109,23 +109,60 @@ installations:
       description: C(status), C(style) and C(path) from C(TRANSLOG_Status), C(TRANSLOG_Style), C(TRANSLOG_Path).
       type: dict
     volumes:
-      description: Drive letters of the data directory and the transaction log.
+      description: Drive letters of every location of the server (C(locations)).
       type: list
       elements: str
     data_volume:
       description: Drive letter of the data directory.
       type: str
+    service_account:
+      description: The account the Domino service runs as (C(Win32_Service.StartName)); console commands run as it.
+      type: str
     answers:
-      description: Whether C(nserver.exe -c "show server") answered.
+      description:
+        - Whether the server answers, from independent signals (no console command is used, the console refuses other
+          OS users), namely the service is Running, C(nserver.exe) runs under the service's C(nservice.exe), and the NRPC
+          port (C(nrpc)) accepts a TCP connection.
+      type: bool
+    answers_by:
+      description: Which signals decided C(answers).
+      type: str
+    nrpc:
+      description: Address and port the server listens on for NRPC (notes.ini C(<port>_TcpIpAddress), else 127.0.0.1 and 1352).
+      type: list
+      elements: raw
+    console_log:
+      description: Whether Domino writes C(IBM_TECHNICAL_SUPPORT\console.log) in the data directory (where replies to console commands can be read).
       type: bool
     tasks:
-      description: C(backup) and C(backupvss), whether those server tasks run.
+      description: C(backup) and C(backupvss), whether those server tasks run (their processes under C(nserver.exe)).
       type: dict
+    daos:
+      description: C(enabled), C(base_path) (absolute) and C(deferred_delete_days) from notes.ini.
+      type: dict
+    directory_links:
+      description: Directory links (C(.dir) files) in the data directory, with their C(path) and C(target).
+      type: list
+      elements: dict
+    server_id:
+      description: The server ID file (notes.ini C(ServerKeyFileName), made absolute).
+      type: str
+    locations:
+      description:
+        - Every place the server's data lives, as C(kind) (data, translog, daos, link, notes_ini, server_id), C(path) and
+          C(name) (its folder in a copy), that is the data directory, and the transaction log, the DAOS store, directory-link
+          targets, notes.ini and the server ID where they lie outside it. The snapshot covers all their volumes.
+      type: list
+      elements: dict
+    warnings:
+      description: What makes backups incomplete or unsafe (archive-style logging without log backups, a DAOS deferred deletion interval shorter than the backup interval).
+      type: list
+      elements: str
     methods:
       description: For each of vss_writer, backup_task, shutdown, none, C(possible) and C(why).
       type: dict
     recommended_method:
-      description: The least disruptive possible method (vss_writer, shutdown or none).
+      description: What method V(auto) takes (vss_writer; shutdown only with O(allow_downtime)), or null when it would fail.
       type: str
     frozen_by:
       description: The method that holds the server now, or null.

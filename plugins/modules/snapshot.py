@@ -39,10 +39,22 @@ extends_documentation_fragment:
   - quiesce.domino.windows_action
 options:
   method:
-    description: How to quiesce Domino; V(auto) takes the recommendation of M(quiesce.domino.domino_info).
+    description:
+      - How to quiesce Domino. V(auto) takes V(vss_writer) where Domino's VSS writer is possible, V(shutdown) only
+        with O(allow_downtime), and fails otherwise; V(backup_task) needs the Domino Backup configuration of
+        C(docs/backup-task.md), which cannot be seen from outside, so it is never chosen by V(auto).
+      - A server that is STOPPED (by someone else, not by a freeze of this collection) is snapshotted as it is and
+        stays stopped (V(auto) or V(shutdown); C(server_was_stopped) is true).
     type: str
     default: auto
     choices: [auto, vss_writer, backup_task, shutdown, none]
+  allow_downtime:
+    description:
+      - Let V(auto) choose V(shutdown) (Domino stops, users are disconnected, and after O(shutdown_timeout) C(nsd -kill)
+        ends it) when no method keeps Domino online. Off by default, V(auto) then takes only V(vss_writer) and fails
+        otherwise, with a message naming the choices (V(backup_task), this option, or V(none)).
+    type: bool
+    default: false
   service:
     description: The Domino service; needed only when the host runs several (partitions).
     type: str

@@ -14,6 +14,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.module_utils.console import ConsoleError
+from ansible_collections.quiesce.domino.plugins.module_utils.diskshadow import DiskShadowError
+from ansible_collections.quiesce.domino.plugins.module_utils.domino import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils.plan import PlanError
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 
@@ -63,6 +66,8 @@ class QuiesceAction(ActionBase):
             result.update(failed=True, msg=exc.msg)
             result.setdefault("changed", False)
         except (cli.OptionError, PlanError) as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+        except (DominoError, ConsoleError, DiskShadowError) as exc:  # facts of the host that stop the action
             result.update(failed=True, changed=False, msg=str(exc))
         return result
 

@@ -9,25 +9,39 @@ import pytest
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
-INI1 = "[Notes]\r\nDirectory=D:\\Domino\\data1\r\nServerName=srv1/ACME\r\nTRANSLOG_Status=1\r\nTRANSLOG_Style=1\r\nTRANSLOG_Path=L:\\translog1\r\n"
-INI2 = "[Notes]\r\nDirectory=E:\\Domino\\data2\r\nServerName=srv2/ACME\r\nTRANSLOG_Status=0\r\n"
+INI1 = ("[Notes]\r\nDirectory=D:\\Domino\\data1\r\nServerName=srv1/ACME\r\nTRANSLOG_Status=1\r\nTRANSLOG_Style=1\r\n"
+        "TRANSLOG_Path=L:\\translog1\r\nDAOSEnable=1\r\nDAOSBasePath=N:\\DAOS\r\nDAOSDeferredDeleteInterval=0\r\n"
+        "ServerKeyFileName=server.id\r\nTCPIP_TcpIpAddress=0,10.0.0.5:0\r\n")
+INI2 = "[Notes]\r\nDirectory=E:\\Domino\\data2\r\nServerName=srv2/ACME\r\nTRANSLOG_Status=0\r\nDAOSEnable=1\r\n"
 
 
-def inventory(services, build="20348", watchdogs=(), holds=(), now="2026-11-22T10:00:00Z"):
+def inventory(services, build="20348", watchdogs=(), held=(), now="2026-11-22T10:00:00Z", port_open=True,
+              processes=None):
+    places = {
+        "D:\\Domino\\data1\\notes.ini": {"data_dir": "D:\\Domino\\data1", "port_open": port_open, "console_log": True,
+                                          "held": "D:\\Domino\\data1" in held,
+                                          "links": [{"path": "D:\\Domino\\data1\\archive.dir", "target": "M:\\archive"},
+                                                    {"path": "D:\\Domino\\data1\\inner.dir", "target": "D:\\Domino\\data1\\x"}]},
+        "E:\\Domino\\data2\\notes.ini": {"data_dir": "E:\\Domino\\data2", "port_open": False, "console_log": False,
+                                          "held": False, "links": []}}
+    if processes is None:  # server 1 runs (nservice 100 -> nserver 102 -> tasks)
+        processes = [{"Name": "nservice.exe", "ProcessId": 100, "ParentProcessId": 4},
+                     {"Name": "nserver.exe", "ProcessId": 102, "ParentProcessId": 100},
+                     {"Name": "nbackupvss.exe", "ProcessId": 110, "ParentProcessId": 102}]
     return json.dumps({
         "services": services,
         "registry": [{"key": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino", "path": "C:\\Domino", "data_path": "D:\\Domino\\data1",
                       "version": "12.0.2"},
                      {"key": "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino\\2", "path": "C:\\Domino", "data_path": "E:\\Domino\\data2",
                       "version": "12.0.2"}],
-        "ini": {"D:\\Domino\\data1\\notes.ini": INI1, "E:\\Domino\\data2\\notes.ini": INI2},
-        "os": {"Caption": "Microsoft Windows Server 2022", "BuildNumber": build},
-        "watchdogs": list(watchdogs), "holds": list(holds), "drives": ["C:\\", "D:\\", "E:\\"], "now_utc": now})
+        "ini": {"D:\\Domino\\data1\\notes.ini": INI1, "E:\\Domino\\data2\\notes.ini": INI2}, "places": places,
+        "processes": processes, "os": {"Caption": "Microsoft Windows Server 2022", "BuildNumber": build},
+        "watchdogs": list(watchdogs), "drives": ["C:\\", "D:\\", "E:\\"], "now_utc": now})
 
 
-SVC1 = {"Name": "Lotus Domino Server (DDominodata1)", "State": "Running",
+SVC1 = {"Name": "Lotus Domino Server (DDominodata1)", "State": "Running", "StartName": "NT AUTHORITY\\LocalService",
         "PathName": '"C:\\Domino\\nservice.exe" "=D:\\Domino\\data1\\notes.ini"', "ProcessId": 100}
-SVC2 = {"Name": "Lotus Domino Server (EDominodata2)", "State": "Stopped",
+SVC2 = {"Name": "Lotus Domino Server (EDominodata2)", "State": "Stopped", "StartName": "LocalSystem",
         "PathName": '"C:\\Domino\\nservice.exe" "=E:\\Domino\\data2\\notes.ini"', "ProcessId": 0}
 
 
@@ -37,15 +51,35 @@ def test_partitioned_server_is_discovered_with_both_partitions():
     first, second = inv["installations"]
     assert first["data_dir"] == "D:\\Domino\\data1" and first["notes_ini"] == "D:\\Domino\\data1\\notes.ini"
     assert first["program_dir"] == "C:\\Domino" and first["version"] == "12.0.2" and first["server_name"] == "srv1/ACME"
-    assert first["translog"] == {"status": "1", "style": "1", "path": "L:\\translog1"}
-    assert first["volumes"] == ["D:", "L:"] and first["state"] == "RUNNING"
-    assert second["data_volume"] == "E:" and second["state"] == "STOPPED"
+    assert first["translog"] == {"status": "1", "style": "1", "style_name": "archive", "path": "L:\\translog1"}
+    assert first["service_account"] == "NT AUTHORITY\\LocalService" and first["nrpc"] == ["10.0.0.5", 1352]
+    assert second["data_volume"] == "E:" and second["state"] == "STOPPED" and second["answers"] is False
+    assert second["daos"]["base_path"] == "E:\\Domino\\data2\\DAOS"  # relative to the data directory: inside it
+    assert [loc["kind"] for loc in second["locations"]] == ["data"]
     methods = dom.possible_methods(first, inv["os"]["build"], inv["partitioned"])
     assert methods["vss_writer"]["possible"] is False and "partitioned server" in methods["vss_writer"]["why"]
-    assert dom.recommended_method(methods) == "shutdown"
+    assert dom.recommended_method(methods) is None and dom.recommended_method(methods, allow_downtime=True) == "shutdown"
+    with pytest.raises(dom.DominoError, match="method: auto found no method that keeps Domino online .*allow_downtime=true"):
+        dom.choose_method("auto", methods)
     with pytest.raises(dom.DominoError, match="this host has 2 Domino servers"):
         dom.select_installation(inv["installations"], None)
     assert dom.select_installation(inv["installations"], "lotus domino server (edominodata2)") is second
+
+
+def test_every_place_of_the_server_and_the_evidence_that_it_answers():
+    first = dom.parse_inventory(inventory([SVC1, SVC2]))["installations"][0]
+    assert [(loc["kind"], loc["path"]) for loc in first["locations"]] == [
+        ("data", "D:\\Domino\\data1"), ("translog", "L:\\translog1"), ("daos", "N:\\DAOS"), ("link", "M:\\archive")]
+    assert first["volumes"] == ["D:", "L:", "M:", "N:"] and first["server_id"] == "D:\\Domino\\data1\\server.id"
+    assert first["answers"] is True and first["answers_by"].startswith("service running, server process alive")
+    assert first["tasks"] == {"backup": False, "backupvss": True}
+    warnings = dom.backup_warnings(first)
+    assert any("archive-style transaction logging" in w for w in warnings)
+    assert any("DAOS deferred deletion interval is 0 days" in w for w in warnings)
+    closed = dom.parse_inventory(inventory([SVC1], port_open=False))["installations"][0]
+    assert closed["answers"] is False and "NRPC port closed" in closed["answers_by"]
+    orphan = dom.parse_inventory(inventory([SVC1], processes=[]))["installations"][0]
+    assert orphan["answers"] is False and "no server process" in orphan["answers_by"]
 
 
 def test_no_domino_and_old_windows():
@@ -59,20 +93,22 @@ def test_no_domino_and_old_windows():
         dom.choose_method("vss_writer", methods)
 
 
-def test_frozen_state_comes_from_the_watchdog_record_or_the_server():
+def test_frozen_state_comes_from_the_watchdog_record_or_the_hold():
     wd = {"name": "watchdog-x", "state": "Ready", "start": "2026-11-22T10:05:00",
           "description": "quiesce.domino watchdog; method=shutdown; seconds=300; deadline_utc=2026-11-22T10:05:00Z; "
                          "service=Lotus Domino Server (DDominodata1)"}
-    inv = dom.parse_inventory(inventory([dict(SVC1, State="Stopped")], watchdogs=[wd]))
+    stopped = dict(SVC1, State="Stopped", ProcessId=0)
+    inv = dom.parse_inventory(inventory([stopped], watchdogs=[wd], processes=[]))
     inst = inv["installations"][0]
     assert dom.thaw_method(inst, inv["now_utc"]) == "shutdown"
     frozen = datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc)
     assert dom.frozen_ms(inst["watchdog"]) == int(frozen.timestamp() * 1000)  # deadline 10:05:00Z minus 300 s
-    # After the deadline the watchdog has fired: the record no longer holds; the stopped service still says shutdown.
-    late = dom.parse_inventory(inventory([dict(SVC1, State="Stopped")], watchdogs=[wd], now="2026-11-22T10:06:00Z"))
+    # After the deadline the watchdog has fired: the record no longer holds.  A stopped server without our
+    # record was stopped by someone else: a thaw does not start it.
+    late = dom.parse_inventory(inventory([stopped], watchdogs=[wd], now="2026-11-22T10:06:00Z", processes=[]))
     assert dom.frozen_state(late["installations"][0], late["now_utc"]) is None
-    assert dom.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
-    held = dom.parse_inventory(inventory([SVC1], holds=["D:\\Domino\\data1\\"]))
+    assert dom.thaw_method(late["installations"][0], late["now_utc"]) is None
+    held = dom.parse_inventory(inventory([SVC1], held=["D:\\Domino\\data1"]))
     assert dom.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
     assert dom.thaw_method(dom.parse_inventory(inventory([SVC1]))["installations"][0], None) is None
 

@@ -36,6 +36,19 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Who runs a tool.  A tool started by the POSIX executor runs as the connection's user (a WinRM administrator);
+# a Task Scheduler action as its principal.  Names are compared in this normal form.
+CONNECTION_USER = "SIM\\ansible"
+_ACCOUNTS = {"localsystem": "system", "nt authority\\system": "system", "s-1-5-18": "system",
+             "nt authority\\localservice": "localservice", "nt authority\\local service": "localservice",
+             "s-1-5-19": "localservice", "nt authority\\networkservice": "networkservice", "s-1-5-20": "networkservice"}
+
+
+def account(name: t.Optional[str]) -> str:
+    text = (name or CONNECTION_USER).strip().lower()
+    return _ACCOUNTS.get(text, text)
+
+
 def _json_file(path: Path, value: dict[str, t.Any]) -> None:
     """As the hook writes its records: to a temporary name, then moved into place."""
     tmp = path.with_name(path.name + ".tmp")
@@ -84,6 +97,20 @@ class DominoServer:
         self.host.log("%s: %s" % (self.service, text))
         self.host.save_state()
 
+    def console_log(self, lines: t.Sequence[str]) -> None:
+        """What Domino writes to IBM_TECHNICAL_SUPPORT\\console.log (console logging on, the twin's default)."""
+        if not self.cfg.get("console_log", True):
+            return
+        path = self.data_path / "IBM_TECHNICAL_SUPPORT" / "console.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("[%H:%M:%S]")
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.writelines("%s %s\n" % (stamp, line) for line in lines)
+
+    @property
+    def service_account(self) -> str:
+        return self.cfg.get("service_account", "LocalSystem")
+
     def start(self) -> None:
         """Service start: START_PENDING, then RUNNING; console answers after ready_seconds more."""
         if self.state != "STOPPED":
@@ -109,6 +136,7 @@ class DominoServer:
                 self.writer = threading.Thread(target=self._write_loop, args=(self.generation,), daemon=True)
                 self.writer.start()
                 self.log("started")
+                self.console_log(["Server started on physical node %s" % self.host.cfg.get("hostname", "").upper()])  # [I]
             threading.Timer(ready + 0.01, self.host.save_state).start()
         threading.Timer(delay, running).start()
 
@@ -514,12 +542,14 @@ class Host:
         boundary = root.find(".//t:TimeTrigger/t:StartBoundary", ns)
         description = root.findtext(".//t:RegistrationInfo/t:Description", default="", namespaces=ns)
         actions = [{"command": (e.findtext("t:Command", default="", namespaces=ns) or "").strip(),
-                    "arguments": (e.findtext("t:Arguments", default="", namespaces=ns) or "").strip()}
+                    "arguments": (e.findtext("t:Arguments", default="", namespaces=ns) or "").strip(),
+                    "workdir": (e.findtext("t:WorkingDirectory", default="", namespaces=ns) or "").strip() or None}
                    for e in root.findall(".//t:Actions/t:Exec", ns)]
+        user = (root.findtext(".//t:Principals/t:Principal/t:UserId", default="", namespaces=ns) or "S-1-5-18").strip()
         if boundary is None or not actions:
             raise ValueError("The task XML is missing a required element or attribute.")
         self.tasks[name.lower()] = {"name": name, "start_boundary": boundary.text.strip(), "actions": actions,
-                                    "description": description, "status": "Ready", "fired": False,
+                                    "description": description, "status": "Ready", "fired": False, "user": user,
                                     "last_result": 267011, "runs": []}
 
     def scheduler_loop(self) -> None:
@@ -539,7 +569,9 @@ class Host:
                 results = []
                 for action in task["actions"]:
                     tool = Path(action["command"].replace("\\", "/")).name.lower().removesuffix(".exe")
-                    rc, out, err = run_tool(self, tool, split_windows_args(action["arguments"]), None)
+                    program_dir = action["command"].rsplit("\\", 1)[0] if "\\" in action["command"] else None
+                    rc, out, err = run_tool(self, tool, split_windows_args(action["arguments"]), None, program_dir,
+                                            task.get("user") or "S-1-5-18", action.get("workdir"))
                     results.append(rc)
                     self.log("task %s ran %s -> rc %d %s" % (task["name"], action["command"], rc, (out + err).strip()[:200]))
                 with self.io_lock:

@@ -20,7 +20,7 @@ import typing as t
 import uuid
 from pathlib import Path
 
-from .hostd import SERVICE_STATES, Host, caller_gone, win_time
+from .hostd import CONNECTION_USER, SERVICE_STATES, Host, account, caller_gone, win_time
 from .paths import PathError, volume_of
 
 Result = t.Tuple[int, str, str]
@@ -637,6 +637,11 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
             return _hold(host, json.loads(stdin or "{}"))
         except (OSError, PathError, ValueError, KeyError) as exc:
             return 1, "", crlf(["hold : %s" % exc])
+    if script.startswith("# quiesce.domino:runas\n"):
+        return _runas(host, json.loads(stdin or "{}"))
+    if script.startswith("# quiesce.domino:domino-state\n"):
+        with host.io_lock:
+            return _domino_state(host, json.loads(stdin or "{}"))
     if "quiesce.domino:domino-inventory" in script:
         return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
@@ -652,9 +657,9 @@ def _script_of(argv: list[str]) -> str:
         return ""
 
 
-def _is_hold_script(argv: list[str]) -> bool:
-    """The hold script may wait a long time and must not hold the host's lock meanwhile."""
-    return _script_of(argv).startswith("# quiesce.domino:hold\n")
+def _is_unlocked_script(argv: list[str]) -> bool:
+    """The hold and runas scripts wait a long time and must not hold the host's lock meanwhile."""
+    return _script_of(argv).startswith(("# quiesce.domino:hold\n", "# quiesce.domino:runas\n"))
 
 
 def _hold(host: Host, data: dict) -> Result:
@@ -691,6 +696,53 @@ def _hold(host: Host, data: dict) -> Result:
         if time.time() >= deadline:
             return 1, "", "%s: not within %s s\r\n" % (action, data["seconds"])
         time.sleep(0.01)
+
+
+_TASK_NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+_PRINCIPALS = {"s-1-5-18": "LocalSystem", "s-1-5-19": "NT AUTHORITY\\LocalService", "s-1-5-20": "NT AUTHORITY\\NetworkService"}
+
+
+def task_principal(root: t.Any) -> str:
+    """The account a task runs as (the UserId of its principal)."""
+    user = (root.findtext(".//t:Principals/t:Principal/t:UserId", default="", namespaces=_TASK_NS) or "").strip()
+    return _PRINCIPALS.get(user.lower(), user or "LocalSystem")
+
+
+def _runas(host: Host, data: dict) -> Result:
+    """console.RUNAS_SCRIPT: register the task, run its action once as its principal in its working
+    directory, wait, unregister, print the result (Task Scheduler runs it; nothing of its output is kept)."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(data["xml"])
+    exe = root.find(".//t:Actions/t:Exec", _TASK_NS)
+    command = (exe.findtext("t:Command", default="", namespaces=_TASK_NS) or "").strip()
+    arguments = (exe.findtext("t:Arguments", default="", namespaces=_TASK_NS) or "").strip()
+    workdir = (exe.findtext("t:WorkingDirectory", default="", namespaces=_TASK_NS) or "").strip() or None
+    user = task_principal(root)
+    started = int(time.time() * 1000)
+    tool = Path(command.replace("\\", "/")).name.lower().removesuffix(".exe")
+    program_dir = command.rsplit("\\", 1)[0] if "\\" in command else None
+    rc, out, err = run_tool(host, tool, split_windows_args(arguments), None, program_dir, user, workdir)
+    host.log("runas %s as %s in %s -> rc %d %s" % (command, user, workdir, rc, (out + err).strip()[:160]))
+    doc = {"state": "Ready", "last_result": rc, "started_ms": started, "ended_ms": int(time.time() * 1000)}
+    return (0 if rc == 0 else 1), json.dumps(doc) + "\r\n", ""
+
+
+def _domino_state(host: Host, data: dict) -> Result:
+    """console.STATE_SCRIPT: the service, its server process and tasks, the NRPC port, the console log."""
+    server = next((d for d in host.dominos if d.service.lower() == data["service"].lower()), None)
+    log = host.path(data["data_dir"].rstrip("\\") + "\\" + data["console_log"])
+    size = log.stat().st_size if log.exists() else -1
+    tail = ""
+    if size > int(data["offset"]):
+        with open(log, "rb") as handle:
+            handle.seek(int(data["offset"]))
+            tail = handle.read().decode("utf-8", "replace")[-4000:]
+    alive = server is not None and server.state in ("RUNNING", "STOP_PENDING")
+    doc = {"service_state": _WIN32_STATES[server.state] if server else None, "server_process": alive,
+           "tasks": [name for name, _pid in server.processes()[1:]] if alive else [],
+           "port_open": bool(server and server.answers()), "console_log_size": size, "console_tail": tail}
+    doc["answers"] = doc["service_state"] == "Running" and alive and doc["port_open"]
+    return 0, json.dumps(doc) + "\r\n", ""
 
 
 def tool_fsutil(host: Host, argv: list[str], stdin: str | None) -> Result:
@@ -866,34 +918,47 @@ _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "S
 
 def _domino_inventory(host: Host) -> dict[str, t.Any]:
     """What DOMINO_INVENTORY_SCRIPT prints on a real host, from this host's state."""
-    services, registry, ini = [], [], {}
+    services, registry, ini, places, processes = [], [], {}, {}, []
     for server in host.dominos:
         cfg = server.cfg
+        # nservice.exe is the service's process; nserver.exe runs under it, the server tasks under nserver.exe
+        service_pid = server.pid - 2 if server.pid else 0
         services.append({"Name": server.service, "DisplayName": server.service, "State": _WIN32_STATES[server.state],
-                         "PathName": cfg["image_path"], "ProcessId": server.pid})
+                         "PathName": cfg["image_path"], "ProcessId": service_pid, "StartName": server.service_account})
+        if server.pid:
+            processes.append({"Name": "nservice.exe", "ProcessId": service_pid, "ParentProcessId": 600})
+            for index, (name, pid) in enumerate(server.processes()):
+                processes.append({"Name": name, "ProcessId": pid, "ParentProcessId": service_pid if index == 0 else server.pid})
         key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Lotus\\Domino" + ("\\" + cfg["partition"] if cfg.get("partition") else "")
         registry.append({"key": key, "path": cfg["program_dir"], "data_path": cfg["data_dir"], "version": cfg["version"]})
         ini_file = host.path(cfg["notes_ini"])
         if ini_file.exists():
             ini[cfg["notes_ini"]] = ini_file.read_bytes().decode("latin-1")
+            links = []
+            for link in sorted(server.data_path.rglob("*.dir")):
+                if link.is_file() and len(link.relative_to(server.data_path).parts) <= 3:
+                    first = (link.read_text(encoding="latin-1").splitlines() or [""])[0]
+                    win = cfg["data_dir"].rstrip("\\") + "\\" + str(link.relative_to(server.data_path)).replace("/", "\\")
+                    links.append({"path": win, "target": first})
+            hold = server.data_path / "quiesce_domino" / "hold"
+            places[cfg["notes_ini"]] = {
+                "data_dir": cfg["data_dir"], "links": links, "port_open": server.answers(),
+                "held": (hold / "held.json").exists() and not (hold / "done.json").exists(),
+                "console_log": (server.data_path / "IBM_TECHNICAL_SUPPORT" / "console.log").exists()}
     win = host.cfg.get("windows", {})
     watchdogs = []
     for task in host.tasks.values():
-        if task["name"].lower().startswith("quiesce.domino\\"):
+        if task["name"].lower().startswith("quiesce.domino\\watchdog"):
             watchdogs.append({"name": task["name"].split("\\", 1)[1], "description": task.get("description", ""),
                               "state": task["status"], "start": task["start_boundary"]})
     volumes = [{"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "FileSystem": cfg.get("fs", "NTFS")}
                for letter, cfg in sorted(host.cfg["volumes"].items())]
-    return {"services": services, "registry": registry, "ini": ini,
+    return {"services": services, "registry": registry, "ini": ini, "places": places, "processes": processes,
             "os": {"Caption": "Microsoft " + win.get("product", "Windows Server 2022 Standard"),
                    "Version": "10.0.%d" % win.get("build", 20348), "BuildNumber": str(win.get("build", 20348)),
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
             "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
-            # as the real script: a data directory whose hook recorded held.json and not yet done.json
-            "holds": [d.cfg["data_dir"] for d in host.dominos
-                      if (d.data_path / "quiesce_domino" / "hold" / "held.json").exists()
-                      and not (d.data_path / "quiesce_domino" / "hold" / "done.json").exists()],
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -1407,9 +1472,21 @@ def _server_for_program(host: Host, exe_dir: str | None) -> list:
         d for d in host.dominos if d.cfg["program_dir"].lower() == exe_dir.lower()] or host.dominos[:1]
 
 
-def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+def _partition(host: Host, program_dir: str | None, cwd: str | None) -> list:
+    """The servers a console tool acts on: the partition whose data directory is the working directory;
+    without one (or another folder) every partition of the program directory, the first of which answers
+    the console (pessimistic: on a partitioned host that can be the wrong one)."""
     servers = _server_for_program(host, program_dir)
-    server = servers[0]
+    if cwd:
+        match = [d for d in servers if d.cfg["data_dir"].rstrip("\\").lower() == cwd.rstrip("\\").lower()]
+        if match:
+            return match
+    return servers
+
+
+def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None,
+                 user: str | None = None, cwd: str | None = None) -> Result:
+    server = _partition(host, program_dir, cwd)[0]
     if argv and argv[0].lower() == "-q":
         if server.state == "STOPPED":
             return 1, crlf(["Unable to connect to the Domino server: the server is not running."]), ""  # [I]
@@ -1419,7 +1496,17 @@ def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: st
         command = argv[1].strip()
         if not server.answers():
             return 1, crlf(["Unable to connect to the Domino server: the server is not running."]), ""  # [I]
-        return _console(host, server, command)
+        # Since 11.0.1 FP3 / 12.0 the console refuses another OS user than the server's (HCL domino-backup
+        # install.md); the twin refuses by default (host switch console_other_user: allow).
+        if account(user) != account(server.service_account) and server.cfg.get("console_other_user", "refuse") != "allow":
+            server.console_log(["Console command refused for %s: the server runs as %s" % (user or CONNECTION_USER,
+                                                                                           server.service_account)])  # [I]
+            return 1, "", crlf(["Access to the server console is not allowed for this user."])  # [I]
+        rc, out, err = _console(host, server, command)
+        server.console_log(["> " + command] + [ln for ln in out.replace("\r\n", "\n").split("\n") if ln.strip()])
+        # nserver -c is not known to print the server's reply (Nashcom's start script reads console.log):
+        # by default the twin prints nothing; host switch console_stdout: true prints the reply too.
+        return rc, out if server.cfg.get("console_stdout") else "", err
     return 1, crlf(["Usage: nserver [-c \"console command\"] [-q]"]), ""  # [I]
 
 
@@ -1468,11 +1555,12 @@ def _console(host: Host, server: t.Any, command: str) -> Result:
     return 0, crlf(["Unknown command"]), ""  # [I]
 
 
-def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | None = None,
+             user: str | None = None, cwd: str | None = None) -> Result:
     if not argv or argv[0].lower() != "-kill":
         return 1, crlf(["Usage: nsd [-kill]"]), ""  # [I]
     lines = ["NSD is in progress ...."]
-    for server in _server_for_program(host, program_dir):
+    for server in _partition(host, program_dir, cwd):  # without the partition's data directory: every partition
         for name, pid in server.processes():
             lines.append("Killing %s (pid %d)" % (name, pid))  # [I]
         server.kill()
@@ -1508,7 +1596,10 @@ def _hang(host: Host, tool: str, seconds: float, held: t.Optional[t.Any] = None)
     return False
 
 
-def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None) -> Result:
+def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None,
+             user: str | None = None, cwd: str | None = None) -> Result:
+    """Run one fake tool.  ``user``: the OS account it runs as (None: the connection's user); ``cwd``: its
+    working directory (Windows path), as a Task Scheduler action sets it."""
     hang = (host.fault("hang") or {}).get(tool)
     if hang and tool not in ("diskshadow", "robocopy"):
         _hang(host, tool, float(hang))
@@ -1517,9 +1608,9 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
         return 9009, "", "'%s' is not recognized as an internal or external command.\r\n" % tool
     if tool in ("nserver", "nsd"):
         with host.io_lock:
-            return func(host, argv, stdin, program_dir)
-    if tool in _LONG_RUNNING or (tool == "powershell" and _is_hold_script(argv)):
-        result = func(host, argv, stdin)  # takes the host's lock only where it must (hold-wait: not at all)
+            return func(host, argv, stdin, program_dir, user, cwd)
+    if tool in _LONG_RUNNING or (tool == "powershell" and _is_unlocked_script(argv)):
+        result = func(host, argv, stdin)  # takes the host's lock only where it must (hold, runas: not at all)
         if hang and tool == "robocopy":
             _hang(host, tool, float(hang))  # a long copy: its data is (partly) on disk while it still runs
         return result

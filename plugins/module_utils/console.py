@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, quiesce.domino contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Domino console in the server's own security context, and the evidence that a server answers.
+Pure functions, no I/O.
+
+Facts (shared/reference/domino.md and its sources):
+- Since Domino 11.0.1 FP3 / 12.0 a process running as another OS user than the server cannot use the
+  console (``nserver -c``) or start server tasks; HCL's own Windows scripts run ``nserver -c`` as SYSTEM
+  with the data directory as working directory (HCL-TECH-SOFTWARE/domino-backup
+  ``backup-providers/veeam/domino/windows/backup_domino_snapshot.cmd``: ``psexec -w <data> -d -s``).
+  A WinRM administrator is another user than a server running as SYSTEM or Local Service (Domino 14).
+  So console commands and ``nsd -kill`` run through a one-shot Task Scheduler task whose principal is the
+  account the Domino service runs as (Win32_Service.StartName), with the partition's data directory as
+  working directory (Microsoft Task Scheduler schema: Principal UserId/LogonType, Exec WorkingDirectory).
+- ``nserver -c`` is not known to print the server's reply on its own stdout (Nashcom's start script reads
+  the console log instead): a reply is read from ``IBM_TECHNICAL_SUPPORT\\console.log`` in the data
+  directory when Domino writes one, and "the server answers" is decided by independent signals: the
+  service state from the service control manager, the server process (nserver.exe under the service's
+  nservice.exe) alive, and the NRPC port (1352 unless notes.ini ``<port>_TcpIpAddress`` says otherwise)
+  accepting a TCP connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+from xml.sax.saxutils import escape as xml_escape
+
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+TASK_FOLDER = "quiesce.domino"
+NRPC_PORT = 1352
+CONSOLE_LOG = "IBM_TECHNICAL_SUPPORT\\console.log"
+# Win32_Service.StartName of the built-in service accounts -> Task Scheduler principal (SID, logon type)
+_BUILTIN = {
+    "localsystem": ("S-1-5-18", "ServiceAccount"),
+    "nt authority\\system": ("S-1-5-18", "ServiceAccount"),
+    "nt authority\\localservice": ("S-1-5-19", "ServiceAccount"),
+    "nt authority\\local service": ("S-1-5-19", "ServiceAccount"),
+    "nt authority\\networkservice": ("S-1-5-20", "ServiceAccount"),
+    "nt authority\\network service": ("S-1-5-20", "ServiceAccount"),
+}
+_ACCOUNT_RE = re.compile(r"^(?:[A-Za-z0-9._-]{1,64}|\.)\\[A-Za-z0-9._ -]{1,64}$|^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+
+
+class ConsoleError(ValueError):
+    """The console cannot be reached in the server's context; the message says why."""
+
+
+def principal(start_name: t.Optional[str]) -> dict[str, str]:
+    """The Task Scheduler principal that runs as the Domino service's own account.  A user account runs with
+    LogonType S4U (no stored password; it needs the "Log on as a batch job" right and has no network access,
+    which console commands do not need)."""
+    name = (start_name or "LocalSystem").strip()
+    builtin = _BUILTIN.get(name.lower())
+    if builtin:
+        return {"user_id": builtin[0], "logon_type": builtin[1], "account": name}
+    if not _ACCOUNT_RE.fullmatch(name):
+        raise ConsoleError("the Domino service runs as %r, which is not an account name the collection can use" % name)
+    return {"user_id": name, "logon_type": "S4U", "account": name}
+
+
+def task_name(slug: str, purpose: str) -> str:
+    return "\\%s\\%s-%s" % (TASK_FOLDER, purpose, slug)
+
+
+def runas_xml(who: dict[str, str], argv: t.Sequence[str], working_dir: str, description: str,
+              limit_seconds: int) -> str:
+    """Task Scheduler XML: run ``argv`` once, when started on demand, as ``who``, in ``working_dir``."""
+    return (
+        '<?xml version="1.0" encoding="UTF-16"?>\r\n'
+        '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">'
+        "<RegistrationInfo><Description>%s</Description></RegistrationInfo>"
+        "<Triggers /><Principals><Principal id=\"Author\"><UserId>%s</UserId><LogonType>%s</LogonType>"
+        "<RunLevel>HighestAvailable</RunLevel></Principal></Principals>"
+        "<Settings><MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>"
+        "<DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries><StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>"
+        "<AllowStartOnDemand>true</AllowStartOnDemand><ExecutionTimeLimit>PT%dS</ExecutionTimeLimit><Enabled>true</Enabled>"
+        "</Settings>"
+        '<Actions Context="Author"><Exec><Command>%s</Command><Arguments>%s</Arguments>'
+        "<WorkingDirectory>%s</WorkingDirectory></Exec></Actions></Task>\r\n"
+        % (xml_escape(description), xml_escape(who["user_id"]), xml_escape(who["logon_type"]), int(limit_seconds),
+           xml_escape(argv[0]), xml_escape(cli.windows_cmdline(argv[1:])), xml_escape(working_dir)))
+
+
+# Constant script: register the task, start it, wait until it ended (or the time is up), unregister it,
+# and print its result.  The task's XML and name arrive as JSON on standard input, never as code.
+RUNAS_SCRIPT = """# quiesce.domino:runas
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$path = '\\quiesce.domino\\'
+$started = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+[void](Register-ScheduledTask -TaskName $in.name -TaskPath $path -Xml $in.xml -Force)
+try {
+    Start-ScheduledTask -TaskName $in.name -TaskPath $path
+    $deadline = [DateTime]::UtcNow.AddSeconds([double]$in.seconds)
+    do {
+        Start-Sleep -Milliseconds 100
+        $state = [string](Get-ScheduledTask -TaskName $in.name -TaskPath $path).State
+    } while ($state -eq 'Running' -and [DateTime]::UtcNow -lt $deadline)
+    $info = Get-ScheduledTaskInfo -TaskName $in.name -TaskPath $path
+    $out = @{ state = $state; last_result = [int64]$info.LastTaskResult; started_ms = $started;
+              ended_ms = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }
+}
+finally {
+    Unregister-ScheduledTask -TaskName $in.name -TaskPath $path -Confirm:$false -ErrorAction SilentlyContinue
+}
+ConvertTo-Json -Compress -InputObject $out
+if ($out.state -eq 'Running') { exit 124 }
+if ($out.last_result -ne 0) { exit 1 }
+"""
+
+
+def runas_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], argv: t.Sequence[str], purpose: str,
+               seconds: int = 60, **kw: t.Any) -> dict[str, t.Any]:
+    """One step: ``argv`` run once as the Domino service's account, in its data directory."""
+    if not inst.get("data_dir"):
+        raise ConsoleError("the data directory of %s is unknown; its console cannot be used" % inst.get("service"))
+    who = principal(inst.get("service_account"))
+    slug = re.sub(r"[^A-Za-z0-9]", "", inst["service"])[:60] or "domino"
+    xml = runas_xml(who, argv, inst["data_dir"], "quiesce.domino %s for %s" % (purpose, inst["service"]), seconds + 30)
+    data = {"name": "%s-%s" % (purpose, slug), "xml": xml, "seconds": seconds}
+    kw.setdefault("timeout", seconds + 60)
+    return planlib.step(name, cli.powershell_argv(tools, RUNAS_SCRIPT), stdin=json.dumps(data), **kw)
+
+
+def console_command_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], command: str,
+                         **kw: t.Any) -> dict[str, t.Any]:
+    """``nserver -c "<command>"`` as the server's own account in its data directory.  The command is handed
+    to the server; nothing is read from nserver's stdout (the reply, if any, goes to the console log)."""
+    if any(ch in command for ch in '"\r\n\x00'):
+        raise ConsoleError("console command %r holds a quote or a line break" % command)
+    return runas_step(name, tools, inst, [tools["nserver"], "-c", command], "console", **kw)
+
+
+def nsd_kill_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], **kw: t.Any) -> dict[str, t.Any]:
+    """``nsd -kill`` in the partition's data directory, as the server's account: only that partition."""
+    return runas_step(name, tools, inst, [tools["nsd"], "-kill"], "nsd", seconds=300, **kw)
+
+
+# ------------------------------------------------------------- evidence
+
+# Constant script: every signal that says whether a Domino server answers, for one service.
+STATE_SCRIPT = """# quiesce.domino:domino-state
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$svc = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.Name -eq $in.service }) | Select-Object -First 1
+$state = $null; $svcPid = 0
+if ($null -ne $svc) { $state = [string]$svc.State; $svcPid = [int]$svc.ProcessId }
+$procs = @(Get-CimInstance -ClassName Win32_Process | Select-Object Name, ProcessId, ParentProcessId)
+$server = @($procs | Where-Object { $_.ParentProcessId -eq $svcPid -and $svcPid -ne 0 -and $_.Name -eq 'nserver.exe' })
+$tasks = @()
+if ($server.Count -gt 0) {
+    $tasks = @($procs | Where-Object { $_.ParentProcessId -eq $server[0].ProcessId } | ForEach-Object { $_.Name })
+}
+$portOpen = $false
+if ($server.Count -gt 0) {
+    $client = New-Object System.Net.Sockets.TcpClient
+    try { $portOpen = $client.ConnectAsync($in.address, [int]$in.port).Wait(2000) -and $client.Connected } catch { $portOpen = $false }
+    finally { $client.Dispose() }
+}
+$log = Join-Path $in.data_dir $in.console_log
+$tail = ''; $size = [int64]-1
+if (Test-Path -LiteralPath $log) {
+    $size = (Get-Item -LiteralPath $log).Length
+    if ($size -gt [int64]$in.offset) {
+        $fs = [System.IO.File]::Open($log, 'Open', 'Read', 'ReadWrite')
+        try { [void]$fs.Seek([int64]$in.offset, 'Begin'); $tail = (New-Object System.IO.StreamReader($fs)).ReadToEnd() }
+        finally { $fs.Dispose() }
+        if ($tail.Length -gt 4000) { $tail = $tail.Substring($tail.Length - 4000) }
+    }
+}
+$answers = ($state -eq 'Running') -and ($server.Count -gt 0) -and $portOpen
+ConvertTo-Json -Compress -Depth 3 -InputObject @{ service_state = $state; server_process = ($server.Count -gt 0);
+    tasks = $tasks; port_open = $portOpen; console_log_size = $size; console_tail = $tail; answers = $answers }
+"""
+ANSWERS_STDOUT = r'"answers":\s*true'
+
+
+def nrpc_endpoint(ini: dict[str, str]) -> tuple[str, int]:
+    """Where the server listens for NRPC: notes.ini ``<port>_TcpIpAddress=0,<ip>:<port>`` (partitioned servers
+    bind their own addresses), else the loopback address and 1352."""
+    for key, value in sorted(ini.items()):
+        match = re.fullmatch(r"\s*\d+\s*,\s*([0-9.]{7,15})\s*:\s*(\d{1,5})\s*", value or "")
+        if key.endswith("_tcpipaddress") and match:
+            port = int(match.group(2)) or NRPC_PORT
+            return match.group(1), port
+    return "127.0.0.1", NRPC_PORT
+
+
+def state_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], offset: int = 0, **kw: t.Any) -> dict[str, t.Any]:
+    address, port = inst.get("nrpc") or ("127.0.0.1", NRPC_PORT)
+    data = {"service": inst["service"], "data_dir": inst.get("data_dir") or "C:\\", "address": address, "port": port,
+            "console_log": CONSOLE_LOG, "offset": offset}
+    kw.setdefault("timeout", 60)
+    return planlib.step(name, cli.powershell_argv(tools, STATE_SCRIPT), stdin=json.dumps(data), **kw)
+
+
+def parse_state(stdout: t.Optional[str]) -> dict[str, t.Any]:
+    """The signals the state script printed, and which of them decided."""
+    try:
+        doc = cli.parse_json_document(stdout or "")
+    except ValueError:
+        return {"answers": False, "decided_by": "no readable state"}
+    if not isinstance(doc, dict):
+        return {"answers": False, "decided_by": "no readable state"}
+    tasks = doc.get("tasks") or []
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    out = {"service_state": doc.get("service_state"), "server_process": bool(doc.get("server_process")),
+           "port_open": bool(doc.get("port_open")), "tasks": [str(x).lower() for x in tasks],
+           "console_log": (doc.get("console_log_size") or -1) >= 0, "console_tail": doc.get("console_tail") or "",
+           "answers": bool(doc.get("answers"))}
+    missing = [label for label, ok in (("service running", out["service_state"] == "Running"),
+                                       ("server process alive", out["server_process"]),
+                                       ("NRPC port accepting", out["port_open"])) if not ok]
+    out["decided_by"] = ("service running, server process alive, NRPC port accepting" if not missing
+                         else "not answering: no " + ", no ".join(missing))
+    return out
