@@ -12,6 +12,7 @@ Domino 12.0.2+ on Windows Server 2019/2022, Domino Backup (12.0+) calls a "Snaps
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import typing as t
 from xml.sax.saxutils import escape as xml_escape
@@ -43,8 +44,6 @@ function Get-Prop($Object, [string]$Name) {
 $registry = @(Get-ChildItem -Path 'HKLM:\\SOFTWARE\\Lotus' -Recurse -ErrorAction SilentlyContinue |
     ForEach-Object { $p = Get-ItemProperty -LiteralPath $_.PSPath
         @{ key = $_.Name; path = (Get-Prop $p 'Path'); data_path = (Get-Prop $p 'DataPath'); version = (Get-Prop $p 'Version') } })
-$processes = @(Get-CimInstance -ClassName Win32_Process | Where-Object { $_.Name -like 'n*.exe' } |
-    Select-Object Name, ProcessId, ParentProcessId)
 $ini = @{}
 $places = @{}
 foreach ($s in $services) {
@@ -71,6 +70,14 @@ foreach ($s in $services) {
         held = ((Test-Path -LiteralPath (Join-Path $hold 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $hold 'done.json')));
         console_log = (Test-Path -LiteralPath (Join-Path $dir 'IBM_TECHNICAL_SUPPORT\\console.log')) }
 }
+ConvertTo-Json -Compress -Depth 5 -InputObject @{ services = $services; registry = $registry; ini = $ini; places = $places }
+"""
+# The host around it: Domino processes, OS build, volumes, drive letters, the collection's tasks, the time.
+HOST_INVENTORY_SCRIPT = """# quiesce.domino:host-inventory
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$processes = @(Get-CimInstance -ClassName Win32_Process | Where-Object { $_.Name -like 'n*.exe' } |
+    Select-Object Name, ProcessId, ParentProcessId)
 $os = Get-CimInstance -ClassName Win32_OperatingSystem | Select-Object Caption, Version, BuildNumber, ProductType
 $volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem)
 $tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction SilentlyContinue |
@@ -78,8 +85,8 @@ $tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction Silentl
         start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })
 $drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })
 $now = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
-ConvertTo-Json -Compress -Depth 5 -InputObject @{ services = $services; registry = $registry; ini = $ini; places = $places;
-    processes = $processes; os = $os; volumes = $volumes; watchdogs = $tasks; drives = $drives; now_utc = $now }
+ConvertTo-Json -Compress -Depth 4 -InputObject @{ processes = $processes; os = $os; volumes = $volumes; watchdogs = $tasks;
+    drives = $drives; now_utc = $now }
 """
 
 
@@ -550,9 +557,17 @@ def thaw_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platfo
 
 
 def info_plan(tools: dict[str, str], platform: str) -> dict[str, t.Any]:
-    return planlib.build_plan("domino inventory", platform,
-                              [planlib.step("discover Domino", cli.powershell_argv(tools, DOMINO_INVENTORY_SCRIPT),
-                                            timeout=120)], check_mode_safe=True)
+    return planlib.build_plan("domino inventory", platform, [
+        planlib.step("discover Domino", cli.powershell_argv(tools, DOMINO_INVENTORY_SCRIPT), timeout=120),
+        planlib.step("discover the host", cli.powershell_argv(tools, HOST_INVENTORY_SCRIPT), timeout=120)],
+        check_mode_safe=True)
+
+
+def inventory_text(domino_stdout: str, host_stdout: str) -> str:
+    """The two inventory documents as one (what parse_inventory reads)."""
+    doc = dict(cli.parse_json_document(domino_stdout))
+    doc.update(cli.parse_json_document(host_stdout))
+    return json.dumps(doc)
 
 
 def frozen_ms(watchdog: t.Optional[dict[str, t.Any]]) -> t.Optional[int]:

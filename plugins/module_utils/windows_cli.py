@@ -243,7 +243,10 @@ SHADOW_INVENTORY_SCRIPT = (
 
 def powershell_argv(tools: dict[str, str], script: str) -> list[str]:
     """argv for a constant script: -EncodedCommand (Base64 of UTF-16LE) survives any quoting."""
-    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    # Indentation and blank lines mean nothing to PowerShell (the scripts use no here-strings): leave them out
+    # to keep the command line short (the Base64 of UTF-16 is 2.7 times the text).
+    compact = "\n".join(line.strip() for line in script.split("\n") if line.strip())
+    encoded = base64.b64encode(compact.encode("utf-16-le")).decode("ascii")
     return [tools["powershell"], "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
             "-EncodedCommand", encoded]
 

@@ -21,7 +21,7 @@ def discover(action: QuiesceAction, allow_downtime: bool = False) -> dict[str, t
     if not run["ok"]:
         raise QuiesceActionError("Domino discovery failed: %s" % outcome_message(run))
     try:
-        inv = dom.parse_inventory(run["steps"][0]["stdout"])
+        inv = dom.parse_inventory(dom.inventory_text(run["steps"][0]["stdout"], run["steps"][1]["stdout"]))
     except ValueError as exc:
         raise QuiesceActionError("Domino discovery returned unreadable output: %s" % exc)
     for inst in inv["installations"]:

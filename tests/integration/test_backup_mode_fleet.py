@@ -95,11 +95,22 @@ def test_domino_info_reports_methods_per_version(fleet):
     assert "needs Domino 12.0.2 or later (found 12.0.1)" in info["dom02"]["methods"]["vss_writer"]["why"]
     assert info["dom02"]["methods"]["backup_task"]["possible"] is True
     assert info["dom03"]["methods"]["backup_task"]["possible"] is False
-    assert info["dom03"]["recommended_method"] == "shutdown"
+    # auto never chooses downtime by itself: no recommendation for a server that only shutdown can quiesce
+    assert info["dom02"]["recommended_method"] is None and info["dom03"]["recommended_method"] is None
     for inst in info.values():
         assert inst["data_dir"] == "D:\\Domino\\data" and inst["notes_ini"] == "D:\\Domino\\data\\notes.ini"
-        assert inst["translog"] == {"status": "1", "style": "0", "path": "D:\\Domino\\translog"}
-        assert inst["answers"] is True and inst["volumes"] == ["D:"]
+        assert inst["translog"] == {"status": "1", "style": "0", "style_name": "circular", "path": "D:\\Domino\\translog"}
+        assert inst["answers"] is True and inst["volumes"] == ["D:"] and inst["service_account"] == "LocalSystem"
+        assert inst["answers_by"] == "service running, server process alive, NRPC port accepting"
+    allowed = fleet.playbook("""
+- hosts: dom03
+  gather_facts: false
+  tasks:
+    - name: Info
+      quiesce.domino.domino_info:
+        allow_downtime: true
+""", check=True)
+    assert allowed.result("Info", "dom03")["installations"][0]["recommended_method"] == "shutdown"
 
 
 @pytest.mark.parametrize("args, words", [

@@ -60,7 +60,8 @@ def test_ansible_runner_runs_the_fleet_backup(tmp_path):
         "ANSIBLE_CALLBACKS_ENABLED": "quiesce.domino.backup_report",
         "QUIESCE_REPORT_DIR": str(reports)}))
     (private / "env" / "extravars").write_text(yaml.safe_dump({
-        "snapshot_backup_destination": "\\\\backupsrv\\domino", "snapshot_backup_shutdown_timeout": 30}))
+        "snapshot_backup_destination": "\\\\backupsrv\\domino", "snapshot_backup_shutdown_timeout": 30,
+        "snapshot_backup_allow_downtime": True}))
     env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
     try:
         proc = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", "backup.yml", "--ident", "first"],

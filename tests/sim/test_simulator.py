@@ -79,11 +79,20 @@ def test_reg_query_finds_domino_and_service_image_path(fleet):
     assert "unable to find the specified registry key" in missing.stderr
 
 
-def test_console_answers_and_show_server(fleet):
-    out = fleet.run_tool("dom01", "nserver", "-c", "show server")
-    assert out.returncode == 0
-    assert "Server name:            dom01/SIM" in out.stdout
-    assert "Release 12.0.2" in out.stdout
+def test_console_refuses_other_users_and_prints_no_reply_by_default(solo_fleet):
+    """The pessimistic defaults: the console refuses the connection's user, and nserver -c prints nothing (the
+    reply goes to IBM_TECHNICAL_SUPPORT\\console.log); each can be switched per host."""
+    log = solo_fleet.host_dir("dom01") / "volumes" / "D" / "Domino" / "data" / "IBM_TECHNICAL_SUPPORT" / "console.log"
+    refused = solo_fleet.run_tool("dom01", "nserver", "-c", "show server")
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "Console command refused" in log.read_text()
+    solo_fleet.fault("dom01", "console_other_user", "allow")
+    silent = solo_fleet.run_tool("dom01", "nserver", "-c", "show server")
+    assert silent.returncode == 0 and silent.stdout == ""
+    assert "Server name:            dom01/SIM" in log.read_text() and "> show server" in log.read_text()
+    solo_fleet.fault("dom01", "console_stdout", True)
+    out = solo_fleet.run_tool("dom01", "nserver", "-c", "show server")
+    assert "Server name:            dom01/SIM" in out.stdout and "Release 12.0.2" in out.stdout
 
 
 def test_domino_writes_transactions_and_the_live_data_grows(fleet):
@@ -108,6 +117,8 @@ def test_vss_writer_snapshot_is_consistent_after_restore_only_with_auto_recovery
     auto-recovery its change info goes into the shadow copy itself; with noautorecover the deltas land in the
     live data directory and the shadow copy alone cannot be restored consistently."""
     host = solo_fleet.host_dir("dom01")
+    solo_fleet.fault("dom01", "console_other_user", "allow")
+    solo_fleet.fault("dom01", "console_stdout", True)
     assert "registered" in solo_fleet.run_tool("dom01", "nserver", "-c", "load backupvss").stdout
     option = "" if autorecover else "set option noautorecover\n"
     script = write_script(tmp_path, "set context persistent\n%sadd volume d: alias d\n"
@@ -190,6 +201,7 @@ def test_volatile_shadows_vanish_when_diskshadow_exits(solo_fleet, tmp_path):
 
 
 def test_service_stop_start_and_console_readiness(solo_fleet):
+    solo_fleet.fault("dom01", "console_other_user", "allow")
     out = solo_fleet.run_tool("dom01", "sc", "stop", SERVICE)
     assert "STOP_PENDING" in out.stdout
     assert wait_for(lambda: domino_state(solo_fleet)["state"] == "STOPPED")
@@ -276,6 +288,7 @@ def test_robocopy_disk_full(solo_fleet):
 
 
 def test_refuses_backup_mode_fault(solo_fleet, tmp_path):
+    solo_fleet.fault("dom01", "console_other_user", "allow")
     solo_fleet.run_tool("dom01", "nserver", "-c", "load backupvss")
     solo_fleet.fault("dom01", "domino_refuses_backup_mode", True)
     script = write_script(tmp_path, "set context persistent\nadd volume d:\ncreate\n")
@@ -287,6 +300,7 @@ def test_stalled_create_and_hung_tools_end_when_their_caller_dies(solo_fleet, tm
     """hang_in_create: the writers stay frozen until diskshadow dies (VSS aborts, Domino thaws, no shadow)
     or VSS's writer freeze limit passes (VSS_E_WRITERERROR_TIMEOUT)."""
     import subprocess
+    solo_fleet.fault("dom01", "console_other_user", "allow")
     solo_fleet.run_tool("dom01", "nserver", "-c", "load backupvss")
     solo_fleet.fault("dom01", "hang_in_create", 600)
     script = write_script(tmp_path, "set context persistent\nadd volume d:\ncreate\n")

@@ -36,9 +36,12 @@ def main() -> int:
     hosts = fleet.create(root, 6, "mixed")
     # The admins of the Domino 12.0.1 hosts configured Domino Backup with the hook: use it there.
     (root / "host_vars").mkdir()
+    # The admins of the Domino 9 and 11 hosts (no online method) allowed a short downtime for the backup.
     for host in hosts:
         if host["profile"] == "backup_task":
             (root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_method: backup_task\n")
+        elif host["profile"] in ("shutdown", "legacy"):
+            (root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_allow_downtime: true\n")
     fleet.set_fault(root / "hosts" / "dom04", "fail", {"diskshadow": "com_failure"})
     print("Simulated fleet: %d Windows Domino hosts in %s; dom04 has an injected diskshadow failure.\n"
           % (len(hosts), root))

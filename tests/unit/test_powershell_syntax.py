@@ -53,12 +53,15 @@ def test_parser_rejects_broken_powershell():
 
 
 def _embedded_scripts():
-    from ansible_collections.quiesce.domino.plugins.module_utils import domino, dominobackup, hostlock, robocopy, windows_cli
-    scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": domino.DOMINO_INVENTORY_SCRIPT}
+    from ansible_collections.quiesce.domino.plugins.module_utils import console, domino, dominobackup, hostlock, robocopy, windows_cli
+    scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": domino.DOMINO_INVENTORY_SCRIPT,
+               "host-inventory": domino.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
     scripts["disk-type"] = robocopy._DISK_TYPE
     scripts["lock"] = hostlock.LOCK_SCRIPT
     scripts["hold"] = dominobackup.HOLD_SCRIPT
+    scripts["runas"] = console.RUNAS_SCRIPT
+    scripts["domino-state"] = console.STATE_SCRIPT
     return sorted(scripts.items())
 
 

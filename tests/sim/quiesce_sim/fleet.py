@@ -39,6 +39,11 @@ FAULTS = {
     "domino_slow_shutdown_seconds": "Domino takes this long to stop",
     "domino_shutdown_hangs": "Domino never stops by itself (only nsd -kill stops it)",
     "robocopy_fail_pattern": "with fail.robocopy=rc8: which files fail (default *.nsf)",
+    # Switches for behaviour that no source settles (the twin's default is the pessimistic case):
+    "console_other_user": '"allow": nserver -c accepts other OS users than the server\'s (default: refused, as '
+                          'since Domino 11.0.1 FP3 / 12.0)',
+    "console_stdout": "true: nserver -c prints the server's reply on its stdout (default: nothing; the reply is in "
+                      "IBM_TECHNICAL_SUPPORT\\console.log)",
 }
 
 PROFILES = {

@@ -642,8 +642,11 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
     if script.startswith("# quiesce.domino:domino-state\n"):
         with host.io_lock:
             return _domino_state(host, json.loads(stdin or "{}"))
-    if "quiesce.domino:domino-inventory" in script:
-        return 0, json.dumps(_domino_inventory(host), separators=(",", ":")) + "\r\n", ""
+    if "quiesce.domino:domino-inventory" in script or "quiesce.domino:host-inventory" in script:
+        doc = _domino_inventory(host)
+        part = ("services", "registry", "ini", "places") if "domino-inventory" in script else \
+            ("processes", "os", "volumes", "watchdogs", "drives", "now_utc")
+        return 0, json.dumps({k: doc[k] for k in part}, separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
 
 
@@ -1498,7 +1501,8 @@ def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: st
             return 1, crlf(["Unable to connect to the Domino server: the server is not running."]), ""  # [I]
         # Since 11.0.1 FP3 / 12.0 the console refuses another OS user than the server's (HCL domino-backup
         # install.md); the twin refuses by default (host switch console_other_user: allow).
-        if account(user) != account(server.service_account) and server.cfg.get("console_other_user", "refuse") != "allow":
+        other = host.fault("console_other_user") or server.cfg.get("console_other_user", "refuse")
+        if account(user) != account(server.service_account) and other != "allow":
             server.console_log(["Console command refused for %s: the server runs as %s" % (user or CONNECTION_USER,
                                                                                            server.service_account)])  # [I]
             return 1, "", crlf(["Access to the server console is not allowed for this user."])  # [I]
@@ -1506,7 +1510,7 @@ def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: st
         server.console_log(["> " + command] + [ln for ln in out.replace("\r\n", "\n").split("\n") if ln.strip()])
         # nserver -c is not known to print the server's reply (Nashcom's start script reads console.log):
         # by default the twin prints nothing; host switch console_stdout: true prints the reply too.
-        return rc, out if server.cfg.get("console_stdout") else "", err
+        return rc, out if (host.fault("console_stdout") or server.cfg.get("console_stdout")) else "", err
     return 1, crlf(["Usage: nserver [-c \"console command\"] [-q]"]), ""  # [I]
 
 
