@@ -1,13 +1,22 @@
 # quiesce.domino integration for Domino Backup in snapshot mode (Domino 12.0+, method backup_task).
 #
-# One script for two fields of the Snapshot tab of the Domino backup configuration (dominobackup.nsf);
-# docs/backup-task.md of the collection gives every value to enter:
-#   Snapshot start command   ... quiesce_domino_backup.ps1 -Phase start -DataDir "<data dir>"
-#   Backup snapshot command  ... quiesce_domino_backup.ps1 -Phase snapshot -DataDir "<data dir>"
+# One script for four commands of the Domino backup configuration (dominobackup.nsf); docs/backup-task.md
+# of the collection gives every value to enter:
+#   Snapshot tab   Snapshot start command   ... -Phase start    -DataDir "<data dir>"
+#                  Backup snapshot command  ... -Phase snapshot -DataDir "<data dir>"
+#   Backup tab     Backup DB command        ... -Phase delta    -DataDir "<data dir>"
+#                  Post-Backup command      ... -Phase post     -DataDir "<data dir>"
 # Domino Backup appends its positional arguments to each command (PhysicalFileName, FileName,
-# BackupReference, BackupNode, BackupName, BackupMode, BackupStartDT, BackupTargetDir, RetentionDays);
-# this script takes them all and uses two: BackupStartDT (7th) and, in the snapshot phase, the file list
-# (1st, PhysicalFileName).
+# BackupReference, BackupNode, BackupName, BackupMode, BackupStartDT, BackupTargetDir, RetentionDays); this
+# script takes them all and uses PhysicalFileName (1st), FileName (2nd) and BackupStartDT (7th).
+#
+# HCL's sources disagree on when Domino takes the databases out of backup mode and writes the .DELTA files:
+# before the Backup snapshot command (admin help "Snapshot backups") or after it (domino-backup
+# docs/backup-providers/veeam/concept.md).  Both agree that the .DELTA files are backed up with the Backup DB
+# command (docs/interface.md) and that the Post-Backup command runs when the backup is finished.  So the
+# deltas are kept by phase delta (and, where the file list names databases whose .DELTA exists already, by
+# phase snapshot), and phase post, which runs last either way, writes collected.json: the record that the
+# backup is over and which deltas it has.
 #
 # Runs as the Domino service account (SYSTEM, or Local Service on Domino 14), so everything it writes
 # lives in the data directory, which that account can always write:
@@ -17,18 +26,9 @@
 #   <data dir>\quiesce_domino\hold\done.json          the hook let go (done_ms, released)
 #   <data dir>\quiesce_domino\deltas\<BackupStartDT>\ the .DELTA files of that backup, by their path
 #                                                      relative to the data directory, and collected.json
-# Phase start: writes the tag, records held.json, waits (checking every 20 ms) for the release file or
-# -TimeoutSeconds, records done.json, prints QUIESCE_SNAPSHOT_OK (released) or QUIESCE_SNAPSHOT_ERROR.
-# Domino Backup then takes the databases out of backup mode one by one, writing a .DELTA file for each
-# database that changed meanwhile, and runs the snapshot phase.
-# Phase snapshot: copies the .DELTA file of every database in the file list (or, without a file list,
-# every .DELTA in the data directory) into the deltas folder of this backup, deletes the file list as
-# Domino Backup documents, removes the tag from the live data directory, writes collected.json last and
-# prints QUIESCE_SNAPSHOT_OK.  quiesce.domino.snapshot_copy puts these files beside their databases in
-# the copy, so Domino's restore applies them.
 [CmdletBinding(PositionalBinding = $false)]
 param(
-    [Parameter(Mandatory = $true)][ValidateSet('start', 'snapshot')][string]$Phase,
+    [Parameter(Mandatory = $true)][ValidateSet('start', 'snapshot', 'delta', 'post')][string]$Phase,
     [Parameter(Mandatory = $true)][ValidateLength(3, 240)][string]$DataDir,
     [ValidateRange(5, 3600)][int]$TimeoutSeconds = 120,
     [Parameter(ValueFromRemainingArguments = $true)][string[]]$DominoArgs
@@ -53,14 +53,27 @@ function Get-DominoArg([int]$Index) {
     return ''
 }
 
+function Save-Delta([string]$Source, [string]$Relative, [string]$Target) {
+    # A relative path inside the data directory: no drive, no '..'.
+    if ($Relative -eq '' -or $Relative -match ':' -or $Relative -match '(^|\\)\.\.(\\|$)') {
+        throw "the delta file name '$Relative' is not a path relative to the data directory"
+    }
+    $dest = Join-Path $Target $Relative.TrimStart('\')
+    [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest))
+    Copy-Item -LiteralPath $Source -Destination $dest -Force
+}
+
 try {
     $root = (Resolve-Path -LiteralPath $DataDir).ProviderPath.TrimEnd('\')
     $backupStart = Get-DominoArg 6
-    if ($backupStart -notmatch '^[A-Za-z0-9_.-]{1,40}$') {
-        throw "BackupStartDT (7th argument) '$backupStart' is missing or not usable in a file name"
+    if ($backupStart -notmatch '^\d{14}$') {
+        # BackupStartDT is yyyyMMddHHmmss (UTC); anything else means the arguments arrived shifted or not at all.
+        throw ("BackupStartDT (7th argument) '{0}' is not yyyyMMddHHmmss; arguments received: [{1}]" -f
+            $backupStart, ((@($DominoArgs) | ForEach-Object { "'$_'" }) -join ' '))
     }
     $state = Join-Path $root 'quiesce_domino'
     $hold = Join-Path $state 'hold'
+    $target = Join-Path (Join-Path $state 'deltas') $backupStart
     $tagName = 'dominobackup_' + $backupStart + '.tag'
 
     if ($Phase -eq 'start') {
@@ -87,50 +100,58 @@ try {
         exit 0
     }
 
-    # Phase snapshot: Domino Backup has taken every database out of backup mode.
-    $startedMs = Get-NowMs
-    $target = Join-Path (Join-Path $state 'deltas') $backupStart
     [void](New-Item -ItemType Directory -Force -Path $target)
-    $rows = New-Object System.Collections.ArrayList
-    $fileList = Get-DominoArg 0
-    $databases = @()
-    $listed = $false
-    if ($fileList -ne '' -and (Test-Path -LiteralPath $fileList -PathType Leaf)) {
-        $listed = $true
-        foreach ($line in [System.IO.File]::ReadAllLines($fileList)) {
-            # "Physical path" or "Physical path;Logical path": the physical path comes first.
-            $physical = $line.Split(';')[0].Trim()
-            if ($physical -ne '') { $databases += $physical }
+    if ($Phase -eq 'delta') {
+        # Backup DB command: Domino hands over one .DELTA file (PhysicalFileName) with its name (FileName).
+        $physical = Get-DominoArg 0
+        $name = (Get-DominoArg 1).Trim()
+        if (-not $physical.EndsWith('.DELTA', [StringComparison]::OrdinalIgnoreCase)) {
+            throw "Backup DB command got '$physical', not a .DELTA file: this configuration is for snapshot backups only"
         }
-    }
-    $deltas = @()
-    if ($listed) {
-        foreach ($db in $databases) {
-            foreach ($candidate in @(($db + '.DELTA'), [System.IO.Path]::ChangeExtension($db, '.DELTA'))) {
-                if (Test-Path -LiteralPath $candidate -PathType Leaf) { $deltas += $candidate; break }
+        if ($name -eq '') {
+            $full = (Resolve-Path -LiteralPath $physical).ProviderPath
+            if (-not $full.StartsWith($root + '\', [StringComparison]::OrdinalIgnoreCase)) {
+                throw "the delta file $full has no FileName and is not inside the data directory $root"
             }
+            $name = $full.Substring($root.Length + 1)
         }
+        elseif (-not $name.EndsWith('.DELTA', [StringComparison]::OrdinalIgnoreCase)) { $name = $name + '.DELTA' }
+        Save-Delta $physical $name $target
+        Write-Output ('QUIESCE_SNAPSHOT_OK: {0} kept for backup {1}' -f $name, $backupStart)
+        exit 0
     }
-    else {
-        $deltas = @(Get-ChildItem -LiteralPath $root -Recurse -File -Force -Filter '*.DELTA' |
-            Where-Object { -not $_.FullName.StartsWith($state + '\', [StringComparison]::OrdinalIgnoreCase) } |
-            ForEach-Object { $_.FullName })
-    }
-    foreach ($delta in $deltas) {
-        $full = (Resolve-Path -LiteralPath $delta).ProviderPath
-        if (-not $full.StartsWith($root + '\', [StringComparison]::OrdinalIgnoreCase)) {
-            throw "the delta file $full is not inside the data directory $root"
+
+    if ($Phase -eq 'snapshot') {
+        # Backup snapshot command: delete the file list as Domino Backup documents; keep the .DELTA of a listed
+        # database when it exists already (sources that take the databases out of backup mode first).
+        $fileList = Get-DominoArg 0
+        if ($fileList -ne '' -and (Test-Path -LiteralPath $fileList -PathType Leaf)) {
+            foreach ($line in [System.IO.File]::ReadAllLines($fileList)) {
+                $fields = $line.Split(';')
+                $physical = $fields[0].Trim()
+                if ($physical -eq '' -or -not (Test-Path -LiteralPath ($physical + '.DELTA') -PathType Leaf)) { continue }
+                $logical = ''
+                if ($fields.Count -gt 1) { $logical = $fields[1].Trim() }
+                if ($logical -eq '' -and $physical.StartsWith($root + '\', [StringComparison]::OrdinalIgnoreCase)) {
+                    $logical = $physical.Substring($root.Length + 1)
+                }
+                if ($logical -ne '') { Save-Delta ($physical + '.DELTA') ($logical + '.DELTA') $target }
+            }
+            Remove-Item -LiteralPath $fileList -Force
         }
-        $relative = $full.Substring($root.Length + 1)
-        $dest = Join-Path $target $relative
-        [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest))
-        Copy-Item -LiteralPath $full -Destination $dest -Force
-        [void]$rows.Add(@{ path = $relative; size = (Get-Item -LiteralPath $dest).Length })
+        Remove-Item -LiteralPath (Join-Path $root $tagName) -Force -ErrorAction SilentlyContinue
+        Write-Output ('QUIESCE_SNAPSHOT_OK: snapshot of backup {0} done' -f $backupStart)
+        exit 0
     }
-    if ($listed) { Remove-Item -LiteralPath $fileList -Force }
+
+    # Phase post (Post-Backup command): the backup is over; record what it kept.
+    $startedMs = Get-NowMs
     Remove-Item -LiteralPath (Join-Path $root $tagName) -Force -ErrorAction SilentlyContinue
+    $prefix = $target.TrimEnd('\') + '\'
+    $rows = @(Get-ChildItem -LiteralPath $target -Recurse -File -Force -Filter '*.DELTA' |
+        ForEach-Object { @{ path = $_.FullName.Substring($prefix.Length); size = $_.Length } })
     Write-JsonFile (Join-Path $target 'collected.json') @{ started_ms = $startedMs; ended_ms = (Get-NowMs);
-        backup_start = $backupStart; file_list = $listed; deltas = @($rows) }
+        backup_start = $backupStart; deltas = $rows }
     Write-Output ('QUIESCE_SNAPSHOT_OK: {0} delta file(s) kept for backup {1}' -f $rows.Count, $backupStart)
     exit 0
 }

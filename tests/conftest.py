@@ -184,8 +184,8 @@ def kill_controller(proc: subprocess.Popen, executor_too: bool) -> None:
     proc.wait()
 
 
-def make_fleet(root: Path, hosts: int, profile: str = "mixed") -> Fleet:
-    made = simfleet.create(root, hosts, profile)
+def make_fleet(root: Path, hosts: int, profile: str = "mixed", **kw: t.Any) -> Fleet:
+    made = simfleet.create(root, hosts, profile, **kw)
     simfleet.up(root)
     return Fleet(root, made)
 

@@ -143,9 +143,9 @@ class ActionModule(QuiesceAction):
                 reason = "robocopy rc %s: %s%s" % (copy.get("rc"), "; ".join(meaning["meanings"]),
                                                    (" (%s)" % out["errors"][0]) if out["errors"] else "")
             elif failed.get("name") == rc.DELTAS_WAIT_STEP:
-                reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (is the "
-                          "Backup snapshot command configured? docs/backup-task.md); without them the snapshot is "
-                          "not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
+                reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (are the Backup DB "
+                          "command and the Post-Backup command configured? docs/backup-task.md); without them the "
+                          "snapshot is not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
             elif failed.get("name") == "verify":
                 reason = "the copy differs from the source (robocopy /L found differences)"
             else:

@@ -89,15 +89,18 @@ RESTORE_ERROR_STRING = "QUIESCE_RESTORE_ERROR"
 
 
 def setup_fields(data_dir: str, script_dir: str, timeout: int = 120) -> dict[str, str]:
-    """The values to enter in the Snapshot tab (and, for restores, the Restore tab) of the Domino backup
-    configuration for this data directory, with the scripts copied into ``script_dir`` (docs/backup-task.md)."""
+    """The values to enter in the Snapshot, Backup and Restore tabs of the Domino backup configuration for this
+    data directory, with the scripts copied into ``script_dir`` (docs/backup-task.md)."""
     folder = paths(data_dir).data_dir
     scripts = cli.windows_folder("script folder", script_dir).rstrip("\\")
     run = 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%s\\%s"'
     backup = run % (scripts, HOOK_FILE)
-    return {"snapshot_start_command": '%s -Phase start -DataDir "%s" -TimeoutSeconds %d' % (backup, folder, int(timeout)),
-            "backup_snapshot_command": '%s -Phase snapshot -DataDir "%s"' % (backup, folder),
+    phase = '%s -Phase %s -DataDir "%s"'
+    return {"snapshot_start_command": phase % (backup, "start", folder) + " -TimeoutSeconds %d" % int(timeout),
+            "backup_snapshot_command": phase % (backup, "snapshot", folder),
             "backup_snapshot_file_list": "Physical path",
+            "backup_db_command": phase % (backup, "delta", folder),
+            "post_backup_command": phase % (backup, "post", folder),
             "ok_string": OK_STRING, "error_string": ERROR_STRING,
             "restore_command": '%s -CopyRoot "<destination>\\<host>"' % (run % (scripts, RESTORE_FILE)),
             "restore_ok_string": RESTORE_OK_STRING, "restore_error_string": RESTORE_ERROR_STRING}
@@ -208,10 +211,11 @@ def wait_cmd_file(tools: dict[str, str], data_dir: str, seconds: int) -> tuple[s
 
 
 def _cmdline(argv: t.Sequence[str]) -> str:
-    text = cli.windows_cmdline(argv)
-    if _CMD_UNSAFE & set(text):
+    """One line of a .cmd file: each argument is checked before quoting (a path with spaces is quoted, which
+    cmd.exe reads literally; % and ! it would expand even inside quotes)."""
+    if any(_CMD_UNSAFE & set(arg) for arg in argv):
         raise cli.OptionError("a command for diskshadow exec holds characters cmd.exe would interpret: %r" % list(argv))
-    return text
+    return cli.windows_cmdline(argv)
 
 
 # ------------------------------------------------------------ reading records

@@ -150,7 +150,7 @@ FS_SCRIPTS = {
         "$skipDirs = @($in.exclude_dirs); $skipFiles = @($in.exclude_files)\n"
         "$rows = foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force) {\n"
         "  $rel = $f.FullName.Substring($root.Length)\n"
-        "  if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or $skipFiles -contains $f.Name) { continue }\n"
+        "  if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or @($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0) { continue }\n"
         "  $row = [ordered]@{ path = $rel; size = $f.Length;"
         " mtime = $f.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }\n"
         "  if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
@@ -255,18 +255,22 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
     steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
                      timeout=600)]
     skip_dirs: list[str] = []
+    skip_files: list[str] = []
     if deltas:
         steps.append(deltas["wait_step"])
         skip_dirs = [deltas["state_dir"]]
+        # A .DELTA left in the data directory by an earlier backup is not this backup's change info: only the
+        # deltas the integration kept for this backup go into the copy.
+        skip_files = ["*.DELTA"]
     if mode == "mirror":
         steps.append(fs_step("mark incomplete", tools, "mark", {"path": where["marker"]}))
     excluded = ["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs]
     steps += [
         planlib.step("copy", robocopy_argv(tools, source, where["work"], mode, retries, wait, threads, unbuffered,
-                                           where["log"], exclude_dirs=excluded), ok_rc=planlib.ok_rc_range(0, 7),
-                     timeout=timeout, encoding="console"),
+                                           where["log"], exclude_dirs=excluded, exclude_files=skip_files),
+                     ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout, encoding="console"),
         planlib.step("verify", robocopy_argv(tools, source, where["work"], mode, 0, 0, threads, False, None, listing=True,
-                                             exclude_dirs=excluded, ignore_extras=bool(deltas)),
+                                             exclude_dirs=excluded, exclude_files=skip_files, ignore_extras=bool(deltas)),
                      ok_rc=[0], timeout=timeout),
     ]
     if deltas:
@@ -281,7 +285,8 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
         ]
     steps += [
         fs_step("source manifest", tools, "manifest", {"root": source, "sha256": sha256, "out": None,
-                                                       "exclude_dirs": skip_dirs, "exclude_files": []}, timeout=timeout),
+                                                       "exclude_dirs": skip_dirs, "exclude_files": skip_files},
+                timeout=timeout),
         fs_step("copy manifest", tools, "manifest", {"root": where["work"], "sha256": sha256, "out": where["manifest"],
                                                      "exclude_dirs": [], "exclude_files": []}, timeout=timeout),
         fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),

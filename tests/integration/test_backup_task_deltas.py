@@ -105,13 +105,14 @@ def test_writers_commit_throughout_the_hold(tmp_path):
 
 
 def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
-    """Domino Backup without the Backup snapshot command: the hold works, the deltas are never kept, so the
-    copy is reported failed (never verified) and no copy is left marked complete."""
+    """Domino Backup without the Backup DB and Post-Backup commands: the hold works, the deltas are never kept,
+    so the copy is reported failed (never verified) and no copy is left marked complete."""
     from conftest import make_fleet, simfleet
     fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
     cfg_file = Path(fleet.host_dir("dom01")) / "sim.json"
     cfg = json.loads(cfg_file.read_text())
-    cfg["dominos"][0]["backup_config"]["backup_snapshot_command"] = None
+    cfg["dominos"][0]["backup_config"]["backup_db_command"] = None
+    cfg["dominos"][0]["backup_config"]["post_backup_command"] = None
     cfg_file.write_text(json.dumps(cfg))
     simfleet.down(tmp_path / "fleet")
     simfleet.up(tmp_path / "fleet")

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import typing as t
 import uuid
 from pathlib import Path
 
@@ -47,6 +48,10 @@ FAULTS = {
 }
 
 PROFILES = {
+    # Domino 14.0 on Server 2022 (the service runs as Local Service by default): backupvss possible.
+    "domino14": {"version": "14.0", "product": "HCL Domino Server", "vss_writer_capable": True,
+                 "service_account": "NT AUTHORITY\\LocalService",
+                 "windows": {"product": "Windows Server 2022 Standard", "build": 20348}},
     # Domino 12.0.2 on Server 2022: backupvss VSS writer possible.
     "vss": {"version": "12.0.2", "product": "HCL Domino Server", "vss_writer_capable": True,
             "windows": {"product": "Windows Server 2022 Standard", "build": 20348}},
@@ -89,34 +94,47 @@ def _service_name(product: str, data_dir: str) -> str:
 
 
 def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases: int = 6, db_kb: int = 64,
-                txn_interval_ms: int = 15) -> dict:
+                txn_interval_ms: int = 15, data_dirs: t.Sequence[str] = ("D:\\Domino\\data",),
+                service_account: t.Optional[str] = None) -> dict:
     """One simulated host.  ``txn_interval_ms`` paces its Domino's writer (a large benchmark fleet uses
-    a slower writer so that 200 idle hosts fit on two cores; the consistency checks work the same)."""
+    a slower writer so that 200 idle hosts fit on two cores; the consistency checks work the same).
+    ``data_dirs``: one data directory per Domino server; two or more make a partitioned server (one program
+    directory, one service, notes.ini and data directory per partition).  ``service_account``: the account
+    the Domino services run as (default the profile's: LocalSystem, Local Service for Domino 14)."""
     host_dir = fleet_dir / "hosts" / name
     prof = PROFILES[profile]
     program_dir = "C:\\Program Files\\HCL\\Domino" if prof["product"].startswith("HCL") else "C:\\Lotus\\Domino"
-    data_dir = "D:\\Domino\\data"
-    ini = data_dir + "\\notes.ini"
-    service = _service_name(prof["product"], data_dir)
+    letters = sorted({"C", "D", "E"} | {d[0].upper() for d in data_dirs})
+    labels = {"C": "System", "D": "Domino", "E": "Backup"}
+    dominos = []
+    for number, data_dir in enumerate(data_dirs):
+        ini = data_dir + "\\notes.ini"
+        dominos.append({
+            "service": _service_name(prof["product"], data_dir), "version": prof["version"], "program_dir": program_dir,
+            "data_dir": data_dir, "notes_ini": ini, "image_path": '"%s\\nservice.exe" "=%s"' % (program_dir, ini),
+            "server_name": "%s%s/SIM" % (name, "" if number == 0 else "-p%d" % (number + 1)),
+            "vss_writer_capable": prof["vss_writer_capable"],
+            "service_account": service_account or prof.get("service_account", "LocalSystem"),
+            "translog": {"status": "1", "style": "0", "path": data_dir.rsplit("\\", 1)[0] + "\\translog"},
+            "seed": index + 1 + 100 * number, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
+            "txn_interval_ms": txn_interval_ms,
+            # Domino Backup (12.0+) configured as docs/backup-task.md says: the collection's script as Snapshot
+            # start, Backup snapshot, Backup DB and Post-Backup command, file list with physical paths.
+            "backup_config": {"snapshot_start_command": "quiesce", "backup_snapshot_command": "quiesce",
+                              "backup_db_command": "quiesce", "post_backup_command": "quiesce",
+                              "file_list": "physical", "enforce_snapshot": False, "timeout_seconds": 120,
+                              "order": "deltas_after", "delete_deltas": True}
+            if int(prof["version"].split(".")[0]) >= 12 else None,
+        })
+        if len(data_dirs) > 1:
+            dominos[-1]["partition"] = str(number + 1)
     cfg = {
         "hostname": name, "fqdn": "%s.sim.example" % name, "fleet_dir": str(fleet_dir), "profile": profile,
         "diskshadow_indent": "tabs" if index % 2 else "spaces",
         "windows": prof["windows"],
-        "volumes": {letter: {"guid": _guid(name, letter), "size_mb": size, "fs": "NTFS", "label": label}
-                    for letter, size, label in (("C", 4096, "System"), ("D", 2048, "Domino"), ("E", 2048, "Backup"))},
-        "dominos": [{
-            "service": service, "version": prof["version"], "program_dir": program_dir, "data_dir": data_dir,
-            "notes_ini": ini, "image_path": '"%s\\nservice.exe" "=%s"' % (program_dir, ini),
-            "server_name": "%s/SIM" % name, "vss_writer_capable": prof["vss_writer_capable"],
-            "translog": {"status": "1", "style": "0", "path": "D:\\Domino\\translog"},
-            "seed": index + 1, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
-            "txn_interval_ms": txn_interval_ms,
-            # Domino Backup (12.0+) configured as docs/backup-task.md says: the collection's script as
-            # Snapshot start command and Backup snapshot command, file list with physical paths.
-            "backup_config": {"snapshot_start_command": "quiesce", "backup_snapshot_command": "quiesce",
-                              "file_list": "physical", "enforce_snapshot": False, "timeout_seconds": 120,
-                              "delete_deltas": True} if int(prof["version"].split(".")[0]) >= 12 else None,
-        }],
+        "volumes": {letter: {"guid": _guid(name, letter), "size_mb": 4096 if letter == "C" else 2048, "fs": "NTFS",
+                             "label": labels.get(letter, "Data%s" % letter)} for letter in letters},
+        "dominos": dominos,
         "faults": {},
     }
     for letter in cfg["volumes"]:
@@ -135,17 +153,18 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
         exe = _win_to_host(host_dir, "%s\\%s.exe" % (program_dir, tool))
         _write_exe(exe, host_dir, tool, program_dir)
         tools[tool] = str(exe)
-    data = _win_to_host(host_dir, data_dir)
-    data.mkdir(parents=True, exist_ok=True)
-    (host_dir / "volumes" / "D" / "Domino" / "translog").mkdir(parents=True, exist_ok=True)
-    tl = cfg["dominos"][0]["translog"]
-    (data / "notes.ini").write_bytes((
-        "[Notes]\r\nDirectory=%s\r\nKitType=2\r\nServerName=%s\r\nTRANSLOG_Status=%s\r\nTRANSLOG_Style=%s\r\n"
-        "TRANSLOG_Path=%s\r\nServerTasks=Replica,Router,Update,AMgr,AdminP,CalConn,Sched\r\n"
-        % (data_dir, cfg["dominos"][0]["server_name"], tl["status"], tl["style"], tl["path"])).encode())
-    names = ["names", "log", "admin4", "events4", "catalog"] + ["mail%d" % i for i in range(1, max(databases - 4, 2))]
-    for db in names[:max(databases, 2)]:
-        domino.create_db(data / (db + ".nsf"), ("PAD %s %06d %s\n" % (db, i, "." * 48) for i in range(db_kb * 1024 // 64)))
+    for dom_cfg in dominos:
+        data = _win_to_host(host_dir, dom_cfg["data_dir"])
+        data.mkdir(parents=True, exist_ok=True)
+        tl = dom_cfg["translog"]
+        _win_to_host(host_dir, tl["path"]).mkdir(parents=True, exist_ok=True)
+        (data / "notes.ini").write_bytes((
+            "[Notes]\r\nDirectory=%s\r\nKitType=2\r\nServerName=%s\r\nTRANSLOG_Status=%s\r\nTRANSLOG_Style=%s\r\n"
+            "TRANSLOG_Path=%s\r\nServerTasks=Replica,Router,Update,AMgr,AdminP,CalConn,Sched\r\n"
+            % (dom_cfg["data_dir"], dom_cfg["server_name"], tl["status"], tl["style"], tl["path"])).encode())
+        names = ["names", "log", "admin4", "events4", "catalog"] + ["mail%d" % i for i in range(1, max(databases - 4, 2))]
+        for db in names[:max(databases, 2)]:
+            domino.create_db(data / (db + ".nsf"), ("PAD %s %06d %s\n" % (db, i, "." * 48) for i in range(db_kb * 1024 // 64)))
     (host_dir / "run" / "latency_ms").write_text("0")
     python = host_dir / "bin" / "python"
     python.parent.mkdir(exist_ok=True)

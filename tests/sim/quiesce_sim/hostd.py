@@ -290,20 +290,32 @@ class DominoServer:
                 return
         time.sleep(start_s * 0.8)
         start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S")
-        args = self._command_args(start, "")
         ok = True
         if conf.get("snapshot_start_command") == "quiesce":
-            ok = self._hook_start(conf, args)
+            ok = self._hook_start(conf, self._command_args(start, ""))
         elif conf.get("snapshot_start_command"):
             self.log("Backup: Snapshot start command %r is not simulated" % conf["snapshot_start_command"])
             ok = False
-        deltas = self.leave_backup_mode()
-        held = self._held_ms()
-        if held is not None:
-            self.log("backup mode from the hook's hold until every database left it: %d ms" % (now_ms() - held))
+        # HCL's sources disagree on the order (tests/sim/README.md): by default the twin runs the Backup snapshot
+        # command while the databases are still in backup mode and writes the deltas after it (the Veeam
+        # concept); backup_config.order "deltas_first" takes them out of backup mode before it (the admin help).
+        deltas_first = conf.get("order") == "deltas_first"
+        deltas: list[Path] = []
+        if deltas_first:
+            deltas = self._leave(start)
         if ok and conf.get("backup_snapshot_command") == "quiesce":
             listing = self._file_list(conf, start)
             self._hook_snapshot(self._command_args(start, str(listing) if listing else ""))
+        if not deltas_first:
+            deltas = self._leave(start)
+        if ok:
+            for delta in deltas:  # every .DELTA goes through the Backup DB command (docs/interface.md)
+                if conf.get("backup_db_command") == "quiesce":
+                    rel = str(delta.relative_to(self.data_path)).replace("/", "\\")
+                    physical = self.cfg["data_dir"].rstrip("\\") + "\\" + rel
+                    self._hook_delta(self._command_args(start, physical, rel[: -len(".DELTA")]))
+            if conf.get("post_backup_command") == "quiesce":
+                self._hook_post(self._command_args(start, ""))
         if conf.get("delete_deltas", True):
             # Pessimistic: Domino treats the .DELTA files as temporary once the integration had them.
             for delta in deltas:
@@ -312,10 +324,17 @@ class DominoServer:
             self.tasks.discard("backup")
             self.log("Backup: snapshot backup %s %s" % (start, "done" if ok else "failed (Snapshot start command error)"))
 
-    def _command_args(self, start: str, first: str) -> list[str]:
+    def _leave(self, start: str) -> list[Path]:
+        deltas = self.leave_backup_mode()
+        held = self._held_ms()
+        if held is not None:
+            self.log("backup mode from the hook's hold until every database left it: %d ms" % (now_ms() - held))
+        return deltas
+
+    def _command_args(self, start: str, first: str, name: str = "") -> list[str]:
         """The positional arguments Domino Backup appends to every command (domino-backup scripts)."""
         node = (self.cfg.get("server_name") or "server").split("/")[0].replace(" ", "_")
-        return [first, "", "", node, "", "FULL", start, "", "7"]
+        return [first, name, "", node, "", "FULL", start, "", "7"]
 
     def _file_list(self, conf: dict[str, t.Any], start: str) -> t.Optional[Path]:
         style = conf.get("file_list", "physical")
@@ -365,38 +384,47 @@ class DominoServer:
         self.log("hook: %s" % ("released" if released else "hold timed out; QUIESCE_SNAPSHOT_ERROR"))
         return released
 
-    def _hook_snapshot(self, args: list[str]) -> None:
-        started = now_ms()
-        start = args[6]
-        state, _hold = self._hook_paths()
-        target = state / "deltas" / start
+    def _deltas_target(self, start: str) -> Path:
+        target = self._hook_paths()[0] / "deltas" / start
         target.mkdir(parents=True, exist_ok=True)
-        listed = bool(args[0]) and Path(args[0]).is_file()
-        found = []
-        if listed:
+        return target
+
+    def _hook_snapshot(self, args: list[str]) -> None:
+        """Phase snapshot: keep the .DELTA of each listed database that has one already, delete the file list."""
+        start = args[6]
+        target = self._deltas_target(start)
+        if args[0] and Path(args[0]).is_file():
             for line in Path(args[0]).read_text(encoding="utf-8").splitlines():
-                physical = line.split(";")[0].strip()
+                fields = line.split(";")
+                physical = fields[0].strip()
                 if not physical:
                     continue
-                db = self.host.path(physical)
-                for cand in (db.with_name(db.name + ".DELTA"), db.with_suffix(".DELTA")):
-                    if cand.is_file():
-                        found.append(cand)
-                        break
-        else:
-            found = [p for p in self.data_path.rglob("*.DELTA") if state not in p.parents]
-        rows = []
-        for delta in found:
-            rel = delta.relative_to(self.data_path)
-            dest = target / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(delta, dest)
-            rows.append({"path": str(rel).replace("/", "\\"), "size": dest.stat().st_size})
-        if listed:
+                delta = self.host.path(physical + ".DELTA")
+                if delta.is_file():
+                    rel = delta.relative_to(self.data_path)
+                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(delta, target / rel)
             Path(args[0]).unlink()
         (self.data_path / ("dominobackup_%s.tag" % start)).unlink(missing_ok=True)
+        self.log("hook: snapshot phase of backup %s" % start)
+
+    def _hook_delta(self, args: list[str]) -> None:
+        """Phase delta (Backup DB command): keep the .DELTA file Domino hands over."""
+        name = args[1] if args[1].upper().endswith(".DELTA") else args[1] + ".DELTA"
+        dest = self._deltas_target(args[6]) / name.replace("\\", "/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.host.path(args[0]), dest)
+
+    def _hook_post(self, args: list[str]) -> None:
+        """Phase post (Post-Backup command): the backup is over; collected.json lists the kept deltas."""
+        started = now_ms()
+        start = args[6]
+        target = self._deltas_target(start)
+        (self.data_path / ("dominobackup_%s.tag" % start)).unlink(missing_ok=True)
+        rows = [{"path": str(p.relative_to(target)).replace("/", "\\"), "size": p.stat().st_size}
+                for p in sorted(target.rglob("*.DELTA"))]
         _json_file(target / "collected.json", {"started_ms": started, "ended_ms": now_ms(), "backup_start": start,
-                                               "file_list": listed, "deltas": rows})
+                                               "deltas": rows})
         self.log("hook: %d delta files kept for backup %s" % (len(rows), start))
 
     def processes(self) -> list[tuple[str, int]]:

@@ -784,7 +784,7 @@ def _fs_manifest(host: Host, data: dict) -> Result:
     skip_files = [x.lower() for x in data.get("exclude_files") or []]
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel_parts = [part.lower() for part in path.relative_to(root).parts]
-        if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or rel_parts[-1] in skip_files:
+        if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or any(fnmatch.fnmatch(rel_parts[-1], x) for x in skip_files):
             continue
         stat = path.stat()
         row = {"path": str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
