@@ -25,6 +25,7 @@ ARGSPEC = {
     "service": {"type": "str"},
     "expose_as": {"type": "str", "default": "R:"},
     "timeout": {"type": "int", "default": 21600},
+    "allow_unapplied_deltas": {"type": "bool", "default": False},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -85,7 +86,8 @@ class ActionModule(QuiesceAction):
                                   % (target, data_dir))
         entries = restore.copy_entries(databases)
         tools = self.tools(inst["program_dir"])
-        plan = restore.copy_restore_plan(tools, self.platform, inst["service"], source, target, entries, in_place, timeout)
+        plan = restore.copy_restore_plan(tools, self.platform, inst["service"], source, target, entries, in_place, timeout,
+                                         refuse_deltas=in_place and not args["allow_unapplied_deltas"])
         out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
                                  "databases": databases or None, "service": inst["service"]}
         if self._task.check_mode:
@@ -106,8 +108,15 @@ class ActionModule(QuiesceAction):
         if not run["ok"]:
             failed = (run.get("failed_step") or {}).get("name")
             hint = STOP_HINT if failed == "Domino must be stopped" else ""
+            if failed == restore.DELTA_CHECK_STEP:
+                hint = ("; the copy holds .DELTA files (method backup_task): databases copied back in place would be "
+                        "opened by Domino without their change info. Restore them through Domino's restore "
+                        "(dominobackup.nsf, docs/restore.md), into a restore folder (restore_to), or set "
+                        "allow_unapplied_deltas=true to put the files back anyway")
+                out["changed"] = False
             raise QuiesceActionError("restore from %s failed: %s%s" % (source, outcome_message(run), hint), **out)
         if deltas:
-            out["msg"] = ("%d .DELTA files are beside their databases in %s: Domino's restore applies each to its "
-                          "database and recovers it (docs/restore.md)" % (len(deltas), target))
+            out["warnings"] = ["%d databases in %s have their .DELTA beside them and are NOT consistent until their "
+                               "change info is applied: have Domino's restore process them before anyone opens them "
+                               "(docs/restore.md)" % (len(deltas), target)]
         return out

@@ -101,6 +101,7 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, shadow_id: 
 DATABASE_SUFFIXES = (".nsf", ".ntf", ".box")
 _REL_PART_RE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f%&^!]+$")
 COPY_RESTORE_STEP = "restore from the copy"
+DELTA_CHECK_STEP = "the copy holds no change info to apply"
 
 
 def relative_path(option: str, value: t.Any) -> str:
@@ -130,7 +131,8 @@ def copy_entries(databases: t.Sequence[str]) -> list[dict[str, str]]:
 
 
 def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_root: str, target: str,
-                      entries: t.Sequence[dict[str, str]], in_place: bool, timeout: int) -> dict[str, t.Any]:
+                      entries: t.Sequence[dict[str, str]], in_place: bool, timeout: int,
+                      refuse_deltas: bool = False) -> dict[str, t.Any]:
     """Put databases (each with its ``.DELTA`` from the copy beside it, so Domino's restore applies it) from a
     copy made by snapshot_copy into the data directory (Domino stopped) or a restore folder.  A ``.DELTA``
     left in the target beside a database that the copy restores without one is removed first: Domino must
@@ -139,6 +141,17 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
     if in_place:
         steps.append(planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
                                   retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE)))
+    if refuse_deltas:
+        # Nothing in HCL's documentation applies a .DELTA that lies beside a database when Domino starts or opens
+        # it: only Domino's restore does.  So databases with change info are not copied back in place unasked.
+        probe = []
+        for entry in entries:
+            rel = entry["path"]
+            if entry["kind"] == "database":
+                probe.append({"path": "%s\\%s.DELTA" % (copy_root, rel), "recurse": False})
+            else:
+                probe.append({"path": copy_root + ("\\" + rel if rel else ""), "recurse": True})
+        steps.append(rc.fs_step(DELTA_CHECK_STEP, tools, "no_deltas", {"places": probe}, timeout=600))
     for index, entry in enumerate(entries):
         rel = entry["path"]
         if entry["kind"] == "database":

@@ -178,6 +178,16 @@ FS_SCRIPTS = {
         " Where-Object { $_.Name -ne $in.keep } | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force; $_.Name })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
+    "no_deltas": (
+        "# quiesce.domino:no_deltas\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$found = @(foreach ($p in @($in.places)) { if ($p.recurse) {"
+        " if (Test-Path -LiteralPath $p.path) { Get-ChildItem -LiteralPath $p.path -Recurse -File -Force -Filter '*.DELTA' |"
+        " Select-Object -First 20 | ForEach-Object { $_.FullName } } }"
+        " elseif (Test-Path -LiteralPath $p.path -PathType Leaf) { $p.path } })\n"
+        "ConvertTo-Json -Compress -InputObject @{ deltas = $found }\n"
+        "if ($found.Count -gt 0) { exit 1 }\n"
+    ),
     "remove_stale_deltas": (
         "# quiesce.domino:remove_stale_deltas\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"

@@ -16,7 +16,8 @@ description:
     remote call. Each database comes with its C(.DELTA) file from the copy (method C(backup_task)) placed beside it,
     as Domino Backup's snapshot restore flow requires, so that Domino's restore applies the change info and
     recovers the database (C(docs/restore.md)). A C(.DELTA) left in the target by an earlier restore is removed
-    first. Restoring into the data directory requires Domino to be stopped (checked with C(sc.exe query) first;
+    first. Such databases are not consistent until Domino's restore has applied their change info; restoring them
+    into the data directory is refused unless O(allow_unapplied_deltas) is set. Restoring into the data directory requires Domino to be stopped (checked with C(sc.exe query) first;
     nothing is touched otherwise); a restore folder (for example C(D:\Domino\data\restore)) works while Domino runs.
     Files are copied with C(robocopy /B) (never C(/MIR), so nothing in the target is deleted) and verified with
     C(robocopy /L).
@@ -65,6 +66,14 @@ options:
     description: Seconds each restore copy and its verification may take.
     type: int
     default: 21600
+  allow_unapplied_deltas:
+    description:
+      - With O(copy) into the data directory, put back databases that have a C(.DELTA) in the copy (method
+        C(backup_task)) anyway. Off by default, such a restore is refused before anything is copied, because no
+        source documents Domino applying a C(.DELTA) that lies beside a database when it starts or opens it; only
+        Domino's own restore does (C(docs/restore.md)).
+    type: bool
+    default: false
 attributes:
   async:
     support: none

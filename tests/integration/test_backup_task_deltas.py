@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from quiesce_sim import domino
 
 BACKUP = """
@@ -39,9 +40,28 @@ def _committed_during_hold(fleet) -> int:
     return len(held.splitlines())
 
 
-def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path):
+def _live(fleet, data_dir: str) -> Path:
+    return Path(fleet.host_dir("dom01")) / "volumes" / data_dir[0] / data_dir[3:].replace("\\", "/")
+
+
+def _configure(fleet, root, **backup_config):
+    from conftest import simfleet
+    cfg_file = Path(fleet.host_dir("dom01")) / "sim.json"
+    cfg = json.loads(cfg_file.read_text())
+    cfg["dominos"][0]["backup_config"].update(backup_config)
+    cfg_file.write_text(json.dumps(cfg))
+    simfleet.down(root)
+    simfleet.up(root)
+
+
+@pytest.mark.parametrize("order, data_dir", [
+    ("deltas_after", "D:\\Domino\\data"),       # HCL's Veeam concept: deltas after the Backup snapshot command
+    ("deltas_first", "D:\\Lotus Domino\\data"),  # the admin help's order, and a data directory with a space
+])
+def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path, order, data_dir):
     from conftest import make_fleet, simfleet
-    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task", data_dirs=(data_dir,))
+    _configure(fleet, tmp_path / "fleet", order=order)
     try:
         run = fleet.playbook(BACKUP.format(delta_timeout=60))
         assert run.rc == 0, run.stdout[-4000:]
@@ -75,7 +95,7 @@ def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path):
         assert not old["consistent"] and old["needs_change_info"], old
         assert good["last_transaction"] > old["last_transaction"]
         # the hook's kept deltas of earlier backups do not pile up in the data directory
-        kept = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data" / "quiesce_domino" / "deltas"
+        kept = _live(fleet, data_dir) / "quiesce_domino" / "deltas"
         assert [p.name for p in kept.iterdir()] == [snap["backup_start"]]
         assert re.fullmatch(r"\d{14}", snap["backup_start"])
     finally:
@@ -109,13 +129,7 @@ def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
     so the copy is reported failed (never verified) and no copy is left marked complete."""
     from conftest import make_fleet, simfleet
     fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
-    cfg_file = Path(fleet.host_dir("dom01")) / "sim.json"
-    cfg = json.loads(cfg_file.read_text())
-    cfg["dominos"][0]["backup_config"]["backup_db_command"] = None
-    cfg["dominos"][0]["backup_config"]["post_backup_command"] = None
-    cfg_file.write_text(json.dumps(cfg))
-    simfleet.down(tmp_path / "fleet")
-    simfleet.up(tmp_path / "fleet")
+    _configure(fleet, tmp_path / "fleet", backup_db_command=None, post_backup_command=None)
     try:
         run = fleet.playbook(BACKUP.format(delta_timeout=10))
         assert run.rc == 2
@@ -149,9 +163,14 @@ RESTORE = """
         state: frozen
         method: shutdown
         shutdown_timeout: 30
+    - name: Restore the whole data directory in place, not asked to
+      quiesce.domino.restore:
+        copy: '{copy}'
+      ignore_errors: true
     - name: Restore the whole data directory in place
       quiesce.domino.restore:
         copy: '{copy}'
+        allow_unapplied_deltas: true
       register: whole
     - name: Start Domino
       quiesce.domino.backup_mode:
@@ -194,7 +213,10 @@ def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(t
         assert again.result("Restore one database into the restore folder", "dom01")["deltas_restored"] == []
         refused = run.result("Restore in place while Domino runs", "dom01")
         assert refused["failed"] and "stop Domino first" in refused["msg"]
+        unasked = run.result("Restore the whole data directory in place, not asked to", "dom01")
+        assert unasked["failed"] and "the copy holds .DELTA files" in unasked["msg"] and unasked["files_restored"] == 0
         whole = run.result("Restore the whole data directory in place", "dom01")
+        assert "NOT consistent until their change info is applied" in " ".join(whole["warnings"])
         assert whole["in_place"] is True and sorted(whole["deltas_restored"]) == sorted(
             d.rsplit("\\", 1)[-1] for d in copied["deltas"])
         for rel in copied["deltas"]:

@@ -9,12 +9,25 @@ BeforeAll {
     $script:Backup = Join-Path $repo 'files\quiesce_domino_backup.ps1'
     $script:Restore = Join-Path $repo 'files\quiesce_domino_restore.ps1'
     $script:PowerShell = "$env:SystemRoot\System32\WindowsPowerShell\v1.0\powershell.exe"
+    # Windows PowerShell 5.1 drops empty strings when it passes an array to a native program, and Domino
+    # Backup appends empty arguments: start the process with a literal command line instead.
+    function Start-Integration([string]$Script, [string[]]$Arguments) {
+        $quoted = @($Arguments | ForEach-Object { if ($_ -eq '' -or $_ -match '[\s"]') { '"' + ($_ -replace '"', '\"') + '"' } else { $_ } })
+        $psi = New-Object System.Diagnostics.ProcessStartInfo
+        $psi.FileName = $script:PowerShell
+        $psi.Arguments = ('-NoProfile -ExecutionPolicy Bypass -File "{0}" {1}' -f $Script, ($quoted -join ' '))
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardOutput = $true
+        return [System.Diagnostics.Process]::Start($psi)
+    }
     function Invoke-Integration([string]$Script, [string[]]$Arguments) {
-        $out = & $script:PowerShell -NoProfile -ExecutionPolicy Bypass -File $Script @Arguments 2>&1
-        return @{ rc = $LASTEXITCODE; out = ($out -join "`n") }
+        $process = Start-Integration $Script $Arguments
+        $out = $process.StandardOutput.ReadToEnd()
+        $process.WaitForExit()
+        return @{ rc = $process.ExitCode; out = $out }
     }
     function Get-DominoArgs([string]$First, [string]$FileName, [string]$Start, [string]$Last) {
-        return @($First, $FileName, 'ref', 'SRV01', 'name', 'FULL', $Start, 'C:\target', $Last)
+        return @($First, $FileName, '', 'SRV01', '', 'FULL', $Start, 'C:\target', $Last)
     }
 }
 
@@ -28,19 +41,17 @@ Describe 'quiesce_domino_backup.ps1' {
 
     It 'writes the tag, holds until released and records held and done' {
         $hold = Join-Path $script:Data 'quiesce_domino\hold'
-        $job = Start-Job -ScriptBlock {
-            param($ps, $script, $data, $dominoArgs)
-            & $ps -NoProfile -ExecutionPolicy Bypass -File $script -Phase start -DataDir $data -TimeoutSeconds 30 @dominoArgs
-            $LASTEXITCODE
-        } -ArgumentList $script:PowerShell, $script:Backup, $script:Data, (Get-DominoArgs '' '' '20261123141921' '7')
+        $process = Start-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data, '-TimeoutSeconds', '30') +
+            (Get-DominoArgs '' '' '20261123141921' '7'))
         $deadline = (Get-Date).AddSeconds(20)
         while (-not (Test-Path (Join-Path $hold 'held.json')) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
         Test-Path (Join-Path $script:Data 'dominobackup_20261123141921.tag') | Should -BeTrue
         Test-Path (Join-Path $hold 'done.json') | Should -BeFalse
         & "$env:SystemRoot\System32\fsutil.exe" file createnew (Join-Path $hold 'release') 0 | Out-Null
-        $result = Receive-Job -Job $job -Wait -AutoRemoveJob
-        ($result | Select-Object -Last 1) | Should -Be 0
-        ($result -join "`n") | Should -Match 'QUIESCE_SNAPSHOT_OK'
+        $out = $process.StandardOutput.ReadToEnd()
+        $process.WaitForExit()
+        $process.ExitCode | Should -Be 0
+        $out | Should -Match 'QUIESCE_SNAPSHOT_OK'
         (Get-Content -Raw (Join-Path $hold 'done.json') | ConvertFrom-Json).released | Should -BeTrue
     }
 
@@ -50,23 +61,34 @@ Describe 'quiesce_domino_backup.ps1' {
         $r.out | Should -Match 'QUIESCE_SNAPSHOT_ERROR'
     }
 
-    It 'keeps the listed deltas by their relative path and deletes the file list' {
+    It 'keeps each delta Domino hands to the Backup DB command and lists them after the backup' {
         Set-Content -LiteralPath (Join-Path $script:Data 'mail\a.nsf.DELTA') -Value 'delta'
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'delta', '-DataDir', $script:Data) +
+            (Get-DominoArgs (Join-Path $script:Data 'mail\a.nsf.DELTA') 'mail\a.nsf' '20261123141921' '7'))
+        $r.rc | Should -Be 0
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'delta', '-DataDir', $script:Data) +
+            (Get-DominoArgs (Join-Path $script:Data 'b.nsf') 'b.nsf' '20261123141921' '7'))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'not a .DELTA file'
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'post', '-DataDir', $script:Data) + (Get-DominoArgs '' '' '20261123141921' '7'))
+        $r.rc | Should -Be 0
+        $kept = Join-Path $script:Data 'quiesce_domino\deltas\20261123141921'
+        Get-Content -Raw (Join-Path $kept 'mail\a.nsf.DELTA') | Should -Match 'delta'
+        (Get-Content -Raw (Join-Path $kept 'collected.json') | ConvertFrom-Json).deltas.path | Should -Be 'mail\a.nsf.DELTA'
+    }
+
+    It 'deletes the file list in the snapshot phase' {
         $list = Join-Path $TestDrive 'list.txt'
         Set-Content -LiteralPath $list -Value @((Join-Path $script:Data 'mail\a.nsf'), (Join-Path $script:Data 'b.nsf'))
         Set-Content -LiteralPath (Join-Path $script:Data 'dominobackup_20261123141921.tag') -Value 'x'
         $r = Invoke-Integration $script:Backup (@('-Phase', 'snapshot', '-DataDir', $script:Data) + (Get-DominoArgs $list '' '20261123141921' '7'))
         $r.rc | Should -Be 0
-        $r.out | Should -Match 'QUIESCE_SNAPSHOT_OK: 1 delta'
-        $kept = Join-Path $script:Data 'quiesce_domino\deltas\20261123141921'
-        Get-Content -Raw (Join-Path $kept 'mail\a.nsf.DELTA') | Should -Match 'delta'
-        (Get-Content -Raw (Join-Path $kept 'collected.json') | ConvertFrom-Json).deltas.path | Should -Be 'mail\a.nsf.DELTA'
         Test-Path $list | Should -BeFalse
         Test-Path (Join-Path $script:Data 'dominobackup_20261123141921.tag') | Should -BeFalse
     }
 
-    It 'refuses a BackupStartDT that is not usable in a file name' {
-        $r = Invoke-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data) + (Get-DominoArgs '' '' '..\evil' '7'))
+    It 'refuses a BackupStartDT that is not yyyyMMddHHmmss (arguments shifted or missing)' {
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data) + (Get-DominoArgs '' '' 'FULL' '7'))
         $r.rc | Should -Be 1
         $r.out | Should -Match 'QUIESCE_SNAPSHOT_ERROR'
     }

@@ -826,6 +826,17 @@ def _fs_remove(host: Host, data: dict) -> Result:
     return 0, "", ""
 
 
+def _fs_no_deltas(host: Host, data: dict) -> Result:
+    found = []
+    for place in data["places"]:
+        path = host.path(place["path"])
+        if place["recurse"] and path.is_dir():
+            found += [str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.name.upper().endswith(".DELTA")][:20]
+        elif not place["recurse"] and path.is_file():
+            found.append(place["path"])
+    return (1 if found else 0), json.dumps({"deltas": found}) + "\r\n", ""
+
+
 def _fs_remove_stale_deltas(host: Host, data: dict) -> Result:
     root = host.path(data["copy"])
     gone = []
@@ -913,7 +924,7 @@ def _fs_lock(host: Host, data: dict) -> Result:
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
-               "remove_stale_deltas": _fs_remove_stale_deltas, "prune_siblings": _fs_prune_siblings}
+               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas, "prune_siblings": _fs_prune_siblings}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
