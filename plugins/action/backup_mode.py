@@ -41,7 +41,8 @@ class ActionModule(QuiesceAction):
         shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
         start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
         hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
-        if args["method"] == "shutdown" and watchdog_seconds < shutdown_timeout + 15:
+        may_stop = args["method"] == "shutdown" or (args["method"] == "auto" and args["allow_downtime"])
+        if may_stop and watchdog_seconds < shutdown_timeout + 15:
             raise cli.OptionError("watchdog_seconds: %d is too short for shutdown_timeout %d; the watchdog must outlive "
                                   "the stop (at least shutdown_timeout + 15)" % (watchdog_seconds, shutdown_timeout))
         self._allow_downtime = args["allow_downtime"]

@@ -63,11 +63,14 @@ class ActionModule(QuiesceAction):
             raise cli.OptionError("domino_writer_match: %r is not a valid regular expression: %s"
                                   % (args["domino_writer_match"], exc))
         # The watchdog must never fire before the shadow copy exists (it would release Domino mid-snapshot).
+        # auto with allow_downtime may resolve to shutdown: hold it to shutdown's rule before anything is sent.
         needed = {"shutdown": shutdown_timeout + 60 + create_timeout, "backup_task": hold_timeout + create_timeout}
-        if args["method"] in needed and watchdog_seconds < needed[args["method"]]:
-            raise cli.OptionError("watchdog_seconds: %d is too short for method=%s; it must outlive the freeze and the "
+        judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
+        if judged in needed and watchdog_seconds < needed[judged]:
+            raise cli.OptionError("watchdog_seconds: %d is too short for method=%s%s; it must outlive the freeze and the "
                                   "creation (at least %d s with these timeouts)"
-                                  % (watchdog_seconds, args["method"], needed[args["method"]]))
+                                  % (watchdog_seconds, args["method"], " (which may choose shutdown)" if judged != args["method"]
+                                     else "", needed[judged]))
         if target and len(volumes) > 1:
             raise cli.OptionError("expose_as: exposing needs exactly one volume; %d were given" % len(volumes))
 
@@ -98,14 +101,20 @@ class ActionModule(QuiesceAction):
             else:
                 method = dom.choose_method(args["method"], inst["methods"], args["allow_downtime"])
         except dom.DominoError as exc:
-            raise QuiesceActionError(str(exc), methods=inv["installations"][0]["methods"] if inv["installations"] else {})
+            chosen = next((i for i in inv["installations"] if service and i["service"].lower() == service.lower()),
+                          inv["installations"][0] if inv["installations"] else {})
+            raise QuiesceActionError(str(exc), methods=chosen.get("methods") or {})
         if not stopped and inst.get("state") != "RUNNING":
             raise QuiesceActionError("service: %s is %s; try again when it is RUNNING or STOPPED"
                                      % (inst["service"], inst.get("state") or "in an unknown state"))
         if method in ("shutdown", "backup_task") and not stopped and not inst.get("answers"):
             raise QuiesceActionError("service: %s does not answer (%s); refusing to quiesce a server whose health cannot "
                                      "be checked afterwards" % (inst["service"], inst.get("answers_by")))
-        volumes = volumes or ([inst["data_volume"]] if inst.get("data_volume") else [])
+        given = bool(volumes)
+        if not volumes and inst.get("data_volume"):
+            # The whole server in one shadow copy set: the data volume first (the one exposed), then every other
+            # volume where the server keeps data (transaction log, DAOS store, directory-link targets, ...).
+            volumes = [inst["data_volume"]] + [v for v in inst.get("volumes") or [] if v != inst["data_volume"]]
         if not volumes:
             raise QuiesceActionError("volumes: the data volume of %s is unknown; name the volumes" % inst["service"])
         if target and re.fullmatch(r"[A-Z]:", target) and target in inv.get("drives_in_use", []) and not args["replace_stale"]:
@@ -135,10 +144,17 @@ class ActionModule(QuiesceAction):
                                  preflight=preflight)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
-                                 "server_was_stopped": stopped}
+                                 "server_was_stopped": stopped, "locations": inst.get("locations") or []}
+        outside = [loc for loc in out["locations"] if loc["kind"] != "data"]
+        if outside and not given:
+            places = ", ".join("%s %s" % (loc["kind"], loc["path"]) for loc in outside)
+            out.setdefault("warnings", []).append(
+                "%s keeps data outside its data directory (%s): the shadow copy set covers those volumes, but "
+                "quiesce.domino.snapshot_copy copies the data directory only; copy the others from the shadow copies "
+                "yourself until the collection does" % (inst["service"], places))
         if stopped:
-            out["warnings"] = ["%s was STOPPED before the snapshot (not by quiesce.domino); it was snapshotted as it is "
-                               "and stays stopped" % inst["service"]]
+            out.setdefault("warnings", []).append("%s was STOPPED before the snapshot (not by quiesce.domino); it was "
+                                                  "snapshotted as it is and stays stopped" % inst["service"])
         if self._task.check_mode:
             out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})
             return out

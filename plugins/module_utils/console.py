@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape as xml_escape
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
-TASK_FOLDER = "quiesce.domino"
+TASK_FOLDER = "quiesce.domino\\run"  # one-shot tasks, apart from the watchdogs in \\quiesce.domino\\
 NRPC_PORT = 1352
 CONSOLE_LOG = "IBM_TECHNICAL_SUPPORT\\console.log"
 # Win32_Service.StartName of the built-in service accounts -> Task Scheduler principal (SID, logon type)
@@ -43,7 +43,7 @@ _BUILTIN = {
     "nt authority\\networkservice": ("S-1-5-20", "ServiceAccount"),
     "nt authority\\network service": ("S-1-5-20", "ServiceAccount"),
 }
-_ACCOUNT_RE = re.compile(r"^(?:[A-Za-z0-9._-]{1,64}|\.)\\[A-Za-z0-9._ -]{1,64}$|^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}$")
+_ACCOUNT_RE = re.compile(r"^(?:[A-Za-z0-9._-]{1,64}|\.)\\[A-Za-z0-9._ -]{1,64}\$?$|^[A-Za-z0-9._-]{1,64}\$?@[A-Za-z0-9.-]{1,253}$")
 
 
 class ConsoleError(ValueError):
@@ -92,25 +92,31 @@ RUNAS_SCRIPT = """# quiesce.domino:runas
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
-$path = '\\quiesce.domino\\'
+$path = '\\quiesce.domino\\run\\'
 $started = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+$registered = [DateTime]::Now.AddSeconds(-1)
 [void](Register-ScheduledTask -TaskName $in.name -TaskPath $path -Xml $in.xml -Force)
+$state = 'Unknown'
 try {
     Start-ScheduledTask -TaskName $in.name -TaskPath $path
     $deadline = [DateTime]::UtcNow.AddSeconds([double]$in.seconds)
     do {
         Start-Sleep -Milliseconds 100
         $state = [string](Get-ScheduledTask -TaskName $in.name -TaskPath $path).State
-    } while ($state -eq 'Running' -and [DateTime]::UtcNow -lt $deadline)
-    $info = Get-ScheduledTaskInfo -TaskName $in.name -TaskPath $path
+        $info = Get-ScheduledTaskInfo -TaskName $in.name -TaskPath $path
+        # Queued or not yet started counts as running: the result is only read once the task has run.
+        $pending = ($state -eq 'Running') -or ($state -eq 'Queued') -or ($info.LastRunTime -lt $registered)
+    } while ($pending -and [DateTime]::UtcNow -lt $deadline)
     $out = @{ state = $state; last_result = [int64]$info.LastTaskResult; started_ms = $started;
-              ended_ms = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }
+              ended_ms = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds(); timed_out = $pending }
 }
 finally {
+    # ExecutionTimeLimit does not apply to a task started on demand (Microsoft, ITaskSettings): stop it here.
+    Stop-ScheduledTask -TaskName $in.name -TaskPath $path -ErrorAction SilentlyContinue
     Unregister-ScheduledTask -TaskName $in.name -TaskPath $path -Confirm:$false -ErrorAction SilentlyContinue
 }
 ConvertTo-Json -Compress -InputObject $out
-if ($out.state -eq 'Running') { exit 124 }
+if ($out.timed_out) { exit 124 }
 if ($out.last_result -ne 0) { exit 1 }
 """
 
@@ -140,6 +146,36 @@ def console_command_step(name: str, tools: dict[str, str], inst: dict[str, t.Any
 def nsd_kill_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], **kw: t.Any) -> dict[str, t.Any]:
     """``nsd -kill`` in the partition's data directory, as the server's account: only that partition."""
     return runas_step(name, tools, inst, [tools["nsd"], "-kill"], "nsd", seconds=300, **kw)
+
+
+# Constant script: end the process tree of one Domino service (its nservice.exe and everything under it), for a
+# partitioned server where nsd -kill would end the other partitions too.
+KILL_TREE_SCRIPT = """# quiesce.domino:kill-tree
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$svc = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.Name -eq $in.service }) | Select-Object -First 1
+$killed = @()
+if ($null -ne $svc -and [int]$svc.ProcessId -ne 0) {
+    $all = @(Get-CimInstance -ClassName Win32_Process | Select-Object ProcessId, ParentProcessId)
+    $tree = New-Object System.Collections.ArrayList
+    [void]$tree.Add([int]$svc.ProcessId)
+    $i = 0
+    while ($i -lt $tree.Count) {
+        foreach ($p in $all) { if ([int]$p.ParentProcessId -eq $tree[$i] -and -not $tree.Contains([int]$p.ProcessId)) { [void]$tree.Add([int]$p.ProcessId) } }
+        $i++
+    }
+    for ($j = $tree.Count - 1; $j -ge 0; $j--) {
+        try { Stop-Process -Id $tree[$j] -Force; $killed += $tree[$j] } catch { }
+    }
+}
+ConvertTo-Json -Compress -InputObject @{ killed = $killed }
+"""
+
+
+def kill_tree_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], **kw: t.Any) -> dict[str, t.Any]:
+    kw.setdefault("timeout", 300)
+    return planlib.step(name, cli.powershell_argv(tools, KILL_TREE_SCRIPT), stdin=json.dumps({"service": inst["service"]}), **kw)
 
 
 # ------------------------------------------------------------- evidence
@@ -183,13 +219,18 @@ ANSWERS_STDOUT = r'"answers":\s*true'
 
 
 def nrpc_endpoint(ini: dict[str, str]) -> tuple[str, int]:
-    """Where the server listens for NRPC: notes.ini ``<port>_TcpIpAddress=0,<ip>:<port>`` (partitioned servers
-    bind their own addresses), else the loopback address and 1352."""
-    for key, value in sorted(ini.items()):
-        match = re.fullmatch(r"\s*\d+\s*,\s*([0-9.]{7,15})\s*:\s*(\d{1,5})\s*", value or "")
-        if key.endswith("_tcpipaddress") and match:
-            port = int(match.group(2)) or NRPC_PORT
-            return match.group(1), port
+    """Where the server listens for NRPC: notes.ini ``<port>_TcpIpAddress=0,<ip>[:<port>]`` of the first port in
+    ``Ports=`` (partitioned servers bind their own addresses; HCL admin help "Binding an NRPC port to an IP
+    address"; IPv6 as ``[addr]``), else the loopback address and 1352.  0.0.0.0 (every address) is probed on
+    the loopback address."""
+    ports = [p.strip().lower() for p in (ini.get("ports") or "TCPIP").split(",") if p.strip()]
+    for name in ports + sorted(k[: -len("_tcpipaddress")] for k in ini if k.endswith("_tcpipaddress")):
+        value = ini.get(name + "_tcpipaddress") or ""
+        match = re.fullmatch(r"\s*\d+\s*,\s*(\[[0-9A-Fa-f:.]+\]|[0-9.]{7,15})\s*(?::\s*(\d{1,5}))?\s*", value)
+        if match:
+            address = match.group(1).strip("[]")
+            port = int(match.group(2) or 0) or NRPC_PORT
+            return ("127.0.0.1" if address == "0.0.0.0" else address), port
     return "127.0.0.1", NRPC_PORT
 
 

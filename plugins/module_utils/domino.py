@@ -58,8 +58,9 @@ foreach ($s in $services) {
     $links = @(Get-ChildItem -LiteralPath $dir -Filter '*.dir' -File -Recurse -Depth 2 -ErrorAction SilentlyContinue |
         ForEach-Object { @{ path = $_.FullName; target = [string]([System.IO.File]::ReadAllLines($_.FullName) | Select-Object -First 1) } })
     $address = '127.0.0.1'; $port = 1352
-    if ($text -match '(?im)^\\s*\\w+_TcpIpAddress\\s*=\\s*\\d+\\s*,\\s*([0-9.]+)\\s*:\\s*(\\d+)') {
-        $address = $Matches[1]; if ([int]$Matches[2] -ne 0) { $port = [int]$Matches[2] } }
+    if ($text -match '(?im)^\\s*\\w+_TcpIpAddress\\s*=\\s*\\d+\\s*,\\s*([0-9.]+)\\s*(:\\s*(\\d+))?') {
+        $address = $Matches[1]; if ($address -eq '0.0.0.0') { $address = '127.0.0.1' }
+        if ($null -ne $Matches[3] -and [int]$Matches[3] -ne 0) { $port = [int]$Matches[3] } }
     $open = $false
     if ([string]$s.State -eq 'Running') {
         $client = New-Object System.Net.Sockets.TcpClient
@@ -81,8 +82,9 @@ $processes = @(Get-CimInstance -ClassName Win32_Process | Where-Object { $_.Name
 $os = Get-CimInstance -ClassName Win32_OperatingSystem | Select-Object Caption, Version, BuildNumber, ProductType
 $volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem)
 $tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction SilentlyContinue |
-    ForEach-Object { @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State;
-        start = [string]($_.Triggers | Select-Object -First 1).StartBoundary } })
+    ForEach-Object { $first = @($_.Triggers) | Select-Object -First 1
+        $start = ''; if ($null -ne $first) { $start = [string]$first.StartBoundary }
+        @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State; start = $start } })
 $drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })
 $now = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
 ConvertTo-Json -Compress -Depth 4 -InputObject @{ processes = $processes; os = $os; volumes = $volumes; watchdogs = $tasks;
@@ -245,6 +247,12 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
         name = svc.get("Name") or ""
         state = (svc.get("State") or "").upper().replace(" ", "_")
         alive, task_names = _process_tree(processes, svc.get("ProcessId") or None)
+        if not alive and len(_as_list(doc.get("services"))) == 1 and state == "RUNNING":
+            # nserver.exe under nservice.exe is not documented: with one installation any nserver.exe is its server
+            server = [p for p in processes if str(p.get("Name") or "").lower() == "nserver.exe"]
+            alive = bool(server)
+            task_names = sorted(str(p.get("Name") or "").lower() for p in processes
+                                if server and p.get("ParentProcessId") == server[0].get("ProcessId"))
         port_open = bool(place.get("port_open"))
         links = [link for link in _as_list(place.get("links")) if isinstance(link, dict)]
         locations = server_locations(data_dir, ini, ini_path, links)
@@ -283,6 +291,8 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
             # the backup_task hook holds the databases now (held.json without done.json in the data directory)
             "held": bool(place.get("held")),
         })
+    for inst in installs:
+        inst["partitioned"] = len(installs) > 1
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
             "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
             "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))})}
@@ -321,6 +331,9 @@ def possible_methods(inst: dict[str, t.Any], os_build: int, partitioned: bool) -
         reasons.append("partitioned server: the VSS writer serves only one partition; choose another method")
     if not inst.get("data_volume"):
         reasons.append("data directory not found")
+    if len(inst.get("volumes") or []) > 1:
+        reasons.append("the server keeps data on several volumes (%s); the VSS writer supports all databases on one "
+                       "disk, no links to other disks" % ", ".join(inst["volumes"]))
     out["vss_writer"] = {"possible": not reasons, "why": "; ".join(reasons) or "backupvss VSS writer"}
     if version < (12, 0):
         out["backup_task"] = {"possible": False, "why": "needs Domino 12.0 or later (found %s)" % (inst.get("version") or "unknown")}
@@ -383,6 +396,10 @@ def thaw_method(inst: dict[str, t.Any], now_utc: t.Optional[str]) -> t.Optional[
         return recorded
     if inst.get("held"):
         return "backup_task"
+    watchdog = inst.get("watchdog") or {}
+    if watchdog.get("method") == "shutdown" and inst.get("state") in ("STOPPED", "STOP_PENDING"):
+        # Our own freeze, whose watchdog fired (its deadline passed) and did not bring Domino back: ours to start.
+        return "shutdown"
     # A stopped server without a record of our freeze was stopped by someone else (an administrator, on
     # purpose): it is not ours to start.
     return None
@@ -454,6 +471,7 @@ def disarm_step(inst: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.An
 
 
 ANSWERS_STEP = "wait until the server answers"
+KILL_STEP = "nsd -kill after the deadline"
 HELD_STEP = dbk.HELD_STEP
 DONE_STEP = dbk.DONE_STEP
 DELTAS_STEP = dbk.DELTAS_STEP
@@ -492,8 +510,10 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
             planlib.step("stop Domino service", [tools["sc"], "stop", svc], ok_rc="any", timeout=60),
             planlib.step("wait until stopped", query, ok_rc="any", allow_failure=True,
                          retry=planlib.retry_until(shutdown_timeout, 0.5, until_stdout=STOPPED_RE)),
-            console.nsd_kill_step("nsd -kill after the deadline", tools, inst, ok_rc="any",
-                                  only_if_failed="wait until stopped"),
+            # nsd -kill ends every Domino process of the installation; no source limits it to one partition, so
+            # on a partitioned host only this service's own process tree is ended.
+            (console.kill_tree_step if inst.get("partitioned") else console.nsd_kill_step)(
+                KILL_STEP, tools, inst, ok_rc="any", only_if_failed="wait until stopped"),
             planlib.step("wait until stopped after kill", query, ok_rc="any", only_if_failed="wait until stopped",
                          retry=planlib.retry_until(60, 1.0, until_stdout=STOPPED_RE)),
         ]
@@ -509,7 +529,9 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         if not (inst.get("tasks") or {}).get("backupvss"):
             steps.append(console.console_command_step("load backupvss", tools, inst, "load backupvss"))
         # the task's process under the server's nserver.exe (the console's reply is not read from nserver)
-        steps.append(console.state_step("wait until backupvss runs", tools, inst, ok_rc="any",
+        # the task's process under the server's nserver.exe; its image name is inferred, so not finding it is not
+        # fatal: the shadow copy creation itself must show the Domino writer (writer verify / the transcript)
+        steps.append(console.state_step("wait until backupvss runs", tools, inst, ok_rc="any", allow_failure=True,
                                         retry=planlib.retry_until(60, 1.0, until_rc=[0],
                                                                   until_stdout=r'(?i)"nbackupvss\.exe"')))
         return steps

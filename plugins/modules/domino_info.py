@@ -155,7 +155,9 @@ installations:
       type: list
       elements: dict
     warnings:
-      description: What makes backups incomplete or unsafe (archive-style logging without log backups, a DAOS deferred deletion interval shorter than the backup interval).
+      description:
+        - What makes backups incomplete or unsafe, such as archive-style logging without log backups, or a DAOS
+          deferred deletion interval shorter than the backup interval.
       type: list
       elements: str
     methods:

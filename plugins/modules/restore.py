@@ -17,7 +17,8 @@ description:
     as Domino Backup's snapshot restore flow requires, so that Domino's restore applies the change info and
     recovers the database (C(docs/restore.md)). A C(.DELTA) left in the target by an earlier restore is removed
     first. Such databases are not consistent until Domino's restore has applied their change info; restoring them
-    into the data directory is refused unless O(allow_unapplied_deltas) is set. Restoring into the data directory requires Domino to be stopped (checked with C(sc.exe query) first;
+    into the data directory is refused unless O(allow_unapplied_deltas) is set. Restoring into the data directory
+    requires Domino to be stopped (checked with C(sc.exe query) first;
     nothing is touched otherwise); a restore folder (for example C(D:\Domino\data\restore)) works while Domino runs.
     Files are copied with C(robocopy /B) (never C(/MIR), so nothing in the target is deleted) and verified with
     C(robocopy /L).

@@ -59,7 +59,10 @@ options:
     description: The Domino service; needed only when the host runs several (partitions).
     type: str
   volumes:
-    description: Volumes to shadow; default the volume of the Domino data directory.
+    description:
+      - Volumes to shadow, in one shadow copy set. Default every volume where the server keeps data
+        (C(locations) of M(quiesce.domino.domino_info)), the volume of the data directory first (O(expose_as)
+        exposes the first volume).
     type: list
     elements: str
     default: []
@@ -99,7 +102,7 @@ options:
   domino_info:
     description:
       - The registered result of a M(quiesce.domino.domino_info) task run just before; saves the discovery calls
-        (a backup cycle then needs four remote calls in all).
+        (a backup cycle then needs three remote calls in all).
     type: dict
   replace_stale:
     description:
@@ -270,6 +273,15 @@ deltas:
   returned: with backup_task
   type: list
   elements: dict
+locations:
+  description: Every place the server keeps data (see M(quiesce.domino.domino_info)); their volumes are in the shadow copy set.
+  returned: always
+  type: list
+  elements: dict
+server_was_stopped:
+  description: The server was STOPPED (not by quiesce.domino) and was snapshotted as it is; it stays stopped.
+  returned: always
+  type: bool
 writers_included:
   description: VSS writers that took part in the creation.
   returned: when diskshadow ran

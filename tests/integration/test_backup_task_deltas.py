@@ -208,7 +208,7 @@ def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(t
         plain = "archive.nsf"
         assert not (copy / (plain + ".DELTA")).exists()
         (data / "restore" / (plain + ".DELTA")).write_bytes(b"DELTA backup=B1 base=64\n")
-        again = fleet.playbook(RESTORE.split("    - name: Restore in place while")[0].format(copy=copy_win, db=plain))
+        again = fleet.playbook(RESTORE.split("    - name: Restore in place while", maxsplit=1)[0].format(copy=copy_win, db=plain))
         assert again.rc == 0 and not (data / "restore" / (plain + ".DELTA")).exists()
         assert again.result("Restore one database into the restore folder", "dom01")["deltas_restored"] == []
         refused = run.result("Restore in place while Domino runs", "dom01")

@@ -27,7 +27,8 @@ def test_report_renders_in_chromium(tmp_path):
     reports = tmp_path / "reports"
     try:
         fleet.playbook("quiesce.domino.fleet_backup", extra_vars={"snapshot_backup_destination": "E:\\Backups",
-                                                                  "snapshot_backup_shutdown_timeout": 30},
+                                                                  "snapshot_backup_shutdown_timeout": 30,
+                                                                  "snapshot_backup_allow_downtime": True},
                        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
                             "ANSIBLE_CALLBACKS_ENABLED": "quiesce.domino.backup_report",
                             "QUIESCE_REPORT_DIR": str(reports)})

@@ -18,12 +18,12 @@ INI2 = "[Notes]\r\nDirectory=E:\\Domino\\data2\r\nServerName=srv2/ACME\r\nTRANSL
 def inventory(services, build="20348", watchdogs=(), held=(), now="2026-11-22T10:00:00Z", port_open=True,
               processes=None):
     places = {
-        "D:\\Domino\\data1\\notes.ini": {"data_dir": "D:\\Domino\\data1", "port_open": port_open, "console_log": True,
-                                          "held": "D:\\Domino\\data1" in held,
-                                          "links": [{"path": "D:\\Domino\\data1\\archive.dir", "target": "M:\\archive"},
-                                                    {"path": "D:\\Domino\\data1\\inner.dir", "target": "D:\\Domino\\data1\\x"}]},
-        "E:\\Domino\\data2\\notes.ini": {"data_dir": "E:\\Domino\\data2", "port_open": False, "console_log": False,
-                                          "held": False, "links": []}}
+        "D:\\Domino\\data1\\notes.ini": {
+            "data_dir": "D:\\Domino\\data1", "port_open": port_open, "console_log": True, "held": "D:\\Domino\\data1" in held,
+            "links": [{"path": "D:\\Domino\\data1\\archive.dir", "target": "M:\\archive"},
+                      {"path": "D:\\Domino\\data1\\inner.dir", "target": "D:\\Domino\\data1\\x"}]},
+        "E:\\Domino\\data2\\notes.ini": {
+            "data_dir": "E:\\Domino\\data2", "port_open": False, "console_log": False, "held": False, "links": []}}
     if processes is None:  # server 1 runs (nservice 100 -> nserver 102 -> tasks)
         processes = [{"Name": "nservice.exe", "ProcessId": 100, "ParentProcessId": 4},
                      {"Name": "nserver.exe", "ProcessId": 102, "ParentProcessId": 100},
@@ -103,11 +103,14 @@ def test_frozen_state_comes_from_the_watchdog_record_or_the_hold():
     assert dom.thaw_method(inst, inv["now_utc"]) == "shutdown"
     frozen = datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc)
     assert dom.frozen_ms(inst["watchdog"]) == int(frozen.timestamp() * 1000)  # deadline 10:05:00Z minus 300 s
-    # After the deadline the watchdog has fired: the record no longer holds.  A stopped server without our
+    # After the deadline the watchdog has fired: the record no longer holds the freeze, but a server still stopped
+    # under our record is ours (the watchdog's start failed) and a thaw starts it.  A stopped server without our
     # record was stopped by someone else: a thaw does not start it.
     late = dom.parse_inventory(inventory([stopped], watchdogs=[wd], now="2026-11-22T10:06:00Z", processes=[]))
     assert dom.frozen_state(late["installations"][0], late["now_utc"]) is None
-    assert dom.thaw_method(late["installations"][0], late["now_utc"]) is None
+    assert dom.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
+    theirs = dom.parse_inventory(inventory([stopped], processes=[]))
+    assert dom.thaw_method(theirs["installations"][0], theirs["now_utc"]) is None
     held = dom.parse_inventory(inventory([SVC1], held=["D:\\Domino\\data1"]))
     assert dom.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
     assert dom.thaw_method(dom.parse_inventory(inventory([SVC1]))["installations"][0], None) is None

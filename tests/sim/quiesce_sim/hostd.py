@@ -160,12 +160,12 @@ class DominoServer:
                     self._down("stopped")
         threading.Timer(delay, stopped).start()
 
-    def kill(self) -> None:
-        """nsd -kill: every Domino process dies at once, mid-transaction or not."""
+    def kill(self, how: str = "nsd -kill") -> None:
+        """nsd -kill (or its process tree ended): every process dies at once, mid-transaction or not."""
         if self.state == "STOPPED":
             return
         self.killed = True
-        self._down("killed by nsd -kill")
+        self._down("killed by %s" % how)
 
     def _down(self, why: str) -> None:
         self.generation += 1

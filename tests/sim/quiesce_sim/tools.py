@@ -639,6 +639,15 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
             return 1, "", crlf(["hold : %s" % exc])
     if script.startswith("# quiesce.domino:runas\n"):
         return _runas(host, json.loads(stdin or "{}"))
+    if script.startswith("# quiesce.domino:kill-tree\n"):
+        data = json.loads(stdin or "{}")
+        killed = []
+        with host.io_lock:
+            for server in host.dominos:
+                if server.service.lower() == data["service"].lower() and server.state != "STOPPED":
+                    killed = [pid for _name, pid in server.processes()]
+                    server.kill("its process tree ended (Stop-Process)")
+        return 0, json.dumps({"killed": killed}) + "\r\n", ""
     if script.startswith("# quiesce.domino:domino-state\n"):
         with host.io_lock:
             return _domino_state(host, json.loads(stdin or "{}"))
@@ -1107,6 +1116,7 @@ def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
         return finish(16, zero)
     counts = {"dirs": [0] * 6, "files": [0] * 6, "bytes": [0] * 6}
     src_files: dict[str, Path] = {}
+
     def excluded_dir(base: Path, root: str, name: str) -> bool:
         full = os.path.normpath(os.path.join(root, name))
         for x in valued["/XD"]:
@@ -1575,7 +1585,8 @@ def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | 
     if not argv or argv[0].lower() != "-kill":
         return 1, crlf(["Usage: nsd [-kill]"]), ""  # [I]
     lines = ["NSD is in progress ...."]
-    for server in _partition(host, program_dir, cwd):  # without the partition's data directory: every partition
+    # No source limits nsd -kill to one partition: the twin ends every partition of the installation (pessimistic).
+    for server in _server_for_program(host, program_dir):
         for name, pid in server.processes():
             lines.append("Killing %s (pid %d)" % (name, pid))  # [I]
         server.kill()
