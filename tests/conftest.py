@@ -190,6 +190,16 @@ def make_fleet(root: Path, hosts: int, profile: str = "mixed", **kw: t.Any) -> F
     return Fleet(root, made)
 
 
+@pytest.fixture
+def solo_fleet_backup_task(tmp_path: Path) -> t.Iterator[Fleet]:
+    """One Domino 12.0.1 host (Domino Backup with the collection's integration), for one test."""
+    made = make_fleet(tmp_path / "fleet", 1, "backup_task")
+    try:
+        yield made
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Fleet]:
     """Three simulated hosts (vss, backup_task, shutdown profiles), shared by a test module."""

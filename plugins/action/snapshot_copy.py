@@ -142,6 +142,11 @@ class ActionModule(QuiesceAction):
             elif failed.get("name") == "copy":
                 reason = "robocopy rc %s: %s%s" % (copy.get("rc"), "; ".join(meaning["meanings"]),
                                                    (" (%s)" % out["errors"][0]) if out["errors"] else "")
+            elif failed.get("name") == rc.BACKUP_MODE_STEP:
+                reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "
+                          "backup_task); it is consistent only with its .DELTA files: pass deltas_from (the snapshot's "
+                          "deltas_folder)")
+                where_left = "nothing was copied"
             elif failed.get("name") == rc.DELTAS_WAIT_STEP:
                 reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (are the Backup DB "
                           "command and the Post-Backup command configured? docs/backup-task.md); without them the "

@@ -485,8 +485,9 @@ def backup_task_end_steps(inst: dict[str, t.Any], tools: dict[str, str], within:
     """Release the hold and follow Domino out of backup mode: the hook let go (done.json), then the
     collector kept the delta files (collected.json).  ``strict``: a hook that does not let go fails."""
     return [
-        planlib.step(dbk.RELEASE_STEP, dbk.release_argv(tools, inst["data_dir"]), ok_rc=[0] if strict else "any",
-                     timeout=60),
+        # fsutil fails when the release file exists (the watchdog or diskshadow's release.cmd came first): the hook's
+        # done.json, not this exit code, says whether Domino was released.
+        planlib.step(dbk.RELEASE_STEP, dbk.release_argv(tools, inst["data_dir"]), ok_rc="any", timeout=60),
         dbk.hold_step(DONE_STEP, tools, inst["data_dir"], "wait_done", within, allow_failure=not strict),
         dbk.hold_step(DELTAS_STEP, tools, inst["data_dir"], "wait_deltas", LEAVE_SECONDS, allow_failure=True),
     ]

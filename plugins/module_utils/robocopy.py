@@ -179,6 +179,14 @@ FS_SCRIPTS = {
         " Where-Object { $_.Name -ne $in.keep } | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force; $_.Name })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
+    "taken_in_backup_mode": (
+        "# quiesce.domino:taken_in_backup_mode\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$hold = Join-Path (Join-Path $in.root 'quiesce_domino') 'hold'\n"
+        "$held = (Test-Path -LiteralPath (Join-Path $hold 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $hold 'done.json'))\n"
+        "ConvertTo-Json -Compress -InputObject @{ held = $held }\n"
+        "if ($held) { exit 1 }\n"
+    ),
     "no_deltas": (
         "# quiesce.domino:no_deltas\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
@@ -246,6 +254,7 @@ def fs_step(name: str, tools: dict[str, str], script: str, data: dict[str, t.Any
 
 
 DELTAS_WAIT_STEP = "wait for the delta files"
+BACKUP_MODE_STEP = "the snapshot was not taken in backup mode"
 DELTAS_COPY_STEP = "copy the delta files"
 DELTAS_MANIFEST_STEP = "delta manifest"
 
@@ -267,6 +276,10 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
                      timeout=600)]
     skip_dirs: list[str] = []
     skip_files: list[str] = []
+    if not deltas:
+        # A snapshot taken while the backup_task hook held the databases (held.json without done.json in it) is
+        # consistent only with its .DELTA files: without deltas_from it is not copied as a backup at all.
+        steps.append(fs_step(BACKUP_MODE_STEP, tools, "taken_in_backup_mode", {"root": source}, timeout=120))
     if deltas:
         steps.append(deltas["wait_step"])
         skip_dirs = [deltas["state_dir"]]

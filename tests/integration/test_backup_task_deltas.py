@@ -225,3 +225,28 @@ def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(t
         assert state["state"] == "RUNNING" and state["answers"]
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_a_backup_task_snapshot_is_not_copied_without_its_deltas(solo_fleet_backup_task):
+    """The old behaviour, refused: copying the shadow copy of a backup_task snapshot without deltas_from."""
+    fleet = solo_fleet_backup_task
+    run = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: backup_task
+        expose_as: "S:"
+    - name: Copy without the deltas
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        delete_exposed_shadow: "S:"
+      ignore_errors: true
+""")
+    copied = run.result("Copy without the deltas", "dom01")
+    assert copied["failed"] and copied["verified"] is False
+    assert "taken while Domino Backup held the databases in backup mode" in copied["msg"] and "deltas_from" in copied["msg"]
+    backups = Path(fleet.host_dir("dom01")) / "volumes" / "E" / "Backups"
+    assert not backups.exists() or not any(p.is_dir() for p in (backups / "dom01").glob("*"))

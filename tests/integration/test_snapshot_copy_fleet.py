@@ -17,6 +17,7 @@ SNAP_AND_COPY = """
         expose_as: "S:"
         shutdown_timeout: 30
         create_timeout: 60
+      register: snap
     - name: Copy
       quiesce.domino.snapshot_copy:
         source: 'S:\\Domino\\data'
@@ -26,6 +27,7 @@ SNAP_AND_COPY = """
         sha256: true
         retries: 0
         wait: 0
+        deltas_from: "{{{{ snap.deltas_folder | default(None) or omit }}}}"
       ignore_errors: true
     - name: Unexpose and delete the shadow copy
       quiesce.domino.diskshadow:
@@ -63,7 +65,9 @@ def test_versioned_copy_is_verified_untorn_and_retained(fleet):
     for res in results:
         assert res.get("failed") is not True, res.get("msg")
         assert res["verified"] is True and res["robocopy_rc"] in (1, 3)
-        assert res["files"] == res["files_copied"] == res["manifest_files"] > 0
+        # the data files robocopy copied from the shadow, and the kept .DELTA files beside them in the manifest
+        assert res["files"] == res["files_copied"] > 0 and res["manifest_files"] == res["files"] + len(res["deltas"])
+        assert res["deltas"]
         assert res["bytes_copied"] == res["bytes"] > 0 and res["throughput_bytes_per_second"] > 0
     names = host_copies(fleet, "dom02")
     stamps = [n for n in names if n[:8].isdigit() and "." not in n]
@@ -71,7 +75,7 @@ def test_versioned_copy_is_verified_untorn_and_retained(fleet):
     assert results[2]["removed_by_retention"]
     assert not any(n.endswith(".partial") for n in names)
     latest = Path(fleet.host_dir("dom02")) / "volumes" / "E" / "Backups" / "dom02" / stamps[-1]
-    assert domino.torn_transactions(latest) == []
+    assert domino.restore_check(latest, latest.parent.parent / "restore-check")["consistent"]
     manifest = json.loads((latest.parent / (stamps[-1] + ".manifest.json")).read_text())
     assert {"path", "size", "mtime", "sha256"} <= set(manifest[0])
     assert (latest.parent / (stamps[-1] + ".robocopy.log")).read_bytes()[:2] == b"\xff\xfe"
@@ -179,7 +183,8 @@ def test_async_copy_and_progress(solo_fleet):
     done = run.result("Wait for the copy", "dom01")
     assert done["ok"] is True and done["failed_step"] is None
     names = [r["name"] for r in done["steps"]]
-    assert names[:3] == ["check free space", "copy", "verify"] and "finalize" in names
+    assert names[:4] == ["check free space", "the snapshot was not taken in backup mode", "copy", "verify"]
+    assert "finalize" in names
     copies = [p for p in (solo_fleet.host_dir("dom01") / "volumes" / "E" / "Backups" / "dom01").iterdir() if p.is_dir()]
     assert len(copies) == 1 and not copies[0].name.endswith(".partial")
     assert solo_fleet.state("dom01")["shadows"] == {}

@@ -835,6 +835,12 @@ def _fs_remove(host: Host, data: dict) -> Result:
     return 0, "", ""
 
 
+def _fs_taken_in_backup_mode(host: Host, data: dict) -> Result:
+    hold = host.path(data["root"]) / "quiesce_domino" / "hold"
+    held = (hold / "held.json").exists() and not (hold / "done.json").exists()
+    return (1 if held else 0), json.dumps({"held": held}) + "\r\n", ""
+
+
 def _fs_no_deltas(host: Host, data: dict) -> Result:
     found = []
     for place in data["places"]:
@@ -933,7 +939,7 @@ def _fs_lock(host: Host, data: dict) -> Result:
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
-               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas, "prune_siblings": _fs_prune_siblings}
+               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas, "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
