@@ -939,7 +939,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
-               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas, "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings}
+               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
+               "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
