@@ -634,12 +634,16 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
                   preflight: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
     With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
-    steps = ([lock_steps[0]] if lock_steps else []) + list(preflight)  # nothing is frozen before these pass
+    # Guards: the host lock first, then the checks that may take long.  A run refused by the lock (or a failed
+    # check) arms no watchdog, freezes nothing and releases nothing: only its rescue (giving back a lock it
+    # took; the release checks the owner) runs.  The watchdog's deadline counts from after the guards.
+    guard = ([lock_steps[0]] if lock_steps else []) + list(preflight)
+    steps: list[dict[str, t.Any]] = []
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     if stale_script:
         files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
-        steps.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
+        guard.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
                                   timeout=create_timeout))
     if method == "backup_task":
         # diskshadow itself waits for the hold (wait.cmd) and releases it (release.cmd): see WAIT_CMD.
@@ -657,11 +661,11 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
     if method not in ("shutdown", "backup_task"):
-        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue)
+        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue, guard=guard)
     files["watchdog.xml"] = planlib.plan_file(watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools)),
                                               encoding="utf-16le-bom", template=True)
     return planlib.build_plan(
-        "snapshot %s" % method, platform, steps, rescue=rescue,
+        "snapshot %s" % method, platform, steps, rescue=rescue, guard=guard,
         finally_steps=release_cleanup_steps(inst, method, tools, start_timeout), files=files,
         watchdog={"seconds": watchdog_seconds, "arm": arm_steps(inst, tools), "disarm": [disarm_step(inst, tools)]})
 

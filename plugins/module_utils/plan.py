@@ -136,8 +136,11 @@ def build_plan(
     watchdog: t.Optional[dict[str, t.Any]] = None,
     check_mode_safe: bool = False,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    guard: t.Sequence[dict[str, t.Any]] = (),
 ) -> dict[str, t.Any]:
-    """Assemble and validate a plan; raises :class:`PlanError` when it is not valid."""
+    """Assemble and validate a plan; raises :class:`PlanError` when it is not valid.  ``guard``: steps that
+    must all pass before anything else runs (the host lock, preflight checks); when one fails only the
+    ``rescue`` steps run: no watchdog, no main step, no ``finally``."""
     plan: dict[str, t.Any] = {
         "version": PLAN_VERSION,
         "name": name,
@@ -145,6 +148,7 @@ def build_plan(
         "check_mode_safe": check_mode_safe,
         "max_output_bytes": max_output_bytes,
         "files": dict(files or {}),
+        "guard": list(guard),
         "steps": list(steps),
         "rescue": list(rescue),
         "finally": list(finally_steps),
@@ -293,7 +297,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     if not isinstance(plan, dict):
         _fail("plan", "must be a mapping")
     unknown = set(plan) - {"version", "name", "platform", "check_mode_safe", "max_output_bytes",
-                           "files", "steps", "rescue", "finally", "watchdog"}
+                           "files", "guard", "steps", "rescue", "finally", "watchdog"}
     if unknown:
         _fail("plan", "unknown keys %s" % ", ".join(sorted(unknown)))
     if plan.get("version") != PLAN_VERSION:
@@ -315,6 +319,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
         "check_mode_safe": bool(plan.get("check_mode_safe", False)),
         "max_output_bytes": max_out,
         "files": files,
+        "guard": _validate_steps("guard", plan.get("guard", []), files, platform, allow_empty=True),
         "steps": _validate_steps("steps", plan.get("steps"), files, platform, allow_empty=False),
         "rescue": _validate_steps("rescue", plan.get("rescue", []), files, platform, allow_empty=True),
         "finally": _validate_steps("finally", plan.get("finally", []), files, platform, allow_empty=True),
@@ -332,7 +337,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
             # An empty disarm leaves the watchdog armed for a later plan (backup_mode frozen -> thawed).
             "disarm": _validate_steps("watchdog.disarm", watchdog.get("disarm", []), files, platform, allow_empty=True),
         }
-    total = sum(len(normal[s]) for s in ("steps", "rescue", "finally")) + (
+    total = sum(len(normal[s]) for s in ("guard", "steps", "rescue", "finally")) + (
         len(normal["watchdog"]["arm"]) + len(normal["watchdog"]["disarm"]) if "watchdog" in normal else 0)
     if total > MAX_STEPS:
         _fail("plan", "has %d steps; at most %d are allowed" % (total, MAX_STEPS))
@@ -355,7 +360,8 @@ def ok_rc_range(first: int, last: int) -> list[int]:
 def iter_records(result: dict[str, t.Any]) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
     """Every step record of an executor result in run order, with its section."""
     watchdog = result.get("watchdog") or {}
-    for section, records in (("arm", watchdog.get("arm", [])), ("steps", result.get("steps", [])),
+    for section, records in (("guard", result.get("guard", [])), ("arm", watchdog.get("arm", [])),
+                             ("steps", result.get("steps", [])),
                              ("rescue", result.get("rescue", [])), ("finally", result.get("finally", [])),
                              ("disarm", watchdog.get("disarm", []))):
         for record in records:

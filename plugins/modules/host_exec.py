@@ -16,7 +16,8 @@ description:
     return code, output and host-clock timings.
   - A plan is an ordered list of steps, each an absolute executable and an argument list (never a shell
     string), with a timeout and the return codes that count as success; a C(finally) list that always runs;
-    optional temporary files; and an optional watchdog whose C(arm) steps run before the critical section
+    optional temporary files; C(guard) steps that must pass before anything else runs (a failed guard runs only the
+    C(rescue) steps); and an optional watchdog whose C(arm) steps run before the critical section
     and whose C(disarm) steps run after it.
   - Steps stop at the first failure; C(finally) steps always run; the watchdog is disarmed only when every
     C(finally) step succeeded, so a failed release leaves the watchdog armed to release Domino at its
@@ -124,9 +125,12 @@ def _deadline_strings(seconds: int) -> tuple[str, str]:
     return local, utc
 
 
-def _write_files(plan: dict[str, t.Any], tmpdir: str, deadline: tuple[str, str]) -> dict[str, str]:
+def _write_files(plan: dict[str, t.Any], tmpdir: str, deadline: tuple[str, str], templates: bool) -> dict[str, str]:
+    """Write the plan's plain files (``templates`` false) or its template files (true)."""
     paths: dict[str, str] = {}
     for name, spec in plan["files"].items():
+        if bool(spec["template"]) != templates:
+            continue
         content = spec["content"]
         if spec["template"]:
             content = render_template(content, deadline[0], deadline[1], tmpdir)
@@ -147,11 +151,10 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
     started = now_ms()
     limit = plan["max_output_bytes"]
     watchdog = plan.get("watchdog")
-    deadline = _deadline_strings(watchdog["seconds"]) if watchdog else ("", "")
     failed: t.Optional[dict[str, t.Any]] = None
-    result: dict[str, t.Any] = {"steps": [], "rescue": [], "finally": []}
+    result: dict[str, t.Any] = {"guard": [], "steps": [], "rescue": [], "finally": []}
     wd_result: dict[str, t.Any] = {"armed": False, "left_armed": False, "arm": [], "disarm": [],
-                                   "deadline_local": deadline[0], "deadline_utc": deadline[1]}
+                                   "deadline_local": "", "deadline_utc": ""}
 
     def note_failure(section: str, index: int, record: dict[str, t.Any]) -> None:
         nonlocal failed
@@ -181,17 +184,41 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
                 note_failure(section, index, record)
         return all_ok
 
+    def skip_all(sections: t.Sequence[str], error: str) -> None:
+        for section in sections:
+            result[section] = [new_record(s["name"], "skipped", error=error) for s in plan[section]]
+
     tmpdir = tempfile.mkdtemp(prefix="quiesce-plan-")
     try:
+        paths: t.Optional[dict[str, str]] = None
         try:
-            paths = _write_files(plan, tmpdir, deadline)
+            paths = _write_files(plan, tmpdir, ("", ""), templates=False)
         except OSError as exc:
             error = "cannot write plan files in %s: %s" % (tmpdir, exc)
-            for section in ("steps", "rescue", "finally"):
-                result[section] = [new_record(s["name"], "skipped", error=error) for s in plan[section]]
+            skip_all(("guard", "steps", "rescue", "finally"), error)
             failed = new_record("write plan files", "error", error=error, section="files", index=0)
-            paths = None
-        if paths is not None:
+        guard_ok = paths is not None and run_section("guard", plan["guard"], result["guard"], True, paths)
+        if paths is not None and not guard_ok:
+            # A guard failed (another run holds the host lock, a preflight check): nothing is armed, frozen or
+            # released; only the rescue (for example giving back a lock this plan took) runs.
+            skip_all(("steps", "finally"), "a guard step failed")
+            run_section("rescue", plan["rescue"], result["rescue"], False, paths)
+            if watchdog:
+                wd_result["arm"] = [new_record(s["name"], "skipped", error="a guard step failed") for s in watchdog["arm"]]
+                wd_result["disarm"] = [new_record(s["name"], "skipped", error="a guard step failed")
+                                       for s in watchdog["disarm"]]
+        if paths is not None and guard_ok:
+            # The watchdog's deadline counts from here, after the guards: they may take long (a free-space check).
+            deadline = _deadline_strings(watchdog["seconds"]) if watchdog else ("", "")
+            wd_result.update(deadline_local=deadline[0], deadline_utc=deadline[1])
+            try:
+                paths.update(_write_files(plan, tmpdir, deadline, templates=True))
+            except OSError as exc:
+                error = "cannot write plan files in %s: %s" % (tmpdir, exc)
+                skip_all(("steps", "rescue", "finally"), error)
+                failed = new_record("write plan files", "error", error=error, section="files", index=0)
+                paths = None
+        if paths is not None and guard_ok:
             main_may_run = True
             if watchdog:
                 wd_result["armed"] = True

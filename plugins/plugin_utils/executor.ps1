@@ -262,7 +262,8 @@ function Test-PlanShape {
     param([object]$Plan)
     if ((Get-PlanValue $Plan 'version') -ne 1) { throw "invalid plan: version must be 1" }
     if ((Get-PlanValue $Plan 'platform') -ne 'windows') { throw "invalid plan: platform must be windows" }
-    $sections = @(@(Get-PlanValue $Plan 'steps' @()), @(Get-PlanValue $Plan 'rescue' @()), @(Get-PlanValue $Plan 'finally' @()))
+    $sections = @(@(Get-PlanValue $Plan 'guard' @()), @(Get-PlanValue $Plan 'steps' @()), @(Get-PlanValue $Plan 'rescue' @()),
+        @(Get-PlanValue $Plan 'finally' @()))
     $watchdog = Get-PlanValue $Plan 'watchdog'
     if ($null -ne $watchdog) { $sections += , @(Get-PlanValue $watchdog 'arm' @()); $sections += , @(Get-PlanValue $watchdog 'disarm' @()) }
     foreach ($section in $sections) {
@@ -289,14 +290,8 @@ function Invoke-QuiescePlan {
     $watchdog = Get-PlanValue $plan 'watchdog'
     $deadlineLocal = ''
     $deadlineUtc = ''
-    if ($null -ne $watchdog) {
-        $seconds = [double](Get-PlanValue $watchdog 'seconds' 300)
-        $invariant = [System.Globalization.CultureInfo]::InvariantCulture
-        $deadlineLocal = [DateTime]::Now.AddSeconds($seconds).ToString('yyyy-MM-ddTHH:mm:ss', $invariant)
-        $deadlineUtc = [DateTime]::UtcNow.AddSeconds($seconds).ToString("yyyy-MM-ddTHH:mm:ss'Z'", $invariant)
-    }
     $state = @{ failed = $null }
-    $result = [ordered]@{ steps = @(); rescue = @(); "finally" = @() }
+    $result = [ordered]@{ guard = @(); steps = @(); rescue = @(); "finally" = @() }
     $wd = [ordered]@{ armed = $false; left_armed = $false; arm = @(); disarm = @(); deadline_local = $deadlineLocal; deadline_utc = $deadlineUtc }
 
     $runSection = {
@@ -342,53 +337,90 @@ function Invoke-QuiescePlan {
     try {
         $paths = @{}
         $files = Get-PlanValue $plan 'files'
+        # Plain files first; template files (the watchdog's deadline) only after the guard steps passed.
         if ($null -ne $files) {
             foreach ($prop in $files.PSObject.Properties) {
-                $paths[$prop.Name] = Write-PlanFile -Directory $tmp -Name $prop.Name -Spec $prop.Value -DeadlineLocal $deadlineLocal -DeadlineUtc $deadlineUtc
+                if ([bool](Get-PlanValue $prop.Value 'template' $false)) { continue }
+                $paths[$prop.Name] = Write-PlanFile -Directory $tmp -Name $prop.Name -Spec $prop.Value -DeadlineLocal '' -DeadlineUtc ''
             }
         }
-        $mainMayRun = $true
-        if ($null -ne $watchdog) {
-            $wd.armed = $true
-            $armed = & $runSection 'arm' @(Get-PlanValue $watchdog 'arm' @()) $true $paths
-            $wd.arm = $armed.Records
-            $mainMayRun = $armed.Ok
-        }
-        $mainOk = $false
-        if ($mainMayRun) {
-            $main = & $runSection 'steps' @(Get-PlanValue $plan 'steps' @()) $true $paths
-            $result.steps = $main.Records
-            $mainOk = $main.Ok
-        }
-        else {
+        $guarded = & $runSection 'guard' @(Get-PlanValue $plan 'guard' @()) $true $paths
+        $result.guard = $guarded.Records
+        if (-not $guarded.Ok) {
+            # Another run holds the host lock, a preflight check failed: nothing is armed, frozen or released.
             $result.steps = @(foreach ($step in @(Get-PlanValue $plan 'steps' @())) {
-                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'watchdog could not be armed'
+                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'a guard step failed'
                 })
-        }
-        if ($mainOk) {
-            $result.rescue = @(foreach ($step in @(Get-PlanValue $plan 'rescue' @())) {
-                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'no failure to rescue'
+            $result["finally"] = @(foreach ($step in @(Get-PlanValue $plan 'finally' @())) {
+                    New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'a guard step failed'
                 })
-        }
-        else {
             $rescued = & $runSection 'rescue' @(Get-PlanValue $plan 'rescue' @()) $false $paths
             $result.rescue = $rescued.Records
+            if ($null -ne $watchdog) {
+                $wd.arm = @(foreach ($step in @(Get-PlanValue $watchdog 'arm' @())) {
+                        New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'a guard step failed'
+                    })
+            }
         }
-        $fin = & $runSection 'finally' @(Get-PlanValue $plan 'finally' @()) $false $paths
-        $result["finally"] = $fin.Records
-        if ($null -ne $watchdog) {
-            if ($fin.Ok) {
-                $disarmSteps = @(Get-PlanValue $watchdog 'disarm' @())
-                $dis = & $runSection 'disarm' $disarmSteps $false $paths
-                $wd.disarm = $dis.Records
-                # No disarm steps: the watchdog is left armed on purpose for a later plan.
-                $wd.left_armed = ($disarmSteps.Count -eq 0) -or (-not $dis.Ok)
+        else {
+            if ($null -ne $watchdog) {
+                # The deadline counts from here, after the guards (they may take long: a free-space check).
+                $seconds = [double](Get-PlanValue $watchdog 'seconds' 300)
+                $invariant = [System.Globalization.CultureInfo]::InvariantCulture
+                $deadlineLocal = [DateTime]::Now.AddSeconds($seconds).ToString('yyyy-MM-ddTHH:mm:ss', $invariant)
+                $deadlineUtc = [DateTime]::UtcNow.AddSeconds($seconds).ToString("yyyy-MM-ddTHH:mm:ss'Z'", $invariant)
+                $wd.deadline_local = $deadlineLocal
+                $wd.deadline_utc = $deadlineUtc
+            }
+            if ($null -ne $files) {
+                foreach ($prop in $files.PSObject.Properties) {
+                    if (-not [bool](Get-PlanValue $prop.Value 'template' $false)) { continue }
+                    $paths[$prop.Name] = Write-PlanFile -Directory $tmp -Name $prop.Name -Spec $prop.Value -DeadlineLocal $deadlineLocal -DeadlineUtc $deadlineUtc
+                }
+            }
+            $mainMayRun = $true
+            if ($null -ne $watchdog) {
+                $wd.armed = $true
+                $armed = & $runSection 'arm' @(Get-PlanValue $watchdog 'arm' @()) $true $paths
+                $wd.arm = $armed.Records
+                $mainMayRun = $armed.Ok
+            }
+            $mainOk = $false
+            if ($mainMayRun) {
+                $main = & $runSection 'steps' @(Get-PlanValue $plan 'steps' @()) $true $paths
+                $result.steps = $main.Records
+                $mainOk = $main.Ok
             }
             else {
-                $wd.left_armed = $true
-                $wd.disarm = @(foreach ($step in @(Get-PlanValue $watchdog 'disarm' @())) {
-                        New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'left armed: a finally step failed'
+                $result.steps = @(foreach ($step in @(Get-PlanValue $plan 'steps' @())) {
+                        New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'watchdog could not be armed'
                     })
+            }
+            if ($mainOk) {
+                $result.rescue = @(foreach ($step in @(Get-PlanValue $plan 'rescue' @())) {
+                        New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'no failure to rescue'
+                    })
+            }
+            else {
+                $rescued = & $runSection 'rescue' @(Get-PlanValue $plan 'rescue' @()) $false $paths
+                $result.rescue = $rescued.Records
+            }
+            $fin = & $runSection 'finally' @(Get-PlanValue $plan 'finally' @()) $false $paths
+            $result["finally"] = $fin.Records
+            if ($null -ne $watchdog) {
+                if ($fin.Ok) {
+                    $disarmSteps = @(Get-PlanValue $watchdog 'disarm' @())
+                    $dis = & $runSection 'disarm' $disarmSteps $false $paths
+                    $wd.disarm = $dis.Records
+                    # No disarm steps: the watchdog is left armed on purpose for a later plan.
+                    $wd.left_armed = ($disarmSteps.Count -eq 0) -or (-not $dis.Ok)
+                }
+                else {
+                    $wd.left_armed = $true
+                    $wd.disarm = @(foreach ($step in @(Get-PlanValue $watchdog 'disarm' @())) {
+                            New-StepRecord -Name ([string](Get-PlanValue $step 'name')) -Status 'skipped' -ErrorText 'left armed: a finally step failed'
+                        })
+                }
             }
         }
     }

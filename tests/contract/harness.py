@@ -38,7 +38,7 @@ def expand_plan(vector: dict[str, t.Any], platform: str, probe: list[str], missi
     plan = copy.deepcopy(vector["plan"])
     plan.setdefault("version", 1)
     plan["platform"] = platform
-    sections = [plan.get("steps", []), plan.get("rescue", []), plan.get("finally", [])]
+    sections = [plan.get("guard", []), plan.get("steps", []), plan.get("rescue", []), plan.get("finally", [])]
     if "watchdog" in plan:
         sections += [plan["watchdog"]["arm"], plan["watchdog"].get("disarm", [])]
     for steps in sections:
@@ -93,7 +93,7 @@ def check_outcome(result: dict[str, t.Any], expect: dict[str, t.Any], work: str)
     if expect.get("after_wait_s"):
         time.sleep(expect["after_wait_s"])
     for key, want in expect.items():
-        if key in ("steps", "rescue", "finally"):
+        if key in ("guard", "steps", "rescue", "finally"):
             problems += _match_list(key, result.get(key, []), want)
         elif key == "watchdog":
             wd = result.get("watchdog") or {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 
 def backup(fleet, stale=21600):
     return fleet.playbook("quiesce.domino.fleet_backup", extra_vars={
@@ -60,3 +62,64 @@ def test_two_runs_at_once_one_backs_up_the_other_refuses(solo_fleet):
     dom = solo_fleet.state("dom01")["dominos"][0]
     assert dom["state"] == "RUNNING" and not dom["backup_mode"] and solo_fleet.state("dom01")["shadows"] == {}
     assert not solo_fleet.lock_dir("dom01").exists(), "the winner's copy released the lock"
+
+
+LOCKED_SNAPSHOT = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: {method}
+        lock: true
+        lock_owner: {owner}
+        allow_downtime: true
+        shutdown_timeout: 30
+        create_timeout: 60
+        expose_as: "{letter}:"
+        domino_info: "{{{{ facts | default(omit) }}}}"
+      ignore_errors: true
+"""
+
+
+@pytest.mark.parametrize("method", ["shutdown", "backup_task"])
+def test_a_run_refused_during_the_freeze_touches_nothing(solo_fleet_backup_task, method):
+    """Run A holds Domino (stopped, or held in backup mode) while its shadow copy creation stalls; run B starts
+    meanwhile and is refused by the host lock.  B must not overwrite or delete A's watchdog, start A's stopped
+    Domino or release A's hold: the lock is a guard, taken before any watchdog or freeze."""
+    fleet = solo_fleet_backup_task
+    # B's view of the host from before A froze it (a registered domino_info): B's plan reaches the host, and only
+    # the host lock, a guard of the plan, stands between B and A's frozen Domino.
+    facts = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Info
+      quiesce.domino.domino_info:
+""").result("Info", "dom01")
+    fleet.fault("dom01", "hang_in_create", 6)
+    first = fleet.start_playbook(LOCKED_SNAPSHOT.format(method=method, owner="controller-a:1", letter="S"))
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not fleet.lock_dir("dom01").exists():
+            time.sleep(0.1)
+        frozen = (lambda d: d["state"] == "STOPPED") if method == "shutdown" else (lambda d: d["backup_mode"])
+        while time.time() < deadline and not frozen(fleet.state("dom01")["dominos"][0]):
+            time.sleep(0.1)
+        assert frozen(fleet.state("dom01")["dominos"][0]), "run A never froze Domino"
+        watchdog = [t for t in fleet.state("dom01")["tasks"].values() if t["name"].startswith("quiesce.domino\\watchdog")]
+        assert len(watchdog) == 1
+        second = fleet.playbook(LOCKED_SNAPSHOT.format(method=method, owner="controller-b:2", letter="T"),
+                                extra_vars={"facts": facts})
+        refused = second.result("Snapshot", "dom01")
+        assert refused["failed"] and "another run holds the host lock (owner controller-a:1" in refused["msg"]
+        # A still holds Domino, and its watchdog is the same task with the same deadline
+        assert frozen(fleet.state("dom01")["dominos"][0]), "the refused run released run A's freeze"
+        now = [t for t in fleet.state("dom01")["tasks"].values() if t["name"].startswith("quiesce.domino\\watchdog")]
+        assert [(t["name"], t["start_boundary"]) for t in now] == [(t["name"], t["start_boundary"]) for t in watchdog]
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    dom = fleet.state("dom01")["dominos"][0]
+    assert dom["state"] == "RUNNING" and not dom["backup_mode"]

@@ -20,6 +20,7 @@ BeforeAll {
         $plan | Add-Member -NotePropertyName version -NotePropertyValue 1 -Force
         $plan | Add-Member -NotePropertyName platform -NotePropertyValue 'windows' -Force
         $sections = @($plan.steps)
+        if ($plan.PSObject.Properties['guard']) { $sections += @($plan.guard) }
         if ($plan.PSObject.Properties['finally']) { $sections += @($plan.finally) }
         if ($plan.PSObject.Properties['rescue']) { $sections += @($plan.rescue) }
         if ($plan.PSObject.Properties['watchdog']) {
