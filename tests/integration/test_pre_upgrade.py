@@ -61,3 +61,17 @@ def test_good_upgrade_commits(solo_fleet, tmp_path):
     assert not [k for k in state["registry"] if "RESTOREPOINTS" in k]
     copies = solo_fleet.root / "shares" / "backupsrv" / "domino" / "dom01-before-upgrade"
     assert [p for p in copies.iterdir() if p.is_dir()], "the restore point was not copied off the host"
+
+
+def test_rollback_refuses_a_watchdog_shorter_than_the_restore(solo_fleet, tmp_path):
+    """The watchdog would start Domino while robocopy /MIR still writes the data directory: refused before the stop."""
+    tasks = tmp_path / "bad.yml"
+    tasks.write_text(BAD_UPGRADE)
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={
+        "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_rollback_timeout": 3600,
+        "preupgrade_snapshot_rollback_watchdog_seconds": 3600})
+    assert run.rc == 2
+    check = run.result("The watchdog outlives the restore", "dom01")
+    assert check["failed"] and "must be more than twice preupgrade_snapshot_rollback_timeout" in check["msg"]
+    dom = solo_fleet.state("dom01")["dominos"][0]
+    assert dom["state"] == "RUNNING"  # nothing was stopped
