@@ -55,6 +55,7 @@ function Get-DominoArg([int]$Index) {
 
 function Save-Delta([string]$Source, [string]$Relative, [string]$Target) {
     # A relative path inside the data directory: no drive, no '..'.
+    $Relative = $Relative.Replace('/', '\')
     if ($Relative -eq '' -or $Relative -match ':' -or $Relative -match '(^|\\)\.\.(\\|$)') {
         throw "the delta file name '$Relative' is not a path relative to the data directory"
     }
@@ -78,6 +79,18 @@ try {
 
     if ($Phase -eq 'start') {
         [void](New-Item -ItemType Directory -Force -Path $hold)
+        # Only a snapshot quiesce.domino asked for (hold\request, written just before its load backup -s) is
+        # held: a backup someone else started gets an error instead of a release nobody meant for it.
+        $request = Join-Path $hold 'request'
+        if (-not (Test-Path -LiteralPath $request)) {
+            throw 'no snapshot was requested by quiesce.domino (hold\request is missing); this backup is not held'
+        }
+        $requested = (Get-Item -LiteralPath $request).LastWriteTimeUtc
+        $release = Join-Path $hold 'release'
+        if ((Test-Path -LiteralPath $release) -and (Get-Item -LiteralPath $release).LastWriteTimeUtc -lt $requested) {
+            Remove-Item -LiteralPath $release -Force  # a release of an earlier snapshot
+        }
+        Remove-Item -LiteralPath $request -Force
         [System.IO.File]::WriteAllText((Join-Path $root $tagName), $backupStart)
         Write-JsonFile (Join-Path $hold 'held.json') @{ held_ms = (Get-NowMs); backup_start = $backupStart; pid = $PID; tag = $tagName }
         $released = $false
@@ -109,6 +122,7 @@ try {
             throw "Backup DB command got '$physical', not a .DELTA file: this configuration is for snapshot backups only"
         }
         if ($name -eq '') {
+            # (FileName empty: the path of the .DELTA inside the data directory)
             $full = (Resolve-Path -LiteralPath $physical).ProviderPath
             if (-not $full.StartsWith($root + '\', [StringComparison]::OrdinalIgnoreCase)) {
                 throw "the delta file $full has no FileName and is not inside the data directory $root"
@@ -144,18 +158,44 @@ try {
         exit 0
     }
 
-    # Phase post (Post-Backup command): the backup is over; record what it kept.
+    # Phase post (Post-Backup command): the backup is over; record what it kept, unless something is missing.
     $startedMs = Get-NowMs
     Remove-Item -LiteralPath (Join-Path $root $tagName) -Force -ErrorAction SilentlyContinue
     $prefix = $target.TrimEnd('\') + '\'
     $rows = @(Get-ChildItem -LiteralPath $target -Recurse -File -Force -Filter '*.DELTA' |
         ForEach-Object { @{ path = $_.FullName.Substring($prefix.Length); size = $_.Length } })
+    $failures = @(Get-ChildItem -LiteralPath $target -File -Filter 'failed-*.json' -ErrorAction SilentlyContinue)
+    if ($failures.Count -gt 0) { throw ('{0} delta file(s) of backup {1} could not be kept' -f $failures.Count, $backupStart) }
+    # A .DELTA Domino wrote during this backup that no phase kept (a Backup DB command missing or of another type).
+    $heldFile = Join-Path $hold 'held.json'
+    if (Test-Path -LiteralPath $heldFile) {
+        $since = [DateTimeOffset]::FromUnixTimeMilliseconds([int64](([System.IO.File]::ReadAllText($heldFile) | ConvertFrom-Json).held_ms)).UtcDateTime
+        $kept = @{}
+        foreach ($row in $rows) { $kept[$row.path.ToLowerInvariant()] = $true }
+        $missed = @(Get-ChildItem -LiteralPath $root -Recurse -File -Force -Filter '*.DELTA' |
+            Where-Object { -not $_.FullName.StartsWith($state + '\', [StringComparison]::OrdinalIgnoreCase) -and
+                $_.LastWriteTimeUtc -ge $since -and -not $kept.ContainsKey($_.FullName.Substring($root.Length + 1).ToLowerInvariant()) })
+        if ($missed.Count -gt 0) {
+            throw ('{0} delta file(s) of backup {1} were not kept, e.g. {2}: is the Backup DB command this script?' -f
+                $missed.Count, $backupStart, $missed[0].FullName)
+        }
+    }
     Write-JsonFile (Join-Path $target 'collected.json') @{ started_ms = $startedMs; ended_ms = (Get-NowMs);
         backup_start = $backupStart; deltas = $rows }
     Write-Output ('QUIESCE_SNAPSHOT_OK: {0} delta file(s) kept for backup {1}' -f $rows.Count, $backupStart)
     exit 0
 }
 catch {
-    Write-Output ('QUIESCE_SNAPSHOT_ERROR: {0}' -f $_.Exception.Message)
+    $message = $_.Exception.Message
+    if ($Phase -eq 'delta' -and (Get-Variable -Name target -ErrorAction SilentlyContinue)) {
+        # The post phase refuses to call a backup complete when a delta could not be kept.
+        try {
+            [void](New-Item -ItemType Directory -Force -Path $target)
+            $marker = Join-Path $target ('failed-{0}.json' -f [guid]::NewGuid().ToString('N'))
+            [System.IO.File]::WriteAllText($marker, (ConvertTo-Json -Compress -InputObject @{ error = $message; args = @($DominoArgs) }))
+        }
+        catch { $message += ' (and the failure could not be recorded)' }
+    }
+    Write-Output ('QUIESCE_SNAPSHOT_ERROR: {0}' -f $message)
     exit 1
 }

@@ -5,11 +5,13 @@
 with ``files/quiesce_domino_backup.ps1``.  Pure functions, no I/O.
 
 Facts (HCL Domino admin help "Snapshot backups" and "Snapshot tab", HCL-TECH-SOFTWARE/domino-backup
-``docs/snapshot.md`` and ``docs/delta-files.md``): ``load backup -s`` runs Domino Backup in snapshot
-mode; it puts every database into backup mode (writes go on, change info is kept), runs the
-"Snapshot start command", then takes the databases out of backup mode one by one, writing the change
-info of each changed database as a ``.DELTA`` file, and runs the "Backup snapshot command" with a file
-list.  A snapshot is consistent only with those ``.DELTA`` files applied by Domino's restore.
+``docs/snapshot.md``, ``docs/delta-files.md``, ``docs/interface.md`` and the Veeam concept): ``load backup -s``
+runs Domino Backup in snapshot mode; it puts every database into backup mode (writes go on, change info is
+kept), runs the "Snapshot start command", runs the "Backup snapshot command" with a file list and takes the
+databases out of backup mode one by one, writing the change info of each changed database as a ``.DELTA``
+file (the sources disagree on which of these two comes first), backs each ``.DELTA`` up with the "Backup DB
+command" and ends with the "Post-Backup command".  A snapshot is consistent only with those ``.DELTA`` files
+applied by Domino's restore.
 
 The hook runs as the Domino service account (SYSTEM, or Local Service on Domino 14), which cannot
 write HKLM\\SOFTWARE but can always write the data directory: every record lives under
@@ -120,7 +122,10 @@ $held = Join-Path $in.hold 'held.json'
 $done = Join-Path $in.hold 'done.json'
 function Read-Json([string]$Path) { return [System.IO.File]::ReadAllText($Path) | ConvertFrom-Json }
 if ($in.action -eq 'reset') {
+    # Forget an earlier hold and ask for this one: the hook holds only a snapshot with a fresh request.
     if (Test-Path -LiteralPath $in.hold) { Get-ChildItem -LiteralPath $in.hold -Force | Remove-Item -Force }
+    [void](New-Item -ItemType Directory -Force -Path $in.hold)
+    [System.IO.File]::WriteAllText((Join-Path $in.hold 'request'), 'request')
     exit 0
 }
 if ($in.action -eq 'release') {
@@ -231,8 +236,8 @@ def parse_hold_record(stdout: t.Optional[str]) -> dict[str, t.Any]:
 
 def window(record: dict[str, t.Any]) -> dict[str, t.Any]:
     """The hold as the hook recorded it.  ``held_ms``: databases in backup mode and the hook running;
-    ``done_ms``: the hook let go; ``left_ms``: Domino had taken every database out of backup mode and
-    written its delta files (the Backup snapshot command started), the true end of backup mode."""
+    ``done_ms``: the hook let go; ``left_ms``: the Post-Backup command started, so Domino had taken every
+    database out of backup mode and the deltas were kept: the end of the backup."""
     held = record.get("held") or {}
     done = record.get("done") or {}
     collected = record.get("collected") or {}

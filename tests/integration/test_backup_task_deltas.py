@@ -125,11 +125,12 @@ def test_writers_commit_throughout_the_hold(tmp_path):
 
 
 def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
-    """Domino Backup without the Backup DB and Post-Backup commands: the hold works, the deltas are never kept,
-    so the copy is reported failed (never verified) and no copy is left marked complete."""
+    """Domino Backup without the Backup DB command (the Post-Backup command configured): the hold works, the
+    deltas Domino wrote are never kept, so the post phase refuses to record the backup as complete, the copy is
+    reported failed (never verified) and no copy is left marked complete."""
     from conftest import make_fleet, simfleet
     fleet = make_fleet(tmp_path / "fleet", 1, "backup_task")
-    _configure(fleet, tmp_path / "fleet", backup_db_command=None, post_backup_command=None)
+    _configure(fleet, tmp_path / "fleet", backup_db_command=None)
     try:
         run = fleet.playbook(BACKUP.format(delta_timeout=10))
         assert run.rc == 2
@@ -141,6 +142,8 @@ def test_deltas_that_never_arrive_fail_the_backup(tmp_path):
         assert not share.exists() or not [p for p in share.iterdir() if p.is_dir()]
         state = fleet.state("dom01")
         assert state["dominos"][0]["backup_mode"] is False and state["shadows"] == {}
+        log = (Path(fleet.host_dir("dom01")) / "run" / "hostd.log").read_text()
+        assert "QUIESCE_SNAPSHOT_ERROR" in log and "were not kept" in log
     finally:
         simfleet.down(tmp_path / "fleet")
 

@@ -349,3 +349,25 @@ def test_hang_fault_and_latency(solo_fleet):
 def test_unknown_fault_is_refused(solo_fleet):
     with pytest.raises(SystemExit, match="unknown fault"):
         solo_fleet.fault("dom01", "meteor_strike", True)
+
+
+def test_a_backup_nobody_requested_is_not_held(tmp_path):
+    """Domino Backup started by someone else (a program document, an admin's load backup -s): the hook has no
+    request from quiesce.domino, so it does not hold (and a release left from an earlier snapshot is not taken
+    for this one)."""
+    made = simfleet.create(tmp_path / "fleet", 1, "backup_task")
+    simfleet.up(tmp_path / "fleet")
+    try:
+        host = Path(made[0]["dir"])
+        simfleet.set_fault(host, "console_other_user", "allow")
+        hold = host / "volumes" / "D" / "Domino" / "data" / "quiesce_domino" / "hold"
+        hold.mkdir(parents=True)
+        (hold / "release").write_text("")  # left by an earlier snapshot
+        tool = made[0]["tools"]["nserver"]
+        import subprocess
+        subprocess.run([tool, "-c", "load backup -s"], check=True, capture_output=True, timeout=30)
+        log = host / "run" / "hostd.log"
+        assert wait_for(lambda: "no snapshot was requested by quiesce.domino" in log.read_text())
+        assert not (hold / "held.json").exists() and not (hold / "done.json").exists()
+    finally:
+        simfleet.down(tmp_path / "fleet")

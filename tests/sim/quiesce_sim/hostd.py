@@ -367,6 +367,14 @@ class DominoServer:
         start = args[6]
         _state, hold = self._hook_paths()
         hold.mkdir(parents=True, exist_ok=True)
+        request = hold / "request"
+        if not request.exists():  # as the real hook: only a snapshot quiesce.domino asked for is held
+            self.log("hook: QUIESCE_SNAPSHOT_ERROR: no snapshot was requested by quiesce.domino")
+            return False
+        release = hold / "release"
+        if release.exists() and release.stat().st_mtime < request.stat().st_mtime:
+            release.unlink()  # a release of an earlier snapshot
+        request.unlink()
         tag = "dominobackup_%s.tag" % start
         (self.data_path / tag).write_text(start)
         _json_file(hold / "held.json", {"held_ms": now_ms(), "backup_start": start, "pid": self.pid + 300, "tag": tag})
@@ -423,6 +431,14 @@ class DominoServer:
         (self.data_path / ("dominobackup_%s.tag" % start)).unlink(missing_ok=True)
         rows = [{"path": str(p.relative_to(target)).replace("/", "\\"), "size": p.stat().st_size}
                 for p in sorted(target.rglob("*.DELTA"))]
+        held = self._held_ms()
+        kept = {r["path"].lower() for r in rows}
+        missed = [p for p in self.data_path.rglob("*.DELTA") if self._hook_paths()[0] not in p.parents
+                  and held is not None and p.stat().st_mtime * 1000 >= held - 1000
+                  and str(p.relative_to(self.data_path)).replace("/", "\\").lower() not in kept]
+        if list(target.glob("failed-*.json")) or missed:
+            self.log("hook: QUIESCE_SNAPSHOT_ERROR: %d delta files of backup %s were not kept" % (len(missed), start))
+            return
         _json_file(target / "collected.json", {"started_ms": started, "ended_ms": now_ms(), "backup_start": start,
                                                "deltas": rows})
         self.log("hook: %d delta files kept for backup %s" % (len(rows), start))

@@ -682,6 +682,8 @@ def _hold(host: Host, data: dict) -> Result:
         if hold.is_dir():
             for entry in hold.iterdir():
                 entry.unlink()
+        hold.mkdir(parents=True, exist_ok=True)
+        (hold / "request").write_text("request")
         return 0, "", ""
     if action == "release":
         hold.mkdir(parents=True, exist_ok=True)
