@@ -37,6 +37,10 @@ Describe 'quiesce_domino_backup.ps1' {
         [void](New-Item -ItemType Directory -Path (Join-Path $script:Data 'mail'))
         Set-Content -LiteralPath (Join-Path $script:Data 'mail\a.nsf') -Value 'db'
         Set-Content -LiteralPath (Join-Path $script:Data 'b.nsf') -Value 'db'
+        # quiesce.domino's reset step asks for the snapshot before it runs load backup -s
+        $script:Hold = Join-Path $script:Data 'quiesce_domino\hold'
+        [void](New-Item -ItemType Directory -Force -Path $script:Hold)
+        Set-Content -LiteralPath (Join-Path $script:Hold 'request') -Value 'request'
     }
 
     It 'writes the tag, holds until released and records held and done' {
@@ -53,6 +57,24 @@ Describe 'quiesce_domino_backup.ps1' {
         $process.ExitCode | Should -Be 0
         $out | Should -Match 'QUIESCE_SNAPSHOT_OK'
         (Get-Content -Raw (Join-Path $hold 'done.json') | ConvertFrom-Json).released | Should -BeTrue
+    }
+
+    It 'refuses a backup that quiesce.domino did not request' {
+        Remove-Item -LiteralPath (Join-Path $script:Hold 'request')
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'start', '-DataDir', $script:Data) + (Get-DominoArgs '' '' '20261123141921' '7'))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'no snapshot was requested'
+        Test-Path (Join-Path $script:Hold 'held.json') | Should -BeFalse
+    }
+
+    It 'does not record a backup complete when a delta could not be kept' {
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'delta', '-DataDir', $script:Data) +
+            (Get-DominoArgs (Join-Path $script:Data 'missing.nsf.DELTA') 'missing.nsf' '20261123141921' '7'))
+        $r.rc | Should -Be 1
+        $r = Invoke-Integration $script:Backup (@('-Phase', 'post', '-DataDir', $script:Data) + (Get-DominoArgs '' '' '20261123141921' '7'))
+        $r.rc | Should -Be 1
+        $r.out | Should -Match 'could not be kept'
+        Test-Path (Join-Path $script:Data 'quiesce_domino\deltas\20261123141921\collected.json') | Should -BeFalse
     }
 
     It 'reports an error when nobody releases it' {
