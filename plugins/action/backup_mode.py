@@ -134,11 +134,7 @@ class ActionModule(QuiesceAction):
         if method == "backup_task":
             # Domino leaves backup mode after the hook let go and writes the .DELTA files; the collection's
             # integration keeps them: a copy of the snapshot needs them (snapshot_copy deltas_from).
-            record: dict[str, t.Any] = {}
-            for name in (dom.DONE_STEP, dom.DELTAS_STEP):
-                rec = planlib.find_record(run, name)
-                if rec is not None and rec["status"] == "ok":
-                    record.update(dbk.parse_hold_record(rec.get("stdout")))
+            record = dbk.hold_record([rec for _section, rec in planlib.iter_records(run)])
             hold = dbk.window(record)
             out["backup_start"] = hold["backup_start"]
             out["deltas"] = dbk.delta_list(record)

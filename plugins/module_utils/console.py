@@ -31,7 +31,6 @@ from xml.sax.saxutils import escape as xml_escape
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
-TASK_FOLDER = "quiesce.domino\\run"  # one-shot tasks, apart from the watchdogs in \\quiesce.domino\\
 NRPC_PORT = 1352
 CONSOLE_LOG = "IBM_TECHNICAL_SUPPORT\\console.log"
 # Win32_Service.StartName of the built-in service accounts -> Task Scheduler principal (SID, logon type)
@@ -61,10 +60,6 @@ def principal(start_name: t.Optional[str]) -> dict[str, str]:
     if not _ACCOUNT_RE.fullmatch(name):
         raise ConsoleError("the Domino service runs as %r, which is not an account name the collection can use" % name)
     return {"user_id": name, "logon_type": "S4U", "account": name}
-
-
-def task_name(slug: str, purpose: str) -> str:
-    return "\\%s\\%s-%s" % (TASK_FOLDER, purpose, slug)
 
 
 def runas_xml(who: dict[str, str], argv: t.Sequence[str], working_dir: str, description: str,

@@ -529,7 +529,6 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         steps = []
         if not (inst.get("tasks") or {}).get("backupvss"):
             steps.append(console.console_command_step("load backupvss", tools, inst, "load backupvss"))
-        # the task's process under the server's nserver.exe (the console's reply is not read from nserver)
         # the task's process under the server's nserver.exe; its image name is inferred, so not finding it is not
         # fatal: the shadow copy creation itself must show the Domino writer (writer verify / the transcript)
         steps.append(console.state_step("wait until backupvss runs", tools, inst, ok_rc="any", allow_failure=True,
@@ -702,11 +701,7 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
         # The hook's own record is the hold: the databases were in backup mode when it recorded held_ms,
         # and they stayed in backup mode until Domino had written every delta and started the Backup
         # snapshot command (left_ms); done_ms (the hook let go) bounds it when that never came.
-        record = {}
-        for name in (DONE_STEP, DELTAS_STEP):
-            rec = next((r for r in thaw if r["name"] == name and r.get("status") == "ok"), None)
-            if rec is not None:
-                record.update(dbk.parse_hold_record(rec.get("stdout")))
+        record = dbk.hold_record(thaw)
         hold = dbk.window(record)
         end = hold["left_ms"] or hold["done_ms"]
         if hold["held_ms"] is not None and end is not None and end >= hold["held_ms"]:

@@ -32,7 +32,6 @@ HOOK_FILE = "quiesce_domino_backup.ps1"
 LOAD_COMMAND = "load backup -s"
 OK_STRING = "QUIESCE_SNAPSHOT_OK"
 ERROR_STRING = "QUIESCE_SNAPSHOT_ERROR"
-DELTA_SUFFIX = ".DELTA"
 _BACKUP_START_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 # cmd.exe expands % and ! (delayed expansion) even inside double quotes; the rest is refused by
 # windows_folder already.  A path reaching a .cmd file or a cmd /c line must have none of them.
@@ -77,12 +76,6 @@ def backup_start(value: t.Any) -> str:
 
 def deltas_folder(data_dir: str, start: str) -> str:
     return "%s\\%s" % (paths(data_dir).deltas, backup_start(start))
-
-
-def tag_name(start: str) -> str:
-    """The tag file Domino Backup integrations write into the data directory before the snapshot
-    (HCL's Veeam scripts: ``dominobackup_<BackupStartDT>.tag``) so a restore finds the matching copy."""
-    return "dominobackup_%s.tag" % backup_start(start)
 
 
 RESTORE_FILE = "quiesce_domino_restore.ps1"
@@ -232,6 +225,17 @@ def parse_hold_record(stdout: t.Optional[str]) -> dict[str, t.Any]:
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+def hold_record(records: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """The hook's record, from the plan records of the two hold steps: the first step printed what the
+    hook held and released, the second adds the deltas Domino wrote before it left backup mode."""
+    record: dict[str, t.Any] = {}
+    for name in (DONE_STEP, DELTAS_STEP):
+        rec = next((r for r in records if r.get("name") == name), None)
+        if rec is not None and rec.get("status") == "ok":
+            record.update(parse_hold_record(rec.get("stdout")))
+    return record
 
 
 def window(record: dict[str, t.Any]) -> dict[str, t.Any]:
