@@ -4,7 +4,7 @@
 """The Domino console in the server's own security context, and the evidence that a server answers.
 Pure functions, no I/O.
 
-Facts (shared/reference/domino.md and its sources):
+Facts, with their published sources:
 - Since Domino 11.0.1 FP3 / 12.0 a process running as another OS user than the server cannot use the
   console (``nserver -c``) or start server tasks; HCL's own Windows scripts run ``nserver -c`` as SYSTEM
   with the data directory as working directory (HCL-TECH-SOFTWARE/domino-backup

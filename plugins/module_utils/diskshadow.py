@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """diskshadow knowledge: render scripts from validated options, parse transcripts and listings.
 
-Pure functions, no I/O.  Formats follow the captures in shared/reference/windows-tool-output.md:
+Pure functions, no I/O.  Formats follow the captures in tests/unit/samples:
 indentation may be spaces or TABs, lines may end in CRLF, English output only (diskshadow and
 vssadmin are localised; IDs and GUID paths are matched by shape, not by label, where possible).
 """

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Domino knowledge: discover installations, decide quiesce methods, build freeze and thaw steps.
 
-Pure functions, no I/O.  Facts relied on are in shared/reference/domino.md: the service name
+Pure functions, no I/O.  Facts relied on (tests/sim/README.md names their sources): the service name
 embeds the data directory (discover it), ``nserver.exe -c`` runs console commands,
 ``nsd.exe -kill`` kills all Domino processes of an installation, the ``backupvss`` task needs
 Domino 12.0.2+ on Windows Server 2019/2022, Domino Backup (12.0+) calls a "Snapshot start command".

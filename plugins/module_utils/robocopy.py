@@ -5,7 +5,7 @@
 
 Pure functions, no I/O.  The summary table is read by position (rows Dirs, Files, Bytes,
 Times in that order; columns Total, Copied, Skipped, Mismatch, FAILED, Extras), because the
-labels are translated on non-English Windows (shared/reference/windows-tool-output.md).
+labels are translated on non-English Windows.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""diskshadow, vssadmin and CIM parsers against every sample in shared/reference/windows-tool-output.md."""
+"""diskshadow, vssadmin and CIM parsers against every captured sample in tests/unit/samples."""
 from __future__ import annotations
 
 from pathlib import Path

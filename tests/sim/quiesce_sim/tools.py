@@ -1,7 +1,7 @@
 """The fake Windows tools, run inside hostd against the simulated host.
 
-Output follows ../shared/reference/windows-tool-output.md where that file has a sample;
-formats it does not cover (sc, tasklist, schtasks, reg, nserver, nsd) follow the tools'
+Output follows the samples of real output named, with their sources, in tests/sim/README.md;
+formats they do not cover (sc, tasklist, schtasks, reg, nserver, nsd) follow the tools'
 well-known English output.  Lines end in CRLF, as on Windows.  Formats marked [I] in
 tests/sim/README.md are inferences still to be checked on a real server.
 """
