@@ -10,7 +10,8 @@
 # the path relative to the data directory), BackupStartDT (7th) and RestoreFileName (9th, where Domino wants
 # the file).  It finds the copy quiesce.domino.snapshot_copy made of that backup (the copy that holds
 # dominobackup_<BackupStartDT>.tag, written into the data directory before the snapshot) under -CopyRoot,
-# and copies the database, or its .DELTA file, to RestoreFileName.  Domino then applies the .DELTA to the
+# and copies the database, or its .DELTA file, to RestoreFileName.  A copy with quiesce_domino.json holds the
+# data directory in its data folder; an older copy is the data directory itself.  Domino then applies the .DELTA to the
 # restored database, recovers it (rolls it forward with archived transaction logs when asked) and brings
 # it online.  Prints QUIESCE_RESTORE_OK or QUIESCE_RESTORE_ERROR for the OK and Error strings.
 [CmdletBinding(PositionalBinding = $false)]
@@ -45,13 +46,17 @@ try {
     # .partial folders and an INCOMPLETE mirror are not backups.
     $copies = @(Get-ChildItem -LiteralPath $CopyRoot -Directory |
         Where-Object { $_.Name -notlike '*.partial' -and -not (Test-Path -LiteralPath ($_.FullName + '.INCOMPLETE')) } |
-        Where-Object { Test-Path -LiteralPath (Join-Path $_.FullName $tag) })
+        ForEach-Object {
+            if (Test-Path -LiteralPath (Join-Path $_.FullName 'quiesce_domino.json') -PathType Leaf) { Join-Path $_.FullName 'data' }
+            else { $_.FullName }
+        } |
+        Where-Object { Test-Path -LiteralPath (Join-Path $_ $tag) })
     if ($copies.Count -eq 0) { throw "no complete copy under $CopyRoot holds $tag" }
-    $source = Join-Path $copies[0].FullName $fileName
+    $source = Join-Path $copies[0] $fileName
     if (-not (Test-Path -LiteralPath $source -PathType Leaf)) { throw "$source is not in the copy of backup $backupStart" }
     [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $restoreFile))
     Copy-Item -LiteralPath $source -Destination $restoreFile -Force
-    Write-Output ('QUIESCE_RESTORE_OK: {0} from {1}' -f $fileName, $copies[0].FullName)
+    Write-Output ('QUIESCE_RESTORE_OK: {0} from {1}' -f $fileName, $copies[0])
     exit 0
 }
 catch {

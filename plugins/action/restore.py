@@ -10,6 +10,7 @@ import typing as t
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
 from ansible_collections.quiesce.domino.plugins.action.restore_point import read_points
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -26,6 +27,7 @@ ARGSPEC = {
     "expose_as": {"type": "str", "default": "R:"},
     "timeout": {"type": "int", "default": 21600},
     "allow_unapplied_deltas": {"type": "bool", "default": False},
+    "other_locations": {"type": "bool", "default": True},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -86,16 +88,31 @@ class ActionModule(QuiesceAction):
                                   % (target, data_dir))
         entries = restore.copy_entries(databases)
         tools = self.tools(inst["program_dir"])
-        plan = restore.copy_restore_plan(tools, self.platform, inst["service"], source, target, entries, in_place, timeout,
-                                         refuse_deltas=in_place and not args["allow_unapplied_deltas"])
+        layout = self._layout(tools, source)
+        others: list[dict[str, t.Any]] = []
+        if in_place and not databases and args["other_locations"]:
+            try:
+                others = restore.places_to_restore(layout, inst.get("locations") or [])
+            except ValueError as exc:
+                raise QuiesceActionError("copy: %s" % exc)
+        plan = restore.copy_restore_plan(tools, self.platform, inst["service"], locs.data_root(source, layout), target,
+                                         entries, in_place, timeout,
+                                         refuse_deltas=in_place and not args["allow_unapplied_deltas"], copy_base=source,
+                                         others=others)
         out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
-                                 "databases": databases or None, "service": inst["service"]}
+                                 "databases": databases or None, "service": inst["service"],
+                                 "locations_restored": ["data"] + [p["name"] + ("\\" + p["path"].rsplit("\\", 1)[-1]
+                                                                               if p.get("file") else "") for p in others]}
+        held = [p["name"] for p in (layout or {}).get("locations", []) if p["name"] != "data"]
+        if held and not others:
+            out["warnings"] = ["the copy also holds %s; only the data directory is restored (other places are put back "
+                               "only with the whole data directory in place and other_locations=true)" % ", ".join(sorted(set(held)))]
         if self._task.check_mode:
             out["plan"] = plan
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
-        copied = [r for r in run["steps"] if r["name"].startswith(restore.COPY_RESTORE_STEP)]
+        copied = [r for r in run["steps"] if r["name"].startswith((restore.COPY_RESTORE_STEP, restore.PLACE_RESTORE_STEP))]
         files = bytes_ = 0
         deltas: list[str] = []
         for record in copied:
@@ -116,7 +133,21 @@ class ActionModule(QuiesceAction):
                 out["changed"] = False
             raise QuiesceActionError("restore from %s failed: %s%s" % (source, outcome_message(run), hint), **out)
         if deltas:
-            out["warnings"] = ["%d databases in %s have their .DELTA beside them and are NOT consistent until their "
+            out.setdefault("warnings", []).extend(["%d databases in %s have their .DELTA beside them and are NOT consistent until their "
                                "change info is applied: have Domino's restore process them before anyone opens them "
-                               "(docs/restore.md)" % (len(deltas), target)]
+                               "(docs/restore.md)" % (len(deltas), target)])
         return out
+
+    def _layout(self, tools: dict[str, str], copy: str) -> t.Optional[dict[str, t.Any]]:
+        """The copy's quiesce_domino.json (None: a copy made before 0.2.0, the data directory itself)."""
+        plan = planlib.build_plan("read the layout of the copy", self.platform,
+                                  [rc.fs_step("read the layout", tools, "read_text",
+                                              {"path": "%s\\%s" % (copy.rstrip("\\"), locs.LAYOUT_FILE)}, timeout=120)],
+                                  check_mode_safe=True)
+        run = self.run_plan(plan)
+        if not run["ok"]:
+            raise QuiesceActionError("copy: %s cannot be read on the host: %s" % (copy, outcome_message(run)))
+        try:
+            return locs.parse_layout(run["steps"][0].get("stdout") or "")
+        except ValueError as exc:
+            raise QuiesceActionError("copy: %s" % exc)

@@ -14,6 +14,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow a
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -71,8 +72,6 @@ class ActionModule(QuiesceAction):
                                   "creation (at least %d s with these timeouts)"
                                   % (watchdog_seconds, args["method"], " (which may choose shutdown)" if judged != args["method"]
                                      else "", needed[judged]))
-        if target and len(volumes) > 1:
-            raise cli.OptionError("expose_as: exposing needs exactly one volume; %d were given" % len(volumes))
 
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner()) if args["lock"] else None
         stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
@@ -110,7 +109,6 @@ class ActionModule(QuiesceAction):
         if method in ("shutdown", "backup_task") and not stopped and not inst.get("answers"):
             raise QuiesceActionError("service: %s does not answer (%s); refusing to quiesce a server whose health cannot "
                                      "be checked afterwards" % (inst["service"], inst.get("answers_by")))
-        given = bool(volumes)
         if not volumes and inst.get("data_volume"):
             # The whole server in one shadow copy set: the data volume first (the one exposed), then every other
             # volume where the server keeps data (transaction log, DAOS store, directory-link targets, ...).
@@ -122,8 +120,17 @@ class ActionModule(QuiesceAction):
                                      % target)
         writers = method == "vss_writer"
         pairs = [(vol, volume_alias(vol, i)) for i, vol in enumerate(volumes)]
+        exposed: dict[str, str] = {}
+        if target:
+            # Every volume of the set is exposed, so that snapshot_copy reads each place of the server from its
+            # shadow copy: the first (the data volume) at expose_as, the others at free drive letters.
+            try:
+                exposed = locs.exposure_letters(volumes, target, inv.get("drives_in_use") or [])
+            except ValueError as exc:
+                raise QuiesceActionError("expose_as: %s; name fewer volumes" % exc)
+        alias_of = {vol.upper(): alias for vol, alias in pairs}
         lines = ds.render_create(pairs, writers=writers, writer_verify=[writer_id] if writer_id else [],
-                                 expose={pairs[0][1]: target} if target else None,
+                                 expose={alias_of[vol]: letter for vol, letter in exposed.items()} if target else None,
                                  exec_before_create=dom.WAIT_CMD_PATH if method == "backup_task" else None,
                                  exec_after_create=dom.RELEASE_CMD_PATH if method == "backup_task" else None)
         script = ds.render(lines)
@@ -135,9 +142,14 @@ class ActionModule(QuiesceAction):
                      hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
         preflight = []
         if dest is not None:
+            # the whole server as the copy will hold it: every place that is on a volume of the set
+            live = [dict(loc, source=loc["path"]) for loc in inst.get("locations") or []
+                    if loc["kind"] == "data" or str(loc.get("path") or "")[:2].upper() in {v.upper() for v in volumes}]
+            sizes = [{"path": u["source"], "files": u["files"]} for u in locs.robocopy_units(live)] or [
+                {"path": cli.windows_folder("data directory", inst["data_dir"]), "files": None}]
             preflight.append(rc.fs_step(dom.PREFLIGHT_STEP, tools, "fit", {
-                "source": cli.windows_folder("data directory", inst["data_dir"]),
-                "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]}, timeout=600))
+                "sources": sizes, "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]},
+                timeout=600))
         # A server someone else stopped is snapshotted as it is, and left stopped: nothing is stopped or started.
         plan = dom.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
                                  start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
@@ -145,13 +157,16 @@ class ActionModule(QuiesceAction):
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
-        outside = [loc for loc in out["locations"] if loc["kind"] != "data"]
-        if outside and not given:
-            places = ", ".join("%s %s" % (loc["kind"], loc["path"]) for loc in outside)
-            out.setdefault("warnings", []).append(
-                "%s keeps data outside its data directory (%s): the shadow copy set covers those volumes, but "
-                "quiesce.domino.snapshot_copy copies the data directory only; copy the others from the shadow copies "
-                "yourself until the collection does" % (inst["service"], places))
+        if target:
+            out.update(exposed=exposed, exposed_letters=sorted(set(exposed.values()), key=list(exposed.values()).index),
+                       copy_locations=locs.copy_locations(out["locations"], exposed),
+                       copy_source=exposed[volumes[0].upper()] + inst["data_dir"][2:] if inst.get("data_dir") else None)
+            left_out = [loc for loc in out["locations"]
+                        if not any(c["name"] == loc["name"] and c["path"] == loc["path"] for c in out["copy_locations"])]
+            if left_out:
+                out.setdefault("warnings", []).append(
+                    "%s keeps data where this shadow copy set does not reach (%s): a copy of it is not the whole "
+                    "server" % (inst["service"], ", ".join("%s %s" % (loc["kind"], loc["path"]) for loc in left_out)))
         if stopped:
             out.setdefault("warnings", []).append("%s was STOPPED before the snapshot (not by quiesce.domino); it was "
                                                   "snapshotted as it is and stays stopped" % inst["service"])
@@ -203,7 +218,7 @@ class ActionModule(QuiesceAction):
         failed_name = (run.get("failed_step") or {}).get("name")
         reason = None
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
-            reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": [target] if target else []})
+            reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())})
         held = locks if run["ok"] else None  # every step ran ok, so no rescue freed the host lock
         if reason and failed_name in (None, dom.CREATE_STEP):
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))

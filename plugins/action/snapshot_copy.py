@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import datetime
+import json
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
@@ -35,7 +37,8 @@ ARGSPEC = {
     "sha256": {"type": "bool", "default": False},
     "space_margin": {"type": "float", "default": 1.1},
     "timeout": {"type": "int", "default": 21600},
-    "delete_exposed_shadow": {"type": "str"},
+    "delete_exposed_shadow": {"type": "list", "elements": "str", "default": []},
+    "locations": {"type": "list", "elements": "dict", "default": []},
     "release_lock": {"type": "bool", "default": False},
     "deltas_from": {"type": "str"},
     "delta_timeout": {"type": "int", "default": 300},
@@ -45,7 +48,6 @@ ARGSPEC = {
 
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
-    REQUIRED_IF = [["state", "present", ["source"]]]
     SUPPORTS_ASYNC = True
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -58,6 +60,10 @@ class ActionModule(QuiesceAction):
         threads = cli.int_range("threads", args["threads"], 1, 128)
         timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
         delta_timeout = cli.int_range("delta_timeout", args["delta_timeout"], 10, 3600)
+        units: list[dict[str, t.Any]] = []
+        if args["state"] == "present":
+            units = self._units(source, args["locations"])
+            source = units[0]["source"]
         deltas = None
         if args["deltas_from"] is not None:
             data_dir, _start = dbk.parse_deltas_folder("deltas_from", args["deltas_from"])
@@ -85,22 +91,31 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
             removed = cli.parse_json_document(run["steps"][0]["stdout"]).get("removed") or []
             return {"changed": bool(removed), "removed": removed}
+        daos = next((u for u in units if u["kind"] == "daos" and u.get("path")), None)
         where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
         release = None
         if args["delete_exposed_shadow"]:
-            letter = cli.drive_letter("delete_exposed_shadow", args["delete_exposed_shadow"])
-            if not source.upper().startswith(letter):
-                raise cli.OptionError("delete_exposed_shadow: %s is not where source %s is" % (letter, source))
-            release = ds.render(ds.render_delete("exposed", letter))
+            letters = [cli.drive_letter("delete_exposed_shadow[%d]" % i, v) for i, v in enumerate(args["delete_exposed_shadow"])]
+            read_from = sorted({u["source"][:2].upper() for u in units})
+            for i, letter in enumerate(letters):
+                if letter not in read_from:
+                    raise cli.OptionError("delete_exposed_shadow[%d]: %s is not where any place is copied from (%s)"
+                                          % (i, letter, ", ".join(read_from)))
+            release = ds.render([line for letter in letters for line in ds.render_delete("exposed", letter)])
         extra = []
         if args["release_lock"]:
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
-        plan = rc.copy_plan(tools, self.platform, source, where, args["mode"], retries, wait, threads,
+        runits = locs.robocopy_units(units)
+        layout_text = json.dumps(locs.layout_document(host, units), indent=1, sort_keys=True)
+        plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
-                            release_script=release, extra_finally=extra, deltas=deltas)
+                            layout_text, release_script=release, extra_finally=extra, deltas=deltas,
+                            daos_live=daos["path"] if daos else None)
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
-                                 "manifest": where["manifest"], "log": where["log"], "verified": False}
+                                 "manifest": where["manifest"], "log": where["log"], "verified": False,
+                                 "layout": {u["name"] if not u.get("file") else "files\\" + u["source"].rsplit("\\", 1)[-1]:
+                                            u.get("path") for u in units}}
         if self._task.check_mode:
             out["plan"] = plan
             return out
@@ -109,28 +124,52 @@ class ActionModule(QuiesceAction):
             # state=progress for the bytes copied so far.
             return executor.run_plan(self, plan, task_vars, wrap_async=True)
         run = self.run_plan(plan)
-        return self._report(run, out, where)
+        return self._report(run, out, where, runits, daos is not None)
 
-    def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str]) -> dict[str, t.Any]:
+    @staticmethod
+    def _units(source: str, given: list[t.Any]) -> list[dict[str, t.Any]]:
+        """The places to copy, the data directory first: ``source`` alone, or the snapshot's copy_locations."""
+        units = locs.copy_units("locations", given) if given else []
+        data = [u for u in units if u["name"] == "data"]
+        if source and data and data[0]["source"].lower() != source.lower():
+            raise cli.OptionError("source: %s is not the data directory's place in locations (%s); give one of them"
+                                  % (source, data[0]["source"]))
+        if not source and not data:
+            raise cli.OptionError("source, locations: state=present needs source (the data directory in the exposed "
+                                  "shadow copy) or locations with the data directory (the snapshot's copy_locations)")
+        if not data:
+            data = [{"name": "data", "kind": "data", "source": source, "path": None}]
+        return data + [u for u in units if u["name"] != "data"]
+
+    def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str], runits: list[dict[str, t.Any]],
+                topped_up: bool) -> dict[str, t.Any]:
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
         fit = planlib.find_record(run, "check free space") or {}
-        copy = planlib.find_record(run, "copy") or {}
+        copy_names = [rc.unit_step_names(u)[0] for u in runits]
+        verify_names = [rc.unit_step_names(u)[1] for u in runits]
+        copies = [r for r in (planlib.find_record(run, n) for n in copy_names) if r is not None]
         try:
             space = cli.parse_json_document(fit.get("stdout") or "")
         except ValueError:
             space = {}
         out.update(source_bytes=space.get("source_bytes"), free_bytes=space.get("free_bytes"))
-        summary = rc.parse_summary(copy.get("stdout") or "")
-        meaning = rc.decode_rc(copy.get("rc"))
-        out.update(robocopy_rc=copy.get("rc"), rc_meanings=meaning["meanings"], errors=rc.error_lines(copy.get("stdout") or ""),
-                   duration_ms=copy.get("duration_ms"), started_at=iso_ms(copy.get("start_ms")),
-                   ended_at=iso_ms(copy.get("end_ms")))
-        if summary:
-            out.update(files=summary["files"]["total"], files_copied=summary["files"]["copied"],
-                       files_failed=summary["files"]["failed"], bytes=summary["bytes"]["total"],
-                       bytes_copied=summary["bytes"]["copied"], bytes_failed=summary["bytes"]["failed"])
-            seconds = max((copy.get("duration_ms") or 0) / 1000.0, 0.001)
-            out["throughput_bytes_per_second"] = int(summary["bytes"]["copied"] / seconds)
+        ran = [c for c in copies if c.get("rc") is not None]
+        worst = max((c for c in ran), key=lambda c: c["rc"], default={})
+        meaning = rc.decode_rc(worst.get("rc"))
+        errors = [e for c in copies for e in rc.error_lines(c.get("stdout") or "")]
+        out.update(robocopy_rc=worst.get("rc"), rc_meanings=meaning["meanings"], errors=errors,
+                   duration_ms=sum(c.get("duration_ms") or 0 for c in ran) if ran else None,
+                   started_at=iso_ms(ran[0].get("start_ms")) if ran else None,
+                   ended_at=iso_ms(ran[-1].get("end_ms")) if ran else None)
+        summaries = [s for s in (rc.parse_summary(c.get("stdout") or "") for c in ran) if s]
+        if summaries:
+            def total(row: str, column: str) -> int:
+                return sum(s[row][column] for s in summaries)
+            out.update(files=total("files", "total"), files_copied=total("files", "copied"),
+                       files_failed=total("files", "failed"), bytes=total("bytes", "total"),
+                       bytes_copied=total("bytes", "copied"), bytes_failed=total("bytes", "failed"))
+            seconds = max((out["duration_ms"] or 0) / 1000.0, 0.001)
+            out["throughput_bytes_per_second"] = int(out["bytes_copied"] / seconds)
         if not run["ok"]:
             failed = run.get("failed_step") or {}
             where_left = ("the partial copy was removed" if out["mode"] == "versioned"
@@ -139,9 +178,11 @@ class ActionModule(QuiesceAction):
                 reason = ("destination has %s bytes free, the copy needs %s (with margin); nothing was copied"
                           % (space.get("free_bytes"), space.get("source_bytes")))
                 where_left = "nothing was written"
-            elif failed.get("name") == "copy":
-                reason = "robocopy rc %s: %s%s" % (copy.get("rc"), "; ".join(meaning["meanings"]),
-                                                   (" (%s)" % out["errors"][0]) if out["errors"] else "")
+            elif failed.get("name") in copy_names:
+                record = planlib.find_record(run, failed["name"]) or {}
+                mine = rc.error_lines(record.get("stdout") or "")
+                reason = "robocopy rc %s: %s%s" % (record.get("rc"), "; ".join(rc.decode_rc(record.get("rc"))["meanings"]),
+                                                   (" (%s)" % mine[0]) if mine else "")
             elif failed.get("name") == rc.BACKUP_MODE_STEP:
                 reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "
                           "backup_task); it is consistent only with its .DELTA files: pass deltas_from (the snapshot's "
@@ -151,7 +192,7 @@ class ActionModule(QuiesceAction):
                 reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (are the Backup DB "
                           "command and the Post-Backup command configured? docs/backup-task.md); without them the "
                           "snapshot is not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
-            elif failed.get("name") == "verify":
+            elif failed.get("name") in verify_names:
                 reason = "the copy differs from the source (robocopy /L found differences)"
             else:
                 reason = outcome_message(run)
@@ -160,12 +201,13 @@ class ActionModule(QuiesceAction):
         released = planlib.find_record(run, rc.RELEASE_STEP)
         if released is not None:
             parsed = ds.parse_transcript(released.get("stdout") or "")
-            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": 1}) is None
+            wanted = len(self._task.args.get("delete_exposed_shadow") or [])
+            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted}) is None
         source_rows = rc.manifest_rows((planlib.find_record(run, "source manifest") or {}).get("stdout") or "[]")
         delta_record = planlib.find_record(run, rc.DELTAS_MANIFEST_STEP)
         if delta_record is not None:
             delta_rows = rc.manifest_rows(delta_record.get("stdout") or "[]")
-            source_rows += delta_rows
+            source_rows += [dict(r, path="data\\" + str(r["path"])) for r in delta_rows]
             out["deltas"] = sorted(str(r["path"]) for r in delta_rows)
             kept = planlib.find_record(run, rc.DELTAS_WAIT_STEP) or {}
             listed = dbk.delta_list(dbk.parse_hold_record(kept.get("stdout")))
@@ -174,7 +216,8 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("copy at %s lacks delta files the hook kept: %s" % (where["final"], ", ".join(missing[:5])),
                                          **out)
         copy_rows = rc.manifest_rows((planlib.find_record(run, "copy manifest") or {}).get("stdout") or "[]")
-        problems = rc.compare_manifests(source_rows, copy_rows)
+        copy_rows = rc.copy_rows_in_layout(copy_rows, {u["name"] for u in runits})
+        problems = rc.compare_manifests(source_rows, copy_rows, extras_allowed_under=["daos\\"] if topped_up else [])
         out["manifest_files"] = len(copy_rows)
         retention = planlib.find_record(run, "retention")
         if retention and retention.get("stdout"):

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
@@ -155,47 +156,6 @@ def parse_watchdog_description(text: str) -> dict[str, str]:
     return fields
 
 
-def _absolute(path: t.Optional[str], base: t.Optional[str]) -> t.Optional[str]:
-    """A notes.ini path as Domino reads it: absolute, or relative to the data directory."""
-    if not path:
-        return None
-    path = path.strip().strip('"').rstrip("\\")
-    if re.match(r"^[A-Za-z]:\\", path) or path.startswith("\\\\"):
-        return path
-    if re.match(r"^[A-Za-z]:$", path):
-        return path + "\\"
-    return "%s\\%s" % (base.rstrip("\\"), path.lstrip("\\")) if base else None
-
-
-def _inside(path: str, folder: t.Optional[str]) -> bool:
-    return bool(folder) and (path.lower() == folder.lower().rstrip("\\") or
-                             path.lower().startswith(folder.lower().rstrip("\\") + "\\"))
-
-
-def server_locations(data_dir: t.Optional[str], ini: dict[str, str], notes_ini: t.Optional[str],
-                     links: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    """Every place the server's data lives, as {kind, path, name}: the data directory, the transaction log,
-    the DAOS store, the targets of directory links, notes.ini and the server ID when they lie outside the
-    data directory.  A backup that covers these (one shadow copy set, one copy) holds the whole server."""
-    out: list[dict[str, t.Any]] = [{"kind": "data", "path": data_dir, "name": "data"}] if data_dir else []
-    translog = _absolute(ini.get("translog_path"), data_dir) if ini.get("translog_status") == "1" else None
-    if translog and not _inside(translog, data_dir):
-        out.append({"kind": "translog", "path": translog, "name": "translog"})
-    if ini.get("daosenable") == "1":
-        daos = _absolute(ini.get("daosbasepath") or "DAOS", data_dir)
-        if daos and not _inside(daos, data_dir):
-            out.append({"kind": "daos", "path": daos, "name": "daos"})
-    for link in links:
-        target = _absolute(str(link.get("target") or ""), data_dir)
-        if target and not _inside(target, data_dir) and not any(_inside(target, o["path"]) for o in out):
-            name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(link.get("path") or "").rsplit("\\", 1)[-1])[:60] or "link"
-            out.append({"kind": "link", "path": target, "name": "links\\" + name, "link": link.get("path")})
-    for kind, path in (("notes_ini", notes_ini), ("server_id", _absolute(ini.get("serverkeyfilename"), data_dir))):
-        if path and not any(_inside(path, o["path"]) for o in out):
-            out.append({"kind": kind, "path": path, "name": "files", "file": True})
-    return out
-
-
 def _process_tree(processes: list[dict[str, t.Any]], service_pid: t.Optional[int]) -> tuple[bool, list[str]]:
     """Whether nserver.exe runs under the service's nservice.exe, and the names of its task processes."""
     if not service_pid:
@@ -255,7 +215,7 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
                                 if server and p.get("ParentProcessId") == server[0].get("ProcessId"))
         port_open = bool(place.get("port_open"))
         links = [link for link in _as_list(place.get("links")) if isinstance(link, dict)]
-        locations = server_locations(data_dir, ini, ini_path, links)
+        locations = locs.server_locations(data_dir, ini, ini_path, links)
         deferred = ini.get("daosdeferreddeleteinterval")
         installs.append({
             "service": name,
@@ -271,12 +231,12 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
             "translog": {"status": ini.get("translog_status"), "style": ini.get("translog_style"),
                          "style_name": {"0": "circular", "1": "archive", "2": "linear"}.get(ini.get("translog_style") or "")
                          if ini.get("translog_status") == "1" else None,
-                         "path": _absolute(ini.get("translog_path"), data_dir)},
+                         "path": locs.absolute(ini.get("translog_path"), data_dir)},
             "daos": {"enabled": ini.get("daosenable") == "1",
-                     "base_path": _absolute(ini.get("daosbasepath") or "DAOS", data_dir) if ini.get("daosenable") == "1" else None,
+                     "base_path": locs.absolute(ini.get("daosbasepath") or "DAOS", data_dir) if ini.get("daosenable") == "1" else None,
                      "deferred_delete_days": int(deferred) if (deferred or "").isdigit() else None},
             "directory_links": links,
-            "server_id": _absolute(ini.get("serverkeyfilename"), data_dir),
+            "server_id": locs.absolute(ini.get("serverkeyfilename"), data_dir),
             "locations": locations,
             "volumes": sorted({loc["path"][0].upper() + ":" for loc in locations if re.match(r"^[A-Za-z]:", loc["path"])}),
             "data_volume": data_dir[0].upper() + ":" if data_dir and re.match(r"^[A-Za-z]:", data_dir) else None,
@@ -331,9 +291,13 @@ def possible_methods(inst: dict[str, t.Any], os_build: int, partitioned: bool) -
         reasons.append("partitioned server: the VSS writer serves only one partition; choose another method")
     if not inst.get("data_volume"):
         reasons.append("data directory not found")
-    if len(inst.get("volumes") or []) > 1:
-        reasons.append("the server keeps data on several volumes (%s); the VSS writer supports all databases on one "
-                       "disk, no links to other disks" % ", ".join(inst["volumes"]))
+    # HCL's limit is about databases: all on one disk, no links to other disks.  The transaction log and the DAOS
+    # store (no databases) may live elsewhere; their volumes join the shadow copy set.
+    database_volumes = sorted({str(loc["path"])[:2].upper() for loc in inst.get("locations") or []
+                               if loc.get("kind") in ("data", "link") and re.match(r"^[A-Za-z]:", str(loc.get("path") or ""))})
+    if len(database_volumes) > 1:
+        reasons.append("the server keeps databases on several volumes (%s, through directory links); the VSS writer "
+                       "supports all databases on one disk, no links to other disks" % ", ".join(database_volumes))
     out["vss_writer"] = {"possible": not reasons, "why": "; ".join(reasons) or "backupvss VSS writer"}
     if version < (12, 0):
         out["backup_task"] = {"possible": False, "why": "needs Domino 12.0 or later (found %s)" % (inst.get("version") or "unknown")}

@@ -101,6 +101,7 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, shadow_id: 
 DATABASE_SUFFIXES = (".nsf", ".ntf", ".box")
 _REL_PART_RE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f%&^!]+$")
 COPY_RESTORE_STEP = "restore from the copy"
+PLACE_RESTORE_STEP = "restore the place"
 DELTA_CHECK_STEP = "the copy holds no change info to apply"
 
 
@@ -132,11 +133,17 @@ def copy_entries(databases: t.Sequence[str]) -> list[dict[str, str]]:
 
 def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_root: str, target: str,
                       entries: t.Sequence[dict[str, str]], in_place: bool, timeout: int,
-                      refuse_deltas: bool = False) -> dict[str, t.Any]:
+                      refuse_deltas: bool = False, copy_base: str = "",
+                      others: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
     """Put databases (each with its ``.DELTA`` from the copy beside it, so Domino's restore applies it) from a
     copy made by snapshot_copy into the data directory (Domino stopped) or a restore folder.  A ``.DELTA``
     left in the target beside a database that the copy restores without one is removed first: Domino must
-    not apply another backup's change info to it."""
+    not apply another backup's change info to it.
+
+    ``others``: places outside the data directory (the copy's layout, each checked against where the server
+    keeps it now) put back from ``<copy_base>\\<name>``.  The transaction log is mirrored (log extents written
+    after the backup must not stay beside the restored databases); the DAOS store and link targets are
+    copied without deleting anything; single files are copied by name."""
     steps = []
     if in_place:
         steps.append(planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
@@ -176,7 +183,43 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
         steps.append(planlib.step("%s %d" % (COPY_RESTORE_STEP, index), argv, ok_rc=planlib.ok_rc_range(0, 7),
                                   timeout=timeout))
         steps.append(planlib.step("verify the restore %d" % index, listing, ok_rc=[0], timeout=timeout))
+    for place in others:
+        src = "%s\\%s" % (copy_base.rstrip("\\"), place["name"])
+        if place.get("file"):
+            folder, _sep, leaf = place["path"].rpartition("\\")
+            folder = folder if len(folder) > 2 else folder + "\\"
+            argv = rc.files_argv(tools, src, folder, [leaf], 1, 1, 8, False, None)
+            listing = rc.files_argv(tools, src, folder, [leaf], 0, 0, 8, False, None, listing=True)
+            label = "%s %s" % (place["name"], leaf)
+        else:
+            mode = "mirror" if place["kind"] == "translog" else "versioned"
+            argv = rc.robocopy_argv(tools, src, place["path"], mode, 1, 1, 8, True, None)
+            listing = rc.robocopy_argv(tools, src, place["path"], mode, 0, 0, 8, False, None, listing=True,
+                                       ignore_extras=mode != "mirror")
+            label = place["name"]
+        steps.append(planlib.step("%s %s" % (PLACE_RESTORE_STEP, label), argv, ok_rc=planlib.ok_rc_range(0, 7),
+                                  timeout=timeout))
+        steps.append(planlib.step("verify the restore of %s" % label, listing, ok_rc=[0], timeout=timeout))
     return planlib.build_plan("restore from a copy", platform, steps, max_output_bytes=8 * 1024 * 1024)
+
+
+def places_to_restore(layout: t.Optional[dict[str, t.Any]], server_places: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The places outside the data directory that a copy holds, each only where the server keeps it now.
+    The layout file lies with the copy (often on a share): a place whose path the server does not use is
+    refused rather than written to, with ValueError naming it."""
+    if not layout:
+        return []
+    known = {(str(p.get("kind")), str(p.get("path") or "").lower()) for p in server_places}
+    out = []
+    for place in layout["locations"]:
+        if place["name"] == "data":
+            continue
+        if (place["kind"], str(place.get("path") or "").lower()) not in known:
+            raise ValueError("the copy holds %s (%s %s), but the server does not keep its %s there now; restore it by "
+                             "hand or set other_locations=false" % (place["name"], place["kind"], place.get("path"),
+                                                                      place["kind"]))
+        out.append(place)
+    return out
 
 
 def restored_deltas(stdout: str) -> list[str]:

@@ -16,6 +16,7 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils.locations import LAYOUT_FILE
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 MODES = ("versioned", "mirror")
@@ -135,7 +136,9 @@ FS_SCRIPTS = {
     "fit": (
         "# quiesce.domino:fit\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "$files = @(Get-ChildItem -LiteralPath $in.source -Recurse -File -Force)\n"
+        "$files = @(foreach ($s in @($in.sources)) { if ($null -eq $s.files) {"
+        " Get-ChildItem -LiteralPath $s.path -Recurse -File -Force } else {"
+        " foreach ($n in @($s.files)) { Get-Item -LiteralPath (Join-Path $s.path $n) -Force } } })\n"
         "$need = [int64]0; foreach ($f in $files) { $need += $f.Length }\n"
         "[void](New-Item -ItemType Directory -Force -Path $in.base)\n"
         "$free = [int64]0; $null = [Quiesce.Disk]::GetDiskFreeSpaceEx($in.base, [ref]$free, [ref]0, [ref]0)\n"
@@ -146,19 +149,34 @@ FS_SCRIPTS = {
     "manifest": (
         "# quiesce.domino:manifest\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "$root = (Resolve-Path -LiteralPath $in.root).ProviderPath.TrimEnd('\\') + '\\'\n"
-        "$skipDirs = @($in.exclude_dirs); $skipFiles = @($in.exclude_files)\n"
-        "$rows = foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force) {\n"
-        "  $rel = $f.FullName.Substring($root.Length)\n"
-        "  $skipFile = @($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0\n"
-        "  if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or $skipFile) { continue }\n"
-        "  $row = [ordered]@{ path = $rel; size = $f.Length;"
-        " mtime = $f.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }\n"
-        "  if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
-        "  $row }\n"
+        "$rows = foreach ($u in @($in.units)) {\n"
+        "  $root = (Resolve-Path -LiteralPath $u.root).ProviderPath.TrimEnd('\\') + '\\'\n"
+        "  $skipDirs = @($u.exclude_dirs); $skipFiles = @($u.exclude_files)\n"
+        "  $items = if ($null -ne $u.files) { foreach ($n in @($u.files)) { Get-Item -LiteralPath (Join-Path $root $n) -Force } }"
+        " else { Get-ChildItem -LiteralPath $root -Recurse -File -Force }\n"
+        "  foreach ($f in @($items)) {\n"
+        "    $rel = $f.FullName.Substring($root.Length)\n"
+        "    $skipFile = @($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0\n"
+        "    if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or $skipFile) { continue }\n"
+        "    $row = [ordered]@{ path = [string]$u.prefix + $rel; size = $f.Length;"
+        " mtime = $f.LastWriteTimeUtc.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\", [Globalization.CultureInfo]::InvariantCulture) }\n"
+        "    if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
+        "    $row } }\n"
         "$json = ConvertTo-Json -Compress -Depth 3 -InputObject @($rows)\n"
         "if ($in.out) { [System.IO.File]::WriteAllText($in.out, $json) }\n"
         "$json\n"
+    ),
+    "write_text": (
+        "# quiesce.domino:write_text\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
+        "[System.IO.File]::WriteAllText($in.path, [string]$in.text)\n"
+    ),
+    "read_text": (
+        "# quiesce.domino:read_text\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "if (Test-Path -LiteralPath $in.path -PathType Leaf) { [System.IO.File]::ReadAllText($in.path) }"
+        " elseif (-not (Test-Path -LiteralPath (Split-Path -Parent $in.path))) { exit 2 }\n"
     ),
     "finalize": (
         "# quiesce.domino:finalize\n$ErrorActionPreference = 'Stop'\n"
@@ -257,23 +275,52 @@ DELTAS_WAIT_STEP = "wait for the delta files"
 BACKUP_MODE_STEP = "the snapshot was not taken in backup mode"
 DELTAS_COPY_STEP = "copy the delta files"
 DELTAS_MANIFEST_STEP = "delta manifest"
+DAOS_TOPUP_STEP = "top up the DAOS objects written since the snapshot"
+LAYOUT_STEP = "write the layout"
 
 
-def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str, str], mode: str, retries: int,
-              wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
-              timeout: int, release_script: t.Optional[str] = None,
+def files_argv(tools: dict[str, str], source: str, target: str, names: t.Sequence[str], retries: int, wait: int,
+               threads: int, unbuffered: bool, log: t.Optional[str], listing: bool = False,
+               ignore_extras: bool = True) -> list[str]:
+    """robocopy for named files of one folder (no /E, no purge: other files in the target stay)."""
+    argv = robocopy_argv(tools, source, target, "versioned", retries, wait, threads, unbuffered, log, listing=listing,
+                         ignore_extras=ignore_extras)
+    argv[3:4] = list(names)
+    return argv
+
+
+def unit_step_names(unit: dict[str, t.Any]) -> tuple[str, str]:
+    """The copy and verify steps of one place (the data directory keeps the plain names)."""
+    if unit["name"] == "data":
+        return "copy", "verify"
+    label = unit["name"] + ("" if unit.get("files") is None else " " + ",".join(unit["files"]))
+    return "copy %s" % label, "verify %s" % label
+
+
+def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, t.Any]], where: dict[str, str], mode: str,
+              retries: int, wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
+              timeout: int, layout_text: str, release_script: t.Optional[str] = None,
               extra_finally: t.Sequence[dict[str, t.Any]] = (),
-              deltas: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
-    """One call: fit check, copy, verify, manifests, finalize, retention; a failure removes the partial copy
-    (versioned) or leaves the INCOMPLETE marker (mirror).
+              deltas: t.Optional[dict[str, t.Any]] = None, daos_live: t.Optional[str] = None) -> dict[str, t.Any]:
+    """One call: fit check, copy of every place, verify, manifests, finalize, retention; a failure removes the
+    partial copy (versioned) or leaves the INCOMPLETE marker (mirror).
 
-    ``deltas`` (method backup_task): {"folder", "seconds", "wait_step", "state_dir"}.  The copy waits until
-    the hook has kept this backup's .DELTA files (``wait_step``, at most ``seconds``; never arriving fails
-    the copy), copies the data without the hook's own folder, then puts every delta beside its database in
-    the copy; the manifests include them.  After the copy is finalized, the delta folders of earlier backups
-    are removed from the data directory."""
-    steps = [fs_step("check free space", tools, "fit", {"source": source, "base": where["base"], "margin": margin},
-                     timeout=600)]
+    ``units`` (locations.robocopy_units; the data directory first, named ``data``): each place is copied into
+    ``<copy>\\<name>``, and ``layout_text`` is written as ``<copy>\\quiesce_domino.json``.
+
+    ``deltas`` (method backup_task): {"folder", "wait_step", "state_dir"}.  The copy waits until the hook has
+    kept this backup's .DELTA files (``wait_step``; never arriving fails the copy), copies the data without
+    the hook's own folder, then puts every delta beside its database in the copy; the manifests include them.
+    After the copy is finalized, the delta folders of earlier backups are removed from the data directory.
+
+    ``daos_live`` (the live DAOS store): change info applied after the snapshot (a .DELTA, or the VSS writer's
+    auto-recovery in the shadow copy) can reference DAOS objects written after it, so the copy's DAOS folder
+    is topped up from the live store once the databases are copied (HCL: back up the .nsf files before the
+    .nlo files; NLO files never change once written).  Those extra objects are not held against the copy."""
+    data = units[0]
+    source = data["source"]
+    steps = [fs_step("check free space", tools, "fit", {"sources": [{"path": u["source"], "files": u.get("files")} for u in units],
+                                                        "base": where["base"], "margin": margin}, timeout=600)]
     skip_dirs: list[str] = []
     skip_files: list[str] = []
     if not deltas:
@@ -288,31 +335,53 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
         skip_files = ["*.DELTA"]
     if mode == "mirror":
         steps.append(fs_step("mark incomplete", tools, "mark", {"path": where["marker"]}))
-    excluded = ["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs]
-    steps += [
-        planlib.step("copy", robocopy_argv(tools, source, where["work"], mode, retries, wait, threads, unbuffered,
-                                           where["log"], exclude_dirs=excluded, exclude_files=skip_files),
-                     ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout, encoding="console"),
-        planlib.step("verify", robocopy_argv(tools, source, where["work"], mode, 0, 0, threads, False, None, listing=True,
-                                             exclude_dirs=excluded, exclude_files=skip_files, ignore_extras=bool(deltas)),
-                     ok_rc=[0], timeout=timeout),
-    ]
+    for unit in units:
+        target = "%s\\%s" % (where["work"], unit["name"])
+        copy_name, verify_name = unit_step_names(unit)
+        if unit.get("files") is not None:
+            steps += [
+                planlib.step(copy_name, files_argv(tools, unit["source"], target, unit["files"], retries, wait, threads,
+                                                   unbuffered, None),
+                             ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout, encoding="console"),
+                planlib.step(verify_name, files_argv(tools, unit["source"], target, unit["files"], 0, 0, threads, False,
+                                                     None, listing=True), ok_rc=[0], timeout=timeout),
+            ]
+            continue
+        is_data = unit is data
+        excluded = ["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs] if is_data else []
+        xf = skip_files if is_data else []
+        steps += [
+            planlib.step(copy_name, robocopy_argv(tools, unit["source"], target, mode, retries, wait, threads, unbuffered,
+                                                  where["log"] if is_data else None, exclude_dirs=excluded, exclude_files=xf),
+                         ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout, encoding="console"),
+            planlib.step(verify_name, robocopy_argv(tools, unit["source"], target, mode, 0, 0, threads, False, None,
+                                                    listing=True, exclude_dirs=excluded, exclude_files=xf,
+                                                    ignore_extras=bool(deltas) and is_data),
+                         ok_rc=[0], timeout=timeout),
+        ]
+    data_target = where["work"] + "\\data"
     if deltas:
         steps += [
-            planlib.step(DELTAS_COPY_STEP, robocopy_argv(tools, deltas["folder"], where["work"], "versioned", retries, wait,
+            planlib.step(DELTAS_COPY_STEP, robocopy_argv(tools, deltas["folder"], data_target, "versioned", retries, wait,
                                                          threads, False, None, exclude_files=["collected.json"],
                                                          ignore_extras=True),
                          ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
-            fs_step(DELTAS_MANIFEST_STEP, tools, "manifest", {"root": deltas["folder"], "sha256": sha256, "out": None,
-                                                              "exclude_dirs": [], "exclude_files": ["collected.json"]},
-                    timeout=timeout),
+            fs_step(DELTAS_MANIFEST_STEP, tools, "manifest", {"units": [_manifest_unit(deltas["folder"], "", None, [],
+                                                                                       ["collected.json"])],
+                                                              "sha256": sha256, "out": None}, timeout=timeout),
         ]
+    if daos_live:
+        steps.append(planlib.step(DAOS_TOPUP_STEP, robocopy_argv(tools, daos_live, where["work"] + "\\daos", "versioned",
+                                                                 retries, wait, threads, False, None, ignore_extras=True),
+                                  ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout))
+    manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"), skip_dirs if u is data else [],
+                                     skip_files if u is data else []) for u in units]
     steps += [
-        fs_step("source manifest", tools, "manifest", {"root": source, "sha256": sha256, "out": None,
-                                                       "exclude_dirs": skip_dirs, "exclude_files": skip_files},
+        fs_step(LAYOUT_STEP, tools, "write_text", {"path": where["work"] + "\\" + LAYOUT_FILE, "text": layout_text}),
+        fs_step("source manifest", tools, "manifest", {"units": manifest_units, "sha256": sha256, "out": None},
                 timeout=timeout),
-        fs_step("copy manifest", tools, "manifest", {"root": where["work"], "sha256": sha256, "out": where["manifest"],
-                                                     "exclude_dirs": [], "exclude_files": []}, timeout=timeout),
+        fs_step("copy manifest", tools, "manifest", {"units": [_manifest_unit(where["work"], "", None, [], [])],
+                                                     "sha256": sha256, "out": where["manifest"]}, timeout=timeout),
         fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),
     ]
     if deltas:
@@ -329,7 +398,7 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
     files = {}
     finally_steps = []
     if release_script:
-        # The shadow copy the data came from is deleted whatever happened to the copy.
+        # The shadow copies the data came from are deleted whatever happened to the copy.
         files["release.dsh"] = planlib.plan_file(release_script, encoding="ascii")
         finally_steps.append(planlib.step(RELEASE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("release.dsh")],
                                           timeout=600))
@@ -338,14 +407,30 @@ def copy_plan(tools: dict[str, str], platform: str, source: str, where: dict[str
                               max_output_bytes=8 * 1024 * 1024)
 
 
-def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any]]) -> list[str]:
-    """Differences between two manifests (path, size, mtime to the second, sha256 when both have it)."""
+def _manifest_unit(root: str, prefix: str, files: t.Optional[t.Sequence[str]], exclude_dirs: t.Sequence[str],
+                   exclude_files: t.Sequence[str]) -> dict[str, t.Any]:
+    return {"root": root, "prefix": prefix, "files": list(files) if files is not None else None,
+            "exclude_dirs": list(exclude_dirs), "exclude_files": list(exclude_files)}
+
+
+def copy_rows_in_layout(rows: list[dict[str, t.Any]], names: t.Iterable[str]) -> list[dict[str, t.Any]]:
+    """The rows of a copy's manifest that belong to the places copied this time (a rolling mirror may still
+    hold a place the server no longer has); the layout file itself is the collection's, not the server's."""
+    wanted = [n.lower() + "\\" for n in names]
+    return [r for r in rows if any(str(r["path"]).replace("/", "\\").lower().startswith(w) for w in wanted)]
+
+
+def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any]],
+                      extras_allowed_under: t.Sequence[str] = ()) -> list[str]:
+    """Differences between two manifests (path, size, mtime to the second, sha256 when both have it).
+    Files only in the copy below one of ``extras_allowed_under`` (such as ``daos\\``) are not differences."""
     def key(row: dict[str, t.Any]) -> str:
         return str(row["path"]).replace("/", "\\").lower()
     left = {key(r): r for r in source}
     right = {key(r): r for r in copy}
     problems = ["missing in the copy: %s" % p for p in sorted(set(left) - set(right))]
-    problems += ["extra in the copy: %s" % p for p in sorted(set(right) - set(left))]
+    allowed = tuple(p.lower() for p in extras_allowed_under)
+    problems += ["extra in the copy: %s" % p for p in sorted(set(right) - set(left)) if not (allowed and p.startswith(allowed))]
     for path in sorted(set(left) & set(right)):
         a, b = left[path], right[path]
         if a["size"] != b["size"]:

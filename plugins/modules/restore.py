@@ -42,6 +42,8 @@ options:
     description:
       - A complete copy made by M(quiesce.domino.snapshot_copy), such as C(\\backupsrv\domino\dom01\20261122T020000Z)
         (never a C(.partial) folder or a mirror with C(current.INCOMPLETE) beside it).
+      - The copy's C(quiesce_domino.json) says where the data directory (C(data\)) and the other places are; a copy
+        without it (made before 0.2.0) is the data directory itself. Reading it is one more remote call.
     type: str
   databases:
     description:
@@ -75,6 +77,18 @@ options:
         Domino's own restore does (C(docs/restore.md)).
     type: bool
     default: false
+  other_locations:
+    description:
+      - With O(copy), the whole data directory (no O(databases)) and no O(restore_to), also put back every other
+        place the copy holds (transaction log, DAOS store, directory-link targets, notes.ini or server ID outside
+        the data directory), each to where the server keeps it now. The transaction log is mirrored (log extents
+        newer than the backup are removed, so that the log and the databases are from the same moment); the DAOS
+        store and link targets are copied without deleting anything.
+      - A place the copy's layout records at a path the server does not use now is refused, before anything is
+        copied (the layout file lies with the copy, often on a share).
+      - V(false) restores the data directory only.
+    type: bool
+    default: true
 attributes:
   async:
     support: none
@@ -127,6 +141,12 @@ deltas_restored:
   returned: with copy
   type: list
   elements: str
+locations_restored:
+  description: The places of the copy that were put back (C(data), C(translog), C(daos), C(links\<name>), C(files\<name>)).
+  returned: with copy
+  type: list
+  elements: str
+  sample: ['data', 'translog', 'daos']
 files_restored:
   description: Files copied back from the shadow copy.
   returned: when the copy ran

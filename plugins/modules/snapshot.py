@@ -67,7 +67,12 @@ options:
     elements: str
     default: []
   expose_as:
-    description: Expose the shadow copy as this free drive letter or empty mount folder (one volume only).
+    description:
+      - Expose the data volume's shadow copy as this free drive letter or empty mount folder.
+      - When the server keeps data on other volumes too (transaction log, DAOS store, link targets), their shadow
+        copies are exposed as well, at free drive letters from C(Z:) downwards (never a letter in use), so that
+        M(quiesce.domino.snapshot_copy) reads every place from the same point in time; C(exposed_letters) and
+        C(copy_locations) tell where.
     type: str
   watchdog_seconds:
     description:
@@ -193,9 +198,32 @@ shadows:
   type: list
   elements: dict
 exposed_as:
-  description: Where the shadow copy is exposed, or null.
+  description: Where the data volume's shadow copy is exposed, or null.
   returned: when diskshadow ran
   type: str
+exposed:
+  description: Each volume of the set and the drive letter (or mount folder) its shadow copy is exposed at.
+  returned: with expose_as
+  type: dict
+  sample: {"D:": "S:", "L:": "Z:"}
+exposed_letters:
+  description: The drive letters (or mount folder) of the exposed shadow copies, for the O(quiesce.domino.snapshot_copy#module:delete_exposed_shadow) option.
+  returned: with expose_as
+  type: list
+  elements: str
+copy_source:
+  description: The data directory inside the exposed shadow copy, such as C(S:\Domino\data).
+  returned: with expose_as
+  type: str
+copy_locations:
+  description:
+    - Every place of the server that the exposed shadow copies hold, for the O(quiesce.domino.snapshot_copy#module:locations)
+      option; each has C(name) (its folder in the copy), C(kind), C(path) (on the server) and C(source) (in the shadow copy).
+  returned: with expose_as
+  type: list
+  elements: dict
+  sample: [{"name": "data", "kind": "data", "path": "D:\\Domino\\data", "source": "S:\\Domino\\data"},
+           {"name": "translog", "kind": "translog", "path": "L:\\translog", "source": "Z:\\translog"}]
 discarded_shadow_set:
   description: ID of the shadow copy set a failed snapshot created anyway and deleted again (for example when the expose was refused).
   returned: on failure, when diskshadow had created shadow copies

@@ -11,9 +11,15 @@ module: snapshot_copy
 short_description: Copy the data of an exposed shadow copy off the host with robocopy, verified
 version_added: "0.1.0"
 description:
-  - Copies O(source) (a folder of an exposed shadow copy, such as C(S:\Domino\data)) to O(destination) (a local
-    folder or a UNC share) with C(robocopy) in backup mode (C(/B)), with explicit C(/R) and C(/W), C(/MT), C(/J) for
-    large files, C(/COPY:DAT) C(/DCOPY:DAT), C(/BYTES) and a Unicode log (C(/UNILOG)) beside the copy.
+  - Copies the data directory (O(source), a folder of an exposed shadow copy such as C(S:\Domino\data)) and every
+    other place the server keeps data (O(locations), that is the transaction log, the DAOS store, directory-link
+    targets, notes.ini and the server ID outside the data directory) to O(destination) (a local folder or a UNC share) with
+    C(robocopy) in backup mode (C(/B)), with explicit C(/R) and C(/W), C(/MT), C(/J) for large files, C(/COPY:DAT)
+    C(/DCOPY:DAT), C(/BYTES) and a Unicode log (C(/UNILOG)) beside the copy.
+  - A copy is one backup folder, with C(data\) (the data directory), C(translog\), C(daos\), C(links\<name>\) and
+    C(files\) for the places outside the data directory that were copied, and C(quiesce_domino.json), which
+    records every place and the path it came from, so that M(quiesce.domino.restore) puts each one back
+    (C(docs/restore.md) describes the layout).
   - V(mode=versioned) writes a new C(<destination>\<host>\<UTC timestamp>) each run and keeps the newest O(keep);
     the data goes into C(<timestamp>.partial) first and is renamed only after verification.
     V(mode=mirror) keeps one rolling copy C(<destination>\<host>\current) (C(/MIR), only changed files move) and
@@ -38,9 +44,25 @@ extends_documentation_fragment:
 options:
   source:
     description:
-      - Folder to copy, normally inside an exposed shadow copy, such as C(S:\Domino\data).
-      - Required with V(state=present); ignored otherwise.
+      - The data directory to copy, normally inside an exposed shadow copy, such as C(S:\Domino\data).
+      - With V(state=present), O(source) or O(locations) (with its C(data) place) is required; ignored otherwise.
     type: str
+  locations:
+    description:
+      - The places of the whole server to copy, as M(quiesce.domino.snapshot) returns them in C(copy_locations)
+        (the data directory and the places outside it, each read from its volume's exposed shadow copy).
+      - Each item has C(name) (its folder in the copy, V(data), V(translog), V(daos), V(files) or
+        C(links\<name>)), C(kind) (V(data), V(translog), V(daos), V(link), V(notes_ini), V(server_id)), C(source)
+        (where it is read, a folder, or a file for the C(files) kinds) and C(path) (where it is on the server,
+        recorded in C(quiesce_domino.json) for the restore). Every path is validated like O(source).
+      - A C(daos) place with its C(path) is topped up from the live DAOS store after the databases are copied,
+        because change info applied after the snapshot (the C(.DELTA) files of C(backup_task), the VSS writer's
+        auto-recovery in the shadow copy) may reference DAOS objects written after it (HCL says to back up the
+        C(.nsf) files before the C(.nlo) files; DAOS objects never change once written). The objects added that
+        way are not counted as differences.
+    type: list
+    elements: dict
+    default: []
   destination:
     description: Local folder (C(E:\Backups)) or share (C(\\backupsrv\domino)) under which C(<host>) is created.
     type: str
@@ -99,9 +121,12 @@ options:
     default: 21600
   delete_exposed_shadow:
     description:
-      - Drive letter of the exposed shadow copy O(source) is in; it is deleted after the copy, whatever the copy's
-        outcome, in the same remote call (C(diskshadow delete shadows exposed)).
-    type: str
+      - Drive letters of the exposed shadow copies the places are read from (the snapshot's C(exposed_letters));
+        they are deleted after the copy, whatever the copy's outcome, in the same remote call
+        (C(diskshadow delete shadows exposed)). A single letter is accepted too.
+    type: list
+    elements: str
+    default: []
   release_lock:
     description: Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
     type: bool
@@ -151,6 +176,12 @@ EXAMPLES = r"""
     keep: 14
   register: copy
 
+- name: Copy the whole server (data directory, transaction log, DAOS store, ...) and delete the shadow copies
+  quiesce.domino.snapshot_copy:
+    locations: "{{ snap.copy_locations }}"
+    destination: '\\backupsrv\domino'
+    delete_exposed_shadow: "{{ snap.exposed_letters }}"
+
 - name: With method backup_task, put the .DELTA files Domino wrote into the copy too
   quiesce.domino.snapshot_copy:
     source: 'S:\Domino\data'
@@ -167,19 +198,24 @@ EXAMPLES = r"""
 
 RETURN = r"""
 destination:
-  description: The folder of the complete copy.
+  description: The folder of the complete copy (the data directory is its C(data) folder).
   returned: always
   type: str
+layout:
+  description: Each place in the copy (its folder, or C(files\<name>) for a single file) and where it was on the server.
+  returned: state present
+  type: dict
+  sample: {"data": "D:\\Domino\\data", "translog": "L:\\translog", "daos": "N:\\DAOS"}
 manifest:
   description: Path of the manifest written beside the copy.
   returned: always
   type: str
 verified:
-  description: True only when robocopy found no difference and the manifests of source and copy agree.
+  description: True only when robocopy found no difference in any place and the manifests of the sources and the copy agree.
   returned: always
   type: bool
 files:
-  description: Files in the source (robocopy summary).
+  description: Files in the sources (robocopy summaries of every place, added up).
   returned: when robocopy ran
   type: int
 files_copied:
@@ -191,7 +227,7 @@ files_failed:
   returned: when robocopy ran
   type: int
 bytes:
-  description: Bytes in the source.
+  description: Bytes in the sources (every place).
   returned: when robocopy ran
   type: int
 bytes_copied:
@@ -215,7 +251,7 @@ throughput_bytes_per_second:
   returned: when robocopy ran
   type: int
 robocopy_rc:
-  description: robocopy's exit code (0 to 7 are success; named so that Ansible does not read it as a failed rc).
+  description: The highest robocopy exit code of the places copied (0 to 7 are success; named so that Ansible does not read it as a failed rc).
   returned: when robocopy ran
   type: int
 rc_meanings:
@@ -252,7 +288,7 @@ steps:
   type: list
   elements: dict
 shadow_deleted:
-  description: Whether the exposed shadow copy was deleted (with O(delete_exposed_shadow)).
+  description: Whether the exposed shadow copies were deleted (with O(delete_exposed_shadow)).
   returned: with delete_exposed_shadow
   type: bool
 bytes_so_far:
@@ -260,7 +296,7 @@ bytes_so_far:
   returned: state progress
   type: int
 deltas:
-  description: The C(.DELTA) files put into the copy, by their path relative to the copy (beside their databases).
+  description: The C(.DELTA) files put into the copy, by their path relative to the data directory (beside their databases in C(data\)).
   returned: with deltas_from
   type: list
   elements: str

@@ -70,15 +70,16 @@ def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path, order, da
         assert snap["method"] == "backup_task" and snap["left_backup_mode"] is True
         assert copied["verified"] is True and copied["deltas"], copied
         copy = _copy(fleet)
+        data_copy = copy / "data"  # the data directory's folder in the copy (docs/restore.md, the layout)
         # the tag written before the snapshot, keyed on Domino Backup's start time, is in the copy
-        assert (copy / ("dominobackup_%s.tag" % snap["backup_start"])).read_text() == snap["backup_start"]
+        assert (data_copy / ("dominobackup_%s.tag" % snap["backup_start"])).read_text() == snap["backup_start"]
         # every delta sits beside its database and is listed in the copy's manifest
         manifest = json.loads((copy.parent / (copy.name + ".manifest.json")).read_text())
         listed = {r["path"] for r in manifest}
         for rel in copied["deltas"]:
-            assert (copy / rel).is_file() and rel in listed
-            assert (copy / rel[: -len(".DELTA")]).is_file()
-        assert not (copy / "quiesce_domino").exists()  # the hook's own records stay on the host
+            assert (data_copy / rel).is_file() and "data\\" + rel in listed
+            assert (data_copy / rel[: -len(".DELTA")]).is_file()
+        assert not (data_copy / "quiesce_domino").exists()  # the hook's own records stay on the host
         # the writers went on committing while Domino held the databases in backup mode
         state = fleet.state("dom01")["dominos"][0]
         assert state["backup_mode"] is False and state["state"] == "RUNNING"
@@ -90,7 +91,7 @@ def test_backup_task_copy_is_consistent_only_with_its_deltas(tmp_path, order, da
         bare = tmp_path / "bare"
         shutil.copytree(copy, bare)
         for rel in copied["deltas"]:
-            (bare / rel).unlink()
+            (bare / "data" / rel).unlink()
         old = domino.restore_check(bare, tmp_path / "restore-old")
         assert not old["consistent"] and old["needs_change_info"], old
         assert good["last_transaction"] > old["last_transaction"]
@@ -190,10 +191,10 @@ def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(t
         run = fleet.playbook(BACKUP.format(delta_timeout=60))
         assert run.rc == 0, run.stdout[-4000:]
         copied = run.result("Copy and verify the frozen data", "dom01")
-        copy = _copy(fleet)
+        copy_win = "\\\\backupsrv\\domino\\dom01\\" + _copy(fleet).name
+        copy = _copy(fleet) / "data"  # the data directory's folder in the copy
         delta = copied["deltas"][0]
         db = delta[: -len(".DELTA")]
-        copy_win = "\\\\backupsrv\\domino\\dom01\\" + copy.name
         data = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
         stale = data / "restore" / delta
         stale.parent.mkdir(parents=True)

@@ -20,7 +20,7 @@ SNAP_AND_COPY = """
       register: snap
     - name: Copy
       quiesce.domino.snapshot_copy:
-        source: 'S:\\Domino\\data'
+        locations: "{{{{ snap.copy_locations }}}}"
         destination: '{dest}'
         mode: {mode}
         keep: {keep}

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime
 import json
 import time
+import typing as t
 from pathlib import Path
 
 import pytest
-from quiesce_sim import domino, fleet as simfleet
+from quiesce_sim import domino, fleet as simfleet, hostd, tools
 
 SERVICE = "HCL Domino Server (DDominodata)"
 
@@ -105,10 +106,27 @@ def test_checker_finds_torn_transactions(tmp_path):
     (tmp_path / "a.nsf").write_text("TXN 1 1/3 x\nTXN 1 3/3 x\nTXN 2 1/3 y\n")
     (tmp_path / "b.nsf").write_text("TXN 1 2/3 x\n")
     assert domino.torn_transactions(tmp_path) == [2]
-    assert simfleet.main(["check", str(tmp_path)]) == 1
     (tmp_path / "b.nsf").write_text("TXN 1 2/3 x\nTXN 2 2/3 y\n")
     (tmp_path / "a.nsf").write_text("TXN 1 1/3 x\nTXN 1 3/3 x\nTXN 2 1/3 y\nTXN 2 3/3 y\n")
     assert domino.torn_transactions(tmp_path) == []
+
+
+def test_fleet_check_restores_and_judges_a_copy(tmp_path, capsys):
+    """``fleet check`` judges a copy as restore_check does: a transaction torn in the copy is rolled back by
+    recovery (consistent); a database that needs its change info is not."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    a, b = copy / "a.nsf", copy / "b.nsf"
+    for db in (a, b):
+        domino.create_db(db, [])
+    for step, db in ((1, a), (2, b), (3, a)):
+        domino.write_step(db, 1, step, "x")
+    domino.write_step(a, 2, 1, "y")  # torn
+    assert simfleet.main(["check", str(copy)]) == 0
+    assert "consistent after restore" in capsys.readouterr().out
+    domino.set_mark(a, "B1")
+    assert simfleet.main(["check", str(copy)]) == 1
+    assert "lack their change info" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("autorecover", [True, False])
@@ -369,5 +387,271 @@ def test_a_backup_nobody_requested_is_not_held(tmp_path):
         log = host / "run" / "hostd.log"
         assert wait_for(lambda: "no snapshot was requested by quiesce.domino" in log.read_text())
         assert not (hold / "held.json").exists() and not (hold / "done.json").exists()
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+# ------------------------------------------------------------------ the whole server: translog, DAOS, layout
+WHOLE = {"translog_dir": "L:\\translog", "daos_dir": "N:\\DAOS"}
+LOCATIONS = [{"name": "data", "kind": "data", "path": "D:\\Domino\\data"},
+             {"name": "translog", "kind": "translog", "path": "L:\\translog"},
+             {"name": "daos", "kind": "daos", "path": "N:\\DAOS"}]
+
+
+def layout_copy(copy: Path, shadows: dict[str, Path], daos_from: t.Optional[Path] = None) -> Path:
+    """A copy in the product's layout from a shadow copy set (volume letter -> shadow root)."""
+    import shutil
+    shutil.copytree(shadows["D"] / "Domino" / "data", copy / "data")
+    shutil.copytree(shadows["L"] / "translog", copy / "translog")
+    shutil.copytree(daos_from or shadows["N"] / "DAOS", copy / "daos")
+    (copy / domino.LAYOUT_FILE).write_text(json.dumps({"format": 1, "service": SERVICE, "server_name": "dom01/SIM",
+                                                       "locations": LOCATIONS}))
+    return copy
+
+
+def shadow_roots(fleet) -> dict[str, Path]:
+    return {s["volume"]: Path(s["dir"]) for s in fleet.state("dom01")["shadows"].values()}
+
+
+@pytest.fixture(scope="module")
+def whole_server_copy(tmp_path_factory) -> t.Iterator[Path]:
+    """A host whose transaction log (L:) and DAOS store (N:) live on volumes of their own, and a copy of it
+    from one shadow copy set of D:, L: and N: in the layout the product writes."""
+    from conftest import make_fleet
+    root = tmp_path_factory.mktemp("whole")
+    made = make_fleet(root / "fleet", 1, "vss", **WHOLE)
+    try:
+        host = made.host_dir("dom01")
+        cfg = json.loads((host / "sim.json").read_text())
+        assert {"L", "N"} <= set(cfg["volumes"]) and cfg["dominos"][0]["daos"] == {"path": "N:\\DAOS"}
+        ini = (host / "volumes" / "D" / "Domino" / "data" / "notes.ini").read_bytes()
+        assert b"TRANSLOG_Path=L:\\translog\r\n" in ini and b"DAOSEnable=1\r\nDAOSBasePath=N:\\DAOS\r\n" in ini
+        live = host / "volumes" / "D" / "Domino" / "data"
+        assert wait_for(lambda: domino.last_transaction(live) > 10)
+        script = write_script(root, "set context persistent nowriters\nadd volume d:\nadd volume l:\nadd volume n:\ncreate\n")
+        out = made.run_tool("dom01", "diskshadow", "/s", script)
+        assert "Number of shadow copies listed: 3" in out.stdout, out.stdout
+        yield layout_copy(root / "copy", shadow_roots(made))
+    finally:
+        simfleet.down(root / "fleet")
+
+
+def fresh(copy: Path, tmp_path: Path) -> Path:
+    import shutil
+    return Path(shutil.copytree(copy, tmp_path / "copy"))
+
+
+def test_whole_server_layout_copy_is_consistent(whole_server_copy, tmp_path):
+    verdict = domino.restore_check(whole_server_copy, tmp_path / "restore")
+    assert verdict["consistent"], domino.verdict_text(verdict)
+    assert verdict["layout"] == "locations" and verdict["log_checked"] and verdict["log_present"]
+    assert verdict["log_missing_commits"] == 0 and verdict["nlo_missing"] == []
+    assert verdict["nlo_referenced"] >= 10 and verdict["daos_present"]
+    assert "transaction log not behind" in domino.verdict_text(verdict)
+    assert simfleet.main(["check", str(whole_server_copy)]) == 0
+
+
+def test_whole_server_copy_missing_an_nlo_is_not_consistent(whole_server_copy, tmp_path):
+    copy = fresh(whole_server_copy, tmp_path)
+    referenced = sorted(domino.nlo_references(copy / "data"))
+    victim = referenced[0]  # the oldest commit: never the transaction torn at the snapshot
+    (copy / "daos" / domino.NLO_FOLDER / victim).unlink()
+    verdict = domino.restore_check(copy, tmp_path / "restore")
+    assert not verdict["consistent"] and verdict["nlo_missing"] == [victim]
+    assert victim in domino.verdict_text(verdict)
+    # Without its DAOS store (the old layout: the data directory alone) every referenced object is missing.
+    bare = domino.restore_check(copy / "data", tmp_path / "bare")
+    assert bare["layout"] == "data_dir" and not bare["log_checked"] and not bare["consistent"]
+    assert len(bare["nlo_missing"]) == bare["nlo_referenced"] > 0
+
+
+def test_whole_server_copy_whose_log_is_older_than_the_data_is_not_consistent(whole_server_copy, tmp_path):
+    copy = fresh(whole_server_copy, tmp_path)
+    extent = copy / "translog" / domino.LOG_EXTENT
+    lines = extent.read_text().splitlines(keepends=True)
+    last_commit = max(i for i, line in enumerate(lines) if " 3/3 " in line)
+    extent.write_text("".join(lines[:last_commit]))  # the log as it was one commit earlier
+    verdict = domino.restore_check(copy, tmp_path / "restore")
+    assert not verdict["consistent"] and verdict["log_present"] and verdict["log_missing_commits"] == 1
+    assert "transaction log is behind" in domino.verdict_text(verdict)
+    import shutil
+    shutil.rmtree(copy / "translog")
+    gone = domino.restore_check(copy, tmp_path / "gone")
+    assert not gone["consistent"] and not gone["log_present"]
+    assert "L:\\translog is not in the copy" in domino.verdict_text(gone)
+
+
+def test_old_layout_copy_is_checked_as_before(tmp_path):
+    """A copy without quiesce_domino.json is the data directory: judged by its databases and deltas alone when
+    the log lies outside it (the old layout has no place for it); the same data as a layout copy without the
+    log folder is not consistent."""
+    copy = tmp_path / "old"
+    copy.mkdir()
+    (copy / "notes.ini").write_text("[Notes]\r\nDirectory=D:\\Domino\\data\r\nTRANSLOG_Status=1\r\n"
+                                    "TRANSLOG_Path=D:\\Domino\\translog\r\n")
+    a, b = copy / "a.nsf", copy / "b.nsf"
+    for db in (a, b):
+        domino.create_db(db, [])
+    for step, db in ((1, a), (2, b), (3, a)):
+        domino.write_step(db, 1, step, "x")
+    old = domino.restore_check(copy, tmp_path / "r-old")
+    assert old["consistent"] and old["layout"] == "data_dir" and not old["log_checked"]
+    assert old["nlo_referenced"] == 0 and old["databases"] == 2
+    domino.set_mark(b, "B1")
+    marked = domino.restore_check(copy, tmp_path / "r-marked")
+    assert not marked["consistent"] and marked["needs_change_info"] == ["b.nsf"]
+    domino.set_mark(b, None)
+    layout = tmp_path / "layout"
+    import shutil
+    shutil.copytree(copy, layout / "data")
+    (layout / domino.LAYOUT_FILE).write_text(json.dumps({"format": 1, "locations": [
+        {"name": "data", "kind": "data", "path": "D:\\Domino\\data"},
+        {"name": "translog", "kind": "translog", "path": "D:\\Domino\\translog"}]}))
+    missing = domino.restore_check(layout, tmp_path / "r-layout")
+    assert missing["log_checked"] and not missing["log_present"] and not missing["consistent"]
+    domino.log_step(layout / "translog", 1, 3, "a.nsf")
+    assert domino.restore_check(layout, tmp_path / "r-logged")["consistent"]
+
+
+def in_process_host(tmp_path: Path, **kw) -> "hostd.Host":
+    """A host served in this process (no hostd), so a test can watch or steer its writer."""
+    made = simfleet.create(tmp_path / "fleet", 1, "vss", **kw)
+    return hostd.Host(Path(made[0]["dir"]))
+
+
+def stop(host) -> None:
+    with host.io_lock:
+        host.dominos[0].kill("test end")
+
+
+def test_writer_logs_before_the_database_and_writes_the_nlo_before_its_reference(tmp_path, monkeypatch):
+    host = in_process_host(tmp_path, **WHOLE)
+    server = host.dominos[0]
+    log = host.path("L:\\translog") / domino.LOG_EXTENT
+    daos = host.path("N:\\DAOS")
+    seen: list[tuple[int, int]] = []
+    wrong: list[str] = []
+    write_step = domino.write_step
+
+    def checked(db, txn, step, payload):
+        record = "TXN %d %d/3 %s\n" % (txn, step, db.name)
+        if not log.exists() or not log.read_text().endswith(record):
+            wrong.append("no log record before %s" % record.strip())
+        if step == 3:
+            nlo = daos / domino.NLO_FOLDER / domino.nlo_name(txn)
+            if "nlo=%012d" % txn not in payload or nlo.read_text() != "NLO %d\n" % txn:
+                wrong.append("commit %d refers to no NLO written before it" % txn)
+        seen.append((txn, step))
+        write_step(db, txn, step, payload)
+    monkeypatch.setattr(domino, "write_step", checked)
+    server.start()
+    try:
+        assert wait_for(lambda: sum(1 for _t, s in seen if s == 3) >= 5)
+    finally:
+        stop(host)
+    assert not wrong, wrong[:5]
+    first = daos / domino.NLO_FOLDER / domino.nlo_name(seen[0][0])
+    assert first.read_text() == "NLO %d\n" % seen[0][0]  # never changed afterwards
+
+
+def test_a_shadow_copy_set_is_one_point_in_time_across_its_volumes(tmp_path):
+    """The log on L:, the databases on D:: a write that tries to land between the two volumes of one set
+    waits until the whole set is taken, so no transaction is in one volume's shadow and not the other's."""
+    import threading
+    host = in_process_host(tmp_path, translog_dir="L:\\translog")
+    server = host.dominos[0]
+    server.start()
+    assert wait_for(lambda: server.txn > 3)
+    original = host.create_shadow
+    helpers = []
+
+    def write_one() -> None:
+        with host.io_lock:
+            server.txn += 1
+            for step, db in ((1, server.dbs[0]), (2, server.dbs[1]), (3, server.dbs[0])):
+                server._write_step(server.txn, step, db)
+
+    def shadow_then_write(*args, **kwargs):
+        shadow = original(*args, **kwargs)
+        helper = threading.Thread(target=write_one)
+        helper.start()
+        helper.join(0.2)  # without the set's lock the write lands now, between two volumes
+        helpers.append(helper)
+        return shadow
+    host.create_shadow = shadow_then_write
+    ds = tools._DiskShadow(host)
+    ds.writers, ds.persistent = False, True
+    ds.volumes = [("L", None), ("D", None)]  # the log first: a write in between would put the data ahead of it
+    try:
+        ds.cmd_create([])
+    finally:
+        for helper in helpers:
+            helper.join(5)
+        stop(host)
+    roots = {s["volume"]: Path(s["dir"]) for s in host.shadows.values()}
+    logged = {tuple(line.split()[1:3]) for line in (roots["L"] / "translog" / domino.LOG_EXTENT).read_text().splitlines()}
+    written = set()
+    for db in domino.databases(roots["D"] / "Domino" / "data"):
+        written |= {tuple(line.split()[1:3]) for line in db.read_text().splitlines() if line.startswith("TXN ")}
+    assert logged == written and len(written) >= 3
+
+
+def commit_one(server) -> int:
+    """One whole transaction written by the host's Domino writer steps (log record, NLO, database lines)."""
+    with server.host.io_lock:
+        server.txn += 1
+        for step, db in ((1, server.dbs[0]), (2, server.dbs[1]), (3, server.dbs[0])):
+            server._write_step(server.txn, step, db)
+        return server.txn
+
+
+def test_change_info_applied_in_the_shadow_is_newer_than_the_snapshot(tmp_path):
+    """VSS auto-recovery: the writer applies its change info to the shadow copy after the set was taken.  The
+    commits that came with it are newer than the snapshot: the set's log may lack them (not behind: exempt),
+    and the attachment objects they refer to are not in the set's DAOS store but in a copy of the store taken
+    afterwards (HCL: back up the NLOs after the NSFs)."""
+    host = in_process_host(tmp_path, **WHOLE)
+    server = host.dominos[0]
+    for _ in range(3):
+        commit_one(server)
+    with host.io_lock:
+        assert server.enter_backup_mode()
+    commit_one(server)
+    with host.io_lock:
+        shadows = {v: Path(host.create_shadow(v, "{set}", tools.new_guid(), [], "persistent")["dir"]) for v in "DLN"}
+    late = commit_one(server)
+    server.leave_backup_mode(into=shadows["D"], gap_s=0)
+    image = shadows["D"] / "Domino" / "data"
+    assert any(domino.applied_from(db) for db in domino.databases(image))
+    assert late in domino.scan(image) and late not in domino.logged_commits(shadows["L"] / "translog")
+    from_set = domino.restore_check(layout_copy(tmp_path / "set", shadows), tmp_path / "r1")
+    assert from_set["log_checked"] and from_set["log_missing_commits"] == 0
+    assert from_set["nlo_missing"] == [domino.nlo_name(late)] and not from_set["consistent"]
+    later = layout_copy(tmp_path / "later", shadows, host.path("N:\\DAOS"))
+    assert domino.restore_check(later, tmp_path / "r2")["consistent"]
+    # The same late commit in the databases of the snapshot itself (no change info) puts the log behind.
+    domino.set_mark(later / "data" / server.dbs[0].name, None)  # a header without the applied offset
+    behind = domino.restore_check(later, tmp_path / "r3")
+    assert behind["log_missing_commits"] == 1 and not behind["consistent"]
+
+
+def test_vss_writer_layout_copy_of_the_whole_server(tmp_path):
+    """Through diskshadow with the Domino VSS writer (auto-recovery): the set of D:, L: and N: in the layout,
+    with the DAOS store copied after the snapshot, restores consistently and its log is not behind."""
+    from conftest import make_fleet
+    made = make_fleet(tmp_path / "fleet", 1, "vss", **WHOLE)
+    try:
+        host = made.host_dir("dom01")
+        made.fault("dom01", "console_other_user", "allow")
+        made.run_tool("dom01", "nserver", "-c", "load backupvss")
+        script = write_script(tmp_path, "set context persistent\nadd volume d:\nadd volume l:\nadd volume n:\ncreate\n")
+        out = made.run_tool("dom01", "diskshadow", "/s", script)
+        assert '* Including writer "Domino VSS Writer":' in out.stdout, out.stdout
+        shadows = shadow_roots(made)
+        assert any(domino.applied_from(db) for db in domino.databases(shadows["D"] / "Domino" / "data"))
+        copy = layout_copy(tmp_path / "copy", shadows, host / "volumes" / "N" / "DAOS")
+        verdict = domino.restore_check(copy, tmp_path / "restore")
+        assert verdict["log_checked"] and verdict["log_missing_commits"] == 0
+        assert verdict["consistent"], domino.verdict_text(verdict)
     finally:
         simfleet.down(tmp_path / "fleet")

@@ -68,9 +68,12 @@ CASES: dict[str, dict[str, dict]] = {
         "lock_owner": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01",
                        "release_lock": True},
         "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
+        "locations": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
     },
 }
-LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases"}
+LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow"}
+# Options that take a list of places: the hostile value is each place's source, then its path.
+PLACE_OPTIONS = {"locations"}
 # Options that never reach the host as code, a command line or a path: only their own hazards count.
 DATA_ONLY = {
     ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"},  # stored as JSON data
@@ -97,6 +100,14 @@ def test_hostile_value_is_refused_before_the_host_is_touched(host, module, optio
     action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
     if option in LIST_OPTIONS and label not in WRONG_TYPES:
         value = [value]
+    if option in PLACE_OPTIONS and label not in WRONG_TYPES:
+        for field in ("source", "path"):
+            place = {"name": "translog", "kind": "translog", "source": "T:\\translog", "path": "L:\\translog", field: value}
+            result = run_action(action, dict(base, **{option: [place]}))
+            assert result.get("failed") is True, "%s.%s=%r was accepted: %s" % (option, field, value, result)
+            assert option in result["msg"], result["msg"]
+        assert host["plans"] == [], "a plan reached the host: %s" % [p["name"] for p in host["plans"]]
+        return
     result = run_action(action, dict(base, **{option: value}))
     assert result.get("failed") is True, "%s=%r was accepted: %s" % (option, value, result)
     assert option in result["msg"], result["msg"]

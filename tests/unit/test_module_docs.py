@@ -62,7 +62,8 @@ def test_examples_are_valid_calls(action_name, args):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + action_name).ActionModule
     templated = {k for k, v in args.items() if isinstance(v, str) and "{{" in v}
-    spec = {k: (dict(v, type="raw", choices=None) if k in templated else v) for k, v in action.ARGSPEC.items()}
+    spec = {k: (dict({kk: vv for kk, vv in v.items() if kk != "elements"}, type="raw", choices=None) if k in templated else v)
+            for k, v in action.ARGSPEC.items()}
     validator = ArgumentSpecValidator(spec, mutually_exclusive=action.MUTUALLY_EXCLUSIVE, required_if=action.REQUIRED_IF,
                                       required_one_of=action.REQUIRED_ONE_OF)
     result = validator.validate(dict(args))

@@ -135,4 +135,16 @@ Describe 'quiesce_domino_restore.ps1' {
         $r.rc | Should -Be 1
         $r.out | Should -Match 'QUIESCE_RESTORE_ERROR: no complete copy'
     }
+    It 'finds the data directory in the data folder of a copy with a layout file' {
+        $root = Join-Path $TestDrive 'layout'
+        $copy = Join-Path $root '20261123T151921Z'
+        [void](New-Item -ItemType Directory -Path (Join-Path $copy 'data\mail'))
+        Set-Content -LiteralPath (Join-Path $copy 'quiesce_domino.json') -Value '{"format": 1}'
+        Set-Content -LiteralPath (Join-Path $copy 'data\dominobackup_20261123151921.tag') -Value 'x'
+        Set-Content -LiteralPath (Join-Path $copy 'data\mail\b.nsf') -Value 'layoutdb'
+        $target = Join-Path $TestDrive 'restore\b.DAD'
+        $r = Invoke-Integration $script:Restore (@('-CopyRoot', $root) + (Get-DominoArgs '' 'mail\b.nsf' '20261123151921' $target))
+        $r.rc | Should -Be 0
+        Get-Content -Raw $target | Should -Match 'layoutdb'
+    }
 }

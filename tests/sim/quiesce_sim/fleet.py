@@ -3,7 +3,7 @@
   python -m quiesce_sim.fleet create DIR --hosts N [--profile mixed|vss|backup_task|shutdown] [--start]
   python -m quiesce_sim.fleet up DIR | down DIR | status DIR
   python -m quiesce_sim.fleet fault DIR HOST NAME=JSON ...   (NAME= with nothing clears it)
-  python -m quiesce_sim.fleet check PATH                      (torn transactions in a copy)
+  python -m quiesce_sim.fleet check PATH                      (a copy restored and judged: domino.restore_check)
   python -m quiesce_sim.fleet faults                          (the fault catalogue)
 """
 from __future__ import annotations
@@ -93,19 +93,34 @@ def _service_name(product: str, data_dir: str) -> str:
     return "%s (%s)" % (product, "".join(ch for ch in data_dir if ch.isalnum()))
 
 
+def _partition_dir(path: t.Optional[str], number: int) -> t.Optional[str]:
+    """A folder given for the server: the first partition's as given, the others' with ``-p<n>`` appended."""
+    if not path:
+        return None
+    return path.rstrip("\\") + ("" if number == 0 else "-p%d" % (number + 1))
+
+
 def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases: int = 6, db_kb: int = 64,
                 txn_interval_ms: int = 15, data_dirs: t.Sequence[str] = ("D:\\Domino\\data",),
-                service_account: t.Optional[str] = None) -> dict:
+                service_account: t.Optional[str] = None, translog_dir: t.Optional[str] = None,
+                daos_dir: t.Optional[str] = None) -> dict:
     """One simulated host.  ``txn_interval_ms`` paces its Domino's writer (a large benchmark fleet uses
     a slower writer so that 200 idle hosts fit on two cores; the consistency checks work the same).
     ``data_dirs``: one data directory per Domino server; two or more make a partitioned server (one program
     directory, one service, notes.ini and data directory per partition).  ``service_account``: the account
-    the Domino services run as (default the profile's: LocalSystem, Local Service for Domino 14)."""
+    the Domino services run as (default the profile's: LocalSystem, Local Service for Domino 14).
+    ``translog_dir``: the transaction log folder (Windows path; default ``<data dir parent>\\translog``);
+    ``daos_dir``: the DAOS store (Windows path such as ``N:\\DAOS``; None: DAOS off).  Their volumes are
+    created like the others; with several data directories the second partition's folders get ``-p2`` and so on."""
     host_dir = fleet_dir / "hosts" / name
     prof = PROFILES[profile]
     program_dir = "C:\\Program Files\\HCL\\Domino" if prof["product"].startswith("HCL") else "C:\\Lotus\\Domino"
-    letters = sorted({"C", "D", "E"} | {d[0].upper() for d in data_dirs})
+    letters = sorted({"C", "D", "E"} | {d[0].upper() for d in data_dirs}
+                     | {p[0].upper() for p in (translog_dir, daos_dir) if p})
     labels = {"C": "System", "D": "Domino", "E": "Backup"}
+    for path, label in ((daos_dir, "DAOS"), (translog_dir, "Translog")):
+        if path:
+            labels.setdefault(path[0].upper(), label)
     dominos = []
     for number, data_dir in enumerate(data_dirs):
         ini = data_dir + "\\notes.ini"
@@ -115,7 +130,8 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
             "server_name": "%s%s/SIM" % (name, "" if number == 0 else "-p%d" % (number + 1)),
             "vss_writer_capable": prof["vss_writer_capable"],
             "service_account": service_account or prof.get("service_account", "LocalSystem"),
-            "translog": {"status": "1", "style": "0", "path": data_dir.rsplit("\\", 1)[0] + "\\translog"},
+            "translog": {"status": "1", "style": "0",
+                         "path": _partition_dir(translog_dir, number) or data_dir.rsplit("\\", 1)[0] + "\\translog"},
             "seed": index + 1 + 100 * number, "start_seconds": 0.3, "ready_seconds": 0.4, "shutdown_seconds": 0.3,
             "txn_interval_ms": txn_interval_ms,
             # Domino Backup (12.0+) configured as docs/backup-task.md says: the collection's script as Snapshot
@@ -126,6 +142,8 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
                               "order": "deltas_after", "delete_deltas": True}
             if int(prof["version"].split(".")[0]) >= 12 else None,
         })
+        if daos_dir:
+            dominos[-1]["daos"] = {"path": _partition_dir(daos_dir, number)}
         if len(data_dirs) > 1:
             dominos[-1]["partition"] = str(number + 1)
     cfg = {
@@ -158,10 +176,14 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
         data.mkdir(parents=True, exist_ok=True)
         tl = dom_cfg["translog"]
         _win_to_host(host_dir, tl["path"]).mkdir(parents=True, exist_ok=True)
+        daos = ""
+        if dom_cfg.get("daos"):
+            _win_to_host(host_dir, dom_cfg["daos"]["path"]).mkdir(parents=True, exist_ok=True)
+            daos = "DAOSEnable=1\r\nDAOSBasePath=%s\r\n" % dom_cfg["daos"]["path"]
         (data / "notes.ini").write_bytes((
             "[Notes]\r\nDirectory=%s\r\nKitType=2\r\nServerName=%s\r\nTRANSLOG_Status=%s\r\nTRANSLOG_Style=%s\r\n"
-            "TRANSLOG_Path=%s\r\nServerTasks=Replica,Router,Update,AMgr,AdminP,CalConn,Sched\r\n"
-            % (dom_cfg["data_dir"], dom_cfg["server_name"], tl["status"], tl["style"], tl["path"])).encode())
+            "TRANSLOG_Path=%s\r\n%sServerTasks=Replica,Router,Update,AMgr,AdminP,CalConn,Sched\r\n"
+            % (dom_cfg["data_dir"], dom_cfg["server_name"], tl["status"], tl["style"], tl["path"], daos)).encode())
         names = ["names", "log", "admin4", "events4", "catalog"] + ["mail%d" % i for i in range(1, max(databases - 4, 2))]
         for db in names[:max(databases, 2)]:
             domino.create_db(data / (db + ".nsf"), ("PAD %s %06d %s\n" % (db, i, "." * 48) for i in range(db_kb * 1024 // 64)))
@@ -313,9 +335,9 @@ def main(argv: list[str]) -> int:
             name, _sep, raw = setting.partition("=")
             set_fault(host_dir, name, json.loads(raw) if raw else None)
     elif args.cmd == "check":
-        torn = domino.torn_transactions(Path(args.path))
-        print("consistent" if not torn else "torn transactions: %s" % torn[:20])
-        return 1 if torn else 0
+        verdict = domino.check_copy(Path(args.path))
+        print(domino.verdict_text(verdict))
+        return 0 if verdict["consistent"] else 1
     elif args.cmd == "faults":
         for name, text in FAULTS.items():
             print("%-30s %s" % (name, text))

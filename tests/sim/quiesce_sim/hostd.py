@@ -72,6 +72,9 @@ class DominoServer:
         self.service = cfg["service"]
         self.data_path = host.path(cfg["data_dir"])
         self.dbs = sorted(self.data_path.glob("*.nsf"))
+        translog = cfg.get("translog") or {}
+        self.translog_dir = self._server_path(translog.get("path") or "logdir") if str(translog.get("status")) == "1" else None
+        self.daos_dir = self._server_path(cfg["daos"]["path"]) if (cfg.get("daos") or {}).get("path") else None
         self.state = "STOPPED"
         self.pid = 0
         self.ready_at = 0.0
@@ -89,6 +92,10 @@ class DominoServer:
         self.writer: threading.Thread | None = None
         self.rng = random.Random(cfg.get("seed", 1))
         self.events: list[tuple[int, str]] = []
+
+    def _server_path(self, win: str) -> Path:
+        """A folder notes.ini names (absolute, or relative to the data directory) on this host."""
+        return self.host.path(domino.absolute(win, self.cfg["data_dir"]))
 
     # --- lifecycle -------------------------------------------------------
     def log(self, text: str) -> None:
@@ -251,11 +258,23 @@ class DominoServer:
                         return
                     if self.backup_mode and db in self.backup_base and domino.backup_mark(db) is None:
                         domino.set_mark(db, self.backup_id)
-                    domino.write_step(db, txn, step, "doc-%06d" % txn)
+                    self._write_step(txn, step, db)
             with self.host.io_lock:
                 self.in_txn = False
                 self.cond.notify_all()
             time.sleep(txn_gap)
+
+    def _write_step(self, txn: int, step: int, db: Path) -> None:
+        """One write of a transaction (the caller holds the I/O lock).  At the commit with DAOS on, the
+        attachment object first (it exists before any note refers to it, and is never changed); with
+        transaction logging on, the log record before the database write (write-ahead); then the database."""
+        payload = "doc-%06d" % txn
+        if step == domino.STEPS and self.daos_dir is not None:
+            domino.write_nlo(self.daos_dir, txn)
+            payload += " nlo=%012d" % txn
+        if self.translog_dir is not None:
+            domino.log_step(self.translog_dir, txn, step, db.name)
+        domino.write_step(db, txn, step, payload)
 
     # --- Domino Backup ------------------------------------------------------
     def run_backup_task(self, args: str) -> str:

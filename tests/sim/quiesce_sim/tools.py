@@ -293,11 +293,14 @@ class _DiskShadow:
         attributes.append("Differential")
         context = ("persistent" if self.persistent else "volatile") + ("" if self.writers else " nowriters")
         made = []
-        for letter, alias in self.volumes:
-            shadow = self.host.create_shadow(letter, set_id, new_guid(), attributes, context)
-            shadow["count"] = len(self.volumes)
-            made.append((shadow, alias))
-            self.created.append(shadow["id"])
+        # One shadow copy set is taken at one instant across its volumes (Microsoft: "a collection of shadow
+        # copies of various volumes all taken at the same time"): no write lands between two of its volumes.
+        with self.host.io_lock:
+            for letter, alias in self.volumes:
+                shadow = self.host.create_shadow(letter, set_id, new_guid(), attributes, context)
+                shadow["count"] = len(self.volumes)
+                made.append((shadow, alias))
+                self.created.append(shadow["id"])
         # The Domino writer thaws right after the creation (OnThaw).  With VSS auto-recovery (the default)
         # it writes its change info into the shadow copy itself (PostSnapshot); with noautorecover the
         # deltas are written separately into the live data directory (HCL: install_vss_writer.md).
@@ -778,8 +781,16 @@ def _free_bytes(host: Host, win_path: str) -> int:
 
 
 def _fs_fit(host: Host, data: dict) -> Result:
-    src = host.path(data["source"])
-    files = [p for p in src.rglob("*") if p.is_file()]
+    files: list[Path] = []
+    for source in data["sources"]:
+        src = host.path(source["path"])
+        if source.get("files") is None:
+            files += [p for p in src.rglob("*") if p.is_file()]
+        else:
+            for name in source["files"]:
+                if not (src / name).is_file():
+                    return 1, "", crlf(["Get-Item : Cannot find path '%s\\%s' because it does not exist." % (source["path"], name)])
+                files.append(src / name)
     need = sum(p.stat().st_size for p in files)
     host.path(data["base"]).mkdir(parents=True, exist_ok=True)
     free = _free_bytes(host, data["base"])
@@ -789,24 +800,48 @@ def _fs_fit(host: Host, data: dict) -> Result:
 
 def _fs_manifest(host: Host, data: dict) -> Result:
     import hashlib
-    root = host.path(data["root"])
     rows = []
-    skip_dirs = [x.lower() for x in data.get("exclude_dirs") or []]
-    skip_files = [x.lower() for x in data.get("exclude_files") or []]
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel_parts = [part.lower() for part in path.relative_to(root).parts]
-        if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or any(fnmatch.fnmatch(rel_parts[-1], x) for x in skip_files):
-            continue
-        stat = path.stat()
-        row = {"path": str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
-               "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        if data.get("sha256"):
-            row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        rows.append(row)
+    for unit in data["units"]:
+        root = host.path(unit["root"])
+        if not root.is_dir():
+            return 1, "", crlf(["Resolve-Path : Cannot find path '%s' because it does not exist." % unit["root"]])
+        skip_dirs = [x.lower() for x in unit.get("exclude_dirs") or []]
+        skip_files = [x.lower() for x in unit.get("exclude_files") or []]
+        if unit.get("files") is None:
+            paths = sorted(p for p in root.rglob("*") if p.is_file())
+        else:
+            paths = [root / name for name in unit["files"]]
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing:
+                return 1, "", crlf(["Get-Item : Cannot find path '%s' because it does not exist." % missing[0]])
+        for path in paths:
+            rel_parts = [part.lower() for part in path.relative_to(root).parts]
+            if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or any(fnmatch.fnmatch(rel_parts[-1], x) for x in skip_files):
+                continue
+            stat = path.stat()
+            row = {"path": (unit.get("prefix") or "") + str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
+                   "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            if data.get("sha256"):
+                row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            rows.append(row)
     text = json.dumps(rows)
     if data.get("out"):
         host.path(data["out"]).write_text(text)
     return 0, text + "\r\n", ""
+
+
+def _fs_write_text(host: Host, data: dict) -> Result:
+    path = host.path(data["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(data["text"]))
+    return 0, "", ""
+
+
+def _fs_read_text(host: Host, data: dict) -> Result:
+    path = host.path(data["path"])
+    if path.is_file():
+        return 0, path.read_text(), ""
+    return (0 if path.parent.is_dir() else 2), "", ""
 
 
 def _fs_finalize(host: Host, data: dict) -> Result:
@@ -942,7 +977,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
-               "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings}
+               "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
+               "write_text": _fs_write_text, "read_text": _fs_read_text}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}

@@ -1,0 +1,131 @@
+"""The whole server in one backup: a twin host whose transaction log and DAOS store are on volumes of their
+own (L: and N:).  One shadow copy set covers all three volumes, the copy holds every place under one backup
+folder (data\\, translog\\, daos\\ and quiesce_domino.json), the twin's restore check passes on it, and a
+restore in place puts every place back."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from quiesce_sim import domino
+
+BACKUP = """
+- hosts: dom01
+  gather_facts: false
+  roles:
+    - role: quiesce.domino.snapshot_backup
+      vars:
+        snapshot_backup_method: {method}
+        snapshot_backup_destination: 'E:\\Backups'
+        snapshot_backup_copy_retries: 0
+        snapshot_backup_copy_wait: 0
+"""
+
+RESTORE = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Stop Domino for the restore
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        watchdog_seconds: 900
+    - name: Restore the whole server from the copy
+      quiesce.domino.restore:
+        copy: '{copy}'
+        other_locations: {others}
+      register: restored
+      ignore_errors: true
+    - name: Start Domino again
+      quiesce.domino.backup_mode:
+        state: thawed
+    - name: Show the restore
+      ansible.builtin.debug:
+        var: restored
+"""
+
+
+def _win(fleet, path: str) -> Path:
+    return Path(fleet.host_dir("dom01")) / "volumes" / path[0] / path[3:].replace("\\", "/")
+
+
+def _copy(fleet) -> Path:
+    base = _win(fleet, "E:\\Backups\\dom01")
+    [stamp] = [p for p in base.iterdir() if p.is_dir()]
+    return stamp
+
+
+@pytest.mark.parametrize("method, profile", [("vss_writer", "vss"), ("backup_task", "backup_task")])
+def test_translog_and_daos_on_their_own_volumes_are_in_one_copy_that_restores_consistent(tmp_path, method, profile):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, profile, translog_dir="L:\\translog", daos_dir="N:\\DAOS")
+    try:
+        run = fleet.playbook(BACKUP.format(method=method))
+        assert run.rc == 0, run.stdout[-4000:]
+        state = fleet.state("dom01")
+        assert state["shadows"] == {}, "a shadow copy was left behind"
+        copy = _copy(fleet)
+        layout = json.loads((copy / "quiesce_domino.json").read_text())
+        places = {p["name"]: p for p in layout["locations"]}
+        assert places["data"]["path"] == "D:\\Domino\\data"
+        assert places["translog"]["path"] == "L:\\translog" and places["daos"]["path"] == "N:\\DAOS"
+        assert any((copy / "translog").iterdir()), "the transaction log is not in the copy"
+        assert list((copy / "daos").rglob("*.nlo")), "the DAOS store is not in the copy"
+        assert (copy / "data" / "names.nsf").is_file()
+        manifest = json.loads((copy.parent / (copy.name + ".manifest.json")).read_text())
+        listed = {r["path"].split("\\")[0] for r in manifest}
+        assert {"data", "translog", "daos"} <= listed
+        verdict = domino.restore_check(copy, tmp_path / "restore-check")
+        assert verdict["consistent"], domino.verdict_text(verdict)
+        assert verdict["nlo_referenced"] > 0 and verdict["nlo_missing"] == []
+        assert verdict["log_present"] is True and verdict["log_missing_commits"] == 0
+
+        # the same copy without its DAOS folder is not a backup of the server: the twin's check says so
+        bare = tmp_path / "bare"
+        shutil.copytree(copy, bare)
+        shutil.rmtree(bare / "daos")
+        broken = domino.restore_check(bare, tmp_path / "restore-bare")
+        assert not broken["consistent"] and broken["nlo_missing"]
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+def test_restore_in_place_puts_every_place_back_and_refuses_a_foreign_layout(tmp_path):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "vss", translog_dir="L:\\translog", daos_dir="N:\\DAOS")
+    try:
+        run = fleet.playbook(BACKUP.format(method="vss_writer"))
+        assert run.rc == 0, run.stdout[-4000:]
+        copy = _copy(fleet)
+        win_copy = "E:\\Backups\\dom01\\" + copy.name
+        nlo = sorted((copy / "daos").rglob("*.nlo"))[0]
+        live_nlo = _win(fleet, "N:\\DAOS") / nlo.relative_to(copy / "daos")
+        live_log = _win(fleet, "L:\\translog")
+
+        # a copy whose layout sends the transaction log somewhere the server does not keep it is refused
+        layout_file = copy / "quiesce_domino.json"
+        good = layout_file.read_text()
+        forged = json.loads(good)
+        next(p for p in forged["locations"] if p["name"] == "translog")["path"] = "C:\\Windows\\System32"
+        layout_file.write_text(json.dumps(forged))
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true"))
+        assert run.rc == 0, run.stdout[-4000:]
+        assert "does not keep its translog there now" in run.stdout
+        assert not list(_win(fleet, "C:\\Windows\\System32").glob("S*.TXN"))
+        layout_file.write_text(good)
+
+        # lose an attachment object and the log, then restore the whole server in place
+        live_nlo.unlink()
+        shutil.rmtree(live_log)
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true"))
+        assert run.rc == 0, run.stdout[-4000:]
+        assert re.search(r'"locations_restored": \[\s*"data",\s*"translog",\s*"daos"\s*\]', run.stdout), run.stdout[-3000:]
+        assert live_nlo.is_file(), "the DAOS object was not put back"
+        assert sorted(p.name for p in live_log.iterdir()) == sorted(p.name for p in (copy / "translog").iterdir())
+        dom = fleet.state("dom01")["dominos"][0]
+        assert dom["state"] == "RUNNING"
+    finally:
+        simfleet.down(tmp_path / "fleet")
