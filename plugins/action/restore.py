@@ -8,13 +8,13 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
-from ansible_collections.quiesce.domino.plugins.action.restore_point import read_points
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
@@ -50,9 +50,15 @@ class ActionModule(QuiesceAction):
         point = restore.find_point(read_points(self, tools), name)
         if point is None:
             raise QuiesceActionError("restore_point: %s is not recorded on this host" % name)
-        plan = restore.restore_plan(tools, self.platform, point["Service"], cli.guid("ShadowId", point["ShadowId"]),
-                                    cli.windows_folder("DataDir", point["DataDir"]), letter, timeout)
-        out: dict[str, t.Any] = {"changed": True, "restore_point": dict(point, Name=name)}
+        try:
+            places = restore.point_places(point)
+        except cli.OptionError as exc:
+            raise QuiesceActionError("restore_point: %s is not usable: %s" % (name, exc))
+        plan = restore.restore_plan(tools, self.platform, cli.service_name("Service", point["Service"]), places, letter,
+                                    timeout)
+        out: dict[str, t.Any] = {"changed": True, "restore_point": dict(point, Name=name),
+                                 "locations_restored": [p["name"] + ("\\" + p["path"].rsplit("\\", 1)[-1] if p.get("file") else "")
+                                                        for p in places]}
         if self._task.check_mode:
             out["plan"] = plan
             return out

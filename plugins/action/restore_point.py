@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
@@ -21,15 +23,9 @@ ARGSPEC = {
     "service": {"type": "str"},
     "data_dir": {"type": "str"},
     "note": {"type": "str", "default": ""},
+    "places": {"type": "list", "elements": "dict", "default": []},
 }
 REQUIRED_IF = [["state", "present", ["name", "shadow_id", "service", "data_dir"]], ["state", "absent", ["name"]]]
-
-
-def read_points(action: QuiesceAction, tools: dict[str, str]) -> dict[str, dict[str, str]]:
-    run = action.run_plan(restore.query_plan(tools, action.platform))
-    if run["executor_error"]:
-        raise QuiesceActionError("cannot read restore points: %s" % outcome_message(run))
-    return restore.parse_points(run["steps"][0]["stdout"]) if run["steps"][0].get("rc") == 0 else {}
 
 
 class ActionModule(QuiesceAction):
@@ -45,6 +41,12 @@ class ActionModule(QuiesceAction):
             values = {"ShadowId": cli.guid("shadow_id", args["shadow_id"]), "Service": cli.service_name("service", args["service"]),
                       "DataDir": cli.windows_folder("data_dir", args["data_dir"]),
                       "Note": cli.safe_text("note", args["note"], 300)}
+            places = locs.restore_places("places", args["places"]) if args["places"] else []
+            data = [p for p in places if p["kind"] == "data"]
+            if data and (data[0]["path"].lower() != values["DataDir"].lower() or data[0]["shadow_id"].lower() != values["ShadowId"].lower()):
+                raise cli.OptionError("places: its data directory (%s, shadow %s) is not data_dir and shadow_id"
+                                      % (data[0]["path"], data[0]["shadow_id"]))
+            values.update(restore.place_values(places))
         points = read_points(self, tools)
         if args["state"] == "query":
             return {"changed": False, "restore_points": points}
@@ -52,17 +54,18 @@ class ActionModule(QuiesceAction):
         if args["state"] == "absent":
             if existing is None:
                 return {"changed": False, "restore_points": points}
-            shadow = cli.guid("ShadowId", existing["ShadowId"]) if existing.get("ShadowId") else None
+            shadows = restore.point_shadow_ids(existing)
             if self._task.check_mode:
                 return {"changed": True}
-            run = self.run_plan(restore.delete_plan(tools, self.platform, name, shadow))
+            run = self.run_plan(restore.delete_plan(tools, self.platform, name, shadows))
             if run["executor_error"]:
                 raise QuiesceActionError("deleting restore point %s failed: %s" % (name, outcome_message(run)))
-            dropped = planlib.find_record(run, "delete the shadow copy") or {"status": "ok"}
-            if dropped["status"] != "ok" and "was not found" not in (dropped.get("stdout") or ""):
-                raise QuiesceActionError("restore point %s was removed but its shadow copy %s could not be deleted: %s"
-                                         % (name, shadow, (dropped.get("stdout") or "").strip().splitlines()[-2:]))
-            return {"changed": True, "deleted": {"name": name, "shadow_id": shadow}}
+            for record in run["steps"][:-1]:
+                if record["status"] != "ok" and "was not found" not in (record.get("stdout") or ""):
+                    raise QuiesceActionError("restore point %s was removed but a shadow copy of it could not be deleted: %s"
+                                             % (name, (record.get("stdout") or "").strip().splitlines()[-2:]))
+            return {"changed": True, "deleted": {"name": name, "shadow_id": shadows[0] if shadows else None,
+                                                 "shadow_ids": shadows}}
         record = dict(values, Name=name)
         if existing and all(existing.get(k) == v for k, v in values.items()):
             return {"changed": False, "quiesce_restore_point": dict(existing, Name=name)}

@@ -187,6 +187,7 @@ class ActionModule(QuiesceAction):
         out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],
                    shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if target in parsed["exposed"] else None,
                    writers_included=parsed["writers_included"],
+                   shadow_places=locs.shadow_places(out["locations"], [shadow_summary(sh) for sh in parsed["shadows"]]),
                    steps=step_summary(r for _section, r in planlib.iter_records(run)))
         if "watchdog" in run:
             out["watchdog"] = {k: run["watchdog"].get(k) for k in ("armed", "left_armed", "deadline_utc", "deadline_local")}

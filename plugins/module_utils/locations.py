@@ -111,6 +111,52 @@ def copy_locations(locations: t.Sequence[dict[str, t.Any]], exposed: dict[str, s
     return out
 
 
+def shadow_places(locations: t.Sequence[dict[str, t.Any]], shadows: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Each place of the server with the ID of the shadow copy of its volume (a kept snapshot, a restore
+    point: every place can be put back from the set).  Places on volumes outside the set are left out."""
+    by_volume = {str(s.get("volume") or "").upper(): s.get("id") for s in shadows if s.get("volume") and s.get("id")}
+    out = []
+    for loc in locations:
+        path = str(loc.get("path") or "")
+        shadow = by_volume.get(path[:2].upper()) if re.match(r"^[A-Za-z]:\\", path) else None
+        if shadow:
+            row = {"name": loc["name"], "kind": loc["kind"], "path": path, "shadow_id": shadow}
+            if loc.get("file"):
+                row["file"] = True
+            out.append(row)
+    return out
+
+
+def restore_places(option: str, value: t.Any) -> list[dict[str, t.Any]]:
+    """Validate ``places`` of a restore point (the snapshot's ``shadow_places``): name, kind, path, shadow_id."""
+    if not isinstance(value, list):
+        raise cli.OptionError("%s: a list of places is required (the shadow_places that quiesce.domino.snapshot "
+                              "returned)" % option)
+    out = []
+    for i, item in enumerate(value):
+        where = "%s[%d]" % (option, i)
+        if not isinstance(item, dict):
+            raise cli.OptionError("%s: a dictionary with name, kind, path and shadow_id is required" % where)
+        unknown = sorted(set(item) - {"name", "kind", "path", "shadow_id", "file"})
+        if unknown:
+            raise cli.OptionError("%s: unknown keys %s; allowed are name, kind, path, shadow_id, file"
+                                  % (where, ", ".join(unknown)))
+        name = cli.safe_text(where + ".name", item.get("name"), 70)
+        kind = item.get("kind")
+        if not _NAME_RE.fullmatch(name) or kind not in KINDS:
+            raise cli.OptionError("%s: name %r or kind %r is not valid; names are data, translog, daos, files or "
+                                  "links\\<name>, kinds %s" % (where, name, kind, ", ".join(KINDS)))
+        is_file = kind in _FILE_KINDS
+        path = (_file_path if is_file else cli.windows_folder)(where + ".path", item.get("path"))
+        row = {"name": name, "kind": kind, "path": path, "shadow_id": cli.guid(where + ".shadow_id", item.get("shadow_id"))}
+        if is_file:
+            row["file"] = True
+        out.append(row)
+    if out and not any(p["kind"] == "data" for p in out):
+        raise cli.OptionError("%s: the data directory (kind data) is missing" % option)
+    return out
+
+
 def _file_path(option: str, value: t.Any) -> str:
     """An absolute local file path (the folder rules of windows_folder, plus a file name)."""
     text = cli.windows_folder(option, value)

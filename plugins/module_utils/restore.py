@@ -10,11 +10,13 @@ import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 ROOT = "HKLM\\SOFTWARE\\quiesce.domino\\RestorePoints"
+PLACE_VALUE = "Place"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -64,32 +66,85 @@ def find_point(points: dict[str, dict[str, str]], name: str) -> t.Optional[dict[
     return next((v for k, v in points.items() if k.lower() == name.lower()), None)
 
 
-def delete_plan(tools: dict[str, str], platform: str, name: str, shadow_id: t.Optional[str]) -> dict[str, t.Any]:
+def place_values(places: t.Sequence[dict[str, t.Any]]) -> dict[str, str]:
+    """A restore point's places as registry values ``Place1`` .. ``PlaceN``: ``kind;name;path;shadow_id``."""
+    return {"%s%d" % (PLACE_VALUE, i + 1): ";".join((p["kind"], p["name"], p["path"], p["shadow_id"]))
+            for i, p in enumerate(places)}
+
+
+def point_places(point: dict[str, str]) -> list[dict[str, t.Any]]:
+    """Where a restore point puts data back: its recorded places (each validated again, the registry is read
+    back as text), or, for a point recorded before 0.2.0, the data directory from its one shadow copy."""
+    rows = sorted((int(k[len(PLACE_VALUE):]), v) for k, v in point.items()
+                  if k.startswith(PLACE_VALUE) and k[len(PLACE_VALUE):].isdigit())
+    if not rows:
+        return [{"name": "data", "kind": "data", "path": cli.windows_folder("DataDir", point.get("DataDir")),
+                 "shadow_id": cli.guid("ShadowId", point.get("ShadowId"))}]
+    raw = []
+    for number, text in rows:
+        parts = text.split(";")
+        if len(parts) != 4:
+            raise cli.OptionError("%s%d: %r is not kind;name;path;shadow_id" % (PLACE_VALUE, number, text))
+        raw.append(dict(zip(("kind", "name", "path", "shadow_id"), parts)))
+    return locs.restore_places("restore point", raw)
+
+
+def point_shadow_ids(point: dict[str, str]) -> list[str]:
+    """Every shadow copy a restore point keeps (one per volume of its set)."""
+    ids = [cli.guid("ShadowId", point["ShadowId"])] if point.get("ShadowId") else []
+    for place in point_places(point) if any(k.startswith(PLACE_VALUE) for k in point) else []:
+        if place["shadow_id"].lower() not in {i.lower() for i in ids}:
+            ids.append(place["shadow_id"])
+    return ids
+
+
+def delete_plan(tools: dict[str, str], platform: str, name: str, shadow_ids: t.Sequence[str]) -> dict[str, t.Any]:
     steps = []
     files = {}
-    if shadow_id:
-        files["delete.dsh"] = planlib.plan_file(ds.render(ds.render_delete("id", shadow_id)), encoding="ascii")
-        steps.append(planlib.step("delete the shadow copy", [tools["diskshadow"], "/s", planlib.file_ref("delete.dsh")],
+    for index, shadow_id in enumerate(shadow_ids):
+        files["delete%d.dsh" % index] = planlib.plan_file(ds.render(ds.render_delete("id", shadow_id)), encoding="ascii")
+        steps.append(planlib.step("delete the shadow copy" + (" %d" % index if index else ""),
+                                  [tools["diskshadow"], "/s", planlib.file_ref("delete%d.dsh" % index)],
                                   timeout=600, allow_failure=True))
     steps.append(planlib.step("delete the record", [tools["reg"], "delete", key(name), "/f"], ok_rc="any"))
     return planlib.build_plan("delete restore point", platform, steps, files=files)
 
 
-def restore_plan(tools: dict[str, str], platform: str, service: str, shadow_id: str, data_dir: str, expose_as: str,
-                 timeout: int) -> dict[str, t.Any]:
-    """Domino must be stopped; expose the restore point, mirror its data directory back, verify, unexpose."""
-    source = expose_as + data_dir[2:]
-    files = {"expose.dsh": planlib.plan_file(ds.render(ds.render_expose(shadow_id, expose_as)), encoding="ascii"),
-             "unexpose.dsh": planlib.plan_file(ds.render(ds.render_unexpose(expose_as)), encoding="ascii")}
-    steps = [
-        planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
-                     retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE)),
-        planlib.step("expose the restore point", [tools["diskshadow"], "/s", planlib.file_ref("expose.dsh")], timeout=600),
-        planlib.step("restore the data directory", rc.robocopy_argv(tools, source, data_dir, "mirror", 1, 1, 8, True, None),
-                     ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
-        planlib.step("verify the restore", rc.robocopy_argv(tools, source, data_dir, "mirror", 0, 0, 8, False, None,
-                                                            listing=True), ok_rc=[0], timeout=timeout),
-    ]
+def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.Sequence[dict[str, t.Any]],
+                 expose_as: str, timeout: int) -> dict[str, t.Any]:
+    """Domino must be stopped; for each place, expose the shadow copy of its volume at ``expose_as``, put the
+    place back, verify, unexpose (one letter serves every volume in turn).  The data directory and link
+    targets are mirrored (the server as it was), the transaction log too (no log extent newer than the
+    databases stays), the DAOS store is copied without deleting anything, single files by name."""
+    files = {"unexpose.dsh": planlib.plan_file(ds.render(ds.render_unexpose(expose_as)), encoding="ascii")}
+    steps = [planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
+                          retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE))]
+    for index, place in enumerate(places):
+        label = place["name"] if not place.get("file") else "%s %s" % (place["name"], place["path"].rsplit("\\", 1)[-1])
+        files["expose%d.dsh" % index] = planlib.plan_file(ds.render(ds.render_expose(place["shadow_id"], expose_as)),
+                                                          encoding="ascii")
+        source = expose_as + place["path"][2:]
+        if place.get("file"):
+            folder, _sep, leaf = place["path"].rpartition("\\")
+            src_folder = expose_as + (folder[2:] or "\\")
+            folder = folder if len(folder) > 2 else folder + "\\"
+            argv = rc.files_argv(tools, src_folder, folder, [leaf], 1, 1, 8, False, None)
+            listing = rc.files_argv(tools, src_folder, folder, [leaf], 0, 0, 8, False, None, listing=True)
+        else:
+            mode = "versioned" if place["kind"] == "daos" else "mirror"
+            argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None)
+            listing = rc.robocopy_argv(tools, source, place["path"], mode, 0, 0, 8, False, None, listing=True,
+                                       ignore_extras=mode != "mirror")
+        restore_name = "restore the data directory" if place["kind"] == "data" else "restore %s" % label
+        verify_name = "verify the restore" if place["kind"] == "data" else "verify the restore of %s" % label
+        steps += [
+            planlib.step("expose the restore point" + (" for %s" % label if index else ""),
+                         [tools["diskshadow"], "/s", planlib.file_ref("expose%d.dsh" % index)], timeout=600),
+            planlib.step(restore_name, argv, ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
+            planlib.step(verify_name, listing, ok_rc=[0], timeout=timeout),
+            planlib.step("unexpose after %s" % label, [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],
+                         timeout=600),
+        ]
     return planlib.build_plan("restore", platform, steps, files=files,
                               finally_steps=[planlib.step("unexpose the restore point",
                                                           [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],

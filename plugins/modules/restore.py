@@ -36,7 +36,12 @@ extends_documentation_fragment:
   - quiesce.domino.windows_action
 options:
   restore_point:
-    description: Name of the restore point to restore from. Exactly one of O(restore_point) and O(copy) is required.
+    description:
+      - Name of the restore point to restore from. Exactly one of O(restore_point) and O(copy) is required.
+      - Every place the restore point recorded (its C(Place) values) is put back from the shadow copy of its volume,
+        one after another through O(expose_as) - the data directory, link targets and the transaction log
+        mirrored (the server as it was), the DAOS store without deleting anything. A restore point recorded with
+        only C(ShadowId) and C(DataDir) puts back the data directory.
     type: str
   copy:
     description:
@@ -142,8 +147,8 @@ deltas_restored:
   type: list
   elements: str
 locations_restored:
-  description: The places of the copy that were put back (C(data), C(translog), C(daos), C(links\<name>), C(files\<name>)).
-  returned: with copy
+  description: The places that were put back (C(data), C(translog), C(daos), C(links\<name>), C(files\<name>)).
+  returned: always
   type: list
   elements: str
   sample: ['data', 'translog', 'daos']

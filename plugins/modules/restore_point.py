@@ -46,6 +46,16 @@ options:
     description: Free text, such as the change it guards (no quotes, C(%), C(&) or newlines).
     type: str
     default: ""
+  places:
+    description:
+      - Every place of the server and the shadow copy of its volume, as M(quiesce.domino.snapshot) returns them in
+        C(shadow_places) (V(state=present)). Recorded as C(Place1) .. C(PlaceN) values, so that
+        M(quiesce.domino.restore) puts back the transaction log, the DAOS store, directory-link targets and files
+        outside the data directory too, and V(state=absent) deletes every shadow copy of the set.
+      - Empty records the data directory alone (O(data_dir) from O(shadow_id)).
+    type: list
+    elements: dict
+    default: []
 attributes:
   async:
     support: none
@@ -65,6 +75,7 @@ EXAMPLES = r"""
     shadow_id: "{{ snap.shadows[0].id }}"
     service: "{{ snap.service }}"
     data_dir: 'D:\Domino\data'
+    places: "{{ snap.shadow_places }}"
     note: FP5 upgrade
 
 - name: The upgrade went well, remove the restore point
@@ -83,7 +94,7 @@ restore_points:
   returned: state query, state absent when nothing was deleted
   type: dict
 deleted:
-  description: The restore point deleted (name and shadow_id).
+  description: The restore point deleted (name, shadow_id and shadow_ids, every shadow copy of its set).
   returned: state absent when it existed
   type: dict
 """

@@ -215,6 +215,14 @@ copy_source:
   description: The data directory inside the exposed shadow copy, such as C(S:\Domino\data).
   returned: with expose_as
   type: str
+shadow_places:
+  description:
+    - Every place of the server with the ID of the shadow copy of its volume, for the
+      O(quiesce.domino.restore_point#module:places) option (a restore point that puts the whole server back).
+  returned: when diskshadow ran
+  type: list
+  elements: dict
+  sample: [{"name": "data", "kind": "data", "path": "D:\\Domino\\data", "shadow_id": "{6a7c...}"}]
 copy_locations:
   description:
     - Every place of the server that the exposed shadow copies hold, for the O(quiesce.domino.snapshot_copy#module:locations)

@@ -129,3 +129,62 @@ def test_restore_in_place_puts_every_place_back_and_refuses_a_foreign_layout(tmp
         assert dom["state"] == "RUNNING"
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+BAD_UPGRADE = """
+- name: The upgrade damages a database
+  ansible.builtin.lineinfile:
+    path: "{{ quiesce_sim_host_dir }}/volumes/D/Domino/data/names.nsf"
+    line: "CORRUPTED BY THE UPGRADE"
+- name: The upgrade loses the DAOS store's first folder
+  ansible.builtin.file:
+    path: "{{ quiesce_sim_host_dir }}/volumes/N/DAOS/0001"
+    state: absent
+- name: The upgrade leaves a log extent newer than the databases
+  ansible.builtin.copy:
+    dest: "{{ quiesce_sim_host_dir }}/volumes/L/translog/S9999999.TXN"
+    content: "TXN 999999 3/3 names.nsf\\n"
+    mode: "0644"
+- name: The upgrade fails
+  ansible.builtin.fail:
+    msg: installer returned 1603
+"""
+
+
+def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path):
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "vss", translog_dir="L:\\translog", daos_dir="N:\\DAOS")
+    tasks = tmp_path / "bad.yml"
+    tasks.write_text(BAD_UPGRADE)
+    try:
+        run = fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={
+            "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_name": "before-fp5",
+            "preupgrade_snapshot_method": "vss_writer"})
+        assert run.rc == 2, run.stdout[-3000:]
+        point = run.result("Record the restore point on the host", "dom01")["quiesce_restore_point"]
+        assert sorted(k for k in point if k.startswith("Place")) == ["Place1", "Place2", "Place3"]
+        restored = run.result("Restore", "dom01")
+        assert restored["locations_restored"] == ["data", "translog", "daos"], restored
+        assert "CORRUPTED BY THE UPGRADE" not in _win(fleet, "D:\\Domino\\data\\names.nsf").read_text()
+        assert list(_win(fleet, "N:\\DAOS").rglob("*.nlo")), "the DAOS store was not put back"
+        assert not _win(fleet, "L:\\translog\\S9999999.TXN").exists(), "a log extent newer than the databases stayed"
+        state = fleet.state("dom01")
+        assert state["dominos"][0]["state"] == "RUNNING"
+        # the restore point keeps the shadow copy of every volume, none exposed any more
+        assert sorted(s["volume"] for s in state["shadows"].values()) == ["D", "L", "N"]
+        assert all(s["exposed_as"] is None for s in state["shadows"].values())
+        # removing the restore point removes every shadow copy of its set
+        run = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Remove the restore point
+      quiesce.domino.restore_point:
+        name: before-fp5
+        state: absent
+""")
+        assert run.rc == 0, run.stdout[-3000:]
+        assert len(run.result("Remove the restore point", "dom01")["deleted"]["shadow_ids"]) == 3
+        assert fleet.state("dom01")["shadows"] == {}
+    finally:
+        simfleet.down(tmp_path / "fleet")

@@ -52,6 +52,8 @@ CASES: dict[str, dict[str, dict]] = {
         "data_dir": {"state": "present", "name": "before", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)"},
         "note": {"state": "present", "name": "before", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)",
                  "data_dir": "D:\\Domino\\data"},
+        "places": {"state": "present", "name": "before", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)",
+                   "data_dir": "D:\\Domino\\data"},
     },
     "shadow_info": {"volumes": {}, "older_than": {}},
     "snapshot": {
@@ -72,8 +74,12 @@ CASES: dict[str, dict[str, dict]] = {
     },
 }
 LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow"}
-# Options that take a list of places: the hostile value is each place's source, then its path.
-PLACE_OPTIONS = {"locations"}
+# Options that take a list of places: a good place, and the fields the hostile value goes into one after another.
+PLACE_OPTIONS = {
+    "locations": ({"name": "translog", "kind": "translog", "source": "T:\\translog", "path": "L:\\translog"},
+                  ("source", "path")),
+    "places": ({"name": "translog", "kind": "translog", "path": "L:\\translog", "shadow_id": SID}, ("path", "shadow_id", "name")),
+}
 # Options that never reach the host as code, a command line or a path: only their own hazards count.
 DATA_ONLY = {
     ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"},  # stored as JSON data
@@ -101,8 +107,9 @@ def test_hostile_value_is_refused_before_the_host_is_touched(host, module, optio
     if option in LIST_OPTIONS and label not in WRONG_TYPES:
         value = [value]
     if option in PLACE_OPTIONS and label not in WRONG_TYPES:
-        for field in ("source", "path"):
-            place = {"name": "translog", "kind": "translog", "source": "T:\\translog", "path": "L:\\translog", field: value}
+        good, fields = PLACE_OPTIONS[option]
+        for field in fields:
+            place = dict(good, **{field: value})
             result = run_action(action, dict(base, **{option: [place]}))
             assert result.get("failed") is True, "%s.%s=%r was accepted: %s" % (option, field, value, result)
             assert option in result["msg"], result["msg"]
