@@ -49,7 +49,13 @@ class ActionModule(QuiesceAction):
             values.update(restore.place_values(places))
         points = read_points(self, tools)
         if args["state"] == "query":
-            return {"changed": False, "restore_points": points}
+            kept: list[str] = []
+            for point in points.values():
+                try:
+                    kept += [i.lower() for i in restore.point_shadow_ids(point) if i.lower() not in kept]
+                except cli.OptionError:
+                    continue  # a damaged record keeps nothing it cannot name; restore refuses to use it
+            return {"changed": False, "restore_points": points, "kept_shadow_ids": kept}
         existing = restore.find_point(points, name)
         if args["state"] == "absent":
             if existing is None:

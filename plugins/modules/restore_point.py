@@ -93,6 +93,11 @@ restore_points:
   description: All restore points on the host, by name.
   returned: state query, state absent when nothing was deleted
   type: dict
+kept_shadow_ids:
+  description: Every shadow copy the restore points keep (lower case IDs, every volume of each point's set).
+  returned: state query
+  type: list
+  elements: str
 deleted:
   description: The restore point deleted (name, shadow_id and shadow_ids, every shadow copy of its set).
   returned: state absent when it existed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,11 @@ def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path
         # the restore point keeps the shadow copy of every volume, none exposed any more
         assert sorted(s["volume"] for s in state["shadows"].values()) == ["D", "L", "N"]
         assert all(s["exposed_as"] is None for s in state["shadows"].values())
+        # the cleanup keeps every shadow copy a restore point needs, not only the data volume's
+        time.sleep(1.1)
+        run = fleet.playbook("quiesce.domino.cleanup", extra_vars={"snapshot_cleanup_shadow_max_age": "1s"})
+        assert run.rc == 0, run.stdout[-3000:]
+        assert len(fleet.state("dom01")["shadows"]) == 3
         # removing the restore point removes every shadow copy of its set
         run = fleet.playbook("""
 - hosts: dom01
