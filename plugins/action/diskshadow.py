@@ -41,7 +41,7 @@ def _target(option: str, value: str) -> str:
     """An exposure target: a drive letter, or an absolute mount folder without spaces."""
     if re.fullmatch(r"[A-Za-z]:?\\?", value):
         return cli.drive_letter(option, value)
-    folder = cli.windows_folder(option, value)
+    folder = cli.ascii_only(option, cli.windows_folder(option, value), cli.DISKSHADOW_ASCII)
     if " " in folder:
         raise cli.OptionError("%s: %r is not valid; mount folders may not contain spaces "
                               "(diskshadow splits its arguments on blanks)" % (option, value))
@@ -81,7 +81,8 @@ class ActionModule(QuiesceAction):
         set_id = cli.guid("shadow_set_id", args["shadow_set_id"]) if args["shadow_set_id"] else None
         verify = [_writer("writer_verify[%d]" % i, w) for i, w in enumerate(args["writer_verify"])]
         exclude = [_writer("writer_exclude[%d]" % i, w) for i, w in enumerate(args["writer_exclude"])]
-        metadata = cli.windows_folder("metadata", args["metadata"]) if args["metadata"] else None
+        metadata = cli.ascii_only("metadata", cli.windows_folder("metadata", args["metadata"]),
+                                  cli.DISKSHADOW_ASCII) if args["metadata"] else None
         if metadata and " " in metadata:
             raise cli.OptionError("metadata: %r is not valid; the path may not contain spaces" % args["metadata"])
         timeout = cli.int_range("timeout", args["timeout"], 10, 86400)

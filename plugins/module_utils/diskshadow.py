@@ -87,7 +87,8 @@ def render(lines: t.Sequence[str]) -> str:
     """Join script lines the way diskshadow /s reads them (CRLF, ASCII)."""
     text = "\r\n".join(lines) + "\r\n"
     if not text.isascii():
-        raise DiskShadowError("diskshadow scripts are ASCII only")
+        raise DiskShadowError("diskshadow scripts are ASCII only; this one contains %s"
+                              % ", ".join(cli.char_label(ch) for ch in dict.fromkeys(text) if not ch.isascii()))
     return text
 
 
@@ -204,8 +205,10 @@ def check_user_script(option: str, script: t.Any) -> list[str]:
         if bad:
             raise cli.OptionError("%s: line %d may not contain %s (only %%alias%% tokens use %%)"
                                   % (option, number, " ".join(repr(c) for c in bad)))
-        if not line.isascii():
-            raise cli.OptionError("%s: line %d: diskshadow scripts are ASCII only" % (option, number))
+        odd = [cli.char_label(ch) for ch in dict.fromkeys(line) if not ch.isascii() or (ch != "\t" and cli.char_problem(ch))]
+        if odd:
+            raise cli.OptionError("%s: line %d: diskshadow scripts are ASCII only, without control characters; it "
+                                  "contains %s" % (option, number, ", ".join(odd[:3])))
         lines.append(line)
     if not lines:
         raise cli.OptionError("%s: the script is empty" % option)

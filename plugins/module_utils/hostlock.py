@@ -44,7 +44,7 @@ LOCK_SCRIPT = (
 
 
 def owner(option: str, value: t.Any) -> str:
-    value = cli.require_str(option, value)
+    value = cli.check_chars(option, cli.require_str(option, value))
     if not _OWNER_RE.fullmatch(value):
         raise cli.OptionError("%s: %r is not valid; 1-128 characters of letters, digits and _.:@-" % (option, value))
     return value

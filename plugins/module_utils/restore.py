@@ -21,7 +21,7 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def point_name(option: str, value: t.Any) -> str:
-    value = cli.require_str(option, value)
+    value = cli.check_chars(option, cli.require_str(option, value))
     if not _NAME_RE.fullmatch(value):
         raise cli.OptionError("%s: %r is not valid; 1-64 characters of letters, digits and _.- starting with a letter "
                               "or digit" % (option, value))
@@ -168,8 +168,8 @@ def relative_path(option: str, value: t.Any) -> str:
         raise cli.OptionError("%s: %r is not valid; give a path relative to the data directory such as mail\\jdoe.nsf "
                               "or mail" % (option, value))
     for part in parts:
-        if part in (".", "..") or not _REL_PART_RE.fullmatch(part) or part != part.rstrip(" .") \
-                or part.split(".")[0].upper() in cli.RESERVED_NAMES:
+        if cli.is_dot_component(part) or not _REL_PART_RE.fullmatch(part) or part != part.rstrip(" .") \
+                or cli.is_reserved_name(part):
             raise cli.OptionError("%s: %r is not valid; '.', '..', reserved device names and the characters "
                                   "\\ / : * ? \" < > | %% & ^ ! are not allowed in a path component" % (option, value))
     return text

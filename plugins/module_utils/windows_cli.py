@@ -6,7 +6,9 @@
 Pure functions, no I/O.  Every value a user passes is checked here before it can reach a
 diskshadow script, an argv element or a path: drive letters, volume GUID paths, aliases,
 shadow IDs and folders have strict shapes, and free text may not hold the characters that
-cmd, diskshadow or a path would give a meaning to.
+cmd, diskshadow or a path would give a meaning to, nor the Unicode that hides, reorders or
+stands in for them (``char_problem``: controls, format and separator characters, look-alikes
+that Windows' best-fit conversion turns into ASCII specials).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import base64
 import json
 import re
 import typing as t
+import unicodedata
 
 SYSTEM32 = "C:\\Windows\\System32"
 DEFAULT_TOOLS = {
@@ -41,8 +44,62 @@ _GUID_RE = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
 _ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 _WIN_FOLDER_RE = re.compile(r"^[A-Za-z]:\\(?:[^\\/:*?\"<>|\x00-\x1f]+\\?)*$")
 _UNC_RE = re.compile(r"^\\\\[A-Za-z0-9][A-Za-z0-9.-]{0,253}\\[A-Za-z0-9$][A-Za-z0-9 $._-]{0,79}(?:\\[^\\/:*?\"<>|\x00-\x1f]+)*\\?$")
-RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {"COM%d" % i for i in range(1, 10)} | {"LPT%d" % i for i in range(1, 10)}
+# Microsoft, "Naming Files, Paths, and Namespaces": Windows reads the ISO 8859-1 superscript digits as digits
+# in COM# and LPT#, so COM\u00b9 ... LPT\u00b3 are devices in every folder too.
+RESERVED_NAMES = ({"CON", "PRN", "AUX", "NUL"} | {"COM%d" % i for i in range(1, 10)} | {"LPT%d" % i for i in range(1, 10)}
+                  | {"%s%s" % (dev, sup) for dev in ("COM", "LPT") for sup in "\u00b9\u00b2\u00b3"})
 MAX_PATH = 240
+
+# ------------------------------------------------------------------ characters
+# ASCII characters a path, a command line or a script gives a meaning to.  A non-ASCII character that stands
+# for one of them is refused wherever the value goes: Windows' best-fit conversion (WideCharToMultiByte
+# without WC_NO_BEST_FIT_CHARS) turns it into the real one for a program that reads an ANSI command line
+# or path ("WorstFit", Orange Tsai / DEVCORE, 2025), and PowerShell reads typographic quotes as quotes.
+SPECIALS = "\\/\"'%&|<>^`:*?!"
+# Look-alikes without a compatibility decomposition to the ASCII character (NFKC finds the others: the
+# full-width forms U+FF01-U+FF5E, the small forms U+FE50-U+FE6B).  After Microsoft's best-fit tables
+# (bestfit1252, bestfit932, bestfit949: which code page maps which varies) and PowerShell's quoting rules
+# (typographic quotes are quotes).  A deny list of characters no Domino path needs: it errs towards refusing.
+BEST_FIT: dict[str, str] = {
+    "\u00a5": "\\",  # YEN SIGN: the backslash of code page 932 (Japanese)
+    "\u20a9": "\\",  # WON SIGN: the backslash of code page 949 (Korean)
+    "\u2216": "\\",  # SET MINUS
+    "\u29f5": "\\",  # REVERSE SOLIDUS OPERATOR
+    "\u29f9": "\\",  # BIG REVERSE SOLIDUS
+    "\u2215": "/",  # DIVISION SLASH
+    "\u2044": "/",  # FRACTION SLASH
+    "\u29f8": "/",  # BIG SOLIDUS
+    "\u02ba": '"', "\u030e": '"', "\u2033": '"', "\u3003": '"',
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
+    "\u02b9": "'", "\u02bc": "'", "\u02c8": "'", "\u2032": "'",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+    "\u066a": "%",  # ARABIC PERCENT SIGN
+    "\u2039": "<", "\u203a": ">", "\u2329": "<", "\u232a": ">", "\u3008": "<", "\u3009": ">",
+    "\u01c0": "|", "\u2223": "|", "\u2758": "|",
+    "\u02c4": "^", "\u2038": "^", "\u2303": "^",
+    "\u02cb": "`", "\u2035": "`",
+    "\u2236": ":", "\u0589": ":",
+    "\u2217": "*",
+    "\u01c3": "!",
+}
+# Unicode general categories no path, share, service name, owner or line of free text needs: controls (Cc,
+# with U+0085 NEXT LINE), format characters (Cf: bidirectional controls, zero-width characters, the BOM),
+# surrogates, private use and unassigned code points, line and paragraph separators; spaces (Zs) other than
+# the plain space.
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character",
+    "Cs": "a lone surrogate",
+    "Co": "a private-use character",
+    "Cn": "an unassigned code point",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Zs": "a space other than the plain space",
+}
+_CONTROL_NAMES = {"\x00": "NULL", "\t": "CHARACTER TABULATION", "\n": "LINE FEED", "\x0b": "LINE TABULATION",
+                  "\x0c": "FORM FEED", "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE", "\x7f": "DELETE", "\x85": "NEXT LINE"}
+_UNNAMED = {"Cc": "control", "Cs": "surrogate", "Co": "private use", "Cn": "unassigned"}
+LOOKALIKE = "a look-alike of"
 
 
 class OptionError(ValueError):
@@ -56,6 +113,86 @@ def _bad(option: str, value: t.Any, allowed: str) -> t.NoReturn:
     raise OptionError("%s: %s is not valid; %s" % (option, shown, allowed))
 
 
+def char_label(ch: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: the code point and its Unicode name (controls have none in
+    ``unicodedata``: their alias, or the kind of code point)."""
+    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ch) or "<%s>" % _UNNAMED.get(unicodedata.category(ch), "no name")
+    return "U+%04X %s" % (ord(ch), name)
+
+
+def lookalike_of(ch: str) -> t.Optional[str]:
+    """The ASCII special a non-ASCII character stands for (full-width, small or best-fit form), or None."""
+    if ch.isascii():
+        return None
+    for part in [ch] + list(unicodedata.normalize("NFKC", ch)):
+        if part in SPECIALS:
+            return part
+        if part in BEST_FIT:
+            return BEST_FIT[part]
+    return None
+
+
+def char_problem(ch: str) -> t.Optional[str]:
+    """Why ``ch`` has no place in a path, a name or a line of text; None when it may be there.  Letters of
+    any script are fine (``D:\\Donn\u00e9es\\data``); ASCII specials are the business of each validator."""
+    if ch.isascii() and ch.isprintable():
+        return None
+    category = unicodedata.category(ch)
+    if category in _REFUSED_CATEGORIES:
+        return _REFUSED_CATEGORIES[category]
+    target = lookalike_of(ch)
+    if target is not None:
+        return "%s %s %s" % (LOOKALIKE, target, unicodedata.name(target))
+    return None
+
+
+def char_problems(value: str, limit: int = 3) -> list[str]:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE (an invisible format character)`` for each refused character, once each."""
+    found: list[str] = []
+    for ch in dict.fromkeys(value):
+        problem = char_problem(ch)
+        if problem is not None:
+            found.append("%s (%s)" % (char_label(ch), problem))
+            if len(found) == limit:
+                break
+    return found
+
+
+def check_chars(option: str, value: str) -> str:
+    """Refuse a value holding a character ``char_problem`` refuses, naming the character."""
+    found = char_problems(value)
+    if found:
+        why = "no path, name or text needs %s" % ("them" if len(found) > 1 else "it")
+        if any(LOOKALIKE in item for item in found):
+            why += " (Windows' best-fit conversion turns a look-alike into the ASCII character for a program that reads ANSI text)"
+        _bad(option, value, "it contains %s; %s" % (", ".join(found), why))
+    return value
+
+
+DISKSHADOW_ASCII = ("a diskshadow script is written in ASCII, so a folder it names must be ASCII too "
+                    "(paths robocopy reads may have any letters)")
+
+
+def ascii_only(option: str, value: str, why: str) -> str:
+    """Refuse any non-ASCII character (a value written into an ASCII file such as a diskshadow script)."""
+    found = [char_label(ch) for ch in dict.fromkeys(value) if not ch.isascii()][:3]
+    if found:
+        _bad(option, value, "it contains %s; %s" % (", ".join(found), why))
+    return value
+
+
+def is_reserved_name(component: str) -> bool:
+    """A path component Windows takes for a device (``NUL``, ``nul.txt``, ``COM\u00b9``, ``LPT\u00b3.log``).
+    Compatibility forms count too (full-width or superscript letters and digits)."""
+    stem = component.split(".")[0]
+    return stem.upper() in RESERVED_NAMES or unicodedata.normalize("NFKC", stem).upper() in RESERVED_NAMES
+
+
+def is_dot_component(component: str) -> bool:
+    """``.`` or ``..``, also spelt with look-alike dots (``\uff0e\uff0e``, ``\u2025``)."""
+    return unicodedata.normalize("NFKC", component) in (".", "..")
+
+
 def require_str(option: str, value: t.Any) -> str:
     if not isinstance(value, str):
         _bad(option, value, "a string is required, not %s" % type(value).__name__)
@@ -63,11 +200,13 @@ def require_str(option: str, value: t.Any) -> str:
 
 
 def safe_text(option: str, value: t.Any, max_len: int = 256) -> str:
-    """Free text that may reach a script or argv: no newline, %, quotes, &, |, <, >, ^ or backtick."""
+    """Free text that may reach a script or argv: no newline, %, quotes, &, |, <, >, ^ or backtick, and
+    none of the Unicode ``char_problem`` refuses (controls, format characters, look-alikes of those)."""
     value = require_str(option, value)
     bad = sorted({ch for ch in value if ch in UNSAFE_CHARS})
     if bad:
         _bad(option, value, "it may not contain %s" % " ".join(repr(ch) for ch in bad))
+    check_chars(option, value)
     if len(value) > max_len:
         _bad(option, value, "at most %d characters are allowed" % max_len)
     return value
@@ -132,10 +271,10 @@ def windows_folder(option: str, value: t.Any) -> str:
         _bad(option, value, "use an absolute local folder such as E:\\Backups (drive letter, backslashes, "
                             "no * ? \" < > | or :)")
     parts = [p for p in value[3:].split("\\") if p]
-    if any(p in (".", "..") for p in parts):
+    if any(is_dot_component(p) for p in parts):
         _bad(option, value, "'.' and '..' are not allowed in the path")
-    if any(p.split(".")[0].upper() in RESERVED_NAMES for p in parts):
-        _bad(option, value, "reserved device names (CON, NUL, COM1...) are not allowed")
+    if any(is_reserved_name(p) for p in parts):
+        _bad(option, value, "reserved device names (CON, NUL, COM1, COM\u00b9...) are not allowed")
     if any(p != p.rstrip(" .") for p in parts):
         _bad(option, value, "path components may not end with a space or a dot")
     return value[0].upper() + value[1:].rstrip("\\") if parts else value[0].upper() + ":\\"
@@ -147,8 +286,10 @@ def unc_path(option: str, value: t.Any) -> str:
     if value.startswith(("\\\\?\\", "\\\\.\\")) or not _UNC_RE.fullmatch(value):
         _bad(option, value, "use a share path such as \\\\server\\share\\folder (no device paths)")
     parts = value[2:].split("\\")
-    if any(p in (".", "..") for p in parts):
+    if any(is_dot_component(p) for p in parts):
         _bad(option, value, "'.' and '..' are not allowed in the path")
+    if any(is_reserved_name(p) for p in parts[2:]):
+        _bad(option, value, "reserved device names (CON, NUL, COM1, COM\u00b9...) are not allowed")
     return value.rstrip("\\")
 
 
@@ -216,7 +357,7 @@ def resolve_tools(overrides: t.Any, platform: str, domino_program_dir: t.Optiona
         for name, path in overrides.items():
             if name not in KNOWN_TOOLS:
                 raise OptionError("%s: unknown tool %r; known tools are %s" % (TOOLS_VAR, name, ", ".join(KNOWN_TOOLS)))
-            tools[name] = require_str("%s.%s" % (TOOLS_VAR, name), path)
+            tools[name] = check_chars("%s.%s" % (TOOLS_VAR, name), require_str("%s.%s" % (TOOLS_VAR, name), path))
     for name, path in tools.items():
         ok = path.startswith("/") if platform == "posix" else bool(re.match(r"^[A-Za-z]:\\", path))
         if not ok or ".." in re.split(r"[\\/]", path):

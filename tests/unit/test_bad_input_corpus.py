@@ -24,6 +24,37 @@ HOSTILE = {
     "UNC device path": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolume1\\x",
     "over-long": "A" * 5000,
     "NUL": "data\x00x",
+    # Unicode that no path, share, service name, owner or free text needs (categories Cc, Cf, Zl, Zp, Zs but
+    # the space): invisible, reorders what is shown, or ends a line for a reader that is not Python.
+    "bidi override": "D:\\Domino\u202edata",
+    "bidi isolate": "D:\\Domino\u2066data\u2069",
+    "left-to-right mark": "D:\\Domino\u200edata",
+    "line separator": "D:\\Domino\u2028exec evil.cmd",
+    "paragraph separator": "D:\\Domino\u2029data",
+    "next line": "D:\\Domino\x85data",
+    "tab": "D:\\Domino\tdata",
+    "no-break space": "D:\\Domino\xa0data",
+    "ideographic space": "D:\\Domino\u3000data",
+    "zero-width space": "D:\\Domino\u200bdata",
+    "zero-width joiner": "D:\\Domino\u200ddata",
+    "BOM": "\ufeffD:\\Domino\\data",
+    # Look-alikes that Windows' best-fit conversion turns into the ASCII special for a program that reads an
+    # ANSI command line (WorstFit, Orange Tsai / DEVCORE 2025; Microsoft's best-fit tables).
+    "full-width backslash": "D:\\Domino\uff3c..\uff3c..\uff3cWindows",
+    "full-width quote": "D:\\Domino\uff02 \uff06 calc.exe \uff06 \uff02",
+    "full-width percent": "\uff05SystemRoot\uff05",
+    "full-width pipe and redirection": "data\uff5ccalc\uff1eC:\\x",
+    "full-width caret and backtick": "data\uff3e\uff40x",
+    "full-width apostrophe and less-than": "data\uff07\uff1cx",
+    "division slash": "D:\u2215Domino\u2215data",
+    "reverse solidus operator": "D:\\Domino\u29f5..\u29f5Windows",
+    "small reverse solidus": "D:\\Domino\ufe68..\ufe68Windows",
+    "yen sign as backslash": "D:\\Domino\xa5..\xa5..\xa5Windows",
+    "won sign as backslash": "D:\\Domino\u20a9..\u20a9Windows",
+    "typographic quote": "D:\\Domino\u201d & calc.exe & \u201c",
+    # Device names Windows reserves in every folder, spelt with the superscript digits it reads as digits.
+    "superscript device name": "D:\\Domino\\COM\xb9",
+    "superscript device name with extension": "D:\\Domino\\LPT\xb3.log",
 }
 WRONG_TYPES = {"mapping": {"a": 1}, "nested list": [["D:"]]}
 
@@ -67,6 +98,7 @@ CASES: dict[str, dict[str, dict]] = {
         "older_than": {"destination": "\\\\backupsrv\\domino", "state": "pruned", "host_folder": "dom01"},
         "host_folder": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data"},
         "delete_exposed_shadow": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
+        "delete_shadow_set": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "lock_owner": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01",
                        "release_lock": True},
         "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
@@ -80,11 +112,26 @@ PLACE_OPTIONS = {
                   ("source", "path")),
     "places": ({"name": "translog", "kind": "translog", "path": "L:\\translog", "shadow_id": SID}, ("path", "shadow_id", "name")),
 }
+# The Unicode entries of HOSTILE: invisible or line-breaking characters, and look-alikes of ASCII specials.
+INVISIBLE = {"bidi override", "bidi isolate", "left-to-right mark", "line separator", "paragraph separator", "next line",
+             "tab", "no-break space", "ideographic space", "zero-width space", "zero-width joiner", "BOM"}
+LOOKALIKES = {"full-width backslash", "full-width quote", "full-width percent", "full-width pipe and redirection",
+              "full-width caret and backtick", "full-width apostrophe and less-than", "division slash",
+              "reverse solidus operator", "small reverse solidus", "yen sign as backslash", "won sign as backslash",
+              "typographic quote"}
 # Options that never reach the host as code, a command line or a path: only their own hazards count.
 DATA_ONLY = {
-    ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"},  # stored as JSON data
-    ("snapshot", "domino_writer_match"): {"newline", "carriage return", "over-long", "NUL"},  # a Python regex on the controller
+    # stored as data (a registry value), but through reg.exe's command line: look-alikes of quotes count as
+    # quotes do.  A device name (COM\xb9) is harmless text in a note.
+    ("restore_point", "note"): {"newline", "carriage return", "over-long", "NUL"} | INVISIBLE | LOOKALIKES,
+    # a Python regex on the controller: an invisible character makes it match something else than it shows.
+    # Look-alikes and device names mean nothing to it (safe_text refuses look-alikes all the same).
+    ("snapshot", "domino_writer_match"): {"newline", "carriage return", "over-long", "NUL"} | INVISIBLE,
 }
+# Options whose value is written into a diskshadow script, which is ASCII: a letter that is normal in a data
+# directory (D:\Donn\xe9es\data, which only robocopy and PowerShell read) must be refused here, by name.
+SCRIPT_ASCII = {"non-ASCII letter": "C:\\Mounts\\Donn\xe9es", "non-ASCII script": "C:\\Mounts\\\u30c7\u30fc\u30bf"}
+SCRIPT_OPTIONS = {("diskshadow", "expose_as"), ("diskshadow", "metadata"), ("snapshot", "expose_as")}
 # Values that are hostile elsewhere but legitimately valid for one option.
 VALID_HERE = {
     ("snapshot_copy", "destination", "UNC device path"),  # rejected, but as "not a share": covered by its own case
@@ -99,6 +146,9 @@ def _cases():
                 if only is not None and label not in only and label not in WRONG_TYPES:
                     continue
                 yield pytest.param(module, option, base, label, value, id="%s.%s-%s" % (module, option, label))
+            if (module, option) in SCRIPT_OPTIONS:
+                for label, value in SCRIPT_ASCII.items():
+                    yield pytest.param(module, option, base, label, value, id="%s.%s-%s" % (module, option, label))
 
 
 @pytest.mark.parametrize("module, option, base, label, value", list(_cases()))
