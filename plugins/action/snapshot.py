@@ -159,7 +159,8 @@ class ActionModule(QuiesceAction):
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
         if target:
             out.update(exposed=exposed, exposed_letters=sorted(set(exposed.values()), key=list(exposed.values()).index),
-                       copy_locations=locs.copy_locations(out["locations"], exposed),
+                       copy_locations=locs.copy_locations(out["locations"], exposed,
+                                                          (inst.get("daos") or {}).get("base_path")),
                        copy_source=exposed[volumes[0].upper()] + inst["data_dir"][2:] if inst.get("data_dir") else None)
             left_out = [loc for loc in out["locations"]
                         if not any(c["name"] == loc["name"] and c["path"] == loc["path"] for c in out["copy_locations"])]

@@ -38,6 +38,7 @@ ARGSPEC = {
     "space_margin": {"type": "float", "default": 1.1},
     "timeout": {"type": "int", "default": 21600},
     "delete_exposed_shadow": {"type": "list", "elements": "str", "default": []},
+    "delete_shadow_set": {"type": "str"},
     "locations": {"type": "list", "elements": "dict", "default": []},
     "release_lock": {"type": "bool", "default": False},
     "deltas_from": {"type": "str"},
@@ -48,6 +49,7 @@ ARGSPEC = {
 
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
+    MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set"]]
     SUPPORTS_ASYNC = True
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -91,7 +93,6 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
             removed = cli.parse_json_document(run["steps"][0]["stdout"]).get("removed") or []
             return {"changed": bool(removed), "removed": removed}
-        daos = next((u for u in units if u["kind"] == "daos" and u.get("path")), None)
         where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
         release = None
         if args["delete_exposed_shadow"]:
@@ -102,6 +103,9 @@ class ActionModule(QuiesceAction):
                     raise cli.OptionError("delete_exposed_shadow[%d]: %s is not where any place is copied from (%s)"
                                           % (i, letter, ", ".join(read_from)))
             release = ds.render([line for letter in letters for line in ds.render_delete("exposed", letter)])
+        if args["delete_shadow_set"]:
+            # the whole set, exposed or not (a volume without a drive letter is in the set but never exposed)
+            release = ds.render(ds.render_delete("set", cli.guid("delete_shadow_set", args["delete_shadow_set"])))
         extra = []
         if args["release_lock"]:
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
@@ -111,7 +115,7 @@ class ActionModule(QuiesceAction):
         plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
                             layout_text, release_script=release, extra_finally=extra, deltas=deltas,
-                            daos_live=daos["path"] if daos else None)
+                            daos_live=self._daos_live(units, where))
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
                                  "manifest": where["manifest"], "log": where["log"], "verified": False,
                                  "layout": {u["name"] if not u.get("file") else "files\\" + u["source"].rsplit("\\", 1)[-1]:
@@ -124,7 +128,7 @@ class ActionModule(QuiesceAction):
             # state=progress for the bytes copied so far.
             return executor.run_plan(self, plan, task_vars, wrap_async=True)
         run = self.run_plan(plan)
-        return self._report(run, out, where, runits, daos is not None)
+        return self._report(run, out, where, runits)
 
     @staticmethod
     def _units(source: str, given: list[t.Any]) -> list[dict[str, t.Any]]:
@@ -141,8 +145,21 @@ class ActionModule(QuiesceAction):
             data = [{"name": "data", "kind": "data", "source": source, "path": None}]
         return data + [u for u in units if u["name"] != "data"]
 
-    def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str], runits: list[dict[str, t.Any]],
-                topped_up: bool) -> dict[str, t.Any]:
+    @staticmethod
+    def _daos_live(units: list[dict[str, t.Any]], where: dict[str, str]) -> t.Optional[dict[str, str]]:
+        """The live DAOS store and its folder in the copy, for the top-up: a place of its own, or the data
+        directory's DAOS folder (the snapshot's copy_locations name it as the data place's ``daos``)."""
+        own = next((u for u in units if u["kind"] == "daos" and u.get("path")), None)
+        if own is not None:
+            return {"source": own["path"], "target": where["work"] + "\\daos", "prefix": "daos\\"}
+        data = units[0]
+        if data.get("daos") and data.get("path"):
+            rel = data["daos"][len(data["path"].rstrip("\\")) + 1:]
+            return {"source": data["daos"], "target": "%s\\data\\%s" % (where["work"], rel), "prefix": "data\\%s\\" % rel}
+        return None
+
+    def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str],
+                runits: list[dict[str, t.Any]]) -> dict[str, t.Any]:
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
         fit = planlib.find_record(run, "check free space") or {}
         copy_names = [rc.unit_step_names(u)[0] for u in runits]
@@ -194,6 +211,15 @@ class ActionModule(QuiesceAction):
                           "snapshot is not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
             elif failed.get("name") in verify_names:
                 reason = "the copy differs from the source (robocopy /L found differences)"
+            elif failed.get("name") == rc.COMPARE_STEP:
+                record = planlib.find_record(run, rc.COMPARE_STEP) or {}
+                try:
+                    doc = cli.parse_json_document(record.get("stdout") or "{}")
+                except ValueError:
+                    doc = {}
+                listed = doc.get("differences") or []
+                reason = ("the copy differs from the source manifests in %s files: %s" % (doc.get("difference_count"), "; ".join(listed[:5]))
+                          if listed else outcome_message(run))
             else:
                 reason = outcome_message(run)
             raise QuiesceActionError("copy failed at '%s': %s; not marked complete, %s"
@@ -201,30 +227,44 @@ class ActionModule(QuiesceAction):
         released = planlib.find_record(run, rc.RELEASE_STEP)
         if released is not None:
             parsed = ds.parse_transcript(released.get("stdout") or "")
-            wanted = len(self._task.args.get("delete_exposed_shadow") or [])
-            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted}) is None
-        source_rows = rc.manifest_rows((planlib.find_record(run, "source manifest") or {}).get("stdout") or "[]")
+            wanted = 1 if self._task.args.get("delete_shadow_set") else len(self._task.args.get("delete_exposed_shadow") or [])
+            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted} if not
+                                             self._task.args.get("delete_shadow_set") else {}) is None
         delta_record = planlib.find_record(run, rc.DELTAS_MANIFEST_STEP)
-        if delta_record is not None:
-            delta_rows = rc.manifest_rows(delta_record.get("stdout") or "[]")
-            source_rows += [dict(r, path="data\\" + str(r["path"])) for r in delta_rows]
-            out["deltas"] = sorted(str(r["path"]) for r in delta_rows)
-            kept = planlib.find_record(run, rc.DELTAS_WAIT_STEP) or {}
-            listed = dbk.delta_list(dbk.parse_hold_record(kept.get("stdout")))
-            missing = sorted({r["path"].lower() for r in listed} - {p.lower() for p in out["deltas"]})
-            if missing:
-                raise QuiesceActionError("copy at %s lacks delta files the hook kept: %s" % (where["final"], ", ".join(missing[:5])),
-                                         **out)
-        copy_rows = rc.manifest_rows((planlib.find_record(run, "copy manifest") or {}).get("stdout") or "[]")
-        copy_rows = rc.copy_rows_in_layout(copy_rows, {u["name"] for u in runits})
-        problems = rc.compare_manifests(source_rows, copy_rows, extras_allowed_under=["daos\\"] if topped_up else [])
-        out["manifest_files"] = len(copy_rows)
-        retention = planlib.find_record(run, "retention")
-        if retention and retention.get("stdout"):
+        if delta_record is not None and delta_record.get("status") == "ok":
+            rows = rc.manifest_rows(delta_record.get("stdout") or "[]")
+            out["deltas"] = sorted(str(r["path"]).split("\\", 1)[1] for r in rows)
+        topped = planlib.find_record(run, rc.DAOS_TOPUP_STEP)
+        if topped is not None and topped.get("status") == "ok":
+            doc = cli.parse_json_document(topped.get("stdout") or "{}")
+            out["daos_topped_up"] = doc.get("copied")
+            if doc.get("in_use_count"):
+                out.setdefault("warnings", []).append(
+                    "%s DAOS objects written since the snapshot were still being written and are not in this "
+                    "copy (HCL: such NLO files can wait for the next backup); run tell daosmgr listnlo missing after "
+                    "a restore" % doc["in_use_count"])
+        compared = planlib.find_record(run, rc.COMPARE_STEP) or {}
+        try:
+            summary = cli.parse_json_document(compared.get("stdout") or "{}")
+        except ValueError:
+            summary = {}
+        out["manifest_files"] = summary.get("files")
+        source = planlib.find_record(run, rc.SOURCE_MANIFEST_STEP) or {}
+        try:
+            links = cli.parse_json_document(source.get("stdout") or "{}")
+        except ValueError:
+            links = {}
+        if links.get("links_count"):
+            out["links_skipped"] = links.get("links_skipped") or []
+            out.setdefault("warnings", []).append(
+                "%d junctions or symbolic links in the sources were not followed (robocopy /XJ), so what they point "
+                "to is not in the copy: %s" % (links["links_count"], ", ".join(out["links_skipped"][:5])))
+        retention = planlib.find_record(run, rc.RETENTION_STEP)
+        if retention and retention.get("status") == "ok" and retention.get("stdout"):
             out["removed_by_retention"] = cli.parse_json_document(retention["stdout"]).get("removed") or []
-        if problems:
-            raise QuiesceActionError("copy at %s failed verification against the source manifest: %s"
-                                     % (where["final"], "; ".join(problems[:5])), **out)
+        elif retention:
+            out.setdefault("warnings", []).append("the copy is complete and verified, but removing older copies failed: %s"
+                                                  % (retention.get("error") or (retention.get("stderr") or "").strip()[:300]))
         out["verified"] = True
         return out
 

@@ -95,10 +95,12 @@ def exposure_letters(volumes: t.Sequence[str], first: str, in_use: t.Iterable[st
     return out
 
 
-def copy_locations(locations: t.Sequence[dict[str, t.Any]], exposed: dict[str, str]) -> list[dict[str, t.Any]]:
+def copy_locations(locations: t.Sequence[dict[str, t.Any]], exposed: dict[str, str],
+                   daos_inside: t.Optional[str] = None) -> list[dict[str, t.Any]]:
     """Each place of the server with ``source``: where it is read in the exposed shadow copies (its drive
     letter replaced by the letter its volume's shadow copy is exposed at).  Places on volumes that are not
-    exposed (a share, a volume outside the set) are left out."""
+    exposed (a share, a volume outside the set) are left out.  ``daos_inside``: the DAOS store when it is
+    inside the data directory; the data place names it as ``daos`` (the copy tops it up)."""
     out = []
     for loc in locations:
         path = str(loc.get("path") or "")
@@ -107,6 +109,8 @@ def copy_locations(locations: t.Sequence[dict[str, t.Any]], exposed: dict[str, s
             row = {"name": loc["name"], "kind": loc["kind"], "path": path, "source": letter + path[2:]}
             if loc.get("file"):
                 row["file"] = True
+            if loc["kind"] == "data" and daos_inside and inside(daos_inside, path) and daos_inside.lower() != path.lower():
+                row["daos"] = daos_inside
             out.append(row)
     return out
 
@@ -177,9 +181,10 @@ def copy_units(option: str, value: t.Any) -> list[dict[str, t.Any]]:
         where = "%s[%d]" % (option, i)
         if not isinstance(item, dict):
             raise cli.OptionError("%s: a dictionary with name, kind, source and path is required" % where)
-        unknown = sorted(set(item) - {"name", "kind", "source", "path", "file"})
+        unknown = sorted(set(item) - {"name", "kind", "source", "path", "file", "daos"})
         if unknown:
-            raise cli.OptionError("%s: unknown keys %s; allowed are name, kind, source, path, file" % (where, ", ".join(unknown)))
+            raise cli.OptionError("%s: unknown keys %s; allowed are name, kind, source, path, file, daos"
+                                  % (where, ", ".join(unknown)))
         name = cli.safe_text(where + ".name", item.get("name"), 70)
         if not _NAME_RE.fullmatch(name):
             raise cli.OptionError("%s.name: %r is not valid; one of data, translog, daos, files or links\\<name> "
@@ -200,6 +205,12 @@ def copy_units(option: str, value: t.Any) -> list[dict[str, t.Any]]:
         row: dict[str, t.Any] = {"name": name, "kind": kind, "source": source, "path": path}
         if is_file:
             row["file"] = True
+        if item.get("daos") is not None:
+            daos = cli.windows_folder(where + ".daos", item["daos"])
+            if kind != "data" or not path or not inside(daos, path) or daos.lower() == path.lower():
+                raise cli.OptionError("%s.daos: %s is not a folder inside the data directory %s; only the data place "
+                                      "names the DAOS store it holds" % (where, daos, path))
+            row["daos"] = daos
         out.append(row)
     return out
 

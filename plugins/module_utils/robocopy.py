@@ -91,6 +91,8 @@ def stamp(now: datetime.datetime) -> str:
 
 
 def host_folder(option: str, name: str) -> str:
+    if isinstance(name, str):
+        cli.check_chars(option, name)
     if not _HOST_RE.fullmatch(name or ""):
         raise cli.OptionError("%s: %r is not usable as a folder name; use letters, digits and ._-" % (option, name))
     return name
@@ -103,10 +105,11 @@ def layout(destination: str, host: str, mode: str, when: str) -> dict[str, str]:
     if mode == "mirror":
         return {"base": base, "work": base + "\\current", "final": base + "\\current",
                 "manifest": base + "\\current.manifest.json", "log": base + "\\current.robocopy.log",
-                "marker": base + "\\current.INCOMPLETE"}
+                "marker": base + "\\current.INCOMPLETE", "source_tsv": base + "\\current.source.tsv", "copy_tsv": base + "\\current.copy.tsv",
+                "deltas_tsv": base + "\\current.deltas.tsv"}
     return {"base": base, "work": "%s\\%s.partial" % (base, when), "final": "%s\\%s" % (base, when),
             "manifest": "%s\\%s.manifest.json" % (base, when), "log": "%s\\%s.robocopy.log" % (base, when),
-            "marker": ""}
+            "marker": "", "source_tsv": "%s\\%s.source.tsv" % (base, when), "copy_tsv": "%s\\%s.copy.tsv" % (base, when), "deltas_tsv": "%s\\%s.deltas.tsv" % (base, when)}
 
 
 def robocopy_argv(tools: dict[str, str], source: str, target: str, mode: str, retries: int, wait: int, threads: int,
@@ -146,26 +149,105 @@ FS_SCRIPTS = {
         "ConvertTo-Json -Compress -InputObject $out\n"
         "if ($free -lt [int64]($need * $in.margin)) { exit 112 }\n"
     ),
-    "manifest": (
-        "# quiesce.domino:manifest\n$ErrorActionPreference = 'Stop'\n"
-        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "$rows = foreach ($u in @($in.units)) {\n"
-        "  $root = (Resolve-Path -LiteralPath $u.root).ProviderPath.TrimEnd('\\') + '\\'\n"
-        "  $skipDirs = @($u.exclude_dirs); $skipFiles = @($u.exclude_files)\n"
-        "  $items = if ($null -ne $u.files) { foreach ($n in @($u.files)) { Get-Item -LiteralPath (Join-Path $root $n) -Force } }"
-        " else { Get-ChildItem -LiteralPath $root -Recurse -File -Force }\n"
-        "  foreach ($f in @($items)) {\n"
-        "    $rel = $f.FullName.Substring($root.Length)\n"
-        "    $skipFile = @($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0\n"
-        "    if (($rel.Contains('\\') -and $skipDirs -contains $rel.Split('\\')[0]) -or $skipFile) { continue }\n"
-        "    $row = [ordered]@{ path = [string]$u.prefix + $rel; size = $f.Length;"
-        " mtime = $f.LastWriteTimeUtc.ToString(\"yyyy-MM-dd'T'HH:mm:ss'Z'\", [Globalization.CultureInfo]::InvariantCulture) }\n"
-        "    if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }\n"
-        "    $row } }\n"
-        "$json = ConvertTo-Json -Compress -Depth 3 -InputObject @($rows)\n"
-        "if ($in.out) { [System.IO.File]::WriteAllText($in.out, $json) }\n"
-        "$json\n"
-    ),
+    # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them.
+    # Rows go to a tab-separated file for the host-side comparison (no JSON size limits), to the JSON manifest
+    # beside the copy, or to standard output (print_rows, small listings only); otherwise a summary is printed.
+    "manifest": r"""# quiesce.domino:manifest
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$inv = [Globalization.CultureInfo]::InvariantCulture
+$rows = New-Object System.Collections.Generic.List[object]
+$links = New-Object System.Collections.Generic.List[string]
+$bytes = [int64]0
+foreach ($u in @($in.units)) {
+  $root = (Resolve-Path -LiteralPath $u.root).ProviderPath.TrimEnd('\') + '\'
+  $skipDirs = @($u.exclude_dirs); $skipFiles = @($u.exclude_files)
+  $items = New-Object System.Collections.Generic.List[object]
+  if ($null -ne $u.files) { foreach ($n in @($u.files)) { $items.Add((Get-Item -LiteralPath (Join-Path $root $n) -Force)) } }
+  else {
+    $todo = New-Object System.Collections.Generic.Stack[string]
+    $todo.Push($root)
+    while ($todo.Count -gt 0) {
+      foreach ($c in @(Get-ChildItem -LiteralPath $todo.Pop() -Force)) {
+        $rel = $c.FullName.Substring($root.Length)
+        if (($c.Attributes -band [IO.FileAttributes]::ReparsePoint) -and @('Junction', 'SymbolicLink') -contains [string]$c.LinkType) {
+          $links.Add([string]$u.prefix + $rel); continue }
+        if ($c.PSIsContainer) { if (-not ($skipDirs -contains $rel.Split('\')[0])) { $todo.Push($c.FullName) }; continue }
+        $items.Add($c) } } }
+  foreach ($f in $items) {
+    $rel = $f.FullName.Substring($root.Length)
+    if (@($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0) { continue }
+    $row = [ordered]@{ path = [string]$u.prefix + $rel; size = $f.Length;
+      mtime = $f.LastWriteTimeUtc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $inv) }
+    if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }
+    $bytes += $f.Length
+    $rows.Add($row) } }
+if ($in.out_tsv) {
+  [IO.File]::WriteAllLines($in.out_tsv, [string[]]@(foreach ($r in $rows) {
+    "{0}`t{1}`t{2}`t{3}" -f $r.path, $r.size, $r.mtime, $(if ($r.Contains('sha256')) { $r.sha256 } else { '' }) })) }
+if ($in.out_json) { [IO.File]::WriteAllText($in.out_json, (ConvertTo-Json -Compress -Depth 3 -InputObject @($rows))) }
+$out = [ordered]@{ files = $rows.Count; bytes = $bytes; links_skipped = @($links | Select-Object -First 20); links_count = $links.Count }
+if ($in.print_rows) { ConvertTo-Json -Compress -Depth 3 -InputObject @($rows) } else { ConvertTo-Json -Compress -Depth 3 -InputObject $out }
+""",
+    # The host-side comparison of a copy's listing with its sources' listings (tab-separated files the manifest
+    # script wrote): only a bounded summary comes back; exit 1 on any difference, so nothing is finalized.
+    "compare": r"""# quiesce.domino:compare
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+function Read-Rows([string]$file) { $map = @{}
+  foreach ($line in [IO.File]::ReadAllLines($file)) { $p = $line.Split("`t"); if ($p.Count -ge 3) { $map[$p[0].ToLowerInvariant()] = $p } }
+  return $map }
+$want = @{}
+foreach ($file in @($in.sources)) { $part = Read-Rows $file; foreach ($k in $part.Keys) { $want[$k] = $part[$k] } }
+$have = Read-Rows $in.copy
+$under = @($in.under | ForEach-Object { $_.ToLowerInvariant() })
+$extraOk = @($in.extras_allowed_under | Where-Object { $_ } | ForEach-Object { $_.ToLowerInvariant() })
+$problems = New-Object System.Collections.Generic.List[string]
+$seen = @{}
+foreach ($key in $have.Keys) {
+  if (-not @($under | Where-Object { $key.StartsWith($_) }).Count) { continue }
+  $seen[$key] = $true
+  $r = $have[$key]; $w = $want[$key]
+  if ($null -eq $w) { if (-not @($extraOk | Where-Object { $key.StartsWith($_) }).Count) { $problems.Add('extra in the copy: ' + $r[0]) }; continue }
+  if ($r[1] -ne $w[1]) { $problems.Add(('size differs: {0} ({1} != {2})' -f $r[0], $w[1], $r[1])) }
+  elseif ($r[2] -ne $w[2]) { $problems.Add('modification time differs: ' + $r[0]) }
+  elseif ($w.Count -ge 4 -and $r.Count -ge 4 -and $w[3] -and $r[3] -and $r[3] -ne $w[3]) { $problems.Add('SHA-256 differs: ' + $r[0]) } }
+foreach ($key in $want.Keys) { if (-not $seen.ContainsKey($key)) { $problems.Add('missing in the copy: ' + $want[$key][0]) } }
+if ($in.required) {
+  $kept = Get-Content -LiteralPath $in.required.file -Raw | ConvertFrom-Json
+  foreach ($d in @($kept.deltas)) {
+    if ($null -eq $d) { continue }
+    if (-not $seen.ContainsKey(([string]$in.required.prefix + [string]$d.path).ToLowerInvariant())) {
+      $problems.Add('a delta file the hook kept is not in the copy: ' + [string]$d.path) } } }
+ConvertTo-Json -Compress -InputObject @{ files = $seen.Count; difference_count = $problems.Count;
+  differences = @($problems | Sort-Object | Select-Object -First 20) }
+if ($problems.Count -gt 0) { exit 1 }
+""",
+    # NLO files never change once written; the ones written since the snapshot (referenced by change info applied
+    # after it) are copied into the copy's DAOS folder when they are complete.  A file is taken only when it can be
+    # opened denying writers (FileShare.Read): one that Domino still writes is skipped until the next backup, as
+    # HCL allows for NLOs in use.  Existing files in the copy are never overwritten.
+    "top_up": r"""# quiesce.domino:top_up
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$root = (Resolve-Path -LiteralPath $in.source).ProviderPath.TrimEnd('\') + '\'
+$copied = 0; $busy = New-Object System.Collections.Generic.List[string]
+foreach ($f in @(Get-ChildItem -LiteralPath $root -Recurse -File -Force -Filter $in.pattern)) {
+  $rel = $f.FullName.Substring($root.Length)
+  $dest = Join-Path $in.target $rel
+  if (Test-Path -LiteralPath $dest) { continue }
+  $src = $null; $out = $null
+  try {
+    $src = [IO.File]::Open($f.FullName, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::Read)
+    [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest))
+    $out = [IO.File]::Open($dest, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
+    $src.CopyTo($out); $out.Close(); $out = $null
+    [IO.File]::SetLastWriteTimeUtc($dest, $f.LastWriteTimeUtc)
+    $copied++ }
+  catch { $busy.Add($rel); if ($null -ne $out) { $out.Close(); Remove-Item -LiteralPath $dest -Force -ErrorAction SilentlyContinue } }
+  finally { if ($null -ne $src) { $src.Close() } } }
+ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Select-Object -First 20); in_use_count = $busy.Count }
+""",
     "write_text": (
         "# quiesce.domino:write_text\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
@@ -183,6 +265,7 @@ FS_SCRIPTS = {
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "if ($in.from -ne $in.to) { Rename-Item -LiteralPath $in.from -NewName (Split-Path -Leaf $in.to) }\n"
         "if ($in.marker) { Remove-Item -LiteralPath $in.marker -Force -ErrorAction SilentlyContinue }\n"
+        "foreach ($p in @($in.remove)) { if ($p) { Remove-Item -LiteralPath $p -Force -ErrorAction SilentlyContinue } }\n"
     ),
     "mark": (
         "# quiesce.domino:mark\n$ErrorActionPreference = 'Stop'\n"
@@ -246,8 +329,9 @@ FS_SCRIPTS = {
         " Sort-Object Name -Descending)\n"
         "$limit = [DateTime]::UtcNow.AddSeconds(-[int64]$in.max_age_seconds)\n"
         "$old = @($done | Select-Object -Skip 1 | Where-Object { $in.max_age_seconds -gt 0 -and"
-        " [DateTime]::ParseExact($_.Name, \"yyyyMMdd'T'HHmmss'Z'\", $null) -lt $limit })\n"
+        " [DateTime]::ParseExact($_.Name, \"yyyyMMdd'T'HHmmss'Z'\", [Globalization.CultureInfo]::InvariantCulture) -lt $limit })\n"
         "$extra = @(if ($in.keep -gt 0) { $done | Select-Object -Skip $in.keep })\n"
+        "$old = @($old | Where-Object { $_.Name -ne $in.protect }); $extra = @($extra | Where-Object { $_.Name -ne $in.protect })\n"
         "foreach ($p in @(Get-ChildItem -LiteralPath $in.base -Directory -Filter '*.partial' |"
         " Where-Object { $in.max_age_seconds -gt 0 -and $_.LastWriteTimeUtc -lt $limit })) {"
         " Remove-Item -LiteralPath $p.FullName -Recurse -Force }\n"
@@ -276,6 +360,10 @@ BACKUP_MODE_STEP = "the snapshot was not taken in backup mode"
 DELTAS_COPY_STEP = "copy the delta files"
 DELTAS_MANIFEST_STEP = "delta manifest"
 DAOS_TOPUP_STEP = "top up the DAOS objects written since the snapshot"
+SOURCE_MANIFEST_STEP = "source manifest"
+COPY_MANIFEST_STEP = "copy manifest"
+COMPARE_STEP = "compare the manifests"
+RETENTION_STEP = "retention"
 LAYOUT_STEP = "write the layout"
 
 
@@ -297,28 +385,39 @@ def unit_step_names(unit: dict[str, t.Any]) -> tuple[str, str]:
     return "copy %s" % label, "verify %s" % label
 
 
+# Never part of a copy: the volume's own folders (a place at a volume root) and the DAOS index files, which HCL
+# says not to back up (Domino rebuilds them; run tell daosmgr resync after a restore).
+SKIP_DIRS = ("System Volume Information", "$RECYCLE.BIN")
+SKIP_FILES = ("daoscat.nsf", "daos.cfg", "daos.cf2")
+
+
 def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, t.Any]], where: dict[str, str], mode: str,
               retries: int, wait: int, threads: int, unbuffered: bool, sha256: bool, margin: float, keep: int,
               timeout: int, layout_text: str, release_script: t.Optional[str] = None,
               extra_finally: t.Sequence[dict[str, t.Any]] = (),
-              deltas: t.Optional[dict[str, t.Any]] = None, daos_live: t.Optional[str] = None) -> dict[str, t.Any]:
-    """One call: fit check, copy of every place, verify, manifests, finalize, retention; a failure removes the
-    partial copy (versioned) or leaves the INCOMPLETE marker (mirror).
+              deltas: t.Optional[dict[str, t.Any]] = None,
+              daos_live: t.Optional[dict[str, str]] = None) -> dict[str, t.Any]:
+    """One call: fit check, copy of every place, verify, manifests compared on the host, finalize, retention.
+    A failure removes the partial copy (versioned) or leaves the INCOMPLETE marker (mirror); nothing is
+    finalized and no older copy is removed unless the copy matched its sources.
 
     ``units`` (locations.robocopy_units; the data directory first, named ``data``): each place is copied into
     ``<copy>\\<name>``, and ``layout_text`` is written as ``<copy>\\quiesce_domino.json``.
 
     ``deltas`` (method backup_task): {"folder", "wait_step", "state_dir"}.  The copy waits until the hook has
     kept this backup's .DELTA files (``wait_step``; never arriving fails the copy), copies the data without
-    the hook's own folder, then puts every delta beside its database in the copy; the manifests include them.
-    After the copy is finalized, the delta folders of earlier backups are removed from the data directory.
+    the hook's own folder, then puts every delta beside its database in the copy; the comparison includes
+    them and requires every delta the hook listed.  After the copy is finalized, the delta folders of earlier
+    backups are removed from the data directory.
 
-    ``daos_live`` (the live DAOS store): change info applied after the snapshot (a .DELTA, or the VSS writer's
-    auto-recovery in the shadow copy) can reference DAOS objects written after it, so the copy's DAOS folder
-    is topped up from the live store once the databases are copied (HCL: back up the .nsf files before the
-    .nlo files; NLO files never change once written).  Those extra objects are not held against the copy."""
+    ``daos_live`` ({"source": live DAOS store, "target": its folder in the copy}): change info applied after
+    the snapshot (a .DELTA, or the VSS writer's auto-recovery in the shadow copy) can reference DAOS objects
+    written after it, so the copy's DAOS folder is topped up from the live store once the databases are
+    copied (HCL: back up the .nsf files before the .nlo files; NLO files never change once written): only
+    missing ``.nlo`` files that no process is writing, never overwriting one.  Those extra objects are not held against the copy."""
     data = units[0]
     source = data["source"]
+    skip_names = list(SKIP_DIRS)
     steps = [fs_step("check free space", tools, "fit", {"sources": [{"path": u["source"], "files": u.get("files")} for u in units],
                                                         "base": where["base"], "margin": margin}, timeout=600)]
     skip_dirs: list[str] = []
@@ -348,8 +447,8 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
             ]
             continue
         is_data = unit is data
-        excluded = ["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs] if is_data else []
-        xf = skip_files if is_data else []
+        excluded = (["%s\\%s" % (source.rstrip("\\"), d) for d in skip_dirs] if is_data else []) + skip_names
+        xf = (skip_files if is_data else []) + list(SKIP_FILES)
         steps += [
             planlib.step(copy_name, robocopy_argv(tools, unit["source"], target, mode, retries, wait, threads, unbuffered,
                                                   where["log"] if is_data else None, exclude_dirs=excluded, exclude_files=xf),
@@ -360,41 +459,55 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
                          ok_rc=[0], timeout=timeout),
         ]
     data_target = where["work"] + "\\data"
+    sources_tsv = [where["source_tsv"]]
     if deltas:
+        sources_tsv.append(where["deltas_tsv"])
         steps += [
             planlib.step(DELTAS_COPY_STEP, robocopy_argv(tools, deltas["folder"], data_target, "versioned", retries, wait,
                                                          threads, False, None, exclude_files=["collected.json"],
                                                          ignore_extras=True),
                          ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
-            fs_step(DELTAS_MANIFEST_STEP, tools, "manifest", {"units": [_manifest_unit(deltas["folder"], "", None, [],
-                                                                                       ["collected.json"])],
-                                                              "sha256": sha256, "out": None}, timeout=timeout),
+            fs_step(DELTAS_MANIFEST_STEP, tools, "manifest", {
+                "units": [_manifest_unit(deltas["folder"], "data\\", None, [], ["collected.json"])], "sha256": sha256,
+                "out_tsv": where["deltas_tsv"], "out_json": None, "print_rows": True}, timeout=timeout),
         ]
     if daos_live:
-        steps.append(planlib.step(DAOS_TOPUP_STEP, robocopy_argv(tools, daos_live, where["work"] + "\\daos", "versioned",
-                                                                 retries, wait, threads, False, None, ignore_extras=True),
-                                  ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout))
-    manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"), skip_dirs if u is data else [],
-                                     skip_files if u is data else []) for u in units]
+        steps.append(fs_step(DAOS_TOPUP_STEP, tools, "top_up", {
+            "source": daos_live["source"], "target": daos_live["target"], "pattern": "*.nlo"}, timeout=timeout))
+    manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"),
+                                     (skip_dirs if u is data else []) + skip_names,
+                                     (skip_files if u is data else []) + list(SKIP_FILES)) for u in units]
+    compare: dict[str, t.Any] = {"sources": sources_tsv, "under": sorted({u["name"] + "\\" for u in units}),
+               "extras_allowed_under": [daos_live["prefix"]] if daos_live else [],
+               "required": {"file": deltas["folder"] + "\\collected.json", "prefix": "data\\"} if deltas else None}
+    internal = sources_tsv + [where["copy_tsv"]]
     steps += [
         fs_step(LAYOUT_STEP, tools, "write_text", {"path": where["work"] + "\\" + LAYOUT_FILE, "text": layout_text}),
-        fs_step("source manifest", tools, "manifest", {"units": manifest_units, "sha256": sha256, "out": None},
+        fs_step(SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": sha256, "out_tsv": where["source_tsv"],
+                                                          "out_json": None, "print_rows": False},
                 timeout=timeout),
-        fs_step("copy manifest", tools, "manifest", {"units": [_manifest_unit(where["work"], "", None, [], [])],
-                                                     "sha256": sha256, "out": where["manifest"]}, timeout=timeout),
-        fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"]}),
+        fs_step(COPY_MANIFEST_STEP, tools, "manifest", {"units": [_manifest_unit(where["work"], "", None, [], [])],
+                                                        "sha256": sha256, "out_tsv": where["copy_tsv"],
+                                                        "out_json": where["manifest"], "print_rows": False}, timeout=timeout),
+        fs_step(COMPARE_STEP, tools, "compare", dict(compare, copy=where["copy_tsv"]), timeout=timeout),
+        fs_step("finalize", tools, "finalize", {"from": where["work"], "to": where["final"], "marker": where["marker"],
+                                                "remove": internal}),
     ]
     if deltas:
         parent, keep_name = deltas["folder"].rsplit("\\", 1)
         steps.append(fs_step("forget older delta folders", tools, "prune_siblings", {"parent": parent, "keep": keep_name},
                              allow_failure=True, timeout=600))
     if mode == "versioned" and keep > 0:
-        steps.append(fs_step("retention", tools, "retention", {"base": where["base"], "keep": keep, "max_age_seconds": 0},
-                             timeout=600))
+        # After a verified finalize only, and never the copy just made: a failed retention does not undo the copy.
+        steps.append(fs_step(RETENTION_STEP, tools, "retention", {"base": where["base"], "keep": keep, "max_age_seconds": 0,
+                                                                  "protect": where["final"].rsplit("\\", 1)[-1]},
+                             timeout=600, allow_failure=True))
     rescue = []
     if mode == "versioned":
-        rescue.append(fs_step("remove the partial copy", tools, "remove", {"paths": [where["work"], where["manifest"]]},
+        rescue.append(fs_step("remove the partial copy", tools, "remove", {"paths": [where["work"], where["manifest"]] + internal},
                               ok_rc="any", timeout=600))
+    else:
+        rescue.append(fs_step("remove the listings", tools, "remove", {"paths": internal}, ok_rc="any", timeout=600))
     files = {}
     finally_steps = []
     if release_script:

@@ -26,10 +26,18 @@ description:
     marks it with C(current.INCOMPLETE) until it is verified.
   - Before copying, the free space of the destination is checked against the size of the source times
     O(space_margin); a copy that cannot fit is refused with a clear message and nothing is written.
-  - Verification, in the same remote call, before the copy is marked complete, runs C(robocopy /L) (nothing left
-    to copy, no extras, no mismatches). A manifest (relative path, size, modification time, with O(sha256) the
-    SHA-256) of the copy is written beside it as C(<timestamp>.manifest.json) and compared with the source's on
-    the controller; C(verified) is true only when both agree.
+  - Verification happens on the host, in the same remote call, before the copy is marked complete and before
+    any older copy is removed. C(robocopy /L) runs for every place (nothing left to copy, no extras, no
+    mismatches); then a listing of the sources and of the copy (relative path, size, modification time, with
+    O(sha256) the SHA-256) are compared on the host, and only a summary with at most 20 differences comes back.
+    The copy's listing is kept beside it as C(<timestamp>.manifest.json). C(verified) is true only when every
+    check passed.
+  - Junctions and symbolic links inside a place are not followed (robocopy C(/XJ)) and are reported in
+    C(links_skipped) with a warning (what they point to is not in the copy). C(System Volume Information),
+    C($RECYCLE.BIN) and the DAOS index files C(daoscat.nsf), C(daos.cfg) and C(daos.cf2) are never copied (HCL
+    says not to back up the DAOS index files; Domino rebuilds them, then run C(tell daosmgr resync)).
+  - Retention runs only after a verified finalize and never removes the copy just made; a failed retention
+    leaves the new copy complete and says so in a warning.
   - A failed copy is never marked complete, versioned copies are removed again (their C(.partial) name is kept
     only when the removal itself is interrupted), a failed mirror keeps its C(INCOMPLETE) marker.
   - The robocopy summary is read by position (labels are translated on non-English Windows) and the exit code
@@ -55,11 +63,13 @@ options:
         C(links\<name>)), C(kind) (V(data), V(translog), V(daos), V(link), V(notes_ini), V(server_id)), C(source)
         (where it is read, a folder, or a file for the C(files) kinds) and C(path) (where it is on the server,
         recorded in C(quiesce_domino.json) for the restore). Every path is validated like O(source).
-      - A C(daos) place with its C(path) is topped up from the live DAOS store after the databases are copied,
-        because change info applied after the snapshot (the C(.DELTA) files of C(backup_task), the VSS writer's
-        auto-recovery in the shadow copy) may reference DAOS objects written after it (HCL says to back up the
-        C(.nsf) files before the C(.nlo) files; DAOS objects never change once written). The objects added that
-        way are not counted as differences.
+      - The DAOS store (a C(daos) place, or the data place's C(daos) key when the store is inside the data
+        directory) is topped up from the live store after the databases are copied, because change info applied
+        after the snapshot (the C(.DELTA) files of C(backup_task), the VSS writer's auto-recovery in the shadow copy)
+        may reference DAOS objects written after it (HCL says to back up the C(.nsf) files before the C(.nlo)
+        files; DAOS objects never change once written). Only missing C(.nlo) files that no process is writing are
+        copied (each opened denying writers), none is overwritten, one in use is skipped with a warning; they are
+        not counted as differences.
     type: list
     elements: dict
     default: []
@@ -127,6 +137,12 @@ options:
     type: list
     elements: str
     default: []
+  delete_shadow_set:
+    description:
+      - ID of the shadow copy set the places are read from (the snapshot's C(shadow_set_id)); every shadow copy of
+        the set is deleted after the copy, whatever its outcome, in the same remote call
+        (C(diskshadow delete shadows set)), exposed or not. Mutually exclusive with O(delete_exposed_shadow).
+    type: str
   release_lock:
     description: Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
     type: bool
@@ -180,7 +196,7 @@ EXAMPLES = r"""
   quiesce.domino.snapshot_copy:
     locations: "{{ snap.copy_locations }}"
     destination: '\\backupsrv\domino'
-    delete_exposed_shadow: "{{ snap.exposed_letters }}"
+    delete_shadow_set: "{{ snap.shadow_set_id }}"
 
 - name: With method backup_task, put the .DELTA files Domino wrote into the copy too
   quiesce.domino.snapshot_copy:
@@ -294,6 +310,19 @@ shadow_deleted:
 bytes_so_far:
   description: With V(state=progress), the bytes in copies being written.
   returned: state progress
+  type: int
+links_skipped:
+  description: Junctions and symbolic links in the sources that were not followed (at most 20).
+  returned: when there were any
+  type: list
+  elements: str
+daos_topped_up:
+  description: DAOS objects copied from the live store after the databases.
+  returned: when the server has a DAOS store
+  type: int
+manifest_files:
+  description: Files in the copy that were compared with the sources.
+  returned: when the comparison ran
   type: int
 deltas:
   description: The C(.DELTA) files put into the copy, by their path relative to the data directory (beside their databases in C(data\)).

@@ -799,35 +799,116 @@ def _fs_fit(host: Host, data: dict) -> Result:
 
 
 def _fs_manifest(host: Host, data: dict) -> Result:
+    """The manifest script: listing without junctions/symbolic links (reported), TSV/JSON outputs."""
     import hashlib
-    rows = []
+    rows: list[dict] = []
+    links: list[str] = []
     for unit in data["units"]:
         root = host.path(unit["root"])
         if not root.is_dir():
             return 1, "", crlf(["Resolve-Path : Cannot find path '%s' because it does not exist." % unit["root"]])
+        prefix = unit.get("prefix") or ""
         skip_dirs = [x.lower() for x in unit.get("exclude_dirs") or []]
         skip_files = [x.lower() for x in unit.get("exclude_files") or []]
+        paths: list[Path] = []
         if unit.get("files") is None:
-            paths = sorted(p for p in root.rglob("*") if p.is_file())
+            todo = [root]
+            while todo:
+                for child in sorted(todo.pop().iterdir()):
+                    rel = str(child.relative_to(root)).replace("/", "\\")
+                    if child.is_symlink():
+                        links.append(prefix + rel)
+                        continue
+                    if child.is_dir():
+                        if rel.split("\\")[0].lower() not in skip_dirs:
+                            todo.append(child)
+                        continue
+                    paths.append(child)
         else:
             paths = [root / name for name in unit["files"]]
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
                 return 1, "", crlf(["Get-Item : Cannot find path '%s' because it does not exist." % missing[0]])
-        for path in paths:
-            rel_parts = [part.lower() for part in path.relative_to(root).parts]
-            if rel_parts[0] in skip_dirs and len(rel_parts) > 1 or any(fnmatch.fnmatch(rel_parts[-1], x) for x in skip_files):
+        for path in sorted(paths):
+            if any(fnmatch.fnmatch(path.name.lower(), x) for x in skip_files):
                 continue
             stat = path.stat()
-            row = {"path": (unit.get("prefix") or "") + str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
+            row = {"path": prefix + str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
                    "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
             if data.get("sha256"):
                 row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
             rows.append(row)
-    text = json.dumps(rows)
-    if data.get("out"):
-        host.path(data["out"]).write_text(text)
+    if data.get("out_tsv"):
+        host.path(data["out_tsv"]).write_text("".join("%s\t%s\t%s\t%s\n" % (r["path"], r["size"], r["mtime"], r.get("sha256", ""))
+                                                      for r in rows))
+    if data.get("out_json"):
+        host.path(data["out_json"]).write_text(json.dumps(rows))
+    out: dict = {"files": len(rows), "bytes": sum(r["size"] for r in rows), "links_skipped": links[:20],
+                 "links_count": len(links)}
+    text = json.dumps(rows) if data.get("print_rows") else json.dumps(out)
     return 0, text + "\r\n", ""
+
+
+def _read_tsv(host: Host, name: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in host.path(name).read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3:
+            rows[parts[0].lower()] = parts
+    return rows
+
+
+def _fs_compare(host: Host, data: dict) -> Result:
+    """The compare script: a copy's listing against its sources' listings, on the host."""
+    want: dict[str, list[str]] = {}
+    for name in data["sources"]:
+        want.update(_read_tsv(host, name))
+    have = _read_tsv(host, data["copy"])
+    under = [u.lower() for u in data.get("under") or []]
+    extra_ok = [u.lower() for u in data.get("extras_allowed_under") or [] if u]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for key, row in have.items():
+        if not any(key.startswith(u) for u in under):
+            continue
+        seen.add(key)
+        wanted = want.get(key)
+        if wanted is None:
+            if not any(key.startswith(u) for u in extra_ok):
+                problems.append("extra in the copy: " + row[0])
+            continue
+        if row[1] != wanted[1]:
+            problems.append("size differs: %s (%s != %s)" % (row[0], wanted[1], row[1]))
+        elif row[2] != wanted[2]:
+            problems.append("modification time differs: " + row[0])
+        elif len(wanted) >= 4 and len(row) >= 4 and wanted[3] and row[3] and row[3] != wanted[3]:
+            problems.append("SHA-256 differs: " + row[0])
+    problems += ["missing in the copy: " + want[k][0] for k in want if k not in seen]
+    required = data.get("required")
+    if required:
+        kept = json.loads(host.path(required["file"]).read_text())
+        deltas = kept.get("deltas") or []
+        for delta in deltas if isinstance(deltas, list) else [deltas]:
+            if (required["prefix"] + str(delta["path"])).lower() not in seen:
+                problems.append("a delta file the hook kept is not in the copy: " + str(delta["path"]))
+    doc = {"files": len(seen), "difference_count": len(problems), "differences": sorted(problems)[:20]}
+    return (1 if problems else 0), json.dumps(doc) + "\r\n", ""
+
+
+def _fs_top_up(host: Host, data: dict) -> Result:
+    root = host.path(data["source"])
+    target = host.path(data["target"])
+    copied = 0
+    for path in sorted(root.rglob(data["pattern"])):
+        if not path.is_file():
+            continue
+        dest = target / path.relative_to(root)
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+        copied += 1
+    return 0, json.dumps({"copied": copied, "in_use": [], "in_use_count": 0}) + "\r\n", ""
 
 
 def _fs_write_text(host: Host, data: dict) -> Result:
@@ -852,6 +933,8 @@ def _fs_finalize(host: Host, data: dict) -> Result:
         host.path(data["from"]).rename(target)
     if data.get("marker"):
         host.path(data["marker"]).unlink(missing_ok=True)
+    for win in data.get("remove") or []:
+        host.path(win).unlink(missing_ok=True)
     return 0, "", ""
 
 
@@ -929,6 +1012,7 @@ def _fs_retention(host: Host, data: dict) -> Result:
         for partial in base.glob("*.partial"):
             if partial.stat().st_mtime < limit:
                 shutil.rmtree(partial)
+    victims = {p for p in victims if p.name != data.get("protect")}
     removed = []
     for old in sorted(victims, key=lambda p: p.name):
         shutil.rmtree(old)
@@ -978,7 +1062,8 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
-               "write_text": _fs_write_text, "read_text": _fs_read_text}
+               "write_text": _fs_write_text, "read_text": _fs_read_text, "top_up": _fs_top_up,
+               "compare": _fs_compare}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
@@ -1180,9 +1265,13 @@ def tool_robocopy(host: Host, argv: list[str], stdin: str | None) -> Result:
             elif fnmatch.fnmatch(name.lower(), x.lower()):
                 return True
         return False
-    for root, dirs, files in os.walk(src, followlinks=True):
+    no_junctions = "/XJ" in upper  # /XJ: junction points and symbolic links are not followed or copied
+    for root, dirs, files in os.walk(src, followlinks=not no_junctions):
         rel_root = os.path.relpath(root, src)
-        dirs[:] = [d for d in dirs if not excluded_dir(src, root, d)]
+        dirs[:] = [d for d in dirs if not excluded_dir(src, root, d)
+                   and not (no_junctions and os.path.islink(os.path.join(root, d)))]
+        if no_junctions:
+            files = [f for f in files if not os.path.islink(os.path.join(root, f))]
         if rel_root != "." and not recurse:
             dirs[:] = []
             continue
