@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
@@ -28,6 +29,7 @@ ARGSPEC = {
     "timeout": {"type": "int", "default": 21600},
     "allow_unapplied_deltas": {"type": "bool", "default": False},
     "other_locations": {"type": "bool", "default": True},
+    "allow_other_host": {"type": "bool", "default": False},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -40,7 +42,7 @@ class ActionModule(QuiesceAction):
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
         if args["copy"] is not None:
-            return self._from_copy(args, timeout)
+            return self._from_copy(args, timeout, task_vars)
         if args["databases"] or args["restore_to"] is not None:
             raise cli.OptionError("databases, restore_to: only with copy; a restore point puts the whole data "
                                   "directory back in place")
@@ -54,11 +56,13 @@ class ActionModule(QuiesceAction):
             places = restore.point_places(point)
         except cli.OptionError as exc:
             raise QuiesceActionError("restore_point: %s is not usable: %s" % (name, exc))
-        plan = restore.restore_plan(tools, self.platform, cli.service_name("Service", point["Service"]), places, letter,
-                                    timeout)
+        service = cli.service_name("Service", point["Service"])
+        inst = next((i for i in discover(self)["installations"] if i["service"].lower() == service.lower()), {})
+        log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
+        plan = restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log)
         out: dict[str, t.Any] = {"changed": True, "restore_point": dict(point, Name=name),
-                                 "locations_restored": [p["name"] + ("\\" + p["path"].rsplit("\\", 1)[-1] if p.get("file") else "")
-                                                        for p in places]}
+                                 "locations_restored": self._restored(places, log)}
+        self._log_result(out, log)
         if self._task.check_mode:
             out["plan"] = plan
             return out
@@ -75,7 +79,7 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("restore from %s failed: %s%s" % (name, outcome_message(run), hint), **out)
         return out
 
-    def _from_copy(self, args: dict[str, t.Any], timeout: int) -> dict[str, t.Any]:
+    def _from_copy(self, args: dict[str, t.Any], timeout: int, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """Databases (each with its .DELTA beside it), folders or the whole data directory from a copy."""
         source = cli.destination("copy", args["copy"])
         databases = [restore.relative_path("databases[%d]" % i, d) for i, d in enumerate(args["databases"])]
@@ -95,24 +99,37 @@ class ActionModule(QuiesceAction):
         entries = restore.copy_entries(databases)
         tools = self.tools(inst["program_dir"])
         layout = self._layout(tools, source)
+        made_for = (layout or {}).get("host")
+        if in_place and made_for and made_for.lower() != str(task_vars.get("inventory_hostname", "")).lower() \
+                and not args["allow_other_host"]:
+            raise QuiesceActionError("copy: %s is a copy of %s, not of %s; set allow_other_host=true to restore it here "
+                                     "in place (its notes.ini and server ID would come along)"
+                                     % (source, made_for, task_vars.get("inventory_hostname")))
         others: list[dict[str, t.Any]] = []
         if in_place and not databases and args["other_locations"]:
             try:
                 others = restore.places_to_restore(layout, inst.get("locations") or [])
             except ValueError as exc:
                 raise QuiesceActionError("copy: %s" % exc)
+        log = None
+        if in_place and not databases:
+            log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
+            if not args["other_locations"] and log["action"] == "replace":
+                log = dict(log, action="keep", why="other_locations=false: the transaction log is left as it is")
         plan = restore.copy_restore_plan(tools, self.platform, inst["service"], locs.data_root(source, layout), target,
                                          entries, in_place, timeout,
                                          refuse_deltas=in_place and not args["allow_unapplied_deltas"], copy_base=source,
-                                         others=others)
+                                         others=others, log=log)
         out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
                                  "databases": databases or None, "service": inst["service"],
-                                 "locations_restored": ["data"] + [p["name"] + ("\\" + p["path"].rsplit("\\", 1)[-1]
-                                                                               if p.get("file") else "") for p in others]}
+                                 "locations_restored": self._restored([{"name": "data", "kind": "data"}] + others,
+                                                                      log or {"action": None})}
+        self._log_result(out, log or {"action": None})
         held = [p["name"] for p in (layout or {}).get("locations", []) if p["name"] != "data"]
         if held and not others:
-            out["warnings"] = ["the copy also holds %s; only the data directory is restored (other places are put back "
-                               "only with the whole data directory in place and other_locations=true)" % ", ".join(sorted(set(held)))]
+            out.setdefault("warnings", []).append(
+                "the copy also holds %s; only the data directory is restored (other places are put back only with the "
+                "whole data directory in place and other_locations=true)" % ", ".join(sorted(set(held))))
         if self._task.check_mode:
             out["plan"] = plan
             return out
@@ -144,16 +161,37 @@ class ActionModule(QuiesceAction):
                                "(docs/restore.md)" % (len(deltas), target)])
         return out
 
+    @staticmethod
+    def _restored(places: t.Sequence[dict[str, t.Any]], log: dict[str, t.Any]) -> list[str]:
+        """The places a restore puts back, as named in the copy (a transaction log left alone is not one)."""
+        return [p["name"] + ("\\" + p["path"].rsplit("\\", 1)[-1] if p.get("file") else "") for p in places
+                if not (p["kind"] == "translog" and log["action"] != "replace")]
+
+    @staticmethod
+    def _log_result(out: dict[str, t.Any], log: dict[str, t.Any]) -> None:
+        """What happened to the transaction log, in the result and, when it was left alone, as a warning."""
+        if log["action"] is None:
+            return
+        out["translog"] = {k: log.get(k) for k in ("action", "path", "aside", "why") if log.get(k)}
+        if log["action"] == "keep":
+            out.setdefault("warnings", []).append("transaction log %s not restored: %s" % (log["path"], log["why"]))
+
     def _layout(self, tools: dict[str, str], copy: str) -> t.Optional[dict[str, t.Any]]:
-        """The copy's quiesce_domino.json (None: a copy made before 0.2.0, the data directory itself)."""
+        """The copy's quiesce_domino.json (None: a copy made before 0.2.0, the data directory itself).  A copy
+        with a data folder but no readable layout is refused: it would be restored one level too deep."""
         plan = planlib.build_plan("read the layout of the copy", self.platform,
-                                  [rc.fs_step("read the layout", tools, "read_text",
-                                              {"path": "%s\\%s" % (copy.rstrip("\\"), locs.LAYOUT_FILE)}, timeout=120)],
+                                  [rc.fs_step("read the layout", tools, "read_layout", {"copy": copy}, timeout=120)],
                                   check_mode_safe=True)
         run = self.run_plan(plan)
         if not run["ok"]:
-            raise QuiesceActionError("copy: %s cannot be read on the host: %s" % (copy, outcome_message(run)))
+            raise QuiesceActionError("copy: %s cannot be read on the host (is it a folder the account can read?): %s"
+                                     % (copy, outcome_message(run)))
         try:
-            return locs.parse_layout(run["steps"][0].get("stdout") or "")
+            found = cli.parse_json_document(run["steps"][0].get("stdout") or "")
+            layout = locs.parse_layout(found.get("layout") or "")
         except ValueError as exc:
             raise QuiesceActionError("copy: %s" % exc)
+        if layout is None and found.get("data_folder"):
+            raise QuiesceActionError("copy: %s has a data folder but no readable %s; it is not restored as an old "
+                                     "copy (that would put data\\ inside the data directory)" % (copy, locs.LAYOUT_FILE))
+        return layout

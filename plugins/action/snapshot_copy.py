@@ -111,7 +111,8 @@ class ActionModule(QuiesceAction):
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
         runits = locs.robocopy_units(units)
-        layout_text = json.dumps(locs.layout_document(host, units), indent=1, sort_keys=True)
+        layout_text = json.dumps(locs.layout_document(task_vars.get("inventory_hostname") or host, units), indent=1,
+                                 sort_keys=True)
         plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
                             layout_text, release_script=release, extra_finally=extra, deltas=deltas,

@@ -242,6 +242,13 @@ def layout_document(host: str, units: t.Sequence[dict[str, t.Any]]) -> dict[str,
                           for u in units]}
 
 
+def folder_of(kind: str, name: str) -> str:
+    """The folder a place of this kind has in a copy (a link keeps its own name under links\\)."""
+    if kind == "link":
+        return name if name.startswith("links\\") else "links\\" + name
+    return {"data": "data", "translog": "translog", "daos": "daos"}.get(kind, "files")
+
+
 def parse_layout(text: str) -> t.Optional[dict[str, t.Any]]:
     """``quiesce_domino.json`` read from a copy (``{}`` or nothing: a copy without one, the data directory
     itself).  Every place is validated as if a user had passed it: the file lies on a share others can write."""
@@ -255,8 +262,10 @@ def parse_layout(text: str) -> t.Optional[dict[str, t.Any]]:
         if not isinstance(loc, dict):
             raise ValueError("%s: locations[%d] is not a dictionary" % (LAYOUT_FILE, i))
         name = str(loc.get("name") or "")
-        if not _NAME_RE.fullmatch(name) or loc.get("kind") not in KINDS:
-            raise ValueError("%s: locations[%d] has an unknown name or kind" % (LAYOUT_FILE, i))
+        kind = loc.get("kind")
+        if not _NAME_RE.fullmatch(name) or kind not in KINDS or name != folder_of(kind, name) \
+                or bool(loc.get("file")) != (kind in _FILE_KINDS):
+            raise ValueError("%s: locations[%d] (%s, %s) does not name a place of a Domino server" % (LAYOUT_FILE, i, name, kind))
         path = loc.get("path")
         if path is not None:
             try:

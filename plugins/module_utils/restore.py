@@ -66,6 +66,43 @@ def find_point(points: dict[str, dict[str, str]], name: str) -> t.Optional[dict[
     return next((v for k, v in points.items() if k.lower() == name.lower()), None)
 
 
+SET_ASIDE_STEP = "set the transaction log aside"
+
+
+def log_handling(inst: dict[str, t.Any], stamp: str) -> dict[str, t.Any]:
+    """How a whole-server restore in place treats the server's transaction log (as notes.ini sets it now).
+
+    ``replace``: circular or linear logging.  The log and the databases must be from one moment (restart
+    recovery replays the log onto the databases, HCL "Transaction logging"), so the current log folder is set
+    aside (renamed to ``<name>.before-restore-<stamp>``, nothing is deleted) and the backup's log put back.
+    ``keep``: archive-style logging (its extents are kept for media recovery and may not be archived yet), or a
+    log at a volume root that cannot be set aside: the log is left exactly as it is, and the restore says so.
+    ``None``: transaction logging is off."""
+    log = inst.get("translog") or {}
+    path = str(log.get("path") or "").rstrip("\\")
+    data = str(inst.get("data_dir") or "").rstrip("\\")
+    if log.get("status") != "1" or not re.match(r"^[A-Za-z]:(\\.|$)", path):
+        return {"action": None}
+    inside = locs.inside(path, data)
+    out: dict[str, t.Any] = {"path": path, "inside_data": inside, "rel": path[len(data) + 1:] if inside else None}
+    if log.get("style_name") == "archive":
+        return dict(out, action="keep", why="archive-style transaction logging: the log is left as it is (its extents "
+                                            "may not be archived yet); recover with your log backups")
+    parent, _sep, leaf = path.rpartition("\\")
+    if inside:
+        # set aside outside the data directory, so that a mirror of the data directory cannot remove it
+        parent, _sep, data_leaf = data.rpartition("\\")
+        leaf = "%s-%s" % (data_leaf, leaf)
+    if len(parent) < 2 or not leaf:
+        return dict(out, action="keep", why="the transaction log (or the data directory holding it) is at a volume "
+                                            "root and cannot be set aside; it is left as it is")
+    return dict(out, action="replace", aside="%s\\%s.before-restore-%s" % (parent, leaf, stamp))
+
+
+def set_aside_step(tools: dict[str, str], handling: dict[str, t.Any]) -> dict[str, t.Any]:
+    return rc.fs_step(SET_ASIDE_STEP, tools, "set_aside", {"path": handling["path"], "to": handling["aside"]}, timeout=600)
+
+
 def place_values(places: t.Sequence[dict[str, t.Any]]) -> dict[str, str]:
     """A restore point's places as registry values ``Place1`` .. ``PlaceN``: ``kind;name;path;shadow_id``."""
     return {"%s%d" % (PLACE_VALUE, i + 1): ";".join((p["kind"], p["name"], p["path"], p["shadow_id"]))
@@ -111,15 +148,23 @@ def delete_plan(tools: dict[str, str], platform: str, name: str, shadow_ids: t.S
 
 
 def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.Sequence[dict[str, t.Any]],
-                 expose_as: str, timeout: int) -> dict[str, t.Any]:
+                 expose_as: str, timeout: int, log: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
     """Domino must be stopped; for each place, expose the shadow copy of its volume at ``expose_as``, put the
     place back, verify, unexpose (one letter serves every volume in turn).  The data directory and link
-    targets are mirrored (the server as it was), the transaction log too (no log extent newer than the
-    databases stays), the DAOS store is copied without deleting anything, single files by name."""
+    targets are mirrored (the server as it was), the DAOS store only gets its missing objects, single files
+    are copied by name.  The transaction log follows ``log`` (log_handling): set aside and the snapshot's put
+    back, or left exactly as it is (excluded from the data directory's mirror)."""
+    log = log or {"action": None}
     files = {"unexpose.dsh": planlib.plan_file(ds.render(ds.render_unexpose(expose_as)), encoding="ascii")}
     steps = [planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
                           retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE))]
+    if log["action"] == "replace" and log["inside_data"]:
+        steps.append(set_aside_step(tools, log))
     for index, place in enumerate(places):
+        if place["kind"] == "translog":
+            if log["action"] != "replace" or log["inside_data"]:
+                continue
+            steps.append(set_aside_step(tools, log))
         label = place["name"] if not place.get("file") else "%s %s" % (place["name"], place["path"].rsplit("\\", 1)[-1])
         files["expose%d.dsh" % index] = planlib.plan_file(ds.render(ds.render_expose(place["shadow_id"], expose_as)),
                                                           encoding="ascii")
@@ -132,9 +177,14 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
             listing = rc.files_argv(tools, src_folder, folder, [leaf], 0, 0, 8, False, None, listing=True)
         else:
             mode = "versioned" if place["kind"] == "daos" else "mirror"
-            argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None)
+            keep = ["%s\\%s" % (source, log["rel"]), "%s\\%s" % (place["path"], log["rel"])] \
+                if place["kind"] == "data" and log["action"] == "keep" and log["inside_data"] else []
+            argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None, exclude_dirs=keep)
             listing = rc.robocopy_argv(tools, source, place["path"], mode, 0, 0, 8, False, None, listing=True,
-                                       ignore_extras=mode != "mirror")
+                                       ignore_extras=mode != "mirror", exclude_dirs=keep)
+            if place["kind"] == "daos":
+                argv += ["/XC", "/XN", "/XO"]
+                listing += ["/XC", "/XN", "/XO"]
         restore_name = "restore the data directory" if place["kind"] == "data" else "restore %s" % label
         verify_name = "verify the restore" if place["kind"] == "data" else "verify the restore of %s" % label
         steps += [
@@ -189,16 +239,18 @@ def copy_entries(databases: t.Sequence[str]) -> list[dict[str, str]]:
 def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_root: str, target: str,
                       entries: t.Sequence[dict[str, str]], in_place: bool, timeout: int,
                       refuse_deltas: bool = False, copy_base: str = "",
-                      others: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
+                      others: t.Sequence[dict[str, t.Any]] = (),
+                      log: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
     """Put databases (each with its ``.DELTA`` from the copy beside it, so Domino's restore applies it) from a
     copy made by snapshot_copy into the data directory (Domino stopped) or a restore folder.  A ``.DELTA``
     left in the target beside a database that the copy restores without one is removed first: Domino must
     not apply another backup's change info to it.
 
     ``others``: places outside the data directory (the copy's layout, each checked against where the server
-    keeps it now) put back from ``<copy_base>\\<name>``.  The transaction log is mirrored (log extents written
-    after the backup must not stay beside the restored databases); the DAOS store and link targets are
-    copied without deleting anything; single files are copied by name."""
+    keeps it now) put back from ``<copy_base>\\<name>``: link targets copied without deleting anything, the
+    DAOS store only where an object is missing (NLO files never change; an existing one is never replaced),
+    single files by name.  ``log`` (log_handling, whole data directory in place): the transaction log is set
+    aside and the backup's put back, or left alone (``keep``), wherever it lives."""
     steps = []
     if in_place:
         steps.append(planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
@@ -214,6 +266,9 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             else:
                 probe.append({"path": copy_root + ("\\" + rel if rel else ""), "recurse": True})
         steps.append(rc.fs_step(DELTA_CHECK_STEP, tools, "no_deltas", {"places": probe}, timeout=600))
+    log = log or {"action": None}
+    if log["action"] == "replace" and log["inside_data"]:
+        steps.append(set_aside_step(tools, log))
     for index, entry in enumerate(entries):
         rel = entry["path"]
         if entry["kind"] == "database":
@@ -233,13 +288,20 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             dst = target + ("\\" + rel if rel else "")
             steps.append(rc.fs_step("remove stale deltas %d" % index, tools, "remove_stale_deltas",
                                     {"copy": src, "target": dst}, ok_rc="any", timeout=600))
-            argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None)
-            listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True)
+            keep = ["%s\\%s" % (src, log["rel"]), "%s\\%s" % (dst, log["rel"])] \
+                if log["action"] == "keep" and log["inside_data"] and not rel else []
+            argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None, exclude_dirs=keep)
+            listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True,
+                                       exclude_dirs=keep)
         steps.append(planlib.step("%s %d" % (COPY_RESTORE_STEP, index), argv, ok_rc=planlib.ok_rc_range(0, 7),
                                   timeout=timeout))
         steps.append(planlib.step("verify the restore %d" % index, listing, ok_rc=[0], timeout=timeout))
     for place in others:
         src = "%s\\%s" % (copy_base.rstrip("\\"), place["name"])
+        if place["kind"] == "translog":
+            if log["action"] != "replace" or log["inside_data"]:
+                continue
+            steps.append(set_aside_step(tools, log))
         if place.get("file"):
             folder, _sep, leaf = place["path"].rpartition("\\")
             folder = folder if len(folder) > 2 else folder + "\\"
@@ -247,10 +309,12 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             listing = rc.files_argv(tools, src, folder, [leaf], 0, 0, 8, False, None, listing=True)
             label = "%s %s" % (place["name"], leaf)
         else:
-            mode = "mirror" if place["kind"] == "translog" else "versioned"
-            argv = rc.robocopy_argv(tools, src, place["path"], mode, 1, 1, 8, True, None)
-            listing = rc.robocopy_argv(tools, src, place["path"], mode, 0, 0, 8, False, None, listing=True,
-                                       ignore_extras=mode != "mirror")
+            argv = rc.robocopy_argv(tools, src, place["path"], "versioned", 1, 1, 8, True, None)
+            listing = rc.robocopy_argv(tools, src, place["path"], "versioned", 0, 0, 8, False, None, listing=True,
+                                       ignore_extras=True)
+            if place["kind"] == "daos":
+                argv += ["/XC", "/XN", "/XO"]  # only missing objects: an NLO never changes, a different one is not replaced
+                listing += ["/XC", "/XN", "/XO"]
             label = place["name"]
         steps.append(planlib.step("%s %s" % (PLACE_RESTORE_STEP, label), argv, ok_rc=planlib.ok_rc_range(0, 7),
                                   timeout=timeout))

@@ -308,6 +308,28 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "  if (Test-Path -LiteralPath $stale) { Remove-Item -LiteralPath $stale -Force; $stale } })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
+    "read_layout": (
+        "# quiesce.domino:read_layout\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "if (-not (Test-Path -LiteralPath $in.copy -PathType Container)) { exit 2 }\n"
+        "$file = Join-Path $in.copy 'quiesce_domino.json'\n"
+        "$text = if (Test-Path -LiteralPath $file -PathType Leaf) { [IO.File]::ReadAllText($file) } else { $null }\n"
+        "ConvertTo-Json -Compress -InputObject @{ layout = $text;"
+        " data_folder = (Test-Path -LiteralPath (Join-Path $in.copy 'data') -PathType Container) }\n"
+    ),
+    "plain_folder": (
+        "# quiesce.domino:plain_folder\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$dir = Get-Item -LiteralPath $in.path -Force\n"
+        "$dir.Attributes = $dir.Attributes -band -bnot ([IO.FileAttributes]::Hidden -bor [IO.FileAttributes]::System)\n"
+    ),
+    "set_aside": (
+        "# quiesce.domino:set_aside\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$moved = Test-Path -LiteralPath $in.path\n"
+        "if ($moved) { Move-Item -LiteralPath $in.path -Destination $in.to }\n"
+        "ConvertTo-Json -Compress -InputObject @{ moved = $moved; to = $in.to }\n"
+    ),
     "remove": (
         "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
@@ -458,6 +480,9 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
                                                     ignore_extras=bool(deltas) and is_data),
                          ok_rc=[0], timeout=timeout),
         ]
+        if len(unit["source"].rstrip("\\")) == 2:
+            # robocopy gives the destination of a volume root the root's hidden and system attributes
+            steps.append(fs_step("show %s" % unit["name"], tools, "plain_folder", {"path": target}))
     data_target = where["work"] + "\\data"
     sources_tsv = [where["source_tsv"]]
     if deltas:

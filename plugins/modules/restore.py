@@ -85,15 +85,28 @@ options:
   other_locations:
     description:
       - With O(copy), the whole data directory (no O(databases)) and no O(restore_to), also put back every other
-        place the copy holds (transaction log, DAOS store, directory-link targets, notes.ini or server ID outside
-        the data directory), each to where the server keeps it now. The transaction log is mirrored (log extents
-        newer than the backup are removed, so that the log and the databases are from the same moment); the DAOS
-        store and link targets are copied without deleting anything.
+        place the copy holds (transaction log, DAOS store, directory-link targets, and notes.ini and the server ID
+        when they are outside the data directory, so those are rolled back too), each to where the server keeps it
+        now. Link targets are copied without deleting anything; the DAOS store only gets the objects it is missing
+        (an NLO never changes, an existing one is never replaced; C(daoscat.nsf) and C(daos.cfg) are not in copies,
+        run C(tell daosmgr resync) after the restore).
+      - "The transaction log, wherever it is (also inside the data directory): with circular or linear logging the
+        current log folder is set aside (renamed to C(<name>.before-restore-<UTC time>), beside the data directory
+        when it is inside it; nothing is deleted) and the backup's log is put back, so that the log and the
+        databases are from the same moment for restart recovery. With archive-style logging, or a log at a volume
+        root, the log is left exactly as it is and a warning says so: its extents may not be archived yet;
+        recover with your log backups. The result's C(translog) says what happened."
       - A place the copy's layout records at a path the server does not use now is refused, before anything is
         copied (the layout file lies with the copy, often on a share).
       - V(false) restores the data directory only.
     type: bool
     default: true
+  allow_other_host:
+    description:
+      - With O(copy) in place, restore a copy that another host made (its C(quiesce_domino.json) names the host);
+        refused by default, because its notes.ini and server ID would come along.
+    type: bool
+    default: false
 attributes:
   async:
     support: none
@@ -146,6 +159,10 @@ deltas_restored:
   returned: with copy
   type: list
   elements: str
+translog:
+  description: What a whole restore in place did with the transaction log (action C(replace) with the folder it was set aside to, or C(keep) with why).
+  returned: when transaction logging is on and the whole data directory was restored in place
+  type: dict
 locations_restored:
   description: The places that were put back (C(data), C(translog), C(daos), C(links\<name>), C(files\<name>)).
   returned: always

@@ -118,6 +118,19 @@ def test_restore_in_place_puts_every_place_back_and_refuses_a_foreign_layout(tmp
         assert not list(_win(fleet, "C:\\Windows\\System32").glob("S*.TXN"))
         layout_file.write_text(good)
 
+        # a copy with a data folder but without its layout is not restored one level too deep
+        layout_file.unlink()
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true"))
+        assert "has a data folder but no readable quiesce_domino.json" in run.stdout, run.stdout[-3000:]
+        assert not _win(fleet, "D:\\Domino\\data\\data").exists()
+        # nor is another host's copy, unless asked
+        other = json.loads(good)
+        other["host"] = "dom99"
+        layout_file.write_text(json.dumps(other))
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true"))
+        assert "is a copy of dom99, not of dom01" in run.stdout, run.stdout[-3000:]
+        layout_file.write_text(good)
+
         # lose an attachment object and the log, then restore the whole server in place
         live_nlo.unlink()
         shutil.rmtree(live_log)
@@ -169,6 +182,9 @@ def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path
         assert "CORRUPTED BY THE UPGRADE" not in _win(fleet, "D:\\Domino\\data\\names.nsf").read_text()
         assert list(_win(fleet, "N:\\DAOS").rglob("*.nlo")), "the DAOS store was not put back"
         assert not _win(fleet, "L:\\translog\\S9999999.TXN").exists(), "a log extent newer than the databases stayed"
+        # nothing was deleted: the log as the upgrade left it is set aside beside it
+        [aside] = [p for p in _win(fleet, "L:\\").iterdir() if p.name.startswith("translog.before-restore-")]
+        assert (aside / "S9999999.TXN").is_file() and restored["translog"]["action"] == "replace"
         state = fleet.state("dom01")
         assert state["dominos"][0]["state"] == "RUNNING"
         # the restore point keeps the shadow copy of every volume, none exposed any more
@@ -192,5 +208,31 @@ def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path
         assert run.rc == 0, run.stdout[-3000:]
         assert len(run.result("Remove the restore point", "dom01")["deleted"]["shadow_ids"]) == 3
         assert fleet.state("dom01")["shadows"] == {}
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+def test_an_archive_style_log_is_left_alone_by_a_whole_restore(tmp_path):
+    """Archive-style logging keeps extents for media recovery: a whole restore in place leaves the log as it is
+    (inside the data directory here, where the data directory's own restore would otherwise overwrite it)."""
+    from conftest import make_fleet, simfleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "vss", translog_dir="D:\\Domino\\data\\logdir")
+    ini = _win(fleet, "D:\\Domino\\data\\notes.ini")
+    ini.write_bytes(ini.read_bytes().replace(b"TRANSLOG_Style=0", b"TRANSLOG_Style=1"))
+    try:
+        run = fleet.playbook(BACKUP.format(method="vss_writer"))
+        assert run.rc == 0, run.stdout[-4000:]
+        copy = _copy(fleet)
+        log = _win(fleet, "D:\\Domino\\data\\logdir")
+        assert (copy / "data" / "logdir" / "S0000001.TXN").is_file()  # the copy holds an older state of this extent
+        with open(log / "S0000001.TXN", "a") as extent:
+            extent.write("MARK written after the backup\n")
+        (log / "S0000042.TXN").write_text("an extent not archived yet\n")
+        run = fleet.playbook(RESTORE.format(copy="E:\\Backups\\dom01\\" + copy.name, others="true"))
+        assert run.rc == 0, run.stdout[-4000:]
+        assert (log / "S0000042.TXN").read_text() == "an extent not archived yet\n"
+        assert "MARK written after the backup" in (log / "S0000001.TXN").read_text(), "the restore overwrote the live log"
+        assert "transaction log D:\\\\Domino\\\\data\\\\logdir not restored: archive-style" in run.stdout, run.stdout[-3000:]
+        assert re.search(r'"locations_restored": \[\s*"data"\s*\]', run.stdout)
     finally:
         simfleet.down(tmp_path / "fleet")

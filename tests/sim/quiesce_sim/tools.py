@@ -911,6 +911,29 @@ def _fs_top_up(host: Host, data: dict) -> Result:
     return 0, json.dumps({"copied": copied, "in_use": [], "in_use_count": 0}) + "\r\n", ""
 
 
+def _fs_read_layout(host: Host, data: dict) -> Result:
+    copy = host.path(data["copy"])
+    if not copy.is_dir():
+        return 2, "", ""
+    file = copy / "quiesce_domino.json"
+    doc = {"layout": file.read_text() if file.is_file() else None, "data_folder": (copy / "data").is_dir()}
+    return 0, json.dumps(doc) + "\r\n", ""
+
+
+def _fs_plain_folder(host: Host, data: dict) -> Result:
+    return (0 if host.path(data["path"]).is_dir() else 1), "", ""
+
+
+def _fs_set_aside(host: Host, data: dict) -> Result:
+    path, to = host.path(data["path"]), host.path(data["to"])
+    moved = path.exists()
+    if moved:
+        if to.exists():
+            return 1, "", crlf(["Move-Item : Cannot create a file when that file already exists."])
+        path.rename(to)
+    return 0, json.dumps({"moved": moved, "to": data["to"]}) + "\r\n", ""
+
+
 def _fs_write_text(host: Host, data: dict) -> Result:
     path = host.path(data["path"])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1063,7 +1086,8 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
                "write_text": _fs_write_text, "read_text": _fs_read_text, "top_up": _fs_top_up,
-               "compare": _fs_compare}
+               "compare": _fs_compare, "set_aside": _fs_set_aside,
+               "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
