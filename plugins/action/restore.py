@@ -156,9 +156,10 @@ class ActionModule(QuiesceAction):
                 out["changed"] = False
             raise QuiesceActionError("restore from %s failed: %s%s" % (source, outcome_message(run), hint), **out)
         if deltas:
-            out.setdefault("warnings", []).extend(["%d databases in %s have their .DELTA beside them and are NOT consistent until their "
-                               "change info is applied: have Domino's restore process them before anyone opens them "
-                               "(docs/restore.md)" % (len(deltas), target)])
+            out.setdefault("warnings", []).append(
+                "%d databases in %s have their .DELTA beside them and are NOT consistent until their change info is "
+                "applied: have Domino's restore process them before anyone opens them (docs/restore.md)"
+                % (len(deltas), target))
         return out
 
     @staticmethod

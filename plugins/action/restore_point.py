@@ -9,7 +9,6 @@ import datetime
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
-from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points

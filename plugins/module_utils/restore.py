@@ -335,8 +335,8 @@ def places_to_restore(layout: t.Optional[dict[str, t.Any]], server_places: t.Seq
             continue
         if (place["kind"], str(place.get("path") or "").lower()) not in known:
             raise ValueError("the copy holds %s (%s %s), but the server does not keep its %s there now; restore it by "
-                             "hand or set other_locations=false" % (place["name"], place["kind"], place.get("path"),
-                                                                      place["kind"]))
+                             "hand or set other_locations=false"
+                             % (place["name"], place["kind"], place.get("path"), place["kind"]))
         out.append(place)
     return out
 

@@ -109,7 +109,8 @@ def layout(destination: str, host: str, mode: str, when: str) -> dict[str, str]:
                 "deltas_tsv": base + "\\current.deltas.tsv"}
     return {"base": base, "work": "%s\\%s.partial" % (base, when), "final": "%s\\%s" % (base, when),
             "manifest": "%s\\%s.manifest.json" % (base, when), "log": "%s\\%s.robocopy.log" % (base, when),
-            "marker": "", "source_tsv": "%s\\%s.source.tsv" % (base, when), "copy_tsv": "%s\\%s.copy.tsv" % (base, when), "deltas_tsv": "%s\\%s.deltas.tsv" % (base, when)}
+            "marker": "", "source_tsv": "%s\\%s.source.tsv" % (base, when), "copy_tsv": "%s\\%s.copy.tsv" % (base, when),
+            "deltas_tsv": "%s\\%s.deltas.tsv" % (base, when)}
 
 
 def robocopy_argv(tools: dict[str, str], source: str, target: str, mode: str, retries: int, wait: int, threads: int,
@@ -502,9 +503,10 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
     manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"),
                                      (skip_dirs if u is data else []) + skip_names,
                                      (skip_files if u is data else []) + list(SKIP_FILES)) for u in units]
-    compare: dict[str, t.Any] = {"sources": sources_tsv, "under": sorted({u["name"] + "\\" for u in units}),
-               "extras_allowed_under": [daos_live["prefix"]] if daos_live else [],
-               "required": {"file": deltas["folder"] + "\\collected.json", "prefix": "data\\"} if deltas else None}
+    compare: dict[str, t.Any] = {
+        "sources": sources_tsv, "under": sorted({u["name"] + "\\" for u in units}),
+        "extras_allowed_under": [daos_live["prefix"]] if daos_live else [],
+        "required": {"file": deltas["folder"] + "\\collected.json", "prefix": "data\\"} if deltas else None}
     internal = sources_tsv + [where["copy_tsv"]]
     steps += [
         fs_step(LAYOUT_STEP, tools, "write_text", {"path": where["work"] + "\\" + LAYOUT_FILE, "text": layout_text}),

@@ -612,7 +612,7 @@ def test_change_info_applied_in_the_shadow_is_newer_than_the_snapshot(tmp_path):
     afterwards (HCL: back up the NLOs after the NSFs)."""
     host = in_process_host(tmp_path, **WHOLE)
     server = host.dominos[0]
-    for _ in range(3):
+    for _commit in range(3):
         commit_one(server)
     with host.io_lock:
         assert server.enter_backup_mode()

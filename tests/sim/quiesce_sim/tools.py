@@ -820,7 +820,7 @@ def _fs_manifest(host: Host, data: dict) -> Result:
                         links.append(prefix + rel)
                         continue
                     if child.is_dir():
-                        if rel.split("\\")[0].lower() not in skip_dirs:
+                        if rel.split("\\", maxsplit=1)[0].lower() not in skip_dirs:
                             todo.append(child)
                         continue
                     paths.append(child)
