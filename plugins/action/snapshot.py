@@ -206,6 +206,11 @@ class ActionModule(QuiesceAction):
             out["lock"] = taken
             if taken.get("taken_over"):
                 out.setdefault("warnings", []).append("took over a stale host lock of %s" % taken.get("previous_owner"))
+        running = planlib.find_record(run, dom.STILL_RUNNING_STEP)
+        if running is not None and running["status"] in ("failed", "timeout", "error"):
+            raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "
+                                     "a server stopped by someone else is not stopped, held or started by "
+                                     "quiesce.domino; Domino was not touched" % inst["service"], **out)
         space = planlib.find_record(run, dom.PREFLIGHT_STEP)
         if space is not None and space["status"] != "ok":
             try:

@@ -28,6 +28,7 @@ TASK_FOLDER = "quiesce.domino"
 WINDOWS_2019_BUILD = 17763
 STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
 RUNNING_RE = r"STATE\s*:\s*4\s+RUNNING"
+STILL_RUNNING_STEP = "Domino is still running"
 
 # Constant discovery script (no user value in it): Domino services with their account, registry, notes.ini
 # files, Domino processes, per data directory the directory links, the hold records and whether the NRPC port
@@ -600,7 +601,13 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     # Guards: the host lock first, then the checks that may take long.  A run refused by the lock (or a failed
     # check) arms no watchdog, freezes nothing and releases nothing: only its rescue (giving back a lock it
     # took; the release checks the owner) runs.  The watchdog's deadline counts from after the guards.
-    guard = ([lock_steps[0]] if lock_steps else []) + list(preflight)
+    guard = [lock_steps[0]] if lock_steps else []
+    if method in ("shutdown", "backup_task", "vss_writer"):
+        # The facts may be older than this call (a registered domino_info): a server its administrator stopped
+        # meanwhile is not ours to stop, hold or start; the plan is refused before anything is touched.
+        guard.append(planlib.step(STILL_RUNNING_STEP, [tools["sc"], "query", inst["service"]], ok_rc="any",
+                                  retry=planlib.retry_until(3, 1.0, until_stdout=RUNNING_RE), timeout=30))
+    guard += list(preflight)
     steps: list[dict[str, t.Any]] = []
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}

@@ -145,3 +145,37 @@ def test_auto_without_an_online_method_fails_and_names_the_choices(solo_fleet):
     assert "allow_downtime=true" in res["msg"] and "method=backup_task" in res["msg"] and "method=none" in res["msg"]
     state = solo_fleet.state("dom01")
     assert state["dominos"][0]["state"] == "RUNNING" and state["shadows"] == {}
+
+
+def test_a_server_stopped_after_its_facts_were_read_is_not_started_by_the_snapshot(solo_fleet):
+    """A registered domino_info saw the server RUNNING; its administrator stops it before the snapshot: the plan's
+    guard refuses the run before any watchdog, stop or thaw, so the thaw cannot start it."""
+    service = solo_fleet.state("dom01")["dominos"][0]["service"]
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Info
+      quiesce.domino.domino_info:
+      register: facts
+    - name: The administrator stops Domino
+      ansible.builtin.command:
+        argv: ["{{ quiesce_sim_host_dir }}/volumes/C/Windows/System32/sc.exe", "stop", "%s"]
+      changed_when: true
+    - name: Wait until it is stopped
+      ansible.builtin.pause:
+        seconds: 2
+    - name: Snapshot with the old facts
+      quiesce.domino.snapshot:
+        method: shutdown
+        domino_info: "{{ facts }}"
+        expose_as: "S:"
+      ignore_errors: true
+""" % service)
+    assert run.rc == 0, run.stdout[-3000:]
+    refused = run.result("Snapshot with the old facts", "dom01")
+    assert refused["failed"] and "no longer RUNNING" in refused["msg"], refused["msg"]
+    state = solo_fleet.state("dom01")
+    assert state["dominos"][0]["state"] == "STOPPED", "the snapshot started a server someone else had stopped"
+    assert state["shadows"] == {}
+    assert not [t for t in state["tasks"].values() if "watchdog" in t["name"].lower()], "a watchdog was armed"
