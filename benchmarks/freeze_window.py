@@ -74,7 +74,7 @@ def classic(tools: dict) -> str:
              ("answers", plan("answers", [tools["nserver"], "-c", "show server"], **wait_answers))]
     lines = ["- hosts: dom01", "  gather_facts: false", "  tasks:"]
     for name, body in tasks:
-        lines += ["    - name: %s" % name, "      quiesce.domino.host_exec:", "        plan: %s" % body]
+        lines += ["    - name: %s" % name, "      quiesce.domino.posix_exec:", "        plan: %s" % body]
     lines += ["    - name: cleanup", "      quiesce.domino.diskshadow: {state: absent, volumes: [\"D:\"]}"]
     return "\n".join(lines) + "\n"
 

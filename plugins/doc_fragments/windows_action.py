@@ -21,6 +21,6 @@ notes:
   - Tool paths default to their Windows locations (C(C:\Windows\System32\...), the Domino program directory for
     C(nserver.exe) and C(nsd.exe)) and can be overridden per host with the C(quiesce_domino_tools) variable, a mapping
     of tool name to absolute path. No PATH lookups.
-  - Everything runs on the host as one plan through the collection's executor (C(docs/executor-contract.md)), run by
-    M(ansible.windows.win_powershell); VSS needs a member of the local Administrators group.
+  - Everything runs on the host as one plan through the collection's executor module M(quiesce.domino.host_exec)
+    (C(docs/executor-contract.md)); VSS needs a member of the local Administrators group.
 """

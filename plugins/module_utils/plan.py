@@ -10,7 +10,7 @@ section and whose ``disarm`` steps run after it.  The contract both executors ob
 written down in ``docs/executor-contract.md``.
 
 Pure functions only: no I/O.  This file is imported by the POSIX executor module
-(``host_exec``) and by action plugins, so it stays compatible with Python 3.8.
+(``posix_exec``) and by action plugins, so it stays compatible with Python 3.8.
 """
 
 from __future__ import annotations

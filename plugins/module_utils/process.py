@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, quiesce.domino contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run one plan step as a process: the POSIX executor's hands (used by the host_exec module only).
+"""Run one plan step as a process: the POSIX executor's hands (used by the posix_exec module only).
 
 This is the one module_utils file that does I/O, on purpose: it is shipped to the host with
-``host_exec`` and is never imported by action plugins.  It needs ``subprocess.Popen`` because the
+``posix_exec`` and is never imported by action plugins.  It needs ``subprocess.Popen`` because the
 contract asks for things ``AnsibleModule.run_command`` does not offer: a per-step timeout that
 kills the step's whole process group, and output kept as head and tail within a byte limit while
 the pipes are drained (docs/executor-contract.md).

@@ -170,7 +170,12 @@ options:
 attributes:
   async:
     support: full
-    details: With async the task result is the executor's record of the run; use V(state=progress) meanwhile.
+    details:
+      - With async the task result is the record of the executor module M(quiesce.domino.host_exec) (steps, C(ok),
+        C(failed_step)), on Windows as on POSIX; it is C(failed) with a C(msg) naming the failed step when the copy
+        failed or differed from its sources. The copy is verified on the host before it is finalized, so a
+        successful async copy is a verified one; C(verified) and the robocopy counts are returned only without
+        async. Use V(state=progress) meanwhile.
   check_mode:
     support: full
   diff_mode:

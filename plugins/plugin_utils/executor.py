@@ -1,70 +1,55 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, quiesce.domino contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Choose the host executor for a connection and run a plan in one remote call.
+"""Run a plan on the task's host in one remote call: the executor module of its platform.
 
-Windows hosts (PowerShell shell family): ``executor.ps1`` beside this file, run through
-``ansible.windows.win_powershell``.  POSIX hosts: the ``quiesce.domino.host_exec`` module.
-Both return the same result shape (docs/executor-contract.md), normalised here.
+Windows connections run ``quiesce.domino.host_exec`` (host_exec.ps1 on Ansible.Basic, with
+module_utils/QuiesceExecutor.psm1), POSIX ones ``quiesce.domino.posix_exec``; both return the same result
+shape (docs/executor-contract.md), normalised here.
 """
 
 from __future__ import annotations
 
-import json
-import pathlib
 import typing as t
 
 from ansible.errors import AnsibleError
 
 from ansible_collections.quiesce.domino.plugins.module_utils.plan import failure_message
 
-_PS1 = pathlib.Path(__file__).with_name("executor.ps1")
-POSIX_MODULE = "quiesce.domino.host_exec"
-WINDOWS_MODULE = "ansible.windows.win_powershell"
+WINDOWS_MODULE = "quiesce.domino.host_exec"
+POSIX_MODULE = "quiesce.domino.posix_exec"
 
 
-def shell_family(action: t.Any) -> str:
-    """The connection's shell family: ``powershell`` for Windows hosts, else ``sh``."""
+def is_windows(action: t.Any) -> bool:
+    """Whether the connection's shell is a Windows one (powershell, or cmd over SSH): the shell plugins' own flag,
+    which also decides that Ansible runs the module's .ps1 implementation."""
     shell = getattr(getattr(action, "_connection", None), "_shell", None)
-    return getattr(shell, "SHELL_FAMILY", "sh")
+    return bool(getattr(shell, "_IS_WINDOWS", False))
 
 
 def platform_for(action: t.Any) -> str:
     """The plan platform (``windows`` or ``posix``) the host's executor runs."""
-    return "windows" if shell_family(action) == "powershell" else "posix"
-
-
-def executor_script() -> str:
-    return _PS1.read_text(encoding="utf-8")
+    return "windows" if is_windows(action) else "posix"
 
 
 def module_call(plan: dict[str, t.Any]) -> tuple[str, dict[str, t.Any]]:
-    """The module name and arguments that run ``plan`` on its platform."""
-    if plan["platform"] == "windows":
-        return WINDOWS_MODULE, {
-            "script": executor_script(),
-            "parameters": {"PlanJson": json.dumps(plan, separators=(",", ":"))},
-            "error_action": "stop",
-        }
-    return POSIX_MODULE, {"plan": plan}
+    """The module name and arguments that run ``plan``.  Two names, not one with a .py and a .ps1: a POSIX
+    connection accepts any module suffix, so Ansible could pick the PowerShell file there."""
+    return (WINDOWS_MODULE if plan["platform"] == "windows" else POSIX_MODULE), {"plan": plan}
 
 
 def normalise(raw: dict[str, t.Any], platform: str) -> dict[str, t.Any]:
     """One result shape from either executor; ``executor_error`` when no plan outcome came back."""
     if raw.get("unreachable"):
         return _executor_failure("host unreachable: %s" % raw.get("msg", ""), raw)
-    if platform == "windows":
-        payload = raw.get("result")
-        if not isinstance(payload, str):
-            return _executor_failure(raw.get("msg") or "the Windows executor returned no result", raw)
-        try:
-            body = json.loads(payload)
-        except ValueError as exc:
-            return _executor_failure("the Windows executor returned invalid JSON: %s" % exc, raw)
-    else:
-        body = raw
-        if "steps" not in body:
-            return _executor_failure(raw.get("msg") or "the POSIX executor returned no step records", raw)
+    body = raw
+    if "steps" not in body:
+        # the module did not get to run the plan: Ansible.Basic (an unhandled exception: "internal error: ..."),
+        # AnsibleModule, or the connection reported why in msg (with the exception when verbose)
+        why = raw.get("msg") or "the %s executor returned no step records" % platform
+        if raw.get("exception") and "\n" not in why:
+            why += " (%s)" % str(raw["exception"]).strip().splitlines()[0][:300]
+        return _executor_failure(why, raw)
     result = {
         "ok": bool(body.get("ok")) and not body.get("skipped"),
         "skipped": bool(body.get("skipped")),

@@ -7,7 +7,7 @@ import pytest
 from contract.harness import check_outcome, expand_plan, load_vectors
 
 from ansible_collections.quiesce.domino.plugins.module_utils.plan import validate_plan
-from ansible_collections.quiesce.domino.plugins.modules.host_exec import execute_plan
+from ansible_collections.quiesce.domino.plugins.modules.posix_exec import execute_plan
 
 PROBE = [sys.executable, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "contract" / "probe.py")]
 

@@ -13,9 +13,9 @@ PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
 
 
 def _ps1_files() -> list[Path]:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.ps1"],
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.ps1", "*.psm1"],
                          cwd=REPO, capture_output=True, text=True, check=False).stdout.split()
-    return sorted(REPO / p for p in out) or sorted(REPO.rglob("*.ps1"))
+    return sorted(REPO / p for p in out) or sorted(list(REPO.rglob("*.ps1")) + list(REPO.rglob("*.psm1")))
 
 
 def _errors(node: tree_sitter.Node) -> list[str]:
@@ -31,7 +31,22 @@ def _errors(node: tree_sitter.Node) -> list[str]:
 
 def test_there_are_powershell_files():
     names = {p.name for p in _ps1_files()}
-    assert {"executor.ps1", "probe.ps1", "Executor.Tests.ps1"} <= names
+    assert {"host_exec.ps1", "QuiesceExecutor.psm1", "probe.ps1", "Executor.Tests.ps1"} <= names
+
+
+def _embedded_scripts() -> list[tuple[str, str]]:
+    from ansible_collections.quiesce.domino.plugins.module_utils import robocopy
+    return sorted(("robocopy.FS_SCRIPTS[%s]" % name, body) for name, body in robocopy.FS_SCRIPTS.items())
+
+
+@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith("robocopy") else "")
+def test_embedded_scripts_parse(name, body):
+    """The constant scripts sent with -EncodedCommand parse too (what PowerShell receives: one line each)."""
+    from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+    import base64
+    sent = base64.b64decode(cli.powershell_argv({"powershell": "C:\\p.exe"}, body)[-1]).decode("utf-16-le")
+    tree = PARSER.parse(sent.encode("utf-8"))
+    assert not tree.root_node.has_error, "%s:\n%s" % (name, "\n".join(_errors(tree.root_node)[:20]))
 
 
 @pytest.mark.parametrize("path", _ps1_files(), ids=lambda p: str(p.relative_to(REPO)))

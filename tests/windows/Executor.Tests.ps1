@@ -10,7 +10,7 @@ BeforeDiscovery {
 
 BeforeAll {
     $repo = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
-    . (Join-Path $repo 'plugins\plugin_utils\executor.ps1') -Library
+    Import-Module (Join-Path $repo 'plugins\module_utils\QuiesceExecutor.psm1') -Force
     $script:Probe = @("$env:SystemRoot\System32\WindowsPowerShell\v1.0\powershell.exe", '-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', (Join-Path $repo 'tests\contract\probe.ps1'))
 
     function Expand-Vector {

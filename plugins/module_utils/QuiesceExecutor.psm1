@@ -1,17 +1,10 @@
 # Copyright: (c) 2026, quiesce.domino contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
-# The Windows host executor of quiesce.domino: runs one plan (docs/executor-contract.md)
-# and returns every step's rc, output and host-clock timings as one JSON string.
-# Run through ansible.windows.win_powershell with parameters @{ PlanJson = '<plan>' };
-# Pester dot-sources it with -Library to test the functions (tests/windows).
-# Target: Windows PowerShell 5.1. All knowledge of Windows tools lives in Python on the
-# controller; this file only runs argv lists.
-[CmdletBinding(SupportsShouldProcess = $true)]
-param(
-    [string]$PlanJson = '',
-    [switch]$Library
-)
+# The Windows host executor of quiesce.domino: runs one plan (docs/executor-contract.md) and returns every
+# step's rc, output and host-clock timings.  Used by the quiesce.domino.host_exec module (host_exec.ps1, on
+# Ansible.Basic); Pester imports it to test the functions (tests/windows).  Target: Windows PowerShell 5.1.
+# All knowledge of Windows tools lives in Python on the controller; this file only runs argv lists.
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
@@ -436,24 +429,38 @@ function Invoke-QuiescePlan {
     return $result
 }
 
-if ($Library) { return }
+function Get-PlanFailureMessage {
+    # The msg of a failed plan: the failed step and its reason (mirror of plan.failure_message in Python).
+    param([object]$Failed)
+    if ($null -eq $Failed) { return '' }
+    $reason = [string]$Failed['error']
+    if (-not $reason) {
+        $reason = if ($Failed['status'] -eq 'timeout') { 'timed out' } else { 'exit code {0}' -f $Failed['rc'] }
+        $detail = @(([string]$Failed['stderr'] + '') -split "`r?`n" | Where-Object { $_.Trim() })
+        if ($detail.Count -eq 0) { $detail = @(([string]$Failed['stdout'] + '') -split "`r?`n" | Where-Object { $_.Trim() }) }
+        if ($detail.Count -gt 0) {
+            $last = $detail[-1].Trim()
+            if ($last.Length -gt 300) { $last = $last.Substring(0, 300) }
+            $reason += ': ' + $last
+        }
+    }
+    return "step '{0}' ({1}) failed: {2}" -f $Failed['name'], $Failed['section'], $reason
+}
 
-$parsed = ConvertFrom-Json -InputObject $PlanJson
-$checkSafe = [bool](Get-PlanValue $parsed 'check_mode_safe' $false)
-$ansibleVar = Get-Variable -Name Ansible -ErrorAction SilentlyContinue
-if ($WhatIfPreference -and -not $checkSafe) {
-    $skipped = [ordered]@{ ok = $true; skipped = $true; failed_step = $null; steps = @(); 'finally' = @()
-        msg = "check mode: plan '$(Get-PlanValue $parsed 'name')' changes the host and was not run" }
-    $json = ConvertTo-Json -InputObject $skipped -Depth 8 -Compress
-}
-else {
+function Invoke-QuiesceModule {
+    # What host_exec does with a plan: in check mode a plan that changes the host is not run (native check mode,
+    # nothing runs with -WhatIf); otherwise the plan runs.  Returns the outcome; 'changed' is true unless the plan
+    # only reads (check_mode_safe).
+    param([string]$PlanJson, [bool]$CheckMode)
+    $parsed = ConvertFrom-Json -InputObject $PlanJson
+    $checkSafe = [bool](Get-PlanValue $parsed 'check_mode_safe' $false)
+    if ($CheckMode -and -not $checkSafe) {
+        return [ordered]@{ ok = $true; skipped = $true; failed_step = $null; steps = @(); 'finally' = @(); changed = $false
+            msg = "check mode: plan '$(Get-PlanValue $parsed 'name')' changes the host and was not run" }
+    }
     $outcome = Invoke-QuiescePlan -Json $PlanJson
-    $json = ConvertTo-Json -InputObject $outcome -Depth 8 -Compress
+    $outcome['changed'] = -not $checkSafe
+    return $outcome
 }
-if ($null -ne $ansibleVar) {
-    $ansibleVar.Value.Result = $json
-    $ansibleVar.Value.Changed = -not $checkSafe
-}
-else {
-    Write-Output $json
-}
+
+Export-ModuleMember -Function *
