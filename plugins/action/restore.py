@@ -30,6 +30,7 @@ ARGSPEC = {
     "allow_unapplied_deltas": {"type": "bool", "default": False},
     "other_locations": {"type": "bool", "default": True},
     "allow_other_host": {"type": "bool", "default": False},
+    "allow_archive_log": {"type": "bool", "default": False},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -58,7 +59,12 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("restore_point: %s is not usable: %s" % (name, exc))
         service = cli.service_name("Service", point["Service"])
         inst = next((i for i in discover(self)["installations"] if i["service"].lower() == service.lower()), {})
-        log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
+        log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)),
+                                   held=any(p["kind"] == "translog" for p in places)
+                                   or locs.inside(str((inst.get("translog") or {}).get("path") or "?"),
+                                                  next(p["path"] for p in places if p["kind"] == "data")),
+                                   allow_archive=args["allow_archive_log"])
+        self._refuse(log, "restore_point")
         plan = restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log)
         out: dict[str, t.Any] = {"changed": True, "restore_point": dict(point, Name=name),
                                  "locations_restored": self._restored(places, log)}
@@ -76,7 +82,8 @@ class ActionModule(QuiesceAction):
         if not run["ok"]:
             failed = (run.get("failed_step") or {}).get("name")
             hint = STOP_HINT if failed == "Domino must be stopped" else ""
-            raise QuiesceActionError("restore from %s failed: %s%s" % (name, outcome_message(run), hint), **out)
+            raise QuiesceActionError("restore from %s failed: %s%s%s"
+                                     % (name, outcome_message(run), hint, self._undo_note(run, log)), **out)
         return out
 
     def _from_copy(self, args: dict[str, t.Any], timeout: int, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -100,7 +107,9 @@ class ActionModule(QuiesceAction):
         tools = self.tools(inst["program_dir"])
         layout = self._layout(tools, source)
         made_for = (layout or {}).get("host")
-        if in_place and made_for and made_for.lower() != str(task_vars.get("inventory_hostname", "")).lower() \
+        here = str(task_vars.get("inventory_hostname", ""))
+        # host names compared by their first label: dom01 and dom01.example.com are the same host
+        if in_place and made_for and made_for.split(".", maxsplit=1)[0].lower() != here.split(".", maxsplit=1)[0].lower() \
                 and not args["allow_other_host"]:
             raise QuiesceActionError("copy: %s is a copy of %s, not of %s; set allow_other_host=true to restore it here "
                                      "in place (its notes.ini and server ID would come along)"
@@ -113,9 +122,14 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("copy: %s" % exc)
         log = None
         if in_place and not databases:
-            log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
-            if not args["other_locations"] and log["action"] == "replace":
+            log_path = str((inst.get("translog") or {}).get("path") or "?")
+            held = locs.inside(log_path, inst["data_dir"]) or any(
+                p["kind"] == "translog" and p["path"].lower() == log_path.rstrip("\\").lower() for p in others)
+            log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)), held=held,
+                                       allow_archive=args["allow_archive_log"])
+            if not args["other_locations"] and log["action"] in ("replace", "refuse"):
                 log = dict(log, action="keep", why="other_locations=false: the transaction log is left as it is")
+            self._refuse(log, "copy")
         plan = restore.copy_restore_plan(tools, self.platform, inst["service"], locs.data_root(source, layout), target,
                                          entries, in_place, timeout,
                                          refuse_deltas=in_place and not args["allow_unapplied_deltas"], copy_base=source,
@@ -154,7 +168,9 @@ class ActionModule(QuiesceAction):
                         "(dominobackup.nsf, docs/restore.md), into a restore folder (restore_to), or set "
                         "allow_unapplied_deltas=true to put the files back anyway")
                 out["changed"] = False
-            raise QuiesceActionError("restore from %s failed: %s%s" % (source, outcome_message(run), hint), **out)
+            raise QuiesceActionError("restore from %s failed: %s%s%s"
+                                     % (source, outcome_message(run), hint, self._undo_note(run, log or {"action": None})),
+                                     **out)
         if deltas:
             out.setdefault("warnings", []).append(
                 "%d databases in %s have their .DELTA beside them and are NOT consistent until their change info is "
@@ -169,13 +185,34 @@ class ActionModule(QuiesceAction):
                 if not (p["kind"] == "translog" and log["action"] != "replace")]
 
     @staticmethod
+    def _undo_note(run: dict[str, t.Any], log: dict[str, t.Any]) -> str:
+        """What a failed restore did with the transaction log it had set aside."""
+        record = planlib.find_record(run, restore.UNDO_ASIDE_STEP)
+        if log["action"] != "replace" or record is None:
+            return ""
+        if record.get("status") == "ok":
+            return "; the transaction log that had been set aside was put back at %s" % log["path"]
+        return ("; putting the transaction log back FAILED: it is at %s, rename it to %s before Domino starts"
+                % (log["aside"], log["path"]))
+
+    @staticmethod
+    def _refuse(log: dict[str, t.Any], option: str) -> None:
+        if log["action"] == "refuse":
+            raise QuiesceActionError("%s: not restored, nothing was touched: transaction log %s: %s"
+                                     % (option, log["path"], log["why"]), translog={"action": "refuse", "path": log["path"]})
+
+    @staticmethod
     def _log_result(out: dict[str, t.Any], log: dict[str, t.Any]) -> None:
         """What happened to the transaction log, in the result and, when it was left alone, as a warning."""
         if log["action"] is None:
             return
-        out["translog"] = {k: log.get(k) for k in ("action", "path", "aside", "why") if log.get(k)}
+        out["translog"] = {k: log.get(k) for k in ("action", "path", "aside", "why", "style") if log.get(k)}
         if log["action"] == "keep":
             out.setdefault("warnings", []).append("transaction log %s not restored: %s" % (log["path"], log["why"]))
+        elif log.get("style") == "archive":
+            out.setdefault("warnings", []).append(
+                "archive-style transaction log %s was set aside to %s and the backup's put back: archive the set-aside "
+                "extents, and take a new full backup as soon as the server runs" % (log["path"], log["aside"]))
 
     def _layout(self, tools: dict[str, str], copy: str) -> t.Optional[dict[str, t.Any]]:
         """The copy's quiesce_domino.json (None: a copy made before 0.2.0, the data directory itself).  A copy

@@ -51,9 +51,10 @@ class ActionModule(QuiesceAction):
             kept: list[str] = []
             for point in points.values():
                 try:
-                    kept += [i.lower() for i in restore.point_shadow_ids(point) if i.lower() not in kept]
+                    ids = restore.point_shadow_ids(point)
                 except cli.OptionError:
-                    continue  # a damaged record keeps nothing it cannot name; restore refuses to use it
+                    ids = restore.raw_shadow_ids(point)  # a damaged record still keeps every shadow it names
+                kept += [i.lower() for i in ids if i.lower() not in kept]
             return {"changed": False, "restore_points": points, "kept_shadow_ids": kept}
         existing = restore.find_point(points, name)
         if args["state"] == "absent":
@@ -72,13 +73,14 @@ class ActionModule(QuiesceAction):
             return {"changed": True, "deleted": {"name": name, "shadow_id": shadows[0] if shadows else None,
                                                  "shadow_ids": shadows}}
         record = dict(values, Name=name)
-        if existing and all(existing.get(k) == v for k, v in values.items()):
+        stale = [k for k in existing or {} if k.startswith(restore.PLACE_VALUE) and k not in values]
+        if existing and not stale and all(existing.get(k) == v for k, v in values.items()):
             return {"changed": False, "quiesce_restore_point": dict(existing, Name=name)}
         values["Created"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         record["Created"] = values["Created"]
         if self._task.check_mode:
             return {"changed": True, "quiesce_restore_point": record}
-        run = self.run_plan(restore.record_plan(tools, self.platform, name, values))
+        run = self.run_plan(restore.record_plan(tools, self.platform, name, values, replace=existing is not None))
         if not run["ok"]:
             raise QuiesceActionError("recording restore point %s failed: %s" % (name, outcome_message(run)))
         return {"changed": True, "quiesce_restore_point": record}

@@ -32,10 +32,14 @@ def key(name: str) -> str:
     return "%s\\%s" % (ROOT, name)
 
 
-def record_plan(tools: dict[str, str], platform: str, name: str, values: dict[str, str]) -> dict[str, t.Any]:
-    steps = [planlib.step("record %s" % field, [tools["reg"], "add", key(name), "/v", field, "/t", "REG_SZ", "/d",
-                                                cli.safe_text(field, value, 400), "/f"])
-             for field, value in values.items()]
+def record_plan(tools: dict[str, str], platform: str, name: str, values: dict[str, str],
+                replace: bool = False) -> dict[str, t.Any]:
+    """Write a restore point's values; ``replace`` deletes the key first, so no value of an earlier record (a
+    PlaceN beyond the new places) survives."""
+    steps = [planlib.step("forget the earlier record", [tools["reg"], "delete", key(name), "/f"], ok_rc="any")] if replace else []
+    steps += [planlib.step("record %s" % field,
+                           [tools["reg"], "add", key(name), "/v", field, "/t", "REG_SZ", "/d", cli.safe_text(field, value, 400), "/f"])
+              for field, value in values.items()]
     return planlib.build_plan("record restore point", platform, steps)
 
 
@@ -67,16 +71,23 @@ def find_point(points: dict[str, dict[str, str]], name: str) -> t.Optional[dict[
 
 
 SET_ASIDE_STEP = "set the transaction log aside"
+UNDO_ASIDE_STEP = "put the transaction log back"
 
 
-def log_handling(inst: dict[str, t.Any], stamp: str) -> dict[str, t.Any]:
+def log_handling(inst: dict[str, t.Any], stamp: str, held: bool, allow_archive: bool = False) -> dict[str, t.Any]:
     """How a whole-server restore in place treats the server's transaction log (as notes.ini sets it now).
 
-    ``replace``: circular or linear logging.  The log and the databases must be from one moment (restart
-    recovery replays the log onto the databases, HCL "Transaction logging"), so the current log folder is set
-    aside (renamed to ``<name>.before-restore-<stamp>``, nothing is deleted) and the backup's log put back.
-    ``keep``: archive-style logging (its extents are kept for media recovery and may not be archived yet), or a
-    log at a volume root that cannot be set aside: the log is left exactly as it is, and the restore says so.
+    Restart recovery replays the log onto the databases, and a file-level restore keeps each database's DBIID
+    (only Domino's own restore assigns a new one: HCL "Transaction logging with backup and restore"), so after
+    the restore the log must be the one from the backup's moment, never a newer one.
+
+    ``replace``: the current log folder is set aside (renamed to ``<name>.before-restore-<stamp>``, beside the
+    data directory when the log is inside it; nothing is deleted, a failed restore renames it back) and the
+    backup's log is put back.  With archive-style logging only when ``allow_archive`` (its extents may not be
+    archived yet: archive the set-aside ones, and take a new full backup right away).
+    ``refuse``: archive-style logging without ``allow_archive``, or a log (or data directory holding it) at a
+    volume root, which cannot be set aside; ``why`` says what to do.
+    ``keep``: the backup holds no log (``held`` false): nothing to put back, the restore warns.
     ``None``: transaction logging is off."""
     log = inst.get("translog") or {}
     path = str(log.get("path") or "").rstrip("\\")
@@ -84,23 +95,38 @@ def log_handling(inst: dict[str, t.Any], stamp: str) -> dict[str, t.Any]:
     if log.get("status") != "1" or not re.match(r"^[A-Za-z]:(\\.|$)", path):
         return {"action": None}
     inside = locs.inside(path, data)
-    out: dict[str, t.Any] = {"path": path, "inside_data": inside, "rel": path[len(data) + 1:] if inside else None}
-    if log.get("style_name") == "archive":
-        return dict(out, action="keep", why="archive-style transaction logging: the log is left as it is (its extents "
-                                            "may not be archived yet); recover with your log backups")
+    out: dict[str, t.Any] = {"path": path, "inside_data": inside, "rel": path[len(data) + 1:] if inside else None,
+                             "style": log.get("style_name")}
+    if not held:
+        return dict(out, action="keep", why="the backup holds no transaction log; the current one is left as it is, "
+                                            "so restart recovery may replay newer records onto the restored databases")
+    if log.get("style_name") == "archive" and not allow_archive:
+        return dict(out, action="refuse", why="archive-style transaction logging: putting the databases back without "
+                                              "their log mixes two histories; set allow_archive_log=true to set the "
+                                              "current log aside and put the backup's back (then archive the set-aside "
+                                              "extents and take a new full backup), or restore through Domino's restore")
     parent, _sep, leaf = path.rpartition("\\")
     if inside:
         # set aside outside the data directory, so that a mirror of the data directory cannot remove it
         parent, _sep, data_leaf = data.rpartition("\\")
         leaf = "%s-%s" % (data_leaf, leaf)
     if len(parent) < 2 or not leaf:
-        return dict(out, action="keep", why="the transaction log (or the data directory holding it) is at a volume "
-                                            "root and cannot be set aside; it is left as it is")
-    return dict(out, action="replace", aside="%s\\%s.before-restore-%s" % (parent, leaf, stamp))
+        return dict(out, action="refuse", why="the transaction log (or the data directory holding it) is at a volume "
+                                              "root and cannot be set aside; restore it by hand, or set "
+                                              "other_locations=false to restore the data directory alone")
+    return dict(out, action="replace", aside="%s\\%s.before-restore-%s" % (parent, leaf, stamp),
+                failed="%s\\%s.failed-restore-%s" % (parent, leaf, stamp))
 
 
 def set_aside_step(tools: dict[str, str], handling: dict[str, t.Any]) -> dict[str, t.Any]:
     return rc.fs_step(SET_ASIDE_STEP, tools, "set_aside", {"path": handling["path"], "to": handling["aside"]}, timeout=600)
+
+
+def undo_aside_step(tools: dict[str, str], handling: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Rescue: a restore that failed after the log was set aside puts the log back (a half-restored log folder
+    is renamed to ``.failed-restore-<stamp>`` first), so the server never starts without its log."""
+    data = {"path": handling["path"], "aside": handling["aside"], "failed": handling["failed"]}
+    return rc.fs_step(UNDO_ASIDE_STEP, tools, "undo_aside", data, ok_rc="any", timeout=600)
 
 
 def place_values(places: t.Sequence[dict[str, t.Any]]) -> dict[str, str]:
@@ -119,11 +145,24 @@ def point_places(point: dict[str, str]) -> list[dict[str, t.Any]]:
                  "shadow_id": cli.guid("ShadowId", point.get("ShadowId"))}]
     raw = []
     for number, text in rows:
-        parts = text.split(";")
-        if len(parts) != 4:
+        # kind and name never hold ';', a shadow ID neither; a path may
+        head = text.split(";", 2)
+        tail = head[2].rsplit(";", 1) if len(head) == 3 else []
+        if len(tail) != 2:
             raise cli.OptionError("%s%d: %r is not kind;name;path;shadow_id" % (PLACE_VALUE, number, text))
-        raw.append(dict(zip(("kind", "name", "path", "shadow_id"), parts)))
+        raw.append({"kind": head[0], "name": head[1], "path": tail[0], "shadow_id": tail[1]})
     return locs.restore_places("restore point", raw)
+
+
+def raw_shadow_ids(point: dict[str, str]) -> list[str]:
+    """Every GUID in a restore point's values, read without validating them: what a damaged record still keeps."""
+    found: list[str] = []
+    for value in point.values():
+        for match in re.findall(r"\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?", str(value)):
+            guid = "{%s}" % match.lower()
+            if guid not in found:
+                found.append(guid)
+    return found
 
 
 def point_shadow_ids(point: dict[str, str]) -> list[str]:
@@ -162,7 +201,7 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
         steps.append(set_aside_step(tools, log))
     for index, place in enumerate(places):
         if place["kind"] == "translog":
-            if log["action"] != "replace" or log["inside_data"]:
+            if log["action"] != "replace" or log.get("inside_data"):
                 continue
             steps.append(set_aside_step(tools, log))
         label = place["name"] if not place.get("file") else "%s %s" % (place["name"], place["path"].rsplit("\\", 1)[-1])
@@ -178,7 +217,9 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
         else:
             mode = "versioned" if place["kind"] == "daos" else "mirror"
             keep = ["%s\\%s" % (source, log["rel"]), "%s\\%s" % (place["path"], log["rel"])] \
-                if place["kind"] == "data" and log["action"] == "keep" and log["inside_data"] else []
+                if place["kind"] == "data" and log["action"] == "keep" and log.get("inside_data") else []
+            if len(place["path"].rstrip("\\")) == 2:
+                keep += list(rc.SKIP_DIRS)  # a volume root: never its System Volume Information or recycle bin
             argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None, exclude_dirs=keep)
             listing = rc.robocopy_argv(tools, source, place["path"], mode, 0, 0, 8, False, None, listing=True,
                                        ignore_extras=mode != "mirror", exclude_dirs=keep)
@@ -196,6 +237,7 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
                          timeout=600),
         ]
     return planlib.build_plan("restore", platform, steps, files=files,
+                              rescue=[undo_aside_step(tools, log)] if log["action"] == "replace" else [],
                               finally_steps=[planlib.step("unexpose the restore point",
                                                           [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],
                                                           ok_rc="any", timeout=600)])
@@ -289,7 +331,7 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             steps.append(rc.fs_step("remove stale deltas %d" % index, tools, "remove_stale_deltas",
                                     {"copy": src, "target": dst}, ok_rc="any", timeout=600))
             keep = ["%s\\%s" % (src, log["rel"]), "%s\\%s" % (dst, log["rel"])] \
-                if log["action"] == "keep" and log["inside_data"] and not rel else []
+                if log["action"] == "keep" and log.get("inside_data") and not rel else []
             argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None, exclude_dirs=keep)
             listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True,
                                        exclude_dirs=keep)
@@ -299,7 +341,7 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
     for place in others:
         src = "%s\\%s" % (copy_base.rstrip("\\"), place["name"])
         if place["kind"] == "translog":
-            if log["action"] != "replace" or log["inside_data"]:
+            if log["action"] != "replace" or log.get("inside_data"):
                 continue
             steps.append(set_aside_step(tools, log))
         if place.get("file"):
@@ -319,7 +361,8 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
         steps.append(planlib.step("%s %s" % (PLACE_RESTORE_STEP, label), argv, ok_rc=planlib.ok_rc_range(0, 7),
                                   timeout=timeout))
         steps.append(planlib.step("verify the restore of %s" % label, listing, ok_rc=[0], timeout=timeout))
-    return planlib.build_plan("restore from a copy", platform, steps, max_output_bytes=8 * 1024 * 1024)
+    rescue = [undo_aside_step(tools, log)] if log["action"] == "replace" else []
+    return planlib.build_plan("restore from a copy", platform, steps, rescue=rescue, max_output_bytes=8 * 1024 * 1024)
 
 
 def places_to_restore(layout: t.Optional[dict[str, t.Any]], server_places: t.Sequence[dict[str, t.Any]]) -> list[dict[str, t.Any]]:

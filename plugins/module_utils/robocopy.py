@@ -137,19 +137,26 @@ def robocopy_argv(tools: dict[str, str], source: str, target: str, mode: str, re
 
 # Constant PowerShell scripts; their data arrives as JSON on standard input, never as code.
 FS_SCRIPTS = {
-    "fit": (
-        "# quiesce.domino:fit\n$ErrorActionPreference = 'Stop'\n"
-        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "$files = @(foreach ($s in @($in.sources)) { if ($null -eq $s.files) {"
-        " Get-ChildItem -LiteralPath $s.path -Recurse -File -Force } else {"
-        " foreach ($n in @($s.files)) { Get-Item -LiteralPath (Join-Path $s.path $n) -Force } } })\n"
-        "$need = [int64]0; foreach ($f in $files) { $need += $f.Length }\n"
-        "[void](New-Item -ItemType Directory -Force -Path $in.base)\n"
-        "$free = [int64]0; $null = [Quiesce.Disk]::GetDiskFreeSpaceEx($in.base, [ref]$free, [ref]0, [ref]0)\n"
-        "$out = @{ source_bytes = $need; source_files = $files.Count; free_bytes = $free }\n"
-        "ConvertTo-Json -Compress -InputObject $out\n"
-        "if ($free -lt [int64]($need * $in.margin)) { exit 112 }\n"
-    ),
+    # The same walk as the manifest: junctions and symbolic links are not followed (robocopy /XJ), a volume's
+    # System Volume Information and recycle bin are not counted.
+    "fit": r"""# quiesce.domino:fit
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$need = [int64]0; $count = 0
+foreach ($s in @($in.sources)) {
+  if ($null -ne $s.files) { foreach ($n in @($s.files)) { $need += (Get-Item -LiteralPath (Join-Path $s.path $n) -Force).Length; $count++ }; continue }
+  $todo = New-Object System.Collections.Generic.Stack[string]
+  $todo.Push($s.path)
+  while ($todo.Count -gt 0) {
+    foreach ($c in @(Get-ChildItem -LiteralPath $todo.Pop() -Force)) {
+      if (($c.Attributes -band [IO.FileAttributes]::ReparsePoint) -and @('Junction', 'SymbolicLink') -contains [string]$c.LinkType) { continue }
+      if ($c.PSIsContainer) { if (@('System Volume Information', '$RECYCLE.BIN') -notcontains $c.Name) { $todo.Push($c.FullName) }; continue }
+      $need += $c.Length; $count++ } } }
+[void](New-Item -ItemType Directory -Force -Path $in.base)
+$free = [int64]0; $null = [Quiesce.Disk]::GetDiskFreeSpaceEx($in.base, [ref]$free, [ref]0, [ref]0)
+ConvertTo-Json -Compress -InputObject @{ source_bytes = $need; source_files = $count; free_bytes = $free }
+if ($free -lt [int64]($need * $in.margin)) { exit 112 }
+""",
     # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them.
     # Rows go to a tab-separated file for the host-side comparison (no JSON size limits), to the JSON manifest
     # beside the copy, or to standard output (print_rows, small listings only); otherwise a summary is printed.
@@ -206,16 +213,18 @@ $extraOk = @($in.extras_allowed_under | Where-Object { $_ } | ForEach-Object { $
 $problems = New-Object System.Collections.Generic.List[string]
 $seen = @{}
 foreach ($key in $have.Keys) {
-  if (-not @($under | Where-Object { $key.StartsWith($_) }).Count) { continue }
+  if (-not @($under | Where-Object { $key.StartsWith($_, [StringComparison]::Ordinal) }).Count) { continue }
   $seen[$key] = $true
   $r = $have[$key]; $w = $want[$key]
-  if ($null -eq $w) { if (-not @($extraOk | Where-Object { $key.StartsWith($_) }).Count) { $problems.Add('extra in the copy: ' + $r[0]) }; continue }
+  if ($null -eq $w) {
+    if (-not @($extraOk | Where-Object { $key.StartsWith($_, [StringComparison]::Ordinal) }).Count) { $problems.Add('extra in the copy: ' + $r[0]) }
+    continue }
   if ($r[1] -ne $w[1]) { $problems.Add(('size differs: {0} ({1} != {2})' -f $r[0], $w[1], $r[1])) }
   elseif ($r[2] -ne $w[2]) { $problems.Add('modification time differs: ' + $r[0]) }
   elseif ($w.Count -ge 4 -and $r.Count -ge 4 -and $w[3] -and $r[3] -and $r[3] -ne $w[3]) { $problems.Add('SHA-256 differs: ' + $r[0]) } }
 foreach ($key in $want.Keys) { if (-not $seen.ContainsKey($key)) { $problems.Add('missing in the copy: ' + $want[$key][0]) } }
 if ($in.required) {
-  $kept = Get-Content -LiteralPath $in.required.file -Raw | ConvertFrom-Json
+  $kept = [IO.File]::ReadAllText($in.required.file) | ConvertFrom-Json
   foreach ($d in @($kept.deltas)) {
     if ($null -eq $d) { continue }
     if (-not $seen.ContainsKey(([string]$in.required.prefix + [string]$d.path).ToLowerInvariant())) {
@@ -232,21 +241,31 @@ if ($problems.Count -gt 0) { exit 1 }
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $root = (Resolve-Path -LiteralPath $in.source).ProviderPath.TrimEnd('\') + '\'
+$have = New-Object 'System.Collections.Generic.HashSet[string]' ([StringComparer]::OrdinalIgnoreCase)
+if ([IO.Directory]::Exists($in.target)) {
+  $t = $in.target.TrimEnd('\') + '\'
+  foreach ($p in [IO.Directory]::EnumerateFiles($in.target, '*', [IO.SearchOption]::AllDirectories)) { [void]$have.Add($p.Substring($t.Length)) } }
 $copied = 0; $busy = New-Object System.Collections.Generic.List[string]
-foreach ($f in @(Get-ChildItem -LiteralPath $root -Recurse -File -Force -Filter $in.pattern)) {
-  $rel = $f.FullName.Substring($root.Length)
+foreach ($path in [IO.Directory]::EnumerateFiles($root, '*', [IO.SearchOption]::AllDirectories)) {
+  if (-not $path.EndsWith($in.extension, [StringComparison]::OrdinalIgnoreCase)) { continue }
+  $rel = $path.Substring($root.Length)
+  if ($have.Contains($rel)) { continue }
   $dest = Join-Path $in.target $rel
-  if (Test-Path -LiteralPath $dest) { continue }
   $src = $null; $out = $null
   try {
-    $src = [IO.File]::Open($f.FullName, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::Read)
-    [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest))
+    $src = [IO.File]::Open($path, [IO.FileMode]::Open, [IO.FileAccess]::Read, ([IO.FileShare]::Read -bor [IO.FileShare]::Delete))
+    [void][IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($dest))
     $out = [IO.File]::Open($dest, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
     $src.CopyTo($out); $out.Close(); $out = $null
-    [IO.File]::SetLastWriteTimeUtc($dest, $f.LastWriteTimeUtc)
+    [IO.File]::SetLastWriteTimeUtc($dest, [IO.File]::GetLastWriteTimeUtc($path))
     $copied++ }
-  catch { $busy.Add($rel); if ($null -ne $out) { $out.Close(); Remove-Item -LiteralPath $dest -Force -ErrorAction SilentlyContinue } }
-  finally { if ($null -ne $src) { $src.Close() } } }
+  catch [IO.IOException] {
+    # a sharing or lock violation (HRESULT 0x80070020 / 0x80070021): Domino still writes it, the next backup takes it
+    $code = $_.Exception.HResult -band 0xFFFF
+    if ($code -ne 32 -and $code -ne 33) { throw }
+    $busy.Add($rel)
+    if ($null -ne $out) { $out.Close(); $out = $null; Remove-Item -LiteralPath $dest -Force -ErrorAction SilentlyContinue } }
+  finally { if ($null -ne $out) { $out.Close() }; if ($null -ne $src) { $src.Close() } } }
 ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Select-Object -First 20); in_use_count = $busy.Count }
 """,
     "write_text": (
@@ -327,9 +346,18 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
     "set_aside": (
         "# quiesce.domino:set_aside\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "$moved = Test-Path -LiteralPath $in.path\n"
-        "if ($moved) { Move-Item -LiteralPath $in.path -Destination $in.to }\n"
-        "ConvertTo-Json -Compress -InputObject @{ moved = $moved; to = $in.to }\n"
+        "$item = Get-Item -LiteralPath $in.path -Force -ErrorAction SilentlyContinue\n"
+        "if ($null -eq $item -and [IO.Directory]::Exists($in.path)) { throw ('cannot read ' + $in.path) }\n"
+        "if ($null -ne $item) { Move-Item -LiteralPath $in.path -Destination $in.to }\n"
+        "ConvertTo-Json -Compress -InputObject @{ moved = ($null -ne $item); to = $in.to }\n"
+    ),
+    "undo_aside": (
+        "# quiesce.domino:undo_aside\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "if (-not (Test-Path -LiteralPath $in.aside)) { ConvertTo-Json -Compress -InputObject @{ undone = $false }; exit 0 }\n"
+        "if (Test-Path -LiteralPath $in.path) { Move-Item -LiteralPath $in.path -Destination $in.failed }\n"
+        "Move-Item -LiteralPath $in.aside -Destination $in.path\n"
+        "ConvertTo-Json -Compress -InputObject @{ undone = $true; half_restored = $in.failed }\n"
     ),
     "remove": (
         "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
@@ -499,7 +527,7 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
         ]
     if daos_live:
         steps.append(fs_step(DAOS_TOPUP_STEP, tools, "top_up", {
-            "source": daos_live["source"], "target": daos_live["target"], "pattern": "*.nlo"}, timeout=timeout))
+            "source": daos_live["source"], "target": daos_live["target"], "extension": ".nlo"}, timeout=timeout))
     manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"),
                                      (skip_dirs if u is data else []) + skip_names,
                                      (skip_files if u is data else []) + list(SKIP_FILES)) for u in units]

@@ -107,4 +107,3 @@ ended_ms:
   returned: always
   type: int
 """
-

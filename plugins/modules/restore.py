@@ -90,17 +90,25 @@ options:
         now. Link targets are copied without deleting anything; the DAOS store only gets the objects it is missing
         (an NLO never changes, an existing one is never replaced; C(daoscat.nsf) and C(daos.cfg) are not in copies,
         run C(tell daosmgr resync) after the restore).
-      - "The transaction log, wherever it is (also inside the data directory): with circular or linear logging the
-        current log folder is set aside (renamed to C(<name>.before-restore-<UTC time>), beside the data directory
-        when it is inside it; nothing is deleted) and the backup's log is put back, so that the log and the
-        databases are from the same moment for restart recovery. With archive-style logging, or a log at a volume
-        root, the log is left exactly as it is and a warning says so: its extents may not be archived yet;
-        recover with your log backups. The result's C(translog) says what happened."
+      - "The transaction log, wherever it is (also inside the data directory): the current log folder is set aside
+        (renamed to C(<name>.before-restore-<UTC time>), beside the data directory when it is inside it; nothing is
+        deleted; a restore that fails renames it back) and the backup's log is put back, so that the log and the
+        databases are from the same moment for restart recovery (a file-level restore keeps the databases' DBIIDs).
+        With archive-style logging this needs O(allow_archive_log); a log at a volume root cannot be set aside: both
+        are refused before anything is touched. A backup without a log leaves the current one, with a warning. The
+        result's C(translog) says what happened. The same rules apply to O(restore_point)."
       - A place the copy's layout records at a path the server does not use now is refused, before anything is
         copied (the layout file lies with the copy, often on a share).
       - V(false) restores the data directory only.
     type: bool
     default: true
+  allow_archive_log:
+    description:
+      - With archive-style transaction logging, let a whole restore in place set the current log aside and put the
+        backup's log back (refused by default, because unarchived extents are set aside with it). Then archive the
+        set-aside extents and take a new full backup as soon as the server runs.
+    type: bool
+    default: false
   allow_other_host:
     description:
       - With O(copy) in place, restore a copy that another host made (its C(quiesce_domino.json) names the host);

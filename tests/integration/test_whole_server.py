@@ -212,9 +212,10 @@ def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path
         simfleet.down(tmp_path / "fleet")
 
 
-def test_an_archive_style_log_is_left_alone_by_a_whole_restore(tmp_path):
-    """Archive-style logging keeps extents for media recovery: a whole restore in place leaves the log as it is
-    (inside the data directory here, where the data directory's own restore would otherwise overwrite it)."""
+def test_an_archive_style_log_is_never_lost_by_a_whole_restore(tmp_path):
+    """Archive-style logging keeps extents for media recovery: a whole restore in place is refused unless asked,
+    and when asked the current log (inside the data directory here, where the data directory's own restore
+    would otherwise overwrite it) is set aside whole, never overwritten or deleted."""
     from conftest import make_fleet, simfleet
     fleet = make_fleet(tmp_path / "fleet", 1, "vss", translog_dir="D:\\Domino\\data\\logdir")
     ini = _win(fleet, "D:\\Domino\\data\\notes.ini")
@@ -225,14 +226,26 @@ def test_an_archive_style_log_is_left_alone_by_a_whole_restore(tmp_path):
         copy = _copy(fleet)
         log = _win(fleet, "D:\\Domino\\data\\logdir")
         assert (copy / "data" / "logdir" / "S0000001.TXN").is_file()  # the copy holds an older state of this extent
-        with open(log / "S0000001.TXN", "a") as extent:
-            extent.write("MARK written after the backup\n")
         (log / "S0000042.TXN").write_text("an extent not archived yet\n")
-        run = fleet.playbook(RESTORE.format(copy="E:\\Backups\\dom01\\" + copy.name, others="true"))
-        assert run.rc == 0, run.stdout[-4000:]
+        win_copy = "E:\\Backups\\dom01\\" + copy.name
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true"))
+        assert "archive-style transaction logging" in run.stdout and "nothing was touched" in run.stdout, run.stdout[-3000:]
         assert (log / "S0000042.TXN").read_text() == "an extent not archived yet\n"
-        assert "MARK written after the backup" in (log / "S0000001.TXN").read_text(), "the restore overwrote the live log"
-        assert "transaction log D:\\\\Domino\\\\data\\\\logdir not restored: archive-style" in run.stdout, run.stdout[-3000:]
-        assert re.search(r'"locations_restored": \[\s*"data"\s*\]', run.stdout)
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true").replace(
+            "        other_locations: true", "        other_locations: true\n        allow_archive_log: true"))
+        assert run.rc == 0, run.stdout[-4000:]
+        [aside] = [p for p in _win(fleet, "D:\\Domino").iterdir() if p.name.startswith("data-logdir.before-restore-")]
+        assert (aside / "S0000042.TXN").read_text() == "an extent not archived yet\n", "the unarchived extent was lost"
+        assert not (log / "S0000042.TXN").exists(), "a log extent newer than the databases stayed beside them"
+        assert "archive the set-aside extents" in run.stdout
+        # a restore that fails after setting the log aside puts it back: Domino never starts without its log
+        before = sorted((log).iterdir())
+        fleet.fault("dom01", "fail", {"robocopy": "rc8"})
+        time.sleep(1.1)  # a new UTC second: a new set-aside name
+        run = fleet.playbook(RESTORE.format(copy=win_copy, others="true").replace(
+            "        other_locations: true", "        other_locations: true\n        allow_archive_log: true"))
+        assert "the transaction log that had been set aside was put back" in run.stdout, run.stdout[-3000:]
+        assert sorted(log.iterdir()) == before
+        assert len([p for p in _win(fleet, "D:\\Domino").iterdir() if ".before-restore-" in p.name]) == 1
     finally:
         simfleet.down(tmp_path / "fleet")

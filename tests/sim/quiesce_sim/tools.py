@@ -785,7 +785,10 @@ def _fs_fit(host: Host, data: dict) -> Result:
     for source in data["sources"]:
         src = host.path(source["path"])
         if source.get("files") is None:
-            files += [p for p in src.rglob("*") if p.is_file()]
+            for root, dirs, names in os.walk(src):
+                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))
+                           and d not in ("System Volume Information", "$RECYCLE.BIN")]
+                files += [Path(root) / n for n in names if not os.path.islink(os.path.join(root, n))]
         else:
             for name in source["files"]:
                 if not (src / name).is_file():
@@ -899,8 +902,8 @@ def _fs_top_up(host: Host, data: dict) -> Result:
     root = host.path(data["source"])
     target = host.path(data["target"])
     copied = 0
-    for path in sorted(root.rglob(data["pattern"])):
-        if not path.is_file():
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or not path.name.lower().endswith(data["extension"].lower()):
             continue
         dest = target / path.relative_to(root)
         if dest.exists():
@@ -918,6 +921,16 @@ def _fs_read_layout(host: Host, data: dict) -> Result:
     file = copy / "quiesce_domino.json"
     doc = {"layout": file.read_text() if file.is_file() else None, "data_folder": (copy / "data").is_dir()}
     return 0, json.dumps(doc) + "\r\n", ""
+
+
+def _fs_undo_aside(host: Host, data: dict) -> Result:
+    path, aside, failed = host.path(data["path"]), host.path(data["aside"]), host.path(data["failed"])
+    if not aside.exists():
+        return 0, json.dumps({"undone": False}) + "\r\n", ""
+    if path.exists():
+        path.rename(failed)
+    aside.rename(path)
+    return 0, json.dumps({"undone": True, "half_restored": data["failed"]}) + "\r\n", ""
 
 
 def _fs_plain_folder(host: Host, data: dict) -> Result:
@@ -1087,7 +1100,8 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
                "write_text": _fs_write_text, "read_text": _fs_read_text, "top_up": _fs_top_up,
                "compare": _fs_compare, "set_aside": _fs_set_aside,
-               "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder}
+               "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder,
+               "undo_aside": _fs_undo_aside}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
