@@ -41,7 +41,7 @@ class ActionModule(QuiesceAction):
     REQUIRED_ONE_OF = [["restore_point", "copy"]]
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
+        timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
         if args["copy"] is not None:
             return self._from_copy(args, timeout, task_vars)
         if args["databases"] or args["restore_to"] is not None:

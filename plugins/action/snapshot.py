@@ -109,6 +109,10 @@ class ActionModule(QuiesceAction):
         if method in ("shutdown", "backup_task") and not stopped and not inst.get("answers"):
             raise QuiesceActionError("service: %s does not answer (%s); refusing to quiesce a server whose health cannot "
                                      "be checked afterwards" % (inst["service"], inst.get("answers_by")))
+        for loc in inst.get("locations") or []:
+            if dest is not None and not loc.get("file") and loc.get("path") and locs.inside(dest, loc["path"]):
+                raise QuiesceActionError("preflight_destination: %s is inside %s (%s) that the backup copies; every "
+                                         "backup would hold the ones before it" % (dest, loc["path"], loc["kind"]))
         if not volumes and inst.get("data_volume"):
             # The whole server in one shadow copy set: the data volume first (the one exposed), then every other
             # volume where the server keeps data (transaction log, DAOS store, directory-link targets, ...).

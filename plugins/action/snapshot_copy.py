@@ -60,12 +60,16 @@ class ActionModule(QuiesceAction):
         retries = cli.int_range("retries", args["retries"], 0, 100)
         wait = cli.int_range("wait", args["wait"], 0, 600)
         threads = cli.int_range("threads", args["threads"], 1, 128)
-        timeout = cli.int_range("timeout", args["timeout"], 60, 604800)
+        timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
         delta_timeout = cli.int_range("delta_timeout", args["delta_timeout"], 10, 3600)
         units: list[dict[str, t.Any]] = []
         if args["state"] == "present":
             units = self._units(source, args["locations"])
             source = units[0]["source"]
+            for unit in units:
+                if unit.get("path") and not unit.get("file") and locs.inside(destination, unit["path"]):
+                    raise cli.OptionError("destination: %s is inside %s (%s) that is being copied; every backup would "
+                                          "hold the ones before it" % (destination, unit["path"], unit["name"]))
         deltas = None
         if args["deltas_from"] is not None:
             data_dir, _start = dbk.parse_deltas_folder("deltas_from", args["deltas_from"])

@@ -71,7 +71,7 @@ options:
     type: str
     default: "R:"
   timeout:
-    description: Seconds each restore copy and its verification may take.
+    description: Seconds each restore copy and its verification may take (60 to 86400, the longest a plan step may run).
     type: int
     default: 21600
   allow_unapplied_deltas:

@@ -126,7 +126,7 @@ options:
     type: float
     default: 1.1
   timeout:
-    description: Seconds the copy and each verification step may take.
+    description: Seconds the copy and each verification step may take (60 to 86400, the longest a plan step may run).
     type: int
     default: 21600
   delete_exposed_shadow:

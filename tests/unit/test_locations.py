@@ -122,3 +122,17 @@ def test_the_vss_writer_limit_counts_volumes_with_databases_not_the_log_or_daos(
     inst["locations"] = places()[:4]  # and a directory link to F:
     verdict = dom.possible_methods(inst, 20348, False)["vss_writer"]
     assert verdict["possible"] is False and "D:, F:" in verdict["why"]
+
+
+def test_a_destination_inside_a_place_being_copied_is_refused(host):
+    """Backups would nest: E:\\Domino\\data\\backups inside the data directory E:\\Domino\\data (issue 14 item 8)."""
+    import importlib
+    from test_actions_mocked import run_action
+    action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action.snapshot_copy")
+    result = run_action(action, {"destination": "D:\\Domino\\data\\backups", "host_folder": "dom01", "locations": [
+        {"name": "data", "kind": "data", "source": "S:\\Domino\\data", "path": "D:\\Domino\\data"}]})
+    assert result["failed"] and result["msg"].startswith("destination: D:\\Domino\\data\\backups is inside D:\\Domino\\data")
+    assert host["plans"] == []
+    result = run_action(action, {"destination": "D:\\Domino\\data", "host_folder": "dom01", "timeout": 100000,
+                                 "source": "S:\\Domino\\data"})
+    assert result["failed"] and "timeout" in result["msg"] and "86400" in result["msg"]
