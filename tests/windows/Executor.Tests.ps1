@@ -112,4 +112,21 @@ Describe 'Windows executor contract' {
         ConvertTo-WindowsArgument 'say "hi"' | Should -Be '"say \"hi\""'
         ConvertTo-WindowsArgument 'C:\Program Files\' | Should -Be '"C:\Program Files\\"'
     }
+
+    It 'check mode: a read-only plan runs for real (no -WhatIf), any other plan is skipped' {
+        $steps = @(@{ name = 'probe'; argv = @("$env:SystemRoot\System32\whoami.exe"); timeout = 30; ok_rc = @(0) })
+        $readOnly = ConvertTo-Json -Depth 8 -InputObject @{ version = 1; name = 'read'; platform = 'windows'; check_mode_safe = $true; steps = $steps }
+        $changing = ConvertTo-Json -Depth 8 -InputObject @{ version = 1; name = 'change'; platform = 'windows'; check_mode_safe = $false; steps = $steps }
+        $ran = Invoke-QuiesceModule -PlanJson $readOnly -CheckMode $true
+        $ran['steps'][0]['status'] | Should -Be 'ok'
+        $ran['changed'] | Should -BeFalse
+        $skipped = Invoke-QuiesceModule -PlanJson $changing -CheckMode $true
+        $skipped['skipped'] | Should -BeTrue
+        @($skipped['steps']).Count | Should -Be 0
+    }
+
+    It 'names the failed step in the module message' {
+        Get-PlanFailureMessage -Failed ([ordered]@{ name = 'copy'; section = 'steps'; status = 'failed'; rc = 16; error = $null; stderr = ''; stdout = "a`r`nlast line" }) |
+            Should -Be "step 'copy' (steps) failed: exit code 16: last line"
+    }
 }
