@@ -17,30 +17,50 @@ ACQUIRE_STEP = "take the host lock"
 RELEASE_STEP = "release the host lock"
 _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 
-# Constant script; data on stdin. Creating a directory is atomic: exactly one of two runs gets it.
-# A lock older than stale_seconds (by the host clock) belongs to a run that died and is taken over.
-LOCK_SCRIPT = (
-    "# quiesce.domino:lock\n$ErrorActionPreference = 'Stop'\n"
-    "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-    "$dir = Join-Path $in.root $in.name\n$file = Join-Path $dir 'owner.json'\n"
-    "$now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()\n"
-    "[void](New-Item -ItemType Directory -Force -Path $in.root)\n"
-    "$held = $null\nif (Test-Path -LiteralPath $file) { $held = Get-Content -Raw -LiteralPath $file | ConvertFrom-Json }\n"
-    "if ($in.action -eq 'release') {\n"
-    "  if ($null -ne $held -and $held.owner -eq $in.owner) { Remove-Item -LiteralPath $dir -Recurse -Force }\n"
-    "  ConvertTo-Json -Compress -InputObject @{ released = ($null -ne $held -and $held.owner -eq $in.owner) }\n  exit 0 }\n"
-    "$took = $false\n"
-    "try { [void](New-Item -ItemType Directory -Path $dir) }\n"
-    "catch {\n"
-    "  if ($null -ne $held -and $held.owner -ne $in.owner -and ($now - [int64]$held.since_ms) -lt ($in.stale_seconds * 1000)) {\n"
-    "    ConvertTo-Json -Compress -InputObject @{ acquired = $false; owner = $held.owner; since_ms = $held.since_ms }\n"
-    "    exit 75 }\n"
-    "  $took = ($null -ne $held -and $held.owner -ne $in.owner) }\n"
-    "$me = @{ owner = $in.owner; since_ms = $now }\n"
-    "[System.IO.File]::WriteAllText($file, (ConvertTo-Json -Compress -InputObject $me))\n"
-    "ConvertTo-Json -Compress -InputObject @{ acquired = $true; owner = $in.owner; taken_over = $took;"
-    " previous_owner = $(if ($took) { $held.owner } else { $null }) }\n"
-)
+# Constant script; data on stdin.  Creating a directory is atomic: exactly one of two runs gets it.  The winner
+# writes owner.json through a temporary file and a rename, so nobody reads it half-written; a loser that finds no
+# readable owner.json yet waits a moment, then judges the lock by the directory's creation time.  A lock older than
+# stale_seconds (host clock) belongs to a run that died: it is taken over by renaming it away first (atomic: of two
+# runs taking over, one rename wins; the other starts again and finds the new lock).  The lock folder is created
+# with an ACL of its own (SYSTEM and Administrators only, nothing inherited): no local user can plant a lock.
+LOCK_SCRIPT = r"""# quiesce.domino:lock
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$dir = Join-Path $in.root $in.name; $file = Join-Path $dir 'owner.json'
+if (-not [IO.Directory]::Exists($in.root)) {
+  $acl = New-Object System.Security.AccessControl.DirectorySecurity
+  $acl.SetAccessRuleProtection($true, $false)
+  foreach ($sid in 'S-1-5-18', 'S-1-5-32-544') {
+    $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule((New-Object System.Security.Principal.SecurityIdentifier($sid)), 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))) }
+  [void][IO.Directory]::CreateDirectory($in.root, $acl) }
+function Read-Owner { for ($i = 0; $i -lt 20; $i++) {
+    try { if ([IO.File]::Exists($file)) { $o = [IO.File]::ReadAllText($file) | ConvertFrom-Json; if ($o.owner) { return $o } } } catch { }
+    if (-not [IO.Directory]::Exists($dir)) { return $null }
+    Start-Sleep -Milliseconds 250 }
+  return [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($dir)).ToUnixTimeMilliseconds() } }
+if ($in.action -eq 'release') {
+  $held = if ([IO.Directory]::Exists($dir)) { Read-Owner } else { $null }
+  $mine = ($null -ne $held -and $held.owner -eq $in.owner)
+  if ($mine) { Remove-Item -LiteralPath $dir -Recurse -Force }
+  ConvertTo-Json -Compress -InputObject @{ released = $mine }; exit 0 }
+$took = $null
+for ($try = 0; $try -lt 3; $try++) {
+  $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+  try { [void](New-Item -ItemType Directory -Path $dir); break } catch { }
+  $held = Read-Owner
+  if ($null -eq $held) { continue }
+  if ($held.owner -eq $in.owner) { break }
+  if (($now - [int64]$held.since_ms) -lt ($in.stale_seconds * 1000)) {
+    ConvertTo-Json -Compress -InputObject @{ acquired = $false; owner = $held.owner; since_ms = $held.since_ms }; exit 75 }
+  try { Rename-Item -LiteralPath $dir -NewName ('{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N')); $took = $held.owner } catch { } }
+if (-not [IO.Directory]::Exists($dir)) { throw 'the host lock could not be taken' }
+$tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
+[IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject @{ owner = $in.owner; since_ms = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }))
+if ([IO.File]::Exists($file)) { [IO.File]::Delete($file) }
+[IO.File]::Move($tmp, $file)
+Get-ChildItem -LiteralPath $in.root -Directory -Filter ($in.name + '.stale-*') | Remove-Item -Recurse -Force -ErrorAction SilentlyContinue
+ConvertTo-Json -Compress -InputObject @{ acquired = $true; owner = $in.owner; taken_over = ($null -ne $took); previous_owner = $took }
+"""
 
 
 def owner(option: str, value: t.Any) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -123,3 +124,24 @@ def test_a_run_refused_during_the_freeze_touches_nothing(solo_fleet_backup_task,
             first.kill()
     dom = fleet.state("dom01")["dominos"][0]
     assert dom["state"] == "RUNNING" and not dom["backup_mode"]
+
+
+def test_a_lock_without_a_readable_owner_is_judged_by_its_age(solo_fleet):
+    """A run that took the lock has not written owner.json yet (or wrote half of it): another run does not take
+    the lock too (before, it found no owner and became a second winner); once the lock is older than
+    stale_seconds it is taken over."""
+    lock = solo_fleet.lock_dir("dom01")
+    lock.mkdir(parents=True)
+    (lock / "owner.json").write_text('{"owner": "half-writ')  # cut off mid-write
+    run = backup(solo_fleet)
+    snap = run.result("Take the snapshot", "dom01")
+    assert snap["failed"] is True, "a second run took a lock somebody holds"
+    assert "owner unknown (no readable owner.json)" in snap["msg"] and "Domino was not touched" in snap["msg"]
+    assert solo_fleet.state("dom01")["dominos"][0]["state"] == "RUNNING"
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    run = backup(solo_fleet, stale=60)
+    assert run.rc == 0, run.stdout[-3000:]
+    snap = run.result("Take the snapshot", "dom01")
+    assert snap["lock"]["taken_over"] is True and snap["lock"]["previous_owner"].startswith("unknown")
+    assert not lock.exists() and not list(lock.parent.glob("*.stale-*"))

@@ -1070,28 +1070,62 @@ def _fs_progress(host: Host, data: dict) -> Result:
 
 
 def _fs_lock(host: Host, data: dict) -> Result:
-    """Atomic directory creation, as New-Item -ItemType Directory without -Force."""
+    """The lock script: atomic directory creation, owner.json written by rename, a lock without a readable
+    owner.json judged by the directory's time (the twin's stand-in for its creation time: its mtime), a stale
+    lock taken over by renaming it away first."""
     root = host.path(data["root"])
     root.mkdir(parents=True, exist_ok=True)
     lock_dir = root / data["name"]
     owner_file = lock_dir / "owner.json"
-    now = int(time.time() * 1000)
-    held = json.loads(owner_file.read_text()) if owner_file.exists() else None
-    mine = held is not None and held["owner"] == data["owner"]
+
+    def read_owner() -> t.Optional[dict]:
+        for _attempt in range(20):
+            try:
+                held = json.loads(owner_file.read_text())
+                if held.get("owner"):
+                    return held
+            except (OSError, ValueError):
+                pass
+            if not lock_dir.is_dir():
+                return None
+            time.sleep(0.05)
+        return {"owner": "unknown (no readable owner.json)", "since_ms": int(lock_dir.stat().st_mtime * 1000)}
+
     if data["action"] == "release":
+        held = read_owner() if lock_dir.is_dir() else None
+        mine = held is not None and held["owner"] == data["owner"]
         if mine:
             shutil.rmtree(lock_dir)
         return 0, json.dumps({"released": mine}) + "\r\n", ""
-    took = False
-    try:
-        os.mkdir(lock_dir)
-    except FileExistsError:
-        if held is not None and not mine and now - int(held["since_ms"]) < int(data["stale_seconds"]) * 1000:
+    took = None
+    for _try in range(3):
+        now = int(time.time() * 1000)
+        try:
+            os.mkdir(lock_dir)
+            break
+        except FileExistsError:
+            pass
+        held = read_owner()
+        if held is None:
+            continue
+        if held["owner"] == data["owner"]:
+            break
+        if now - int(held["since_ms"]) < int(data["stale_seconds"]) * 1000:
             return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"]}) + "\r\n", ""
-        took = held is not None and not mine
-    owner_file.write_text(json.dumps({"owner": data["owner"], "since_ms": now}))
-    return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": took,
-                          "previous_owner": held["owner"] if took else None}) + "\r\n", ""
+        try:
+            lock_dir.rename(root / ("%s.stale-%s" % (data["name"], uuid.uuid4().hex)))
+            took = held["owner"]
+        except OSError:
+            pass
+    if not lock_dir.is_dir():
+        return 1, "", crlf(["the host lock could not be taken"])
+    tmp = lock_dir / ("owner.%s.tmp" % uuid.uuid4().hex)
+    tmp.write_text(json.dumps({"owner": data["owner"], "since_ms": int(time.time() * 1000)}))
+    os.replace(tmp, owner_file)
+    for stale in root.glob(data["name"] + ".stale-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": took is not None,
+                          "previous_owner": took}) + "\r\n", ""
 
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,

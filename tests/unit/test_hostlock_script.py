@@ -1,0 +1,35 @@
+"""The host lock script (module_utils/hostlock.py): what keeps it safe on Windows, where no test here runs it."""
+from __future__ import annotations
+
+import base64
+
+import tree_sitter
+import tree_sitter_pwsh
+
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
+
+
+def test_the_lock_script_parses_and_fits_a_command_line():
+    argv = cli.powershell_argv(dict(cli.DEFAULT_TOOLS), hostlock.LOCK_SCRIPT)
+    assert len(argv[-1]) < 8000  # plan.py refuses longer arguments
+    sent = base64.b64decode(argv[-1]).decode("utf-16-le")
+    assert not PARSER.parse(sent.encode("utf-8")).root_node.has_error
+
+
+def test_the_lock_folder_gets_an_acl_of_its_own():
+    """Only SYSTEM (S-1-5-18) and Administrators (S-1-5-32-544), nothing inherited from ProgramData, where local
+    users may create folders: no local user can plant or hold the lock."""
+    script = hostlock.LOCK_SCRIPT
+    assert "SetAccessRuleProtection($true, $false)" in script
+    assert "'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($in.root, $acl)" in script
+
+
+def test_owner_json_is_never_read_half_written():
+    """Written to a temporary file and renamed into place; a missing or unreadable one is judged by the
+    directory's creation time, and a stale lock is renamed away before it is taken over."""
+    script = hostlock.LOCK_SCRIPT
+    assert "[IO.File]::Move($tmp, $file)" in script
+    assert "GetCreationTimeUtc($dir)" in script and "Rename-Item -LiteralPath $dir" in script
