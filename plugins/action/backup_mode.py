@@ -53,10 +53,11 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError(str(exc), installations=[i["service"] for i in inv["installations"]])
         tools = self.tools(inst["program_dir"])
         if args["state"] == "frozen":
-            return self._freeze(inst, args["method"], tools, watchdog_seconds, shutdown_timeout, hold_timeout)
+            return self._freeze(inst, args["method"], tools, watchdog_seconds, shutdown_timeout, hold_timeout,
+                                start_timeout)
         return self._thaw(inst, args["method"], tools, start_timeout)
 
-    def _freeze(self, inst, requested, tools, watchdog_seconds, shutdown_timeout, hold_timeout):
+    def _freeze(self, inst, requested, tools, watchdog_seconds, shutdown_timeout, hold_timeout, start_timeout):
         current = inst["frozen_by"]
         if current:
             if requested not in ("auto", current):
@@ -82,7 +83,8 @@ class ActionModule(QuiesceAction):
         if method == "vss_writer" and inst["tasks"].get("backupvss"):
             out.update(changed=False, msg="backupvss runs; VSS freezes Domino during the shadow copy creation")
             return out
-        plan = dom.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout)
+        plan = dom.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout,
+                               start_timeout)
         out["changed"] = True
         if self._task.check_mode:
             out["plan"] = plan
@@ -90,10 +92,14 @@ class ActionModule(QuiesceAction):
         run = self.run_plan(plan)
         out["steps"] = step_summary(run["steps"])
         if not run["ok"]:
-            released = all(r["status"] in ("ok", "skipped") for r in run.get("rescue", []) or [])
+            # released only on evidence: the rescue's check (service RUNNING, the hook's done.json) succeeded
+            evidence = next((r for r in run.get("rescue", []) or [] if r["name"] == dom.RESCUE_EVIDENCE_STEP), None)
+            released = evidence is None or evidence["status"] == "ok"
+            out["released"] = released
             raise QuiesceActionError("freeze by %s failed: %s%s" % (
                 method, outcome_message(run), "; Domino was released" if released else
-                "; releasing Domino failed too: the watchdog releases it by its deadline"), **out)
+                "; Domino is NOT confirmed released (%s): the watchdog stays armed and releases it by its deadline"
+                % (evidence.get("error") or "no evidence")), **out)
         ends = [r["end_ms"] for r in run["steps"] if r.get("end_ms")]
         out["frozen_at"] = dom.iso_ms(max(ends) if ends else run.get("ended_ms"))
         if "watchdog" in run:

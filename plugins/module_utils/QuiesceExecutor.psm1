@@ -304,6 +304,11 @@ function Invoke-QuiescePlan {
                 $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText "runs only if '$onlyIf' failed")
                 continue
             }
+            $onlyIfOk = Get-PlanValue $step 'only_if_ok'
+            if ($null -ne $onlyIfOk -and -not ($stepFailed.ContainsKey([string]$onlyIfOk) -and -not $stepFailed[[string]$onlyIfOk])) {
+                $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText "runs only if '$onlyIfOk' succeeded")
+                continue
+            }
             $record = Invoke-PlanStepWithRetry -Step $step -FilePaths $Paths -MaxOutput $maxOutput
             $records += , $record
             $stepFailed[$stepName] = ($record.status -ne 'ok')

@@ -21,6 +21,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils.robocopy import fs_step
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 METHODS = ("vss_writer", "backup_task", "shutdown", "none")
@@ -518,8 +519,12 @@ def thaw_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], start
     return []
 
 
+RESCUE_RELEASE_STEP = "release after a failed freeze"
+RESCUE_EVIDENCE_STEP = "Domino is released"
+
+
 def freeze_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, watchdog_seconds: int,
-                shutdown_timeout: int, hold_timeout: int) -> dict[str, t.Any]:
+                shutdown_timeout: int, hold_timeout: int, start_timeout: int = 300) -> dict[str, t.Any]:
     """One call: arm the watchdog, freeze; on failure release and disarm; the watchdog stays armed
     (no disarm) until the thaw plan removes it."""
     if method not in ("shutdown", "backup_task", "vss_writer"):
@@ -527,8 +532,17 @@ def freeze_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], plat
     steps = freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
     if method == "vss_writer":
         return planlib.build_plan("prepare vss writer", platform, steps)
-    rescue = [planlib.step("release after a failed freeze", argv, ok_rc="any", timeout=120)
-              for argv in release_argvs(inst, method, tools)] + [disarm_step(inst, tools)]
+    rescue = [planlib.step(RESCUE_RELEASE_STEP, argv, ok_rc="any", timeout=120) for argv in release_argvs(inst, method, tools)]
+    # The watchdog is disarmed only on evidence that Domino was released: the service RUNNING again (shutdown),
+    # the hook's done.json (backup_task).  Without it the watchdog stays armed and releases Domino by its deadline.
+    if method == "shutdown":
+        rescue.append(planlib.step(RESCUE_EVIDENCE_STEP, [tools["sc"], "query", inst["service"]], ok_rc="any",
+                                   retry=planlib.retry_until(start_timeout, 0.5, until_stdout=RUNNING_RE)))
+    else:
+        # the hook does not hold the databases: it never took them (no held.json) or it let go (done.json)
+        rescue.append(dict(fs_step(RESCUE_EVIDENCE_STEP, tools, "taken_in_backup_mode", {"root": inst["data_dir"]}),
+                           retry=planlib.retry_until(120, 1.0, until_rc=[0])))
+    rescue.append(dict(disarm_step(inst, tools), only_if_ok=RESCUE_EVIDENCE_STEP))
     xml = watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools))
     return planlib.build_plan(
         "freeze %s" % method, platform, steps, rescue=rescue,

@@ -31,13 +31,16 @@ if (-not [IO.Directory]::Exists($in.root)) {
   $acl = New-Object System.Security.AccessControl.DirectorySecurity
   $acl.SetAccessRuleProtection($true, $false)
   foreach ($sid in 'S-1-5-18', 'S-1-5-32-544') {
-    $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule((New-Object System.Security.Principal.SecurityIdentifier($sid)), 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))) }
+    $who = New-Object System.Security.Principal.SecurityIdentifier($sid)
+    $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
+    $acl.AddAccessRule($rule) }
   [void][IO.Directory]::CreateDirectory($in.root, $acl) }
 function Read-Owner { for ($i = 0; $i -lt 20; $i++) {
     try { if ([IO.File]::Exists($file)) { $o = [IO.File]::ReadAllText($file) | ConvertFrom-Json; if ($o.owner) { return $o } } } catch { }
     if (-not [IO.Directory]::Exists($dir)) { return $null }
     Start-Sleep -Milliseconds 250 }
-  return [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($dir)).ToUnixTimeMilliseconds() } }
+  $born = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($dir)).ToUnixTimeMilliseconds()
+  return [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = $born } }
 if ($in.action -eq 'release') {
   $held = if ([IO.Directory]::Exists($dir)) { Read-Owner } else { $null }
   $mine = ($null -ne $held -and $held.owner -eq $in.owner)

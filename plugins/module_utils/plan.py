@@ -84,13 +84,15 @@ def step(
     retry: t.Optional[dict[str, t.Any]] = None,
     allow_failure: bool = False,
     only_if_failed: t.Optional[str] = None,
+    only_if_ok: t.Optional[str] = None,
 ) -> dict[str, t.Any]:
     """Build one step.  Validation happens in :func:`validate_plan`.
 
     ``ok_rc="any"``: the exit code never fails the step.  ``retry``: run again every
     ``interval`` seconds until ``until_rc`` / ``until_stdout`` hold, for at most ``within``
     seconds.  ``allow_failure``: a failure is recorded but neither stops nor fails the plan.
-    ``only_if_failed``: run only when the named earlier step failed (else ``skipped``)."""
+    ``only_if_failed``: run only when the named earlier step failed (else ``skipped``).
+    ``only_if_ok``: run only when the named earlier step ran and succeeded (else ``skipped``)."""
     built: dict[str, t.Any] = {
         "name": name,
         "argv": list(argv),
@@ -106,6 +108,8 @@ def step(
         built["allow_failure"] = True
     if only_if_failed is not None:
         built["only_if_failed"] = only_if_failed
+    if only_if_ok is not None:
+        built["only_if_ok"] = only_if_ok
     return built
 
 
@@ -193,7 +197,7 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
     if not isinstance(raw, dict):
         _fail(where, "must be a mapping")
     unknown = set(raw) - {"name", "argv", "timeout", "ok_rc", "stdin", "encoding", "retry", "allow_failure",
-                          "only_if_failed"}
+                          "only_if_failed", "only_if_ok"}
     if unknown:
         _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
     name = raw.get("name")
@@ -221,12 +225,16 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
         "encoding": encoding,
         "allow_failure": raw.get("allow_failure", False),
         "only_if_failed": raw.get("only_if_failed"),
+        "only_if_ok": raw.get("only_if_ok"),
         "retry": None,
     }
     if not isinstance(normal["allow_failure"], bool):
         _fail(where + ".allow_failure", "must be true or false")
-    if normal["only_if_failed"] is not None and not isinstance(normal["only_if_failed"], str):
-        _fail(where + ".only_if_failed", "must name an earlier step")
+    for key in ("only_if_failed", "only_if_ok"):
+        if normal[key] is not None and not isinstance(normal[key], str):
+            _fail(where + "." + key, "must name an earlier step")
+    if normal["only_if_failed"] is not None and normal["only_if_ok"] is not None:
+        _fail(where, "only_if_failed and only_if_ok exclude each other")
     retry = raw.get("retry")
     if retry is not None:
         if not isinstance(retry, dict) or set(retry) - {"within", "interval", "until_rc", "until_stdout"}:
@@ -261,9 +269,10 @@ def _validate_steps(where: str, raw: t.Any, files: dict[str, t.Any], platform: s
     steps = [_validate_step("%s[%d]" % (where, i), s, files, platform) for i, s in enumerate(raw)]
     seen: set[str] = set()
     for i, normal in enumerate(steps):
-        ref = normal["only_if_failed"]
-        if ref is not None and ref not in seen:
-            _fail("%s[%d].only_if_failed" % (where, i), "%r is not an earlier step of this section" % ref)
+        for key in ("only_if_failed", "only_if_ok"):
+            ref = normal[key]
+            if ref is not None and ref not in seen:
+                _fail("%s[%d].%s" % (where, i, key), "%r is not an earlier step of this section" % ref)
         seen.add(normal["name"])
     return steps
 

@@ -122,6 +122,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+released:
+  description:
+    - After a failed freeze, whether Domino is released by the evidence the rescue checked (the service RUNNING again
+      for V(shutdown), the hook no longer holding the databases for V(backup_task)). When false the watchdog stays
+      armed and releases Domino by its deadline.
+  returned: when a freeze failed
+  type: bool
 service:
   description: The Domino service acted on.
   returned: success

@@ -175,6 +175,10 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
                 records.append(new_record(step["name"], "skipped",
                                           error="runs only if '%s' failed" % step["only_if_failed"]))
                 continue
+            if step.get("only_if_ok") is not None and step_failed.get(step["only_if_ok"], True):
+                records.append(new_record(step["name"], "skipped",
+                                          error="runs only if '%s' succeeded" % step["only_if_ok"]))
+                continue
             record = run_step_with_retry(step, paths, limit)
             records.append(record)
             step_failed[step["name"]] = record["status"] != "ok"

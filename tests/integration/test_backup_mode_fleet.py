@@ -239,3 +239,31 @@ def test_watchdog_releases_domino_after_the_controller_is_killed(tmp_path, metho
         assert task["runs"] or fleet.state(host)["tasks"][task["name"].lower()]["runs"]
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_a_failed_freeze_keeps_the_watchdog_when_domino_is_not_back(solo_fleet):
+    """The server hangs in its shutdown and nsd -kill cannot end it: the freeze fails, the rescue's sc start cannot
+    bring Domino back (it is not RUNNING), so the watchdog stays armed and the message says Domino is NOT
+    confirmed released.  Before, the rescue disarmed the watchdog whatever happened and said "Domino was
+    released"."""
+    solo_fleet.fault("dom01", "domino_shutdown_hangs", True)
+    solo_fleet.fault("dom01", "fail", {"nsd": "access_denied"})
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Freeze
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        shutdown_timeout: 10
+        start_timeout: 10
+      ignore_errors: true
+""", timeout=400)
+    res = run.result("Freeze", "dom01")
+    solo_fleet.fault("dom01", "fail", None)
+    solo_fleet.fault("dom01", "domino_shutdown_hangs", None)
+    assert res["failed"] is True and res["released"] is False, res.get("msg")
+    assert "NOT confirmed released" in res["msg"] and "Domino was released" not in res["msg"]
+    tasks = solo_fleet.state("dom01")["tasks"]
+    assert [t for t in tasks.values() if "watchdog" in t["name"].lower()], "the watchdog was disarmed"

@@ -18,7 +18,7 @@ def test_defaults_are_filled_in():
     step = plan["steps"][0]
     assert step == {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe", "query"], "timeout": 60, "ok_rc": [0],
                     "stdin": None, "encoding": "console", "allow_failure": False, "only_if_failed": None,
-                    "retry": None}
+                    "only_if_ok": None, "retry": None}
     assert plan["finally"] == [] and plan["rescue"] == [] and plan["files"] == {}
     assert plan["check_mode_safe"] is False
     assert plan["max_output_bytes"] == 1024 * 1024

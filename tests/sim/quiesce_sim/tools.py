@@ -1790,6 +1790,8 @@ def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | 
              user: str | None = None, cwd: str | None = None) -> Result:
     if not argv or argv[0].lower() != "-kill":
         return 1, crlf(["Usage: nsd [-kill]"]), ""  # [I]
+    if _tool_fault(host, "nsd") == "access_denied":
+        return 5, "", crlf(["Access is denied."])  # [I] nsd cannot end the server's processes
     lines = ["NSD is in progress ...."]
     # No source limits nsd -kill to one partition: the twin ends every partition of the installation (pessimistic).
     for server in _server_for_program(host, program_dir):
