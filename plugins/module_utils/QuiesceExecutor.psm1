@@ -309,7 +309,14 @@ function Invoke-QuiescePlan {
                 $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText "runs only if '$onlyIfOk' succeeded")
                 continue
             }
-            $record = Invoke-PlanStepWithRetry -Step $step -FilePaths $Paths -MaxOutput $maxOutput
+            try {
+                $record = Invoke-PlanStepWithRetry -Step $step -FilePaths $Paths -MaxOutput $maxOutput
+            }
+            catch {
+                # The runner itself threw (starting the process, ending a timed-out process tree, ...): the step
+                # is an error, and the plan goes on to its rescue, finally and disarm as after any failed step.
+                $record = New-StepRecord -Name $stepName -Status 'error' -ErrorText ('the executor failed: ' + $_.Exception.Message)
+            }
             $records += , $record
             $stepFailed[$stepName] = ($record.status -ne 'ok')
             if ($record.status -ne 'ok') {

@@ -129,4 +129,18 @@ Describe 'Windows executor contract' {
         Get-PlanFailureMessage -Failed ([ordered]@{ name = 'copy'; section = 'steps'; status = 'failed'; rc = 16; error = $null; stderr = ''; stdout = "a`r`nlast line" }) |
             Should -Be "step 'copy' (steps) failed: exit code 16: last line"
     }
+
+    It 'a step whose runner throws is an error record, and finally still runs' {
+        $work = Join-Path $TestDrive 'throws'
+        [void](New-Item -ItemType Directory -Path $work)
+        $mark = Join-Path $work 'finally-ran'
+        $plan = ConvertTo-Json -Depth 8 -InputObject @{ version = 1; name = 'throws'; platform = 'windows'
+            steps = @(@{ name = 'bad'; argv = @("$env:SystemRoot\System32\whoami.exe"); timeout = 30; ok_rc = @(0) })
+            'finally' = @(@{ name = 'always'; argv = @($script:Probe[0]) + $script:Probe[1..($script:Probe.Count - 1)] + @('mark', $mark); timeout = 30; ok_rc = @(0) }) }
+        Mock Invoke-PlanStepWithRetry -ModuleName QuiesceExecutor -ParameterFilter { (Get-PlanValue $Step 'name') -eq 'bad' } -MockWith { throw 'cannot end the process tree' }
+        $result = Invoke-QuiescePlan -Json $plan
+        $result['steps'][0]['status'] | Should -Be 'error'
+        $result['steps'][0]['error'] | Should -Match 'cannot end the process tree'
+        Test-Path -LiteralPath $mark | Should -BeTrue
+    }
 }
