@@ -157,7 +157,8 @@ class ActionModule(QuiesceAction):
         # A server someone else stopped is snapshotted as it is, and left stopped: nothing is stopped or started.
         plan = dom.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
                                  start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
-                                 preflight=preflight)
+                                 preflight=preflight,
+                                 expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)])
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
@@ -215,6 +216,15 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "
                                      "a server stopped by someone else is not stopped, held or started by "
                                      "quiesce.domino; Domino was not touched" % inst["service"], **out)
+        letters = planlib.find_record(run, dom.LETTERS_FREE_STEP)
+        if letters is not None and letters["status"] in ("failed", "timeout", "error"):
+            try:
+                taken = cli.parse_json_document(letters.get("stdout") or "").get("taken") or []
+            except ValueError:
+                taken = []
+            raise QuiesceActionError("snapshot refused: drive letter %s is in use on the host (checked just before the "
+                                     "freeze, after any stale exposure of ours was removed); choose another expose_as, "
+                                     "or free it; Domino was not touched" % ", ".join(taken or ["?"]), **out)
         space = planlib.find_record(run, dom.PREFLIGHT_STEP)
         if space is not None and space["status"] != "ok":
             try:

@@ -30,6 +30,7 @@ WINDOWS_2019_BUILD = 17763
 STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
 RUNNING_RE = r"STATE\s*:\s*4\s+RUNNING"
 STILL_RUNNING_STEP = "Domino is still running"
+LETTERS_FREE_STEP = "the exposure drive letters are free"
 
 # Constant discovery script (no user value in it): Domino services with their account, registry, notes.ini
 # files, Domino processes, per data directory the directory links, the hold records and whether the NRPC port
@@ -609,7 +610,7 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
                   create_timeout: int, stale_script: t.Optional[str] = None,
                   lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None,
-                  preflight: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
+                  preflight: t.Sequence[dict[str, t.Any]] = (), expose_letters: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
     With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
     # Guards: the host lock first, then the checks that may take long.  A run refused by the lock (or a failed
@@ -629,6 +630,10 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
         guard.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
                                   timeout=create_timeout))
+    if expose_letters:
+        # The letters were free when the facts were read; one taken since (a mapped drive, another tool's exposure)
+        # would fail the expose after the freeze: refused before anything is touched instead.
+        guard.append(fs_step(LETTERS_FREE_STEP, tools, "letters_free", {"letters": list(expose_letters)}, timeout=60))
     if method == "backup_task":
         # diskshadow itself waits for the hold (wait.cmd) and releases it (release.cmd): see WAIT_CMD.
         if WAIT_CMD_PATH not in script or RELEASE_CMD_PATH not in script:

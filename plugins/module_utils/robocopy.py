@@ -343,6 +343,13 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "$dir = Get-Item -LiteralPath $in.path -Force\n"
         "$dir.Attributes = $dir.Attributes -band -bnot ([IO.FileAttributes]::Hidden -bor [IO.FileAttributes]::System)\n"
     ),
+    "letters_free": (
+        "# quiesce.domino:letters_free\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$taken = @(foreach ($l in @($in.letters)) { if ([IO.Directory]::Exists($l + '\\')) { $l } })\n"
+        "ConvertTo-Json -Compress -InputObject @{ taken = $taken }\n"
+        "if ($taken.Count -gt 0) { exit 1 }\n"
+    ),
     "set_aside": (
         "# quiesce.domino:set_aside\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"

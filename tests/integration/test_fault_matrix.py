@@ -29,7 +29,7 @@ FAULTS = {
     "robocopy rc 8": ({"fail": {"robocopy": "rc8"}}, True, "ERROR 32 (0x00000020)"),
     "share unreachable": ({"fail": {"robocopy": "share_unreachable"}}, True, "robocopy rc 16"),
     "disk full": ({"disk_mb": 0.2}, True, "destination has"),
-    "drive letter in use": ({"drive_in_use": "S"}, True, "drive letter is already in use"),
+    "drive letter in use": ({"drive_in_use": "S"}, True, "drive letter S: is in use on the host"),
     "Domino refuses backup mode": ({"domino_refuses_backup_mode": True}, None, None),
     "slow shutdown": ({"domino_slow_shutdown_seconds": 2}, False, None),
     "hung shutdown": ({"domino_shutdown_hangs": True}, None, None),

@@ -179,3 +179,38 @@ def test_a_server_stopped_after_its_facts_were_read_is_not_started_by_the_snapsh
     assert state["dominos"][0]["state"] == "STOPPED", "the snapshot started a server someone else had stopped"
     assert state["shadows"] == {}
     assert not [t for t in state["tasks"].values() if "watchdog" in t["name"].lower()], "a watchdog was armed"
+
+
+def test_an_expose_letter_taken_after_the_facts_were_read_refuses_before_the_freeze(solo_fleet):
+    """S: was free when domino_info ran; a drive is mapped to it before the snapshot: the guard refuses the run
+    before the freeze (before, diskshadow failed to expose after Domino had been stopped and started again)."""
+    pid = solo_fleet.state("dom01")["dominos"][0]["pid"]
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Info
+      quiesce.domino.domino_info:
+      register: facts
+    - name: "Someone maps a drive to S:"
+      ansible.builtin.file:
+        path: "{{ quiesce_sim_host_dir }}/volumes/S"
+        state: directory
+        mode: "0755"
+    - name: Snapshot with the old facts
+      quiesce.domino.snapshot:
+        method: shutdown
+        allow_downtime: true
+        domino_info: "{{ facts }}"
+        expose_as: "S:"
+      ignore_errors: true
+""")
+    assert run.rc == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    refused = run.result("Snapshot with the old facts", "dom01")
+    assert refused["failed"] and "drive letter S: is in use on the host" in refused["msg"], refused["msg"]
+    assert "Domino was not touched" in refused["msg"]
+    state = solo_fleet.state("dom01")
+    dom = state["dominos"][0]
+    assert dom["state"] == "RUNNING" and dom["pid"] == pid, "Domino was stopped and started again"
+    assert state["shadows"] == {}
+    assert not [t for t in state["tasks"].values() if "watchdog" in t["name"].lower()], "a watchdog was armed"

@@ -147,16 +147,16 @@ def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_f
     assert fleet.state("dom01")["tasks"] == {}, "the executor's finally did not disarm the watchdog"
 
 
-def test_refused_expose_deletes_the_set_and_frees_the_lock(solo_fleet):
-    # With replace_stale a letter in use may be our own stale shadow, so the snapshot goes ahead; here a real
-    # volume holds S:, diskshadow creates the set, then refuses to expose it.  The snapshot deletes the set
-    # and frees the host lock, so the next run may proceed.
+def test_a_letter_held_by_a_real_volume_is_refused_before_the_freeze_and_frees_the_lock(solo_fleet):
+    # With replace_stale a letter in use may be our own stale shadow, so discovery lets it pass; here a real
+    # volume holds S:.  The plan's guard finds it after the stale cleanup and before the freeze: no shadow copy
+    # set is created, the host lock is freed, and the next run may proceed.
     (Path(solo_fleet.host_dir("dom01")) / "volumes" / "S" / "data").mkdir(parents=True)
     snap = SNAP.replace("create_timeout: 60", "create_timeout: 60\n        replace_stale: true\n        lock: true")
     run = solo_fleet.playbook(snap.format(host="dom01", method="vss_writer", letter="S"))
     res = run.result("Snapshot", "dom01")
-    assert res["failed"] is True and "drive letter is already in use" in res["msg"], res["msg"]
-    assert res["discarded_shadow_set"] == res["shadow_set_id"] and "was deleted" in res["msg"]
+    assert res["failed"] is True and "drive letter S: is in use on the host" in res["msg"], res["msg"]
+    assert "Domino was not touched" in res["msg"]
     assert not solo_fleet.state("dom01")["shadows"] and released(solo_fleet, "dom01")
     again = solo_fleet.playbook(snap.format(host="dom01", method="vss_writer", letter="T")).result("Snapshot", "dom01")
     assert not again.get("failed"), again.get("msg")

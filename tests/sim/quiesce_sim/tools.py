@@ -933,6 +933,11 @@ def _fs_undo_aside(host: Host, data: dict) -> Result:
     return 0, json.dumps({"undone": True, "half_restored": data["failed"]}) + "\r\n", ""
 
 
+def _fs_letters_free(host: Host, data: dict) -> Result:
+    taken = [letter for letter in data["letters"] if (host.dir / "volumes" / letter[0].upper()).exists()]
+    return (1 if taken else 0), json.dumps({"taken": taken}) + "\r\n", ""
+
+
 def _fs_plain_folder(host: Host, data: dict) -> Result:
     return (0 if host.path(data["path"]).is_dir() else 1), "", ""
 
@@ -1135,7 +1140,7 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "write_text": _fs_write_text, "read_text": _fs_read_text, "top_up": _fs_top_up,
                "compare": _fs_compare, "set_aside": _fs_set_aside,
                "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder,
-               "undo_aside": _fs_undo_aside}
+               "undo_aside": _fs_undo_aside, "letters_free": _fs_letters_free}
 
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
