@@ -129,6 +129,43 @@ def undo_aside_step(tools: dict[str, str], handling: dict[str, t.Any]) -> dict[s
     return rc.fs_step(UNDO_ASIDE_STEP, tools, "undo_aside", data, ok_rc="any", timeout=600)
 
 
+def _skip_log_place(place: dict[str, t.Any], log: dict[str, t.Any], tools: dict[str, str],
+                    steps: list[dict[str, t.Any]]) -> bool:
+    """A transaction log place is put back only when ``log`` says replace (then set aside first) and the log is
+    not inside the data directory (which the data directory's own restore brings back).  True: skip it."""
+    if place["kind"] != "translog":
+        return False
+    if log["action"] != "replace" or log.get("inside_data"):
+        return True
+    steps.append(set_aside_step(tools, log))
+    return False
+
+
+def _place_label(place: dict[str, t.Any]) -> str:
+    """A place in step names: its folder in the copy, and the file name for a single file."""
+    return place["name"] if not place.get("file") else "%s %s" % (place["name"], place["path"].rsplit("\\", 1)[-1])
+
+
+def _put_back_argvs(tools: dict[str, str], source: str, place: dict[str, t.Any], mode: str,
+                    keep: t.Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """robocopy argv and its verifying listing that put one place back from ``source``: a single file by name
+    (``source`` is its folder), the DAOS store only where an object is missing (an NLO never changes, a
+    different one is not replaced), any other folder in ``mode``."""
+    if place.get("file"):
+        folder = place["path"].rpartition("\\")[0]
+        folder = folder if len(folder) > 2 else folder + "\\"
+        leaf = place["path"].rsplit("\\", 1)[-1]
+        return (rc.files_argv(tools, source, folder, [leaf], 1, 1, 8, False, None),
+                rc.files_argv(tools, source, folder, [leaf], 0, 0, 8, False, None, listing=True))
+    argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None, exclude_dirs=keep)
+    listing = rc.robocopy_argv(tools, source, place["path"], mode, 0, 0, 8, False, None, listing=True,
+                               ignore_extras=mode != "mirror", exclude_dirs=keep)
+    if place["kind"] == "daos":
+        argv += ["/XC", "/XN", "/XO"]
+        listing += ["/XC", "/XN", "/XO"]
+    return argv, listing
+
+
 def place_values(places: t.Sequence[dict[str, t.Any]]) -> dict[str, str]:
     """A restore point's places as registry values ``Place1`` .. ``PlaceN``: ``kind;name;path;shadow_id``."""
     return {"%s%d" % (PLACE_VALUE, i + 1): ";".join((p["kind"], p["name"], p["path"], p["shadow_id"]))
@@ -200,32 +237,20 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
     if log["action"] == "replace" and log["inside_data"]:
         steps.append(set_aside_step(tools, log))
     for index, place in enumerate(places):
-        if place["kind"] == "translog":
-            if log["action"] != "replace" or log.get("inside_data"):
-                continue
-            steps.append(set_aside_step(tools, log))
-        label = place["name"] if not place.get("file") else "%s %s" % (place["name"], place["path"].rsplit("\\", 1)[-1])
+        if _skip_log_place(place, log, tools, steps):
+            continue
+        label = _place_label(place)
         files["expose%d.dsh" % index] = planlib.plan_file(ds.render(ds.render_expose(place["shadow_id"], expose_as)),
                                                           encoding="ascii")
         source = expose_as + place["path"][2:]
         if place.get("file"):
-            folder, _sep, leaf = place["path"].rpartition("\\")
-            src_folder = expose_as + (folder[2:] or "\\")
-            folder = folder if len(folder) > 2 else folder + "\\"
-            argv = rc.files_argv(tools, src_folder, folder, [leaf], 1, 1, 8, False, None)
-            listing = rc.files_argv(tools, src_folder, folder, [leaf], 0, 0, 8, False, None, listing=True)
+            argv, listing = _put_back_argvs(tools, expose_as + (place["path"].rpartition("\\")[0][2:] or "\\"), place, "")
         else:
-            mode = "versioned" if place["kind"] == "daos" else "mirror"
             keep = ["%s\\%s" % (source, log["rel"]), "%s\\%s" % (place["path"], log["rel"])] \
                 if place["kind"] == "data" and log["action"] == "keep" and log.get("inside_data") else []
             if len(place["path"].rstrip("\\")) == 2:
                 keep += list(rc.SKIP_DIRS)  # a volume root: never its System Volume Information or recycle bin
-            argv = rc.robocopy_argv(tools, source, place["path"], mode, 1, 1, 8, True, None, exclude_dirs=keep)
-            listing = rc.robocopy_argv(tools, source, place["path"], mode, 0, 0, 8, False, None, listing=True,
-                                       ignore_extras=mode != "mirror", exclude_dirs=keep)
-            if place["kind"] == "daos":
-                argv += ["/XC", "/XN", "/XO"]
-                listing += ["/XC", "/XN", "/XO"]
+            argv, listing = _put_back_argvs(tools, source, place, "versioned" if place["kind"] == "daos" else "mirror", keep)
         restore_name = "restore the data directory" if place["kind"] == "data" else "restore %s" % label
         verify_name = "verify the restore" if place["kind"] == "data" else "verify the restore of %s" % label
         steps += [
@@ -319,12 +344,8 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             dst = target + ("\\" + folder if folder else "")
             steps.append(rc.fs_step("remove a stale delta %d" % index, tools, "remove",
                                     {"paths": ["%s\\%s.DELTA" % (dst, name)]}, ok_rc="any"))
-            argv = rc.robocopy_argv(tools, src, dst, "versioned", 1, 1, 8, True, None)
-            argv[3:4] = []  # one folder: no /E
-            argv[3:3] = [name, name + ".DELTA"]
-            listing = rc.robocopy_argv(tools, src, dst, "versioned", 0, 0, 8, False, None, listing=True, ignore_extras=True)
-            listing[3:4] = []
-            listing[3:3] = [name, name + ".DELTA"]
+            argv = rc.files_argv(tools, src, dst, [name, name + ".DELTA"], 1, 1, 8, True, None, ignore_extras=False)
+            listing = rc.files_argv(tools, src, dst, [name, name + ".DELTA"], 0, 0, 8, False, None, listing=True)
         else:
             src = copy_root + ("\\" + rel if rel else "")
             dst = target + ("\\" + rel if rel else "")
@@ -339,25 +360,10 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
                                   timeout=timeout))
         steps.append(planlib.step("verify the restore %d" % index, listing, ok_rc=[0], timeout=timeout))
     for place in others:
-        src = "%s\\%s" % (copy_base.rstrip("\\"), place["name"])
-        if place["kind"] == "translog":
-            if log["action"] != "replace" or log.get("inside_data"):
-                continue
-            steps.append(set_aside_step(tools, log))
-        if place.get("file"):
-            folder, _sep, leaf = place["path"].rpartition("\\")
-            folder = folder if len(folder) > 2 else folder + "\\"
-            argv = rc.files_argv(tools, src, folder, [leaf], 1, 1, 8, False, None)
-            listing = rc.files_argv(tools, src, folder, [leaf], 0, 0, 8, False, None, listing=True)
-            label = "%s %s" % (place["name"], leaf)
-        else:
-            argv = rc.robocopy_argv(tools, src, place["path"], "versioned", 1, 1, 8, True, None)
-            listing = rc.robocopy_argv(tools, src, place["path"], "versioned", 0, 0, 8, False, None, listing=True,
-                                       ignore_extras=True)
-            if place["kind"] == "daos":
-                argv += ["/XC", "/XN", "/XO"]  # only missing objects: an NLO never changes, a different one is not replaced
-                listing += ["/XC", "/XN", "/XO"]
-            label = place["name"]
+        if _skip_log_place(place, log, tools, steps):
+            continue
+        argv, listing = _put_back_argvs(tools, "%s\\%s" % (copy_base.rstrip("\\"), place["name"]), place, "versioned")
+        label = _place_label(place)
         steps.append(planlib.step("%s %s" % (PLACE_RESTORE_STEP, label), argv, ok_rc=planlib.ok_rc_range(0, 7),
                                   timeout=timeout))
         steps.append(planlib.step("verify the restore of %s" % label, listing, ok_rc=[0], timeout=timeout))

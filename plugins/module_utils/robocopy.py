@@ -274,12 +274,6 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
         "[System.IO.File]::WriteAllText($in.path, [string]$in.text)\n"
     ),
-    "read_text": (
-        "# quiesce.domino:read_text\n$ErrorActionPreference = 'Stop'\n"
-        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
-        "if (Test-Path -LiteralPath $in.path -PathType Leaf) { [System.IO.File]::ReadAllText($in.path) }"
-        " elseif (-not (Test-Path -LiteralPath (Split-Path -Parent $in.path))) { exit 2 }\n"
-    ),
     "finalize": (
         "# quiesce.domino:finalize\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
@@ -586,35 +580,6 @@ def _manifest_unit(root: str, prefix: str, files: t.Optional[t.Sequence[str]], e
                    exclude_files: t.Sequence[str]) -> dict[str, t.Any]:
     return {"root": root, "prefix": prefix, "files": list(files) if files is not None else None,
             "exclude_dirs": list(exclude_dirs), "exclude_files": list(exclude_files)}
-
-
-def copy_rows_in_layout(rows: list[dict[str, t.Any]], names: t.Iterable[str]) -> list[dict[str, t.Any]]:
-    """The rows of a copy's manifest that belong to the places copied this time (a rolling mirror may still
-    hold a place the server no longer has); the layout file itself is the collection's, not the server's."""
-    wanted = [n.lower() + "\\" for n in names]
-    return [r for r in rows if any(str(r["path"]).replace("/", "\\").lower().startswith(w) for w in wanted)]
-
-
-def compare_manifests(source: list[dict[str, t.Any]], copy: list[dict[str, t.Any]],
-                      extras_allowed_under: t.Sequence[str] = ()) -> list[str]:
-    """Differences between two manifests (path, size, mtime to the second, sha256 when both have it).
-    Files only in the copy below one of ``extras_allowed_under`` (such as ``daos\\``) are not differences."""
-    def key(row: dict[str, t.Any]) -> str:
-        return str(row["path"]).replace("/", "\\").lower()
-    left = {key(r): r for r in source}
-    right = {key(r): r for r in copy}
-    problems = ["missing in the copy: %s" % p for p in sorted(set(left) - set(right))]
-    allowed = tuple(p.lower() for p in extras_allowed_under)
-    problems += ["extra in the copy: %s" % p for p in sorted(set(right) - set(left)) if not (allowed and p.startswith(allowed))]
-    for path in sorted(set(left) & set(right)):
-        a, b = left[path], right[path]
-        if a["size"] != b["size"]:
-            problems.append("size differs: %s (%s != %s)" % (path, a["size"], b["size"]))
-        elif str(a.get("mtime"))[:19] != str(b.get("mtime"))[:19]:
-            problems.append("modification time differs: %s" % path)
-        elif a.get("sha256") and b.get("sha256") and a["sha256"] != b["sha256"]:
-            problems.append("SHA-256 differs: %s" % path)
-    return problems
 
 
 def manifest_rows(text: str) -> list[dict[str, t.Any]]:

@@ -655,3 +655,26 @@ def test_vss_writer_layout_copy_of_the_whole_server(tmp_path):
         assert verdict["consistent"], domino.verdict_text(verdict)
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_the_compare_script_compares_place_by_place_and_allows_only_topped_up_daos_objects(tmp_path):
+    """The host-side comparison (the compare script, here its twin): rows outside the places copied this time are
+    not judged, an extra DAOS object is a difference unless the top-up is allowed, a missing file always is."""
+    host = hostd.Host(Path(simfleet.create(tmp_path / "fleet", 1, "vss")[0]["dir"]))
+
+    def tsv(name, rows):
+        host.path("E:\\" + name).write_text("".join("%s\t1\tx\t\n" % r for r in rows))
+        return "E:\\" + name
+    source = tsv("source.tsv", ["data\\a.nsf", "daos\\0001\\1.nlo"])
+    copy = tsv("copy.tsv", ["data\\a.nsf", "daos\\0001\\1.nlo", "daos\\0001\\2.nlo", "links\\old\\f"])
+    more = tsv("more.tsv", ["translog\\S1.TXN"])
+
+    def compare(sources, extras):
+        rc, out, _err = tools._fs_compare(host, {"sources": sources, "copy": copy, "under": ["data\\", "daos\\"],
+                                                 "extras_allowed_under": extras, "required": None})
+        return rc, json.loads(out)
+    rc, doc = compare([source], [])
+    assert rc == 1 and doc["differences"] == ["extra in the copy: daos\\0001\\2.nlo"] and doc["files"] == 3
+    assert compare([source], ["daos\\"]) == (0, {"files": 3, "difference_count": 0, "differences": []})
+    rc, doc = compare([source, more], ["daos\\"])
+    assert rc == 1 and doc["differences"] == ["missing in the copy: translog\\S1.TXN"]

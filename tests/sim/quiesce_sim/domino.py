@@ -322,21 +322,20 @@ def snapshot_commits(data_dir: Path) -> set[int]:
     for db in databases(data_dir):
         blob = db.read_bytes()
         end = applied_from(db)
-        for line in blob[HEADER_LEN:end if end is not None else len(blob)].decode("ascii", "replace").splitlines():
-            match = _LINE_RE.match(line)
-            if match and int(match.group(2)) == STEPS:
-                out.add(int(match.group(1)))
+        out |= _commits(blob[HEADER_LEN:end if end is not None else len(blob)].decode("ascii", "replace"))
     return out
+
+
+def _commits(text: str) -> set[int]:
+    """The transactions whose commit line (step 3 of 3) is in ``text``."""
+    return {int(m.group(1)) for m in map(_LINE_RE.match, text.splitlines()) if m and int(m.group(2)) == STEPS}
 
 
 def logged_commits(log_dir: Path) -> set[int]:
     """Transactions whose commit record (``3/3``) is in the log extents (``*.TXN``) of a transaction log folder."""
     out: set[int] = set()
     for extent in sorted(p for p in log_dir.rglob("*") if p.is_file() and p.name.lower().endswith(".txn")):
-        for line in extent.read_text(encoding="ascii", errors="replace").splitlines():
-            match = _LINE_RE.match(line)
-            if match and int(match.group(2)) == STEPS:
-                out.add(int(match.group(1)))
+        out |= _commits(extent.read_text(encoding="ascii", errors="replace"))
     return out
 
 

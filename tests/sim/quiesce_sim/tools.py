@@ -959,13 +959,6 @@ def _fs_write_text(host: Host, data: dict) -> Result:
     return 0, "", ""
 
 
-def _fs_read_text(host: Host, data: dict) -> Result:
-    path = host.path(data["path"])
-    if path.is_file():
-        return 0, path.read_text(), ""
-    return (0 if path.parent.is_dir() else 2), "", ""
-
-
 def _fs_finalize(host: Host, data: dict) -> Result:
     if data["from"] != data["to"]:
         target = host.path(data["to"])
@@ -1137,7 +1130,7 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
-               "write_text": _fs_write_text, "read_text": _fs_read_text, "top_up": _fs_top_up,
+               "write_text": _fs_write_text, "top_up": _fs_top_up,
                "compare": _fs_compare, "set_aside": _fs_set_aside,
                "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder,
                "undo_aside": _fs_undo_aside, "letters_free": _fs_letters_free}
