@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.quiesce.domino.plugins.action.shadow_info import read_inventory
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, read_inventory
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
@@ -29,25 +31,13 @@ ARGSPEC = {
     "shadow_id": {"type": "str"},
     "shadow_set_id": {"type": "str"},
     "oldest": {"type": "bool", "default": False},
+    "owned_only": {"type": "bool", "default": True},
     "script": {"type": "str"},
     "timeout": {"type": "int", "default": 600},
 }
 MUTUALLY_EXCLUSIVE = [["script", "volumes"], ["script", "shadow_id"], ["script", "shadow_set_id"],
                       ["shadow_id", "shadow_set_id"]]
 _WRITER_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
-def _target(option: str, value: str) -> str:
-    """An exposure target: a drive letter, or an absolute mount folder without spaces."""
-    if re.fullmatch(r"[A-Za-z]:?\\?", value):
-        return cli.drive_letter(option, value)
-    folder = cli.ascii_only(option, cli.windows_folder(option, value), cli.DISKSHADOW_ASCII)
-    if " " in folder:
-        raise cli.OptionError("%s: %r is not valid; mount folders may not contain spaces "
-                              "(diskshadow splits its arguments on blanks)" % (option, value))
-    if len(folder) <= 3:
-        raise cli.OptionError("%s: %r is not valid; mount the shadow into an empty folder, not a drive root" % (option, value))
-    return folder
 
 
 def _writer(option: str, value: str) -> str:
@@ -59,16 +49,6 @@ def _writer(option: str, value: str) -> str:
     return value
 
 
-def volume_alias(volume: str, index: int) -> str:
-    """A script alias for a volume: ``vol_d`` for D:, ``vol_<n>`` for a GUID path."""
-    return "vol_%s" % volume[0].lower() if re.match(r"^[A-Z]:$", volume) else "vol_%d" % index
-
-
-def shadow_summary(shadow: dict[str, t.Any]) -> dict[str, t.Any]:
-    return {key: shadow.get(key) for key in ("id", "set_id", "volume", "volume_guid", "device_object", "exposed_as",
-                                             "created")}
-
-
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
     MUTUALLY_EXCLUSIVE = MUTUALLY_EXCLUSIVE
@@ -76,7 +56,7 @@ class ActionModule(QuiesceAction):
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         state = args["state"]
         volumes = [cli.volume("volumes[%d]" % i, v) for i, v in enumerate(args["volumes"])]
-        target = _target("expose_as", args["expose_as"]) if args["expose_as"] else None
+        target = exposure_target("expose_as", args["expose_as"]) if args["expose_as"] else None
         shadow_id = cli.guid("shadow_id", args["shadow_id"]) if args["shadow_id"] else None
         set_id = cli.guid("shadow_set_id", args["shadow_set_id"]) if args["shadow_set_id"] else None
         verify = [_writer("writer_verify[%d]" % i, w) for i, w in enumerate(args["writer_verify"])]
@@ -151,15 +131,26 @@ class ActionModule(QuiesceAction):
             victims, lines = at_target, ds.render_delete("exposed", target)
         else:
             victims = ds.filter_shadows(shadows, volumes)
-            if args["oldest"]:
-                if len(volumes) != 1:
-                    raise cli.OptionError("oldest: deleting the oldest shadow copy needs exactly one volume")
+            if args["oldest"] and len(volumes) != 1:
+                raise cli.OptionError("oldest: deleting the oldest shadow copy needs exactly one volume")
+            if args["owned_only"]:
+                # Only the collection's own (the host's ledger), each by its ID: Previous Versions, Windows Server
+                # Backup and other requestors keep theirs.
+                victims = [s for s in victims if s.get("owned")]
+                if args["oldest"]:
+                    victims = sorted(victims, key=lambda s: s.get("created_ms") or 0)[:1]
+                lines = ["# quiesce.domino: delete"] + ["delete shadows id %s" % s["id"] for s in victims]
+            elif args["oldest"]:
                 victims = sorted(victims, key=lambda s: s.get("created_ms") or 0)[:1]
                 lines = ds.render_delete("oldest", volumes[0])
             else:
                 lines = ["# quiesce.domino: delete"] + ["delete shadows volume %s" % v for v in volumes]
         if not victims:
-            return self._unchanged([])
+            result = self._unchanged([])
+            if inv.get("source") == "vssadmin" and args["owned_only"] and not (shadow_id or set_id or target):
+                result["warnings"] = ["the shadow copies were listed by vssadmin, which cannot say which are the "
+                                      "collection's own: nothing was deleted"]
+            return result
         return self._run_script(tools, lines, {"deleted": len(victims) if not args["oldest"] else 1}, timeout,
                                 "delete", changed=True, known=victims)
 
@@ -181,7 +172,7 @@ class ActionModule(QuiesceAction):
                                  metadata=metadata, verbose=args["verbose"], writer_verify=verify,
                                  writer_exclude=exclude, expose=expose)
         expect = {"shadows": len(volumes), "exposed": [target] if target else []}
-        return self._run_script(tools, lines, expect, timeout, "create", changed=True)
+        return self._run_script(tools, lines, expect, timeout, "create", changed=True, own=True)
 
     def _refuse_occupied(self, target: str, inv: dict[str, t.Any]) -> None:
         """A drive letter must be free; a mount folder must be on an NTFS volume of the host."""
@@ -204,9 +195,11 @@ class ActionModule(QuiesceAction):
         return {"changed": False, "shadow_set_id": first.get("set_id"),
                 "shadows": [shadow_summary(s) for s in shadows], "script": "", "transcript": ""}
 
-    def _run_script(self, tools, lines, expect, timeout, what, changed, known=None, exposed_id=None):
+    def _run_script(self, tools, lines, expect, timeout, what, changed, known=None, exposed_id=None, own=False):
         script = ds.render(lines)
-        plan = ds.script_plan("diskshadow %s" % what, tools, self.platform, lines, timeout)
+        # A create of ours records what it made in the host's ledger (whatever the script's outcome).
+        after = [ledger.record_step(tools, "diskshadow %s" % what)] if own else []
+        plan = ds.script_plan("diskshadow %s" % what, tools, self.platform, lines, timeout, after=after)
         base = {"changed": changed, "script": script, "diff": {"before": "", "after": script,
                                                                "after_header": "diskshadow script"}}
         if self._task.check_mode:
@@ -218,6 +211,9 @@ class ActionModule(QuiesceAction):
         transcript = record.get("stdout", "")
         parsed = ds.parse_transcript(transcript + "\n" + (record.get("stderr") or ""))
         base.update(transcript=transcript, rc=record.get("rc"), errors=parsed["errors"])
+        _ids, unrecorded = ledger.recorded(run)
+        if unrecorded:
+            base["warnings"] = [unrecorded]
         shadows = parsed["shadows"] or [dict(s) for s in known or []]
         if exposed_id:
             for shadow in shadows:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.quiesce.domino.plugins.action.diskshadow import _target, shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
@@ -17,6 +17,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
+from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
@@ -51,7 +52,7 @@ class ActionModule(QuiesceAction):
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         service = cli.service_name("service", args["service"]) if args["service"] is not None else None
         volumes = [cli.volume("volumes[%d]" % i, v) for i, v in enumerate(args["volumes"])]
-        target = _target("expose_as", args["expose_as"]) if args["expose_as"] else None
+        target = exposure_target("expose_as", args["expose_as"]) if args["expose_as"] else None
         watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
         shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
         start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
@@ -156,7 +157,8 @@ class ActionModule(QuiesceAction):
                 timeout=600))
         # A server someone else stopped is snapshotted as it is, and left stopped: nothing is stopped or started.
         plan = dom.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
-                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, lock_steps=locks,
+                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, stale_at=target if stale else None,
+                                 lock_steps=locks,
                                  preflight=preflight,
                                  expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)])
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
@@ -216,6 +218,13 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "
                                      "a server stopped by someone else is not stopped, held or started by "
                                      "quiesce.domino; Domino was not touched" % inst["service"], **out)
+        foreign = ledger.foreign_exposed(run)
+        if foreign:
+            raise QuiesceActionError("snapshot refused: expose_as: %s exposes shadow copy %s, which quiesce.domino did "
+                                     "not create (it is not in the host's ledger of its own shadow copies); "
+                                     "replace_stale deletes only the collection's own. Choose another expose_as, or "
+                                     "unexpose or delete it yourself if it is not needed; Domino was not touched"
+                                     % (target, ", ".join(foreign)), **out)
         letters = planlib.find_record(run, dom.LETTERS_FREE_STEP)
         if letters is not None and letters["status"] in ("failed", "timeout", "error"):
             try:
@@ -234,7 +243,11 @@ class ActionModule(QuiesceAction):
             except ValueError:
                 why = outcome_message(run)
             raise QuiesceActionError("snapshot refused by the preflight: %s; Domino was not touched" % why, **out)
-        released = all(r["status"] == "ok" for r in run.get("finally", []) if not r.get("allowed_failure"))
+        released = all(r["status"] == "ok" for r in run.get("finally", [])
+                       if not r.get("allowed_failure") and r["name"] != ledger.RECORD_STEP)
+        _ids, unrecorded = ledger.recorded(run)
+        if unrecorded:
+            out.setdefault("warnings", []).append(unrecorded)
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
         failed_name = (run.get("failed_step") or {}).get("name")
         reason = None

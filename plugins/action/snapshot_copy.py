@@ -19,6 +19,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils.durations import se
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
@@ -39,6 +40,7 @@ ARGSPEC = {
     "timeout": {"type": "int", "default": 21600},
     "delete_exposed_shadow": {"type": "list", "elements": "str", "default": []},
     "delete_shadow_set": {"type": "str"},
+    "unexpose_shadow": {"type": "list", "elements": "str", "default": []},
     "locations": {"type": "list", "elements": "dict", "default": []},
     "release_lock": {"type": "bool", "default": False},
     "deltas_from": {"type": "str"},
@@ -49,7 +51,7 @@ ARGSPEC = {
 
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
-    MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set"]]
+    MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set", "unexpose_shadow"]]
     SUPPORTS_ASYNC = True
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -110,6 +112,11 @@ class ActionModule(QuiesceAction):
         if args["delete_shadow_set"]:
             # the whole set, exposed or not (a volume without a drive letter is in the set but never exposed)
             release = ds.render(ds.render_delete("set", cli.guid("delete_shadow_set", args["delete_shadow_set"])))
+        if args["unexpose_shadow"]:
+            # A shadow copy kept on the host is unexposed: its letters are free for the next run, whose stale
+            # exposure cleanup would otherwise delete it (keeping only the latest); snapshot_cleanup ages it out.
+            targets = [exposure_target("unexpose_shadow[%d]" % i, v) for i, v in enumerate(args["unexpose_shadow"])]
+            release = ds.render([line for where in targets for line in ds.render_unexpose(where)])
         extra = []
         if args["release_lock"]:
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
@@ -232,9 +239,13 @@ class ActionModule(QuiesceAction):
         released = planlib.find_record(run, rc.RELEASE_STEP)
         if released is not None:
             parsed = ds.parse_transcript(released.get("stdout") or "")
-            wanted = 1 if self._task.args.get("delete_shadow_set") else len(self._task.args.get("delete_exposed_shadow") or [])
-            out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted} if not
-                                             self._task.args.get("delete_shadow_set") else {}) is None
+            if self._task.args.get("unexpose_shadow"):
+                out["shadow_unexposed"] = ds.judge(released.get("rc"), parsed, {"unexposed": len(
+                    self._task.args["unexpose_shadow"])}) is None
+            else:
+                wanted = 1 if self._task.args.get("delete_shadow_set") else len(self._task.args.get("delete_exposed_shadow") or [])
+                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted} if not
+                                                 self._task.args.get("delete_shadow_set") else {}) is None
         delta_record = planlib.find_record(run, rc.DELTAS_MANIFEST_STEP)
         if delta_record is not None and delta_record.get("status") == "ok":
             rows = rc.manifest_rows(delta_record.get("stdout") or "[]")

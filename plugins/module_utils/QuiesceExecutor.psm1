@@ -283,7 +283,8 @@ function Invoke-QuiescePlan {
     $watchdog = Get-PlanValue $plan 'watchdog'
     $deadlineLocal = ''
     $deadlineUtc = ''
-    $state = @{ failed = $null }
+    # outputs: what each step of the steps section printed, for a later step's stdin_from.
+    $state = @{ failed = $null; outputs = @{} }
     $result = [ordered]@{ guard = @(); steps = @(); rescue = @(); "finally" = @() }
     $wd = [ordered]@{ armed = $false; left_armed = $false; arm = @(); disarm = @(); deadline_local = $deadlineLocal; deadline_utc = $deadlineUtc }
 
@@ -309,6 +310,13 @@ function Invoke-QuiescePlan {
                 $records += , (New-StepRecord -Name $stepName -Status 'skipped' -ErrorText "runs only if '$onlyIfOk' succeeded")
                 continue
             }
+            $stdinFrom = Get-PlanValue $step 'stdin_from'
+            if ($null -ne $stdinFrom) {
+                $text = ''
+                if ($state.outputs.ContainsKey([string]$stdinFrom)) { $text = [string]$state.outputs[[string]$stdinFrom] }
+                $step = $step.PSObject.Copy()
+                Add-Member -InputObject $step -NotePropertyName 'stdin' -NotePropertyValue $text -Force
+            }
             try {
                 $record = Invoke-PlanStepWithRetry -Step $step -FilePaths $Paths -MaxOutput $maxOutput
             }
@@ -318,6 +326,7 @@ function Invoke-QuiescePlan {
                 $record = New-StepRecord -Name $stepName -Status 'error' -ErrorText ('the executor failed: ' + $_.Exception.Message)
             }
             $records += , $record
+            if ($Section -eq 'steps') { $state.outputs[$stepName] = [string]$record.stdout }
             $stepFailed[$stepName] = ($record.status -ne 'ok')
             if ($record.status -ne 'ok') {
                 if ([bool](Get-PlanValue $step 'allow_failure' $false)) {

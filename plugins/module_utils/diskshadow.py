@@ -15,6 +15,7 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
@@ -456,6 +457,7 @@ def parse_shadow_inventory(text: str) -> dict[str, t.Any]:
         volumes.append({"drive": letter, "guid_path": device, "filesystem": vol.get("FileSystem"),
                         "capacity": vol.get("Capacity"), "free": vol.get("FreeSpace"), "label": vol.get("Label")})
     shadows = []
+    owned = ledger.owned_ids(doc)
     for row in as_list(doc.get("shadows")):
         guid_path = cli.volume_guid_path(row.get("VolumeName"))
         ms = cli.dotnet_date_ms(row.get("InstallDate"))
@@ -472,6 +474,7 @@ def parse_shadow_inventory(text: str) -> dict[str, t.Any]:
             "created_ms": ms, "count": row.get("Count"), "exposed_as": exposed,
             "persistent": row.get("Persistent"), "no_writers": row.get("NoWriters"),
             "client_accessible": row.get("ClientAccessible"), "source": "cim",
+            "owned": (row.get("ID") or "").lower() in owned,
         })
     drives = sorted({d.upper()[:2] for d in as_list(doc.get("drives")) if isinstance(d, str) and len(d) >= 2})
     return {"shadows": shadows, "volumes": volumes, "drives_in_use": drives}

@@ -21,6 +21,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils.robocopy import fs_step
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
@@ -608,11 +609,12 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
 
 def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
-                  create_timeout: int, stale_script: t.Optional[str] = None,
+                  create_timeout: int, stale_script: t.Optional[str] = None, stale_at: t.Optional[str] = None,
                   lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None,
                   preflight: t.Sequence[dict[str, t.Any]] = (), expose_letters: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
-    With ``stale_script`` a shadow copy left exposed by an earlier run is deleted first (before any freeze)."""
+    With ``stale_script`` a shadow copy left exposed at ``stale_at`` by an earlier run is deleted first (before any
+    freeze), only when the ledger says it is the collection's own: another program's is never deleted."""
     # Guards: the host lock first, then the checks that may take long.  A run refused by the lock (or a failed
     # check) arms no watchdog, freezes nothing and releases nothing: only its rescue (giving back a lock it
     # took; the release checks the owner) runs.  The watchdog's deadline counts from after the guards.
@@ -627,6 +629,9 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     if stale_script:
+        if not stale_at:
+            raise DominoError("a stale exposure is replaced only where its owner was checked: stale_at is missing")
+        guard.append(ledger.exposure_owner_step(tools, stale_at))
         files["stale.dsh"] = planlib.plan_file(stale_script, encoding="ascii")
         guard.append(planlib.step(STALE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("stale.dsh")], ok_rc="any",
                                   timeout=create_timeout))
@@ -649,13 +654,17 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
+    # Last, after Domino is released: the shadow copies the create step made go into the host's ledger (even when
+    # the step failed after creating them), so cleanup can tell them from other software's (shadow_ledger.py).
+    own = [ledger.record_step(tools, CREATE_STEP)]
     if method not in ("shutdown", "backup_task"):
-        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue, guard=guard)
+        return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue, guard=guard,
+                                  finally_steps=own)
     files["watchdog.xml"] = planlib.plan_file(watchdog_xml(inst, method, watchdog_seconds, release_argvs(inst, method, tools)),
                                               encoding="utf-16le-bom", template=True)
     return planlib.build_plan(
         "snapshot %s" % method, platform, steps, rescue=rescue, guard=guard,
-        finally_steps=release_cleanup_steps(inst, method, tools, start_timeout), files=files,
+        finally_steps=release_cleanup_steps(inst, method, tools, start_timeout) + own, files=files,
         watchdog={"seconds": watchdog_seconds, "arm": arm_steps(inst, tools), "disarm": [disarm_step(inst, tools)]})
 
 
@@ -664,7 +673,7 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
     steps = [r for r in result.get("steps", []) if r.get("start_ms") is not None]
     create = next((r for r in steps if r["name"] == CREATE_STEP), None)
     freeze = [r for r in steps if r["name"] not in (CREATE_STEP, STALE_STEP, PREFLIGHT_STEP, "take the host lock")]
-    thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None]
+    thaw = [r for r in result.get("finally", []) if r.get("start_ms") is not None and r["name"] != ledger.RECORD_STEP]
     out: dict[str, t.Any] = {"freeze_ms": None, "create_ms": None, "thaw_ms": None, "frozen_ms": None,
                              "frozen_at": None, "thawed_at": None}
     if create is not None:

@@ -85,6 +85,7 @@ def step(
     allow_failure: bool = False,
     only_if_failed: t.Optional[str] = None,
     only_if_ok: t.Optional[str] = None,
+    stdin_from: t.Optional[str] = None,
 ) -> dict[str, t.Any]:
     """Build one step.  Validation happens in :func:`validate_plan`.
 
@@ -92,7 +93,9 @@ def step(
     ``interval`` seconds until ``until_rc`` / ``until_stdout`` hold, for at most ``within``
     seconds.  ``allow_failure``: a failure is recorded but neither stops nor fails the plan.
     ``only_if_failed``: run only when the named earlier step failed (else ``skipped``).
-    ``only_if_ok``: run only when the named earlier step ran and succeeded (else ``skipped``)."""
+    ``only_if_ok``: run only when the named earlier step ran and succeeded (else ``skipped``).
+    ``stdin_from``: the standard input is the (possibly truncated) standard output recorded for the named step
+    of the ``steps`` section, or empty when that step did not run; excludes ``stdin``."""
     built: dict[str, t.Any] = {
         "name": name,
         "argv": list(argv),
@@ -110,6 +113,8 @@ def step(
         built["only_if_failed"] = only_if_failed
     if only_if_ok is not None:
         built["only_if_ok"] = only_if_ok
+    if stdin_from is not None:
+        built["stdin_from"] = stdin_from
     return built
 
 
@@ -197,7 +202,7 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
     if not isinstance(raw, dict):
         _fail(where, "must be a mapping")
     unknown = set(raw) - {"name", "argv", "timeout", "ok_rc", "stdin", "encoding", "retry", "allow_failure",
-                          "only_if_failed", "only_if_ok"}
+                          "only_if_failed", "only_if_ok", "stdin_from"}
     if unknown:
         _fail(where, "unknown keys %s" % ", ".join(sorted(unknown)))
     name = raw.get("name")
@@ -226,13 +231,16 @@ def _validate_step(where: str, raw: t.Any, files: dict[str, t.Any], platform: st
         "allow_failure": raw.get("allow_failure", False),
         "only_if_failed": raw.get("only_if_failed"),
         "only_if_ok": raw.get("only_if_ok"),
+        "stdin_from": raw.get("stdin_from"),
         "retry": None,
     }
     if not isinstance(normal["allow_failure"], bool):
         _fail(where + ".allow_failure", "must be true or false")
-    for key in ("only_if_failed", "only_if_ok"):
+    for key in ("only_if_failed", "only_if_ok", "stdin_from"):
         if normal[key] is not None and not isinstance(normal[key], str):
             _fail(where + "." + key, "must name an earlier step")
+    if normal["stdin_from"] is not None and stdin is not None:
+        _fail(where, "stdin and stdin_from exclude each other")
     if normal["only_if_failed"] is not None and normal["only_if_ok"] is not None:
         _fail(where, "only_if_failed and only_if_ok exclude each other")
     retry = raw.get("retry")
@@ -333,6 +341,17 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
         "rescue": _validate_steps("rescue", plan.get("rescue", []), files, platform, allow_empty=True),
         "finally": _validate_steps("finally", plan.get("finally", []), files, platform, allow_empty=True),
     }
+    main_names = [s["name"] for s in normal["steps"]]
+    for section in ("guard", "steps", "rescue", "finally"):
+        for i, normal_step in enumerate(normal[section]):
+            ref = normal_step["stdin_from"]
+            if ref is None:
+                continue
+            allowed = main_names[:i] if section == "steps" else main_names if section == "finally" else []
+            if ref not in allowed:
+                _fail("%s[%d].stdin_from" % (section, i),
+                      "%r is not a step of the steps section that runs before this one (only steps and finally "
+                      "steps may read another step's output)" % ref)
     watchdog = plan.get("watchdog")
     if watchdog is not None:
         if not isinstance(watchdog, dict) or set(watchdog) - {"seconds", "arm", "disarm"}:
@@ -346,6 +365,11 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
             # An empty disarm leaves the watchdog armed for a later plan (backup_mode frozen -> thawed).
             "disarm": _validate_steps("watchdog.disarm", watchdog.get("disarm", []), files, platform, allow_empty=True),
         }
+        for section in ("arm", "disarm"):
+            for i, normal_step in enumerate(normal["watchdog"][section]):
+                if normal_step["stdin_from"] is not None:
+                    _fail("watchdog.%s[%d].stdin_from" % (section, i), "only steps and finally steps may read another "
+                          "step's output")
     total = sum(len(normal[s]) for s in ("guard", "steps", "rescue", "finally")) + (
         len(normal["watchdog"]["arm"]) + len(normal["watchdog"]["disarm"]) if "watchdog" in normal else 0)
     if total > MAX_STEPS:

@@ -369,6 +369,9 @@ def resolve_tools(overrides: t.Any, platform: str, domino_program_dir: t.Optiona
 
 # Run as: powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <base64>.
 # Constant text: no user value is ever put into it.  Output: one JSON document.
+# The ledger of the shadow copies the collection created (module_utils/shadow_ledger.py): value names are IDs.
+SHADOW_LEDGER_KEY = "HKLM:\\SOFTWARE\\quiesce.domino\\Shadows"
+
 SHADOW_INVENTORY_SCRIPT = (
     "# quiesce.domino:shadow-inventory\n"
     "$ErrorActionPreference = 'Stop'\n"
@@ -378,7 +381,11 @@ SHADOW_INVENTORY_SCRIPT = (
     "$volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem, "
     "Capacity, FreeSpace, Label)\n"
     "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"
-    "ConvertTo-Json -Compress -Depth 3 -InputObject @{ shadows = $shadows; volumes = $volumes; drives = $drives }\n"
+    "$owned = @()\n"
+    "if (Test-Path -LiteralPath '" + SHADOW_LEDGER_KEY + "') { "
+    "$owned = @((Get-Item -LiteralPath '" + SHADOW_LEDGER_KEY + "').GetValueNames()) }\n"
+    "ConvertTo-Json -Compress -Depth 3 -InputObject @{ shadows = $shadows; volumes = $volumes; drives = $drives; "
+    "owned = $owned }\n"
 )
 
 

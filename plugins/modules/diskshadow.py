@@ -23,7 +23,11 @@ description:
     (a shadow copy of the same volume already exposed there is left alone), without it every run creates a new set.
   - V(state=exposed) exposes O(shadow_id) as O(expose_as); V(state=unexposed) removes the exposure of
     O(shadow_id) or of O(expose_as); V(state=absent) deletes by O(shadow_id), O(shadow_set_id), the shadow copy
-    exposed as O(expose_as), or all (or with O(oldest) the oldest) shadow copies of O(volumes).
+    exposed as O(expose_as), or the collection's own (O(owned_only)) shadow copies of O(volumes) (with O(oldest)
+    the oldest of them).
+  - A shadow copy set created with V(state=present) is recorded in the host's ledger of the collection's own
+    shadow copies (C(HKLM\SOFTWARE\quiesce.domino\Shadows)) in the same remote call, whatever the script's
+    outcome; a user O(script) is not recorded.
   - In check mode the existing shadow copies are still listed (read-only) and the rendered script is returned
     (also as a diff); diskshadow is not run.
   - diskshadow exists on Windows Server only, needs local Administrators, prints English text that this module
@@ -105,6 +109,16 @@ options:
     description: With V(state=absent) and one volume, delete only its oldest shadow copy.
     type: bool
     default: false
+  owned_only:
+    description:
+      - With V(state=absent) and O(volumes), delete only the shadow copies quiesce.domino created (those in the
+        host's ledger, see M(quiesce.domino.shadow_info)), each by its ID; with O(oldest), the oldest of those.
+        Previous Versions, Windows Server Backup and other backup software keep theirs.
+      - V(false) deletes every shadow copy of the volumes (C(delete shadows volume)), or the oldest of any owner
+        (C(delete shadows oldest)).
+      - A shadow copy named by O(shadow_id), O(shadow_set_id) or O(expose_as) is deleted whoever made it.
+    type: bool
+    default: true
   script:
     description:
       - Run this diskshadow script instead of one rendered from options, and still parse the result.

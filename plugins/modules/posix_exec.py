@@ -158,6 +158,9 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
     wd_result: dict[str, t.Any] = {"armed": False, "left_armed": False, "arm": [], "disarm": [],
                                    "deadline_local": "", "deadline_utc": ""}
 
+    # What each step of the steps section printed, for a later step's stdin_from.
+    outputs: dict[str, str] = {}
+
     def note_failure(section: str, index: int, record: dict[str, t.Any]) -> None:
         nonlocal failed
         if failed is None and record["status"] != "ok":
@@ -179,8 +182,12 @@ def execute_plan(plan: dict[str, t.Any]) -> dict[str, t.Any]:
                 records.append(new_record(step["name"], "skipped",
                                           error="runs only if '%s' succeeded" % step["only_if_ok"]))
                 continue
+            if step.get("stdin_from") is not None:
+                step = dict(step, stdin=outputs.get(step["stdin_from"], ""))
             record = run_step_with_retry(step, paths, limit)
             records.append(record)
+            if section == "steps":
+                outputs[step["name"]] = record.get("stdout") or ""
             step_failed[step["name"]] = record["status"] != "ok"
             if record["status"] != "ok":
                 if step["allow_failure"]:

@@ -16,6 +16,11 @@ description:
   - Reads C(Win32_ShadowCopy) and C(Win32_Volume) through CIM and returns them as JSON, which does not depend on the
     display language of Windows. When CIM cannot be queried, falls back to parsing C(vssadmin list shadows)
     (English output only).
+  - Says of each shadow copy whether quiesce.domino created it (C(owned)). VSS does not record which program asked
+    for a shadow copy, so the collection keeps a ledger; every shadow copy it creates is recorded, in the same remote
+    call, under C(HKLM\SOFTWARE\quiesce.domino\Shadows) (writable by administrators only); entries of shadow
+    copies that are gone are dropped. Previous Versions, Windows Server Backup and other backup software's shadow
+    copies are never C(owned). From C(vssadmin) nothing is C(owned) (the ledger is not read).
   - Also returns the volumes and the drive letters already in use, which M(quiesce.domino.diskshadow) uses to
     refuse an exposure to an occupied drive letter.
   - Runs one constant PowerShell command (no user value is put into it) through the collection's host executor,
@@ -47,6 +52,11 @@ options:
     type: str
     default: auto
     choices: [auto, cim, vssadmin]
+  owned_only:
+    description:
+      - Only list the shadow copies quiesce.domino created (C(owned)), which the cleanup may delete.
+    type: bool
+    default: false
 attributes:
   async:
     support: none
@@ -108,6 +118,9 @@ shadows:
       type: bool
     no_writers:
       description: Whether the shadow copy was made without VSS writers (crash-consistent for applications).
+      type: bool
+    owned:
+      description: Whether quiesce.domino created this shadow copy (it is in the host's ledger).
       type: bool
 volumes:
   description: Volumes of the host (drive, guid_path, filesystem, capacity, free, label); empty with vssadmin.

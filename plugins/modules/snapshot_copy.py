@@ -143,6 +143,17 @@ options:
         the set is deleted after the copy, whatever its outcome, in the same remote call
         (C(diskshadow delete shadows set)), exposed or not. Mutually exclusive with O(delete_exposed_shadow).
     type: str
+  unexpose_shadow:
+    description:
+      - Drive letters (or mount folders) of the exposed shadow copies the places are read from (the snapshot's
+        C(exposed_letters)); they are unexposed after the copy, whatever its outcome, in the same remote call
+        (C(diskshadow unexpose)), and the shadow copies are kept. The next run's O(quiesce.domino.snapshot#module:replace_stale)
+        would otherwise delete the kept shadow copy exposed at its letter (keeping only the latest);
+        the C(snapshot_cleanup) role ages kept shadow copies out. Mutually exclusive with O(delete_exposed_shadow)
+        and O(delete_shadow_set).
+    type: list
+    elements: str
+    default: []
   release_lock:
     description: Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
     type: bool
@@ -311,6 +322,10 @@ steps:
 shadow_deleted:
   description: Whether the exposed shadow copies were deleted (with O(delete_exposed_shadow)).
   returned: with delete_exposed_shadow
+  type: bool
+shadow_unexposed:
+  description: Whether the kept shadow copies were unexposed (with O(unexpose_shadow)).
+  returned: with unexpose_shadow
   type: bool
 bytes_so_far:
   description: With V(state=progress), the bytes in copies being written.

@@ -99,13 +99,14 @@ CASES: dict[str, dict[str, dict]] = {
         "host_folder": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data"},
         "delete_exposed_shadow": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "delete_shadow_set": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
+        "unexpose_shadow": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "lock_owner": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01",
                        "release_lock": True},
         "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "locations": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
     },
 }
-LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow"}
+LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow", "unexpose_shadow"}
 # Options that take a list of places: a good place, and the fields the hostile value goes into one after another.
 PLACE_OPTIONS = {
     "locations": ({"name": "translog", "kind": "translog", "source": "T:\\translog", "path": "L:\\translog"},

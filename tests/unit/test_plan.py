@@ -18,7 +18,7 @@ def test_defaults_are_filled_in():
     step = plan["steps"][0]
     assert step == {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe", "query"], "timeout": 60, "ok_rc": [0],
                     "stdin": None, "encoding": "console", "allow_failure": False, "only_if_failed": None,
-                    "only_if_ok": None, "retry": None}
+                    "only_if_ok": None, "stdin_from": None, "retry": None}
     assert plan["finally"] == [] and plan["rescue"] == [] and plan["files"] == {}
     assert plan["check_mode_safe"] is False
     assert plan["max_output_bytes"] == 1024 * 1024
@@ -95,3 +95,22 @@ def test_failure_message_names_step_and_reason():
 
 def test_template_rendering_only_replaces_tokens():
     assert p.render_template("<a>@@WATCHDOG_DEADLINE_LOCAL@@</a>{guid}", "L", "U") == "<a>L</a>{guid}"
+
+
+def test_stdin_from_names_an_earlier_main_step():
+    step = {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe", "query"]}
+    reader = dict(step, name="r", stdin_from="s")
+    plan = p.validate_plan(good(steps=[step, reader], **{"finally": [dict(reader, name="f")]}))
+    assert plan["steps"][1]["stdin_from"] == "s" and plan["finally"][0]["stdin_from"] == "s"
+    with pytest.raises(p.PlanError, match=r"steps\[0\]\.stdin_from"):
+        p.validate_plan(good(steps=[dict(step, stdin_from="s")]))  # not an earlier step
+    with pytest.raises(p.PlanError, match=r"guard\[0\]\.stdin_from"):
+        p.validate_plan(good(guard=[dict(step, name="g", stdin_from="s")]))
+    with pytest.raises(p.PlanError, match=r"rescue\[0\]\.stdin_from"):
+        p.validate_plan(good(rescue=[dict(step, name="g", stdin_from="s")]))
+    with pytest.raises(p.PlanError, match=r"finally\[0\]\.stdin_from"):
+        p.validate_plan(good(**{"finally": [dict(step, name="f", stdin_from="nowhere")]}))
+    with pytest.raises(p.PlanError, match="stdin and stdin_from exclude each other"):
+        p.validate_plan(good(steps=[step, dict(reader, stdin="x")]))
+    with pytest.raises(p.PlanError, match=r"watchdog\.arm\[0\]\.stdin_from"):
+        p.validate_plan(good(watchdog={"seconds": 30, "arm": [dict(step, name="a", stdin_from="s")]}))

@@ -68,7 +68,8 @@ def test_parser_rejects_broken_powershell():
 
 
 def _embedded_scripts():
-    from ansible_collections.quiesce.domino.plugins.module_utils import console, domino, dominobackup, hostlock, robocopy, windows_cli
+    from ansible_collections.quiesce.domino.plugins.module_utils import (console, domino, dominobackup, hostlock, robocopy,
+                                                                         shadow_ledger, windows_cli)
     scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": domino.DOMINO_INVENTORY_SCRIPT,
                "host-inventory": domino.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
@@ -77,6 +78,8 @@ def _embedded_scripts():
     scripts["hold"] = dominobackup.HOLD_SCRIPT
     scripts["runas"] = console.RUNAS_SCRIPT
     scripts["domino-state"] = console.STATE_SCRIPT
+    scripts["own-shadows"] = shadow_ledger.RECORD_SCRIPT
+    scripts["exposure-owner"] = shadow_ledger.EXPOSURE_OWNER_SCRIPT
     return sorted(scripts.items())
 
 

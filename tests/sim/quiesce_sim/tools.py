@@ -589,6 +589,32 @@ def tool_vssadmin(host: Host, argv: list[str], stdin: str | None) -> Result:
 
 # ========================================================= powershell (CIM)
 
+# The collection's ledger of its own shadow copies (plugins/module_utils/shadow_ledger.py), as reg.exe keys it.
+LEDGER_KEY = "HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\SHADOWS"
+_GUID_RE = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
+
+
+def _own_shadows(host: Host, transcript: str) -> Result:
+    """What the own-shadows script does: record the existing shadow copies the transcript names, drop the
+    entries of shadow copies that are gone."""
+    if _tool_fault(host, "powershell") == "ledger_denied":
+        return 1, "", crlf(["New-ItemProperty : Requested registry access is not allowed."])
+    named = {m.group(0).lower() for m in _GUID_RE.finditer(transcript)}
+    with host.io_lock:
+        existing = {s["id"].lower(): s for s in host.shadows.values()}
+        entry = host.registry.get(LEDGER_KEY)
+        recorded = sorted(i for i in existing if i in named)
+        if recorded and entry is None:
+            entry = host.registry[LEDGER_KEY] = {"display": "HKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Shadows",
+                                                 "values": {}}
+        for sid in recorded:
+            entry["values"][sid] = ["REG_SZ", existing[sid]["set_id"].lower()]
+        dropped = sorted(n for n in (entry or {}).get("values", {}) if n.lower() not in existing)
+        for name in dropped:
+            del entry["values"][name]
+    return 0, json.dumps({"recorded": recorded, "dropped": dropped}) + "\r\n", ""
+
+
 def _dotnet_date(ms: int) -> str:
     return "/Date(%d)/" % ms
 
@@ -626,7 +652,8 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                             "Capacity": cap, "FreeSpace": max(cap - _dir_size(host.volume_dir(letter)), 0),
                             "Label": cfg.get("label", "")})
         drives = sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
-        doc = {"shadows": shadows, "volumes": volumes, "drives": drives}
+        ledger = host.registry.get(LEDGER_KEY, {}).get("values", {})
+        doc = {"shadows": shadows, "volumes": volumes, "drives": drives, "owned": sorted(ledger)}
         return 0, json.dumps(doc, separators=(",", ":")).replace("/Date(", "\\/Date(").replace(")/", ")\\/") + "\r\n", ""
     for name, func in _FS_SCRIPTS.items():
         if "quiesce.domino:%s\n" % name in script:
@@ -635,6 +662,15 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return func(host, data)
             except (OSError, PathError, ValueError) as exc:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
+    if script.startswith("# quiesce.domino:own-shadows\n"):
+        return _own_shadows(host, stdin or "")
+    if script.startswith("# quiesce.domino:exposure-owner\n"):
+        want = str(json.loads(stdin or "{}").get("at") or "").rstrip("\\").upper()
+        with host.io_lock:
+            owned = {n.lower() for n in host.registry.get(LEDGER_KEY, {}).get("values", {})}
+            foreign = sorted(s["id"].lower() for s in host.shadows.values()
+                             if (s.get("exposed_as") or "").rstrip("\\").upper() == want and s["id"].lower() not in owned)
+        return (1 if foreign else 0), json.dumps({"foreign": foreign}) + "\r\n", ""
     if script.startswith("# quiesce.domino:hold\n"):
         try:
             return _hold(host, json.loads(stdin or "{}"))
