@@ -74,7 +74,7 @@ FAILURE_PATTERNS = [
 # Microsoft documents as harmless never makes a run succeed by itself: it is kept out of the errors (and
 # reported as a notice), and judge() still needs the evidence that the shadow copy exists (its ID, set and
 # device).  The other lines are diskshadow's own notes, never failures.
-HARMLESS_MESSAGES: list[tuple[t.Pattern[str], str]] = [
+HARMLESS_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r'^COM call\s+"[^"]*->GetRootAndLogicalPrefixPaths"\s+failed\.?$', re.I),
      "Microsoft KB 3025158, \"Diskshadow error when you try to create a VSS snapshot\" (learn.microsoft.com/"
      "troubleshoot/windows-server/backup-and-storage/diskshadow-error-try-to-create-a-vss-snap): \"This particular "

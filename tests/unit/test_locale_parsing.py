@@ -213,16 +213,16 @@ def test_every_harmless_message_has_a_source():
 
 def test_german_transcript_read_by_shape():
     parsed = ds.parse_transcript(sample("diskshadow_de_create.constructed.txt", crlf=True))
-    d, l = parsed["shadows"]
+    d, ell = parsed["shadows"]
     assert parsed["aliases"] == {"vol_d": "{7079f7ea-1111-2222-3333-444455556666}",
                                  "vol_l": "{8189f7ea-1111-2222-3333-444455556666}"}
     assert parsed["shadow_set_id"] == "{ebd0bb10-1111-2222-3333-444455556666}"
-    assert (d["volume"], l["volume"]) == ("D:", "L:") and d["count"] == 2
+    assert (d["volume"], ell["volume"]) == ("D:", "L:") and d["count"] == 2
     assert d["volume_guid"] == "\\\\?\\Volume{67a44989-8413-4a7c-a616-79385dae8605}\\"
-    assert l["device_object"] == "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy5"
+    assert ell["device_object"] == "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy5"
     assert d["created_text"] == "04.03.2023 23:02:03" and d["created"] is None  # only English dates are parsed
     assert (d["originating_machine"], d["service_machine"]) == ("DOM01.example.local", "DOM01.example.local")
-    assert d["exposed_as"] is None and l["exposed_as"] == "Z:"
+    assert d["exposed_as"] is None and ell["exposed_as"] == "Z:"
     assert d["provider_id"] == "{b5946137-7b9f-4925-af80-51abd60b20d5}" and d["persistent"] and d["no_writers"]
     assert all(ds.shadow_evidence(s) for s in parsed["shadows"])
     # the German COM failure is found by its HRESULT and VSS error constant, not by its words
