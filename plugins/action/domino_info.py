@@ -23,4 +23,4 @@ class ActionModule(QuiesceAction):
         warnings = ["%s: %s" % (inst["service"], w) for inst in inv["installations"] for w in inst["warnings"]]
         return {"changed": False, "installations": inv["installations"], "os": inv["os"], "warnings": warnings,
                 "partitioned": inv["partitioned"], "installed": bool(inv["installations"]),
-                "drives_in_use": inv.get("drives_in_use", [])}
+                "drives_in_use": inv.get("drives_in_use", []), "culture": inv["culture"]}

@@ -49,12 +49,24 @@ function ConvertTo-WindowsArgument {
 }
 
 function Get-OutputEncoding {
+    # 'console': console tools write in the system's OEM code page (GetOEMCP, "the current OEM code page identifier
+    # for the operating system", learn.microsoft.com/windows/win32/api/winnls/nf-winnls-getoemcp), which the
+    # registry value Nls\CodePage\OEMCP holds; a tool started without a console (CreateNoWindow) gets a new one,
+    # in that code page unless the console's own settings say otherwise (inferred, not checked on a host with such
+    # settings).  CurrentCulture.TextInfo.OEMCodePage is the OEM code page of the user's format culture, which
+    # differs when format and system locale differ (de-DE formats on an en-US system: 850, not 437).  The
+    # installed UI culture's OEM code page stands in when the value cannot be read.
     param([string]$Name)
     switch ($Name) {
         'utf-8' { return New-Object System.Text.UTF8Encoding -ArgumentList $false }
         'utf-16le' { return [System.Text.Encoding]::Unicode }
         default {
-            $oem = [System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
+            $oem = 0
+            $nls = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Nls\CodePage' -ErrorAction SilentlyContinue
+            if ($null -ne $nls -and $null -ne $nls.PSObject.Properties['OEMCP']) {
+                [void][int]::TryParse([string]$nls.PSObject.Properties['OEMCP'].Value, [ref]$oem)
+            }
+            if ($oem -le 0) { $oem = [System.Globalization.CultureInfo]::InstalledUICulture.TextInfo.OEMCodePage }
             return [System.Text.Encoding]::GetEncoding($oem)
         }
     }

@@ -1,11 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, quiesce.domino contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""diskshadow knowledge: render scripts from validated options, parse transcripts and listings.
+r"""diskshadow knowledge: render scripts from validated options, parse transcripts and listings.
 
-Pure functions, no I/O.  Formats follow the captures in tests/unit/samples:
-indentation may be spaces or TABs, lines may end in CRLF, English output only (diskshadow and
-vssadmin are localised; IDs and GUID paths are matched by shape, not by label, where possible).
+Pure functions, no I/O.  Formats follow the captures in tests/unit/samples: indentation may be spaces or
+TABs, lines may end in CRLF.  diskshadow and vssadmin are localised, and no localized transcript of either has
+been published (tests/unit/data/locale/SOURCES.md), so the shadow copies themselves are read by shape, not by
+label: IDs and sets are ``{GUID}`` values, aliases ``%name%`` tokens and the names the script declared, the
+original volume ``\\?\Volume{GUID}\``, the device ``\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN``, the
+other fields by their fixed order in a block.  The confirmations of expose, unexpose and delete and the writer
+lines are sentences and are read in English only: hostlocale.culture_support refuses other UI languages before
+anything is frozen.
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ SCRIPT_COMMANDS = ("set", "begin", "end", "add", "writer", "create", "expose", "
                    "reset", "exit", "#", "rem")
 
 _GUID = r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
-_ID_LINE = re.compile(r"^\*\s*Shadow copy ID\s*=\s*(" + _GUID + r")(?:\s+%([A-Za-z][A-Za-z0-9_]*)%)?", re.I)
-_FIELD = re.compile(r"^-\s*([A-Za-z][A-Za-z ]*?)\s*(?::|=)\s*(.*)$")
+_ALIAS_TOKEN = r"%([A-Za-z][A-Za-z0-9_]*)%"
+# "* Shadow copy ID = {guid}  %alias%" whatever the label: a starred line with "= {GUID}".
+_ID_LINE = re.compile(r"^\*\s*[^=*{}]+?=\s*(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?\s*$")
+# "- <label>: value", "- <label> = value" or "- <label>" (no value: "Not exposed"); the label has no separator.
+_FIELD = re.compile(r"^-\s*([^:=\uff1a]*?)\s*(?:[:=\uff1a]\s*(.*))?$")
 _ORIG_VOL = re.compile(r"^(\\\\\?\\Volume" + _GUID + r"\\)\s*(?:\[([A-Za-z]):\\\])?")
+_GUID_VALUE = re.compile(r"^(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?$")
+# A shadow copy's device: a local volume's GLOBALROOT device, or a file share's "\\server\share@{GUID}$".
+_DEVICE = re.compile(r"^\\\\\?\\GLOBALROOT\\|^\\\\[^\\]+\\.*@" + _GUID + r"\$?$", re.I)
+_DRIVE_OR_FOLDER = re.compile(r"^[A-Za-z]:(?:\\.*)?$")
 _ALIAS_SET = re.compile(r"^Alias\s+(\S+)\s+for shadow ID\s+(" + _GUID + r")\s+set as environment variable", re.I)
 _SET_ALIAS = re.compile(r"^Alias\s+VSS_SHADOW_SET\s+for shadow set ID\s+(" + _GUID + r")", re.I)
 _EXPOSED_OK = re.compile(r"^The shadow copy was successfully exposed as\s+(.+?)\\?\.\s*$", re.I)
@@ -40,7 +52,8 @@ _ALIAS_EXPANSION = re.compile(r"^->\s*%([A-Za-z][A-Za-z0-9_]*)%\s*=\s*(" + _GUID
 _WRITER_INCLUDED = re.compile(r'^\*\s*Including writer\s+"([^"]+)"', re.I)
 _WRITER_EXCLUDED = re.compile(r'^Excluding writer\s+"([^"]+)"', re.I)
 
-# Known failures: (pattern, short reason).  The real line goes into msg.
+# Known failures: (pattern, short reason).  The real line goes into msg.  Most are English sentences; the VSS
+# error constants and HRESULTs (0x800423xx and near) are the same in every language.
 FAILURE_PATTERNS = [
     # quiesce.domino's own wait.cmd (method backup_task): printed through diskshadow's exec
     (re.compile(r"^Domino Backup did not hold the databases within", re.I),
@@ -55,14 +68,25 @@ FAILURE_PATTERNS = [
     (re.compile(r"not valid|was not found|is not exposed|already exposed|can(?:not|'t) be exposed|"
                 r"Only persistent|No volumes are in the shadow copy set", re.I), "diskshadow refused the operation"),
     (re.compile(r"\bfailed\b.*\b(?:0x[0-9A-Fa-f]{8}|error)\b|\berror\s+0x[0-9A-Fa-f]{8}", re.I), "diskshadow reported an error"),
+    # "- Returned HRESULT: 80042306" in any language (GUIDs are removed before this pattern is tried)
+    (re.compile(r"(?<![0-9A-Fa-f])(?:0x)?80042[3-5][0-9A-Fa-f]{2}(?![0-9A-Fa-f])"), "VSS reported an error"),
 ]
-# Lines that look alarming but are not failures.
-HARMLESS_PATTERNS = [
-    re.compile(r"^The existing file will be overwritten", re.I),
-    re.compile(r"^Note: END BACKUP was not commanded", re.I),
-    re.compile(r"^Inserted file .* into \.cab file", re.I),
-    re.compile(r"^Excluding writer", re.I),
+# Messages that look alarming but are not failures, each with its source, in one place.  A COM call failure
+# Microsoft documents as harmless never makes a run succeed by itself: it is kept out of the errors (and
+# reported as a notice), and judge() still needs the evidence that the shadow copy exists (its ID, set and
+# device).  The other lines are diskshadow's own notes, never failures.
+HARMLESS_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r'^COM call\s+"[^"]*->GetRootAndLogicalPrefixPaths"\s+failed\.?$', re.I),
+     "Microsoft KB 3025158, \"Diskshadow error when you try to create a VSS snapshot\" (learn.microsoft.com/"
+     "troubleshoot/windows-server/backup-and-storage/diskshadow-error-try-to-create-a-vss-snap): \"This particular "
+     "COM call failure message is harmless. Despite the message, the shadowcopy backup is completed successfully.\"; "
+     "seen with the shadow copy created on a local volume and on an SMB share (tests/unit/data/locale/SOURCES.md)"),
+    (re.compile(r"^The existing file will be overwritten", re.I), "set metadata over an existing file (sample ds_metadata_overwrite.txt)"),
+    (re.compile(r"^Note: END BACKUP was not commanded", re.I), "a copy backup without end backup (sample ds_create_writers_tabs.txt)"),
+    (re.compile(r"^Inserted file .* into \.cab file", re.I), "set metadata writing its cab file (sample ds_create_writers_tabs.txt)"),
+    (re.compile(r"^Excluding writer", re.I), "a writer without components on the volumes (sample ds_create_writers_tabs.txt)"),
 ]
+HARMLESS_PATTERNS = [pattern for pattern, _source in HARMLESS_MESSAGES]
 
 
 class DiskShadowError(ValueError):
@@ -232,60 +256,94 @@ def _parse_created(text: str) -> t.Optional[str]:
     return None
 
 
+def _new_shadow(shadow_id: str, alias: t.Optional[str]) -> dict[str, t.Any]:
+    return {"id": shadow_id.lower(), "alias": alias, "set_id": None, "count": None,
+            "volume_guid": None, "volume": None, "created": None, "created_text": None,
+            "device_object": None, "originating_machine": None, "service_machine": None,
+            "exposed_as": None, "provider_id": None, "attributes": [], "persistent": None,
+            "no_writers": None}
+
+
 def parse_shadow_blocks(lines: t.Sequence[str]) -> list[dict[str, t.Any]]:
-    """The ``* Shadow copy ID = ...`` blocks of a create or list transcript."""
+    r"""The ``* Shadow copy ID = ...`` blocks of a create or list transcript, read by shape and order, not by
+    label: the first GUID is the set, a bare number the original count, ``\\?\Volume{GUID}\ [C:\]`` the
+    original volume, the text after it the creation time, the GLOBALROOT (or share ``@{GUID}``) path the
+    device; after the device come the originating and the service machine, the exposure (a field without value
+    when not exposed), the provider's GUID and the attributes."""
     shadows: list[dict[str, t.Any]] = []
     current: t.Optional[dict[str, t.Any]] = None
+    texts_after_device = 0
+    stage = "start"  # start -> volume -> device -> provider
     for raw in lines:
         line = _clean(raw)
         match = _ID_LINE.match(line)
         if match:
-            current = {"id": match.group(1).lower(), "alias": match.group(2), "set_id": None, "count": None,
-                       "volume_guid": None, "volume": None, "created": None, "created_text": None,
-                       "device_object": None, "originating_machine": None, "service_machine": None,
-                       "exposed_as": None, "provider_id": None, "attributes": [], "persistent": None,
-                       "no_writers": None}
+            current = _new_shadow(match.group(1), match.group(2))
             shadows.append(current)
+            stage, texts_after_device = "start", 0
             continue
         if current is None:
             continue
-        if line.lower() == "- not exposed":
-            current["exposed_as"] = None
-            continue
-        field = _FIELD.match(line)
+        field = _FIELD.match(line) if line.startswith("-") else None
         if not field:
-            if line and not line.startswith("-"):
+            if line:
                 current = None
             continue
-        key, value = field.group(1).strip().lower(), field.group(2).strip()
-        if key == "shadow copy set":
-            current["set_id"] = value.split()[0].lower() if value else None
-        elif key == "original count of shadow copies":
-            current["count"] = int(value) if value.isdigit() else None
-        elif key == "original volume name":
-            vol = _ORIG_VOL.match(value)
-            if vol:
-                current["volume_guid"] = cli.volume_guid_path(vol.group(1))
-                current["volume"] = (vol.group(2).upper() + ":") if vol.group(2) else None
-        elif key == "creation time":
-            current["created_text"] = value
-            current["created"] = _parse_created(value)
-        elif key == "shadow copy device name":
+        value = field.group(2)
+        if value is None:  # "- Not exposed"
+            current["exposed_as"] = None
+            continue
+        value = value.strip()
+        guid = _GUID_VALUE.match(value)
+        volume = _ORIG_VOL.match(value)
+        if guid and stage != "device" and current["set_id"] is None:
+            current["set_id"] = guid.group(1).lower()
+        elif guid and stage in ("device", "provider"):
+            current["provider_id"] = guid.group(1).lower()
+            stage = "provider"
+        elif value.isdigit() and current["count"] is None:
+            current["count"] = int(value)
+        elif volume:
+            current["volume_guid"] = cli.volume_guid_path(volume.group(1))
+            current["volume"] = (volume.group(2).upper() + ":") if volume.group(2) else None
+            stage = "volume"
+        elif _DEVICE.search(value) and current["device_object"] is None:
             current["device_object"] = value
-        elif key == "originating machine":
-            current["originating_machine"] = value
-        elif key == "service machine":
-            current["service_machine"] = value
-        elif key == "exposed locally as":
-            current["exposed_as"] = value.rstrip("\\").upper() if re.match(r"^[A-Za-z]:\\?$", value) else value.rstrip("\\")
-        elif key == "provider id":
-            current["provider_id"] = value.lower()
-        elif key == "attributes":
+            stage = "device"
+        elif stage == "provider":
             attrs = value.split()
             current["attributes"] = attrs
             current["persistent"] = "Persistent" in attrs
             current["no_writers"] = "No_Writers" in attrs
+        elif stage == "device":
+            texts_after_device += 1
+            if texts_after_device == 1:
+                current["originating_machine"] = value
+            elif texts_after_device == 2:
+                current["service_machine"] = value
+            else:
+                target = value.rstrip("\\")
+                current["exposed_as"] = target.upper() if re.match(r"^[A-Za-z]:$", target) else target
+        elif current["created_text"] is None and current["set_id"] is not None:
+            # the original volume of a file share is "\\server\share\ [...]", not a GUID path: the text after
+            # the count is that volume, the next the creation time
+            if current["count"] is not None and stage == "start" and value.startswith("\\\\"):
+                stage = "volume"
+                continue
+            current["created_text"] = value
+            current["created"] = _parse_created(value)
     return shadows
+
+
+def _harmless(line: str) -> t.Optional[str]:
+    """The source that documents this line as harmless, or None."""
+    return next((source for pattern, source in HARMLESS_MESSAGES if pattern.match(line)), None)
+
+
+def _failure(line: str) -> t.Optional[str]:
+    """The reason of the first failure pattern the line matches (GUIDs removed: their hex is no HRESULT)."""
+    bare = re.sub(_GUID, "{}", line)
+    return next((reason for pattern, reason in FAILURE_PATTERNS if pattern.search(bare)), None)
 
 
 def failure_lines(lines: t.Sequence[str]) -> list[tuple[str, str]]:
@@ -293,13 +351,33 @@ def failure_lines(lines: t.Sequence[str]) -> list[tuple[str, str]]:
     found = []
     for raw in lines:
         line = _clean(raw)
-        if not line or line.startswith("->") or any(h.match(line) for h in HARMLESS_PATTERNS):
+        if not line or line.startswith("->") or _harmless(line):
             continue
-        for pattern, reason in FAILURE_PATTERNS:
-            if pattern.search(line):
-                found.append((re.sub(r"\s+", " ", line) if "drive" in line.lower() else line, reason))
-                break
+        reason = _failure(line)
+        if reason:
+            found.append((re.sub(r"\s+", " ", line) if "drive" in line.lower() else line, reason))
     return found
+
+
+def harmless_notices(lines: t.Sequence[str]) -> list[dict[str, str]]:
+    """Lines that look like failures but are documented as harmless, each with its source."""
+    found = []
+    for raw in lines:
+        line = _clean(raw)
+        source = _harmless(line) if line and not line.startswith("->") else None
+        if source and _failure(line):
+            found.append({"line": line, "source": source})
+    return found
+
+
+def _declared_aliases(commands: t.Sequence[str]) -> list[str]:
+    """Alias names the script itself declared (``add volume C: alias data``), echoed as written."""
+    names = []
+    for command in commands:
+        match = re.match(r"^add\s+volume\s+\S+\s+alias\s+([A-Za-z][A-Za-z0-9_]*)\b", command, re.I)
+        if match:
+            names.append(match.group(1))
+    return names
 
 
 def parse_transcript(text: str) -> dict[str, t.Any]:
@@ -308,16 +386,17 @@ def parse_transcript(text: str) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {
         "commands": [], "shadow_set_id": None, "aliases": {}, "shadows": parse_shadow_blocks(lines),
         "exposed": [], "unexposed": [], "deleted": [], "deleted_count": None, "writers_included": [],
-        "writers_excluded": [], "errors": [], "listed_count": None,
+        "writers_excluded": [], "errors": [], "notices": [], "listed_count": None,
     }
+    result["commands"] = [_clean(raw)[2:].strip() for raw in lines if _clean(raw).startswith("->")
+                          and not _ALIAS_EXPANSION.match(_clean(raw))]
+    declared = _declared_aliases(result["commands"])
     for raw in lines:
         line = _clean(raw)
         if line.startswith("->"):
             expansion = _ALIAS_EXPANSION.match(line)
             if expansion:
                 result["aliases"].setdefault(expansion.group(1), expansion.group(2).lower())
-            else:
-                result["commands"].append(line[2:].strip())
             continue
         match = _ALIAS_SET.match(line)
         if match and match.group(1).upper() != "VSS_SHADOW_SET":
@@ -327,6 +406,18 @@ def parse_transcript(text: str) -> dict[str, t.Any]:
         if match:
             result["shadow_set_id"] = match.group(1).lower()
             continue
+        guids = re.findall(_GUID, line)
+        if len(guids) == 1 and not line.startswith(("*", "-")):
+            # "Alias <name> for shadow ID {guid} set as environment variable." in any language: the line names
+            # an alias the script declared (or diskshadow's VSS_SHADOW_n) and one GUID
+            words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", re.sub(_GUID, " ", line)))
+            if "VSS_SHADOW_SET" in words:
+                result["shadow_set_id"] = result["shadow_set_id"] or guids[0].lower()
+                continue
+            named = [name for name in declared if name in words] + sorted(w for w in words if re.fullmatch(r"VSS_SHADOW_\d+", w))
+            if len(named) == 1:
+                result["aliases"].setdefault(named[0], guids[0].lower())
+                continue
         match = _EXPOSED_OK.match(line)
         if match:
             target = match.group(1).rstrip("\\")
@@ -348,6 +439,12 @@ def parse_transcript(text: str) -> dict[str, t.Any]:
         match = _WRITER_EXCLUDED.match(line)
         if match:
             result["writers_excluded"].append(match.group(1))
+    # The blocks carry the same facts by shape: "%alias%" after the ID, "%VSS_SHADOW_SET%" after the set.
+    for shadow in result["shadows"]:
+        if shadow["alias"] and shadow["alias"].upper() != "VSS_SHADOW_SET":
+            result["aliases"].setdefault(shadow["alias"], shadow["id"])
+        if result["shadow_set_id"] is None and shadow["set_id"]:
+            result["shadow_set_id"] = shadow["set_id"]
     # Exposure commands name the alias or ID; tie the exposure back to the shadow.
     for command in result["commands"]:
         words = command.split()
@@ -360,23 +457,37 @@ def parse_transcript(text: str) -> dict[str, t.Any]:
                     if shadow["id"] == sid:
                         shadow["exposed_as"] = target
     result["errors"] = [{"line": line, "reason": reason} for line, reason in failure_lines(lines)]
+    result["notices"] = harmless_notices(lines)
     return result
+
+
+def shadow_evidence(shadow: dict[str, t.Any]) -> bool:
+    """A shadow copy exists by the transcript's evidence: its ID, its set and its device were printed."""
+    return bool(shadow.get("id") and shadow.get("set_id") and shadow.get("device_object"))
 
 
 def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any]) -> t.Optional[str]:
     """None when the run did what was asked; otherwise the reason, with the real text.
 
-    Success needs rc 0 AND a clean transcript AND the expected evidence: ``shadows`` (count
-    of shadows created), ``exposed`` (targets), ``unexposed`` (count), ``deleted`` (count).
+    Success needs rc 0 AND no failure line AND the expected evidence: ``shadows`` (count of shadow copies
+    created, each with its ID, set and device), ``exposed`` (targets), ``unexposed`` (count), ``deleted``
+    (count).  A message documented as harmless (HARMLESS_MESSAGES) is no failure, but no evidence either.
     """
     if parsed["errors"]:
         first = parsed["errors"][0]
         return "%s: %s" % (first["reason"], first["line"])
+    notices = parsed.get("notices") or []
     if rc != 0:
-        return "diskshadow exited with rc %s and no recognised message" % rc
+        return "diskshadow exited with rc %s and no recognised message%s" % (
+            rc, "" if not notices else " (it printed %r, documented as harmless only when the shadow copy is "
+                                       "still created)" % notices[0]["line"])
     want = expect.get("shadows")
-    if want is not None and len(parsed["shadows"]) < want:
-        return "diskshadow reported %d shadow copies, expected %d" % (len(parsed["shadows"]), want)
+    made = [s for s in parsed["shadows"] if shadow_evidence(s)]
+    if want is not None and len(made) < want:
+        if notices:
+            return "a VSS COM call failed and the shadow copy was not created: %s (harmless only when it is, %s)" % (
+                notices[0]["line"], notices[0]["source"].split(",")[0])
+        return "diskshadow reported %d shadow copies, expected %d" % (len(made), want)
     for target in expect.get("exposed", []):
         if target not in parsed["exposed"]:
             return "diskshadow did not confirm the exposure as %s" % target
@@ -389,14 +500,15 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
 
 # ------------------------------------------------------ vssadmin and CIM
 
-_VSS_SET = re.compile(r"^Contents of shadow copy set ID:\s*(" + _GUID + ")", re.I)
-_VSS_CREATED = re.compile(r"^Contained\s+(\d+)\s+shadow copies at creation time:\s*(.+)$", re.I)
-_VSS_ID = re.compile(r"^Shadow Copy ID:\s*(" + _GUID + ")", re.I)
-_VSS_ORIG = re.compile(r"^Original Volume:\s*(?:\(([A-Za-z]):\))?(\\\\\?\\Volume" + _GUID + r"\\)", re.I)
+_VSS_ORIG = re.compile(r"^(?:\(([A-Za-z]):\))?(\\\\\?\\Volume" + _GUID + r"\\)", re.I)
 
 
 def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
-    """``vssadmin list shadows`` -> shadow records (the fallback when CIM is unavailable)."""
+    r"""``vssadmin list shadows`` -> shadow records (the fallback when CIM is unavailable), read by shape and
+    indentation: a GUID at the left margin starts a set ("Contents of shadow copy set ID: {...}"), the indented
+    line after it gives the count and creation time ("Contained 1 shadow copies at creation time: <time>"), an
+    indented GUID starts a shadow copy, ``(C:)\?\Volume{GUID}\`` is its volume, the GLOBALROOT path its device.
+    The exposure and the attributes are read by their English labels only."""
     shadows: list[dict[str, t.Any]] = []
     set_id = None
     created = None
@@ -404,34 +516,36 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
     current: t.Optional[dict[str, t.Any]] = None
     for raw in text.replace("\r\n", "\n").split("\n"):
         line = _clean(raw)
-        match = _VSS_SET.match(line)
-        if match:
-            set_id = match.group(1).lower()
+        if ":" not in line:
             continue
-        match = _VSS_CREATED.match(line)
-        if match:
-            count, created = int(match.group(1)), match.group(2).strip()
+        label, value = line.split(":", 1)
+        value = value.strip()
+        margin = not raw[:1].isspace()
+        if re.fullmatch(_GUID, value) and margin:
+            set_id, created, count, current = value.lower(), None, None, None
             continue
-        match = _VSS_ID.match(line)
-        if match:
-            current = {"id": match.group(1).lower(), "set_id": set_id, "count": count, "created_text": created,
+        if re.fullmatch(_GUID, value):
+            current = {"id": value.lower(), "set_id": set_id, "count": count, "created_text": created,
                        "created": _parse_created(created or ""), "volume": None, "volume_guid": None,
                        "device_object": None, "exposed_as": None, "persistent": None, "no_writers": None,
                        "client_accessible": None, "attributes": [], "source": "vssadmin"}
             shadows.append(current)
             continue
         if current is None:
+            number = re.search(r"\d+", label)
+            if set_id and number and created is None:
+                count, created = int(number.group(0)), value
             continue
-        match = _VSS_ORIG.match(line)
+        match = _VSS_ORIG.match(value)
         if match:
             current["volume"] = (match.group(1).upper() + ":") if match.group(1) else None
             current["volume_guid"] = cli.volume_guid_path(match.group(2))
-        elif line.lower().startswith("shadow copy volume:"):
-            current["device_object"] = line.split(":", 1)[1].strip()
-        elif line.lower().startswith("exposed name:"):
-            current["exposed_as"] = line.split(":", 1)[1].strip().rstrip("\\").upper()
-        elif line.lower().startswith("attributes:"):
-            attrs = [a.strip() for a in line.split(":", 1)[1].split(",") if a.strip()]
+        elif _DEVICE.search(value):
+            current["device_object"] = value
+        elif label.strip().lower() == "exposed name":
+            current["exposed_as"] = value.rstrip("\\").upper()
+        elif label.strip().lower() == "attributes":
+            attrs = [a.strip() for a in value.split(",") if a.strip()]
             current["attributes"] = attrs
             current["persistent"] = "Persistent" in attrs
             current["no_writers"] = "No writers" in attrs

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
@@ -28,8 +29,28 @@ from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli 
 METHODS = ("vss_writer", "backup_task", "shutdown", "none")
 TASK_FOLDER = "quiesce.domino"
 WINDOWS_2019_BUILD = 17763
-STOPPED_RE = r"STATE\s*:\s*1\s+STOPPED"
-RUNNING_RE = r"STATE\s*:\s*4\s+RUNNING"
+# sc query's state line is "<label> : <code>  <NAME>": the label is translated on localized Windows (STATE,
+# STATUS, ...), the numeric code (SERVICE_STATUS.dwCurrentState) and the constant name after it are not (the
+# zh-CN capture prints both as on English Windows; tests/unit/data/locale/SOURCES.md).  The state is read by
+# the code together with its name, so the type line ("1  KERNEL_DRIVER") and the exit codes ("1077  (0x435)")
+# never match.  The patterns use only what .NET's and Python's regular expressions share: both executors
+# search them (retry until_stdout).
+SERVICE_STATES = {1: "STOPPED", 2: "START_PENDING", 3: "STOP_PENDING", 4: "RUNNING", 5: "CONTINUE_PENDING",
+                  6: "PAUSE_PENDING", 7: "PAUSED"}
+
+
+def sc_state_pattern(code: int) -> str:
+    """The until_stdout pattern that holds when sc query reports the state ``code``, in any language."""
+    return r":[ \t]*%d[ \t]+%s(?![A-Za-z0-9_])" % (code, SERVICE_STATES[code])
+
+
+def sc_state(stdout: str) -> t.Optional[str]:
+    """The state sc query reports (``RUNNING``, ``STOPPED``, ...), or None when the output shows none."""
+    return next((name for code, name in SERVICE_STATES.items() if re.search(sc_state_pattern(code), stdout or "")), None)
+
+
+STOPPED_RE = sc_state_pattern(1)
+RUNNING_RE = sc_state_pattern(4)
 STILL_RUNNING_STEP = "Domino is still running"
 LETTERS_FREE_STEP = "the exposure drive letters are free"
 
@@ -78,7 +99,9 @@ foreach ($s in $services) {
 }
 ConvertTo-Json -Compress -Depth 5 -InputObject @{ services = $services; registry = $registry; ini = $ini; places = $places }
 """
-# The host around it: Domino processes, OS build, volumes, drive letters, the collection's tasks, the time.
+# The host around it: Domino processes, OS build, volumes, drive letters, the collection's tasks, the time, and
+# its language: the installed and the session's UI culture, the format culture and the OEM code page
+# (hostlocale.parse_culture).
 HOST_INVENTORY_SCRIPT = """# quiesce.domino:host-inventory
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
@@ -92,8 +115,13 @@ $tasks = @(Get-ScheduledTask -TaskPath '\\quiesce.domino\\' -ErrorAction Silentl
         @{ name = $_.TaskName; description = $_.Description; state = [string]$_.State; start = $start } })
 $drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })
 $now = [DateTime]::UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
+$nls = Get-ItemProperty -LiteralPath 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Nls\\CodePage' -ErrorAction SilentlyContinue
+$oemcp = $null
+if ($null -ne $nls -and $null -ne $nls.PSObject.Properties['OEMCP']) { $oemcp = [string]$nls.PSObject.Properties['OEMCP'].Value }
+$culture = @{ installed_ui = [System.Globalization.CultureInfo]::InstalledUICulture.Name; ui = (Get-UICulture).Name;
+    format = (Get-Culture).Name; oem_code_page = $oemcp }
 ConvertTo-Json -Compress -Depth 4 -InputObject @{ processes = $processes; os = $os; volumes = $volumes; watchdogs = $tasks;
-    drives = $drives; now_utc = $now }
+    drives = $drives; now_utc = $now; culture = $culture }
 """
 
 
@@ -259,7 +287,8 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
         inst["partitioned"] = len(installs) > 1
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
             "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
-            "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))})}
+            "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))}),
+            "culture": hostlocale.parse_culture(doc.get("culture"))}
 
 
 def backup_warnings(inst: dict[str, t.Any], interval_days: float = 1.0) -> list[str]:

@@ -3,9 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """robocopy knowledge and the copy layout: argv, summary parsing, exit codes, manifests.
 
-Pure functions, no I/O.  The summary table is read by position (rows Dirs, Files, Bytes,
-Times in that order; columns Total, Copied, Skipped, Mismatch, FAILED, Extras), because the
-labels are translated on non-English Windows.
+Pure functions, no I/O.  robocopy's words are translated on non-English Windows (German "Verzeich.:",
+"FEHLER", Japanese labels and "error" in katakana; samples in tests/unit/data/locale/SOURCES.md), so nothing here reads a
+word: the summary table is read by position (the last header line without digits, then rows Dirs, Files,
+Bytes, Times in that order, each ``label: six values``; columns Total, Copied, Skipped, Mismatch, FAILED,
+Extras), the speed by its place after the Times row, error lines by their ``<code> (0x<code in hex>)`` pair.
+Numbers may carry the unit letters k m g t (the same letters in the German and Japanese captures) and the
+separators of any locale: ``1,234.5 m``, ``1.234,5 m``, ``1 234,5 m`` (no-break space), ``1'234.5 m``.
 """
 
 from __future__ import annotations
@@ -42,45 +46,92 @@ def decode_rc(rc: t.Optional[int]) -> dict[str, t.Any]:
     return {"ok": rc < 8, "meanings": meanings or ["no errors occurred and no copying was done"]}
 
 
+# Grouping separators robocopy's numbers may carry besides "." and ",": space, no-break space (U+00A0, fr-FR),
+# narrow no-break space (U+202F), apostrophes (de-CH).  Columns are separated by ASCII spaces or tabs only.
+_GROUPING = " \u00a0\u202f'\u2019"
+_NUM = r"\d[\d.,\u00a0\u202f'\u2019]*"
+_VALUE = r"(%s)(?:[ \t]+([kmgtKMGT]))?(?=[ \t]|$)" % _NUM
+_ROW_RE = re.compile(r"^[^:]+:(?:[ \t]*%s(?:[ \t]+[kmgtKMGT])?(?=[ \t]|$)){6,}[ \t]*$" % _NUM)
+_SPEED_RE = re.compile(r"^[^:]+:[ \t]*(%s)[ \t]+\S*/" % _NUM)
+_ERROR_CODE_RE = re.compile(r"(?:^|[ \t])\S+[ \t]+(\d{1,10})[ \t]+\(0x([0-9A-Fa-f]{8})\)")
+
+
+def _decimal(raw: str) -> float:
+    """A number in any locale's notation.  Both "." and ",": the last one is the decimal mark.  One of them
+    once: the decimal mark (robocopy prints unit values as a mantissa below 1024 with decimals, 45.476 g);
+    several times: grouping.  Spaces and apostrophes always group."""
+    text = "".join(ch for ch in raw.strip() if ch not in _GROUPING)
+    if "," in text and "." in text:
+        mark = "," if text.rfind(",") > text.rfind(".") else "."
+        text = text.replace("." if mark == "," else ",", "").replace(mark, ".")
+    elif text.count(",") + text.count(".") > 1:
+        text = text.replace(",", "").replace(".", "")
+    else:
+        text = text.replace(",", ".")
+    return float(text)
+
+
+def _integer(raw: str) -> int:
+    """A count or byte number without unit: every separator groups digits."""
+    digits = re.sub(r"\D", "", raw)
+    if not digits:
+        raise ValueError(raw)
+    return int(digits)
+
+
 def _number(token: str) -> int:
-    """``16.00 m`` style or plain numbers (with thousands separators) -> bytes/count."""
-    match = re.fullmatch(r"([\d.,]+)\s*([kmgt]?)", token.strip().lower())
+    """``16.00 m``, ``1,5 g``, ``1 234`` or plain numbers (with thousands separators) -> bytes/count."""
+    match = re.fullmatch(r"(%s)[ \t]*([kmgtKMGT]?)" % _NUM, token.strip())
     if not match:
         raise ValueError(token)
     raw, unit = match.groups()
     if unit:
-        return int(float(raw.replace(",", "")) * _UNIT[unit])
-    return int(raw.replace(",", "").replace(".", ""))
+        return int(round(_decimal(raw) * _UNIT[unit.lower()]))
+    return _integer(raw)
+
+
+def _row_values(line: str) -> t.Optional[list[int]]:
+    """The values of a summary row ``<any label>: v v v v v v`` (six or more), or None."""
+    if not _ROW_RE.match(line):
+        return None
+    values = line.split(":", 1)[1]
+    return [_number(raw + (" " + unit if unit else "")) for raw, unit in re.findall(_VALUE, values)]
 
 
 def parse_summary(text: str) -> t.Optional[dict[str, t.Any]]:
-    """The last summary table: dirs, files, bytes (each six columns) and the speed in bytes/s."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    """The last summary table: dirs, files, bytes (each six columns) and the speed in bytes/s (None when
+    robocopy printed none, as it does when nothing was copied)."""
+    lines = [line.rstrip("\r") for line in text.replace("\r\n", "\n").split("\n")]
     start = None
-    for i, line in enumerate(lines):
-        if re.match(r"^\s*\S+\s*:\s*\d", line) and i > 0 and len(lines[i - 1].split()) >= 6 and not re.search(r"\d", lines[i - 1]):
+    for i in range(1, len(lines) - 2):
+        header = lines[i - 1].strip()
+        if header and not re.search(r"\d", header) and ":" not in header and \
+                all(_row_values(line) is not None for line in lines[i:i + 3]):
             start = i
     if start is None:
         return None
-    rows = []
-    for line in lines[start:start + 3]:
-        values = line.split(":", 1)[1] if ":" in line else ""
-        tokens = re.findall(r"[\d.,]+(?:\s+[kmgt](?=\s|$))?", values)
-        if len(tokens) < 6:
-            return None
-        rows.append([_number(tok) for tok in tokens[:6]])
-    summary = {name: dict(zip(COLUMNS, row)) for name, row in zip(("dirs", "files", "bytes"), rows)}
-    speed = re.search(r":\s*([\d,.]+)\s+Bytes/sec", text)
-    summary["bytes_per_second"] = int(speed.group(1).replace(",", "").split(".")[0]) if speed else None
+    rows = [_row_values(line) or [] for line in lines[start:start + 3]]
+    summary: dict[str, t.Any] = {name: dict(zip(COLUMNS, row[:6])) for name, row in zip(("dirs", "files", "bytes"), rows)}
+    # After the Times row (start + 3) come two speed lines, bytes per second first, then the end time.
+    speed = None
+    for line in lines[start + 4:start + 10]:
+        match = _SPEED_RE.match(line)
+        if match:
+            speed = _integer(match.group(1))  # whole bytes per second; any separator only groups digits
+            break
+    summary["bytes_per_second"] = speed
     return summary
 
 
 def error_lines(text: str) -> list[str]:
-    """``ERROR 32 (0x00000020) Copying File ...`` lines with the message that follows each."""
+    """robocopy's error lines with the message that follows each: ``<date> <time> ERROR 32 (0x00000020)
+    Copying File ...`` (``FEHLER`` in German, katakana in Japanese), found by the code printed twice, in
+    decimal and in hex, whatever the word before it."""
     lines = text.replace("\r\n", "\n").split("\n")
     found = []
     for i, line in enumerate(lines):
-        if re.search(r"\bERROR \d+ \(0x[0-9A-Fa-f]{8}\)", line):
+        match = _ERROR_CODE_RE.search(line)
+        if match and int(match.group(1)) == int(match.group(2), 16):
             detail = lines[i + 1].strip() if i + 1 < len(lines) else ""
             found.append((line.strip() + (" - " + detail if detail else "")).strip())
     return found

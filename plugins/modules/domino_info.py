@@ -78,6 +78,37 @@ os:
   description: C(caption), C(build) and C(version) of Windows.
   returned: success
   type: dict
+culture:
+  description:
+    - The host's language as the collection's readers see it. Windows tools print in the UI language of the session
+      that runs them; C(sc), C(robocopy) and the shadow copies in diskshadow's transcripts are read in any language,
+      diskshadow's confirmations (exposure, unexposure, deletion) and writer lines in English only.
+    - When C(supported) is false every method in C(installations[].methods) is impossible with C(reason), so
+      M(quiesce.domino.backup_mode) and M(quiesce.domino.snapshot) refuse the host before anything is frozen.
+  returned: success
+  type: dict
+  contains:
+    installed_ui_culture:
+      description: The language Windows was installed in (C(CultureInfo.InstalledUICulture)), such as C(de-DE).
+      type: str
+    ui_culture:
+      description: The UI culture of the session that runs the tools (C(Get-UICulture)); this decides C(supported).
+      type: str
+    format_culture:
+      description: The format culture for dates and numbers (C(Get-Culture)).
+      type: str
+    oem_code_page:
+      description: The system's OEM code page (registry C(Nls\CodePage\OEMCP)), in which console tools write, such as C(437) or C(850).
+      type: int
+    supported:
+      description: Whether every transcript the collection reads is understood on this host (English UI languages).
+      type: bool
+    language:
+      description: The language part of the UI culture, such as C(en).
+      type: str
+    reason:
+      description: Why the host is supported or not, and what to do.
+      type: str
 installations:
   description: One entry per Domino server.
   returned: success

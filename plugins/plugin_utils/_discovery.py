@@ -9,6 +9,7 @@ import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
@@ -31,7 +32,10 @@ def discover(action: QuiesceAction, allow_downtime: bool = False) -> dict[str, t
                 inst["backup_task_setup"] = dbk.setup_fields(inst["data_dir"], inst["program_dir"] + "\\quiesce")
             except cli.OptionError:
                 pass  # a data directory cmd.exe would misread: backup_task cannot signal through it
-        inst["methods"] = dom.possible_methods(inst, inv["os"]["build"], inv["partitioned"])
+        # A host whose tools print a language the transcripts cannot be read in is refused here, before anything
+        # is frozen: every method impossible, with the reason.
+        inst["methods"] = hostlocale.refuse_methods(dom.possible_methods(inst, inv["os"]["build"], inv["partitioned"]),
+                                                    inv["culture"])
         inst["recommended_method"] = dom.recommended_method(inst["methods"], allow_downtime)
         inst["frozen_by"] = dom.thaw_method(inst, inv.get("now_utc"))
         inst["warnings"] = dom.backup_warnings(inst)

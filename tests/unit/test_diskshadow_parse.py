@@ -99,7 +99,8 @@ def test_rc_alone_never_decides():
     ("Writer \"Domino VSS Writer\" experienced a transient error (VSS_E_WRITERERROR_TIMEOUT).", "VSS reported an error"),
     ("The writer verification failed.", "a VSS writer failed"),
     ("The  drive   letter is already in use.", "the drive letter is already in use"),
-    ('COM call "lvssObject4->GetRootAndLogicalPrefixPaths" failed.', "a VSS COM call failed"),
+    ('COM call "(*vssObject)->GatherWriterMetadata" failed.', "a VSS COM call failed"),
+    ("        - Returned HRESULT: 80042306", "VSS reported an error"),
 ])
 def test_known_failures(line, reason):
     parsed = ds.parse_transcript("-> create\n" + line + "\n")

@@ -113,6 +113,20 @@ Describe 'Windows executor contract' {
         ConvertTo-WindowsArgument 'C:\Program Files\' | Should -Be '"C:\Program Files\\"'
     }
 
+    It 'decodes console output in the system OEM code page (OEMCP), not the format culture''s' {
+        $oemcp = [int](Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Nls\CodePage' -Name OEMCP).OEMCP
+        (Get-OutputEncoding 'console').CodePage | Should -Be $oemcp
+        $saved = [System.Threading.Thread]::CurrentThread.CurrentCulture
+        try {
+            # a format culture whose OEM code page differs from the system's must not change the decoding
+            $other = if ($oemcp -eq 850) { 'en-US' } else { 'de-DE' }
+            [System.Threading.Thread]::CurrentThread.CurrentCulture = [System.Globalization.CultureInfo]::GetCultureInfo($other)
+            (Get-OutputEncoding 'console').CodePage | Should -Be $oemcp
+        }
+        finally { [System.Threading.Thread]::CurrentThread.CurrentCulture = $saved }
+        (Get-OutputEncoding 'utf-16le').CodePage | Should -Be 1200
+    }
+
     It 'check mode: a read-only plan runs for real (no -WhatIf), any other plan is skipped' {
         $steps = @(@{ name = 'probe'; argv = @("$env:SystemRoot\System32\whoami.exe"); timeout = 30; ok_rc = @(0) })
         $readOnly = ConvertTo-Json -Depth 8 -InputObject @{ version = 1; name = 'read'; platform = 'windows'; check_mode_safe = $true; steps = $steps }

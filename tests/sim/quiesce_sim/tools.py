@@ -693,7 +693,7 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
     if "quiesce.domino:domino-inventory" in script or "quiesce.domino:host-inventory" in script:
         doc = _domino_inventory(host)
         part = ("services", "registry", "ini", "places") if "domino-inventory" in script else \
-            ("processes", "os", "volumes", "watchdogs", "drives", "now_utc")
+            ("processes", "os", "volumes", "watchdogs", "drives", "now_utc", "culture")
         return 0, json.dumps({k: doc[k] for k in part}, separators=(",", ":")) + "\r\n", ""
     return 1, "", "The term '%s' is not simulated.\r\n" % script[:60]
 
@@ -1217,6 +1217,8 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
                    "Version": "10.0.%d" % win.get("build", 20348), "BuildNumber": str(win.get("build", 20348)),
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
+            # what an English Windows Server in the United States reports (HOST_INVENTORY_SCRIPT's culture)
+            "culture": {"installed_ui": "en-US", "ui": "en-US", "format": "en-US", "oem_code_page": "437"},
             "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
