@@ -13,6 +13,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exp
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
@@ -86,6 +87,11 @@ class ActionModule(QuiesceAction):
             raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % args["space_margin"])
 
         inv = self._facts(args["domino_info"])  # the first call to the host: every option is checked above
+        # The host's tools must print a language the transcripts are read in (a stopped server skips the method
+        # check that carries this refusal, so it is checked here too).  Facts without a culture are not trusted.
+        culture = inv.get("culture") if isinstance(inv.get("culture"), dict) else hostlocale.culture_support(None)
+        if not culture.get("supported"):
+            raise QuiesceActionError("snapshot refused: %s; nothing was touched" % culture.get("reason"), culture=culture)
         try:
             inst = dom.select_installation(inv["installations"], service)
             if inst["frozen_by"]:
@@ -290,4 +296,5 @@ class ActionModule(QuiesceAction):
         if not isinstance(given.get("installations"), list) or given.get("failed"):
             raise cli.OptionError("domino_info: pass the registered result of a successful quiesce.domino.domino_info task")
         return {"installations": given["installations"], "drives_in_use": given.get("drives_in_use") or [],
-                "partitioned": given.get("partitioned", False), "os": given.get("os") or {}}
+                "partitioned": given.get("partitioned", False), "os": given.get("os") or {},
+                "culture": given.get("culture")}

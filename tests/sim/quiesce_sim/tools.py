@@ -1218,7 +1218,8 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
                    "ProductType": 3},
             "volumes": volumes, "watchdogs": watchdogs,
             # what an English Windows Server in the United States reports (HOST_INVENTORY_SCRIPT's culture)
-            "culture": {"installed_ui": "en-US", "ui": "en-US", "format": "en-US", "oem_code_page": "437"},
+            "culture": {"installed_ui": "en-US", "ui": "en-US", "format": "en-US", "oem_code_page": "437",
+                        **(host.cfg.get("windows", {}).get("culture") or {})},
             "drives": sorted(e.name + ":\\" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1),
             "now_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
