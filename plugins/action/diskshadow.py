@@ -11,6 +11,7 @@ import typing as t
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import kept_shadow_ids, read_points
 from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, read_inventory
 from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
@@ -137,6 +138,9 @@ class ActionModule(QuiesceAction):
                 # Only the collection's own (the host's ledger), each by its ID: Previous Versions, Windows Server
                 # Backup and other requestors keep theirs.
                 victims = [s for s in victims if s.get("owned")]
+                if victims:  # a restore point's shadow copies are ours too, but kept until the point is removed
+                    kept = set(kept_shadow_ids(read_points(self, tools)))
+                    victims = [s for s in victims if s["id"].lower() not in kept]
                 if args["oldest"]:
                     victims = sorted(victims, key=lambda s: s.get("created_ms") or 0)[:1]
                 lines = ["# quiesce.domino: delete"] + ["delete shadows id %s" % s["id"] for s in victims]

@@ -11,7 +11,7 @@ import typing as t
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
-from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points
+from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import kept_shadow_ids, read_points
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
@@ -48,14 +48,7 @@ class ActionModule(QuiesceAction):
             values.update(restore.place_values(places))
         points = read_points(self, tools)
         if args["state"] == "query":
-            kept: list[str] = []
-            for point in points.values():
-                try:
-                    ids = restore.point_shadow_ids(point)
-                except cli.OptionError:
-                    ids = restore.raw_shadow_ids(point)  # a damaged record still keeps every shadow it names
-                kept += [i.lower() for i in ids if i.lower() not in kept]
-            return {"changed": False, "restore_points": points, "kept_shadow_ids": kept}
+            return {"changed": False, "restore_points": points, "kept_shadow_ids": kept_shadow_ids(points)}
         existing = restore.find_point(points, name)
         if args["state"] == "absent":
             if existing is None:

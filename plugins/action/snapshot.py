@@ -198,6 +198,14 @@ class ActionModule(QuiesceAction):
                     "for the delta files (delta_timeout)")
         create = planlib.find_record(run, dom.CREATE_STEP) or {}
         parsed = ds.parse_transcript((create.get("stdout") or "") + "\n" + (create.get("stderr") or ""))
+        recorded_ids, unrecorded = ledger.recorded(run)
+        if unrecorded:
+            out.setdefault("warnings", []).append(unrecorded)
+        missing = sorted({sh["id"].lower() for sh in parsed["shadows"] if sh.get("id")} - set(recorded_ids))
+        if missing and not unrecorded:
+            out.setdefault("warnings", []).append(
+                "shadow copies %s were not recorded as the collection's own; snapshot_cleanup will not delete them"
+                % ", ".join(missing))
         out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],
                    shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if target in parsed["exposed"] else None,
                    writers_included=parsed["writers_included"],
@@ -209,8 +217,8 @@ class ActionModule(QuiesceAction):
         if killed and killed["status"] == "ok":
             out["killed"] = True
             out["crash_consistent"] = True
-            out["warnings"] = ["Domino did not stop within %d s; nsd -kill ended it, so the snapshot is "
-                               "crash-consistent" % shutdown_timeout]
+            out.setdefault("warnings", []).append("Domino did not stop within %d s; nsd -kill ended it, so the "
+                                                  "snapshot is crash-consistent" % shutdown_timeout)
         lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
         if lock is not None:
             if lock["status"] != "ok":
@@ -251,9 +259,6 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("snapshot refused by the preflight: %s; Domino was not touched" % why, **out)
         released = all(r["status"] == "ok" for r in run.get("finally", [])
                        if not r.get("allowed_failure") and r["name"] != ledger.RECORD_STEP)
-        _ids, unrecorded = ledger.recorded(run)
-        if unrecorded:
-            out.setdefault("warnings", []).append(unrecorded)
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
         failed_name = (run.get("failed_step") or {}).get("name")
         reason = None

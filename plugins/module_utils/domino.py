@@ -683,8 +683,10 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
-    # Last, after Domino is released: the shadow copies the create step made go into the host's ledger (even when
-    # the step failed after creating them), so cleanup can tell them from other software's (shadow_ledger.py).
+    # First in finally (a second or two, before the thaw, whose Domino start can take minutes: a connection lost
+    # during it must not leave the shadow copies unrecorded): the shadow copies the create step made go into the
+    # host's ledger, even when the step failed after creating them, so cleanup can tell them from other
+    # software's (shadow_ledger.py).
     own = [ledger.record_step(tools, CREATE_STEP)]
     if method not in ("shutdown", "backup_task"):
         return planlib.build_plan("snapshot %s" % method, platform, steps, files=files, rescue=rescue, guard=guard,
@@ -693,7 +695,7 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
                                               encoding="utf-16le-bom", template=True)
     return planlib.build_plan(
         "snapshot %s" % method, platform, steps, rescue=rescue, guard=guard,
-        finally_steps=release_cleanup_steps(inst, method, tools, start_timeout) + own, files=files,
+        finally_steps=own + release_cleanup_steps(inst, method, tools, start_timeout), files=files,
         watchdog={"seconds": watchdog_seconds, "arm": arm_steps(inst, tools), "disarm": [disarm_step(inst, tools)]})
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
 
@@ -16,3 +17,15 @@ def read_points(action: QuiesceAction, tools: dict[str, str]) -> dict[str, dict[
     if run["executor_error"]:
         raise QuiesceActionError("cannot read restore points: %s" % outcome_message(run))
     return restore.parse_points(run["steps"][0]["stdout"]) if run["steps"][0].get("rc") == 0 else {}
+
+
+def kept_shadow_ids(points: dict[str, dict[str, str]]) -> list[str]:
+    """Every shadow copy ID the restore points need (every GUID of a damaged record too), lower case."""
+    kept: list[str] = []
+    for point in points.values():
+        try:
+            ids = restore.point_shadow_ids(point)
+        except cli.OptionError:
+            ids = restore.raw_shadow_ids(point)  # a damaged record still keeps every shadow it names
+        kept += [i.lower() for i in ids if i.lower() not in kept]
+    return kept

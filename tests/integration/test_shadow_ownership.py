@@ -90,6 +90,16 @@ def test_absent_by_volume_deletes_only_ours_unless_told(solo_fleet):
       quiesce.domino.diskshadow:
         volumes: ["D:"]
       register: second
+    - name: Ours, a restore point
+      quiesce.domino.diskshadow:
+        volumes: ["D:"]
+      register: point
+    - name: Record the restore point
+      quiesce.domino.restore_point:
+        name: keep-me
+        shadow_id: "{{ point.shadows[0].id }}"
+        service: HCL Domino Server (DDominodata)
+        data_dir: 'D:\\Domino\\data'
     - name: Delete the oldest of ours
       quiesce.domino.diskshadow:
         state: absent
@@ -112,7 +122,8 @@ def test_absent_by_volume_deletes_only_ours_unless_told(solo_fleet):
     assert deleted["changed"] is True and [s["id"] for s in deleted["shadows"]] == [run.result(
         "Second of ours", "dom01")["shadows"][0]["id"]]
     assert run.result("Delete ours again", "dom01")["changed"] is False
-    assert set(solo_fleet.state("dom01")["shadows"]) == {foreign}
+    point = run.result("Ours, a restore point", "dom01")["shadows"][0]["id"]
+    assert set(solo_fleet.state("dom01")["shadows"]) == {foreign, point}  # the restore point's is kept
     everything = solo_fleet.playbook("""
 - hosts: dom01
   gather_facts: false
