@@ -5,12 +5,12 @@
 
 VSS keeps no record of which requestor made a shadow copy, and its attributes do not tell a diskshadow copy
 from one made by Previous Versions (both can be ``ClientAccessible``), Windows Server Backup or another backup
-product. So every plan that creates shadow copies ends (``finally``, whatever happened) with a step that reads
-the create step's transcript (``stdin_from``) and records under ``HKLM\\SOFTWARE\\quiesce.domino\\Shadows``
-each existing shadow copy whose ID the transcript names. The match is by evidence, not by label: the GUIDs in
-the transcript (any language) that are IDs of shadow copies on the host; writer, provider and instance GUIDs
-match no shadow copy. Entries of shadow copies that no longer exist are dropped at the same time.
-HKLM\\SOFTWARE is writable by administrators and SYSTEM only, so a local user cannot make a shadow copy "ours".
+product. So every plan that creates shadow copies runs, first in its ``finally`` (whatever happened, before a
+thaw), a step that reads the create step's transcript (``stdin_from``) and records under
+``HKLM\\SOFTWARE\\quiesce.domino\\Shadows`` each existing shadow copy whose ID the transcript names. The
+match is by evidence, not by label: the GUIDs in the transcript (any language) that are IDs of shadow copies on
+the host; writer, provider and instance GUIDs match no shadow copy. Entries of shadow copies that no longer
+exist are dropped at the same time. HKLM\\SOFTWARE is writable by administrators and SYSTEM only, so a local user cannot make a shadow copy "ours".
 
 Cleanup (``snapshot_cleanup``, ``diskshadow state=absent volumes=``, ``snapshot replace_stale``) deletes only
 shadow copies in this ledger; a shadow copy the user names by ID is the user's choice.

@@ -115,8 +115,9 @@ options:
         call), instead of refusing the occupied drive letter. Use only with a letter reserved for these backups.
       - Only a shadow copy quiesce.domino created (in the host's ledger, see M(quiesce.domino.shadow_info)) is
         replaced; one made by other software is refused before anything is touched.
-      - Every shadow copy set this module creates is recorded in that ledger in the same remote call, after Domino
-        is released, whatever the outcome (so a shadow copy left by a failure is cleaned up later).
+      - Every shadow copy set this module creates is recorded in that ledger in the same remote call, first in its
+        C(finally) (before Domino is started again), whatever the outcome (so a shadow copy left by a failure is
+        cleaned up later).
     type: bool
     default: false
   preflight_destination:
