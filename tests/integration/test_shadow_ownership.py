@@ -30,6 +30,20 @@ def released(fleet, host: str = "dom01") -> bool:
     return dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]
 
 
+# A shadow copy of ours kept by a restore point (tasks inserted into the playbooks below).
+RESTORE_POINT = """    - name: Ours, a restore point
+      quiesce.domino.diskshadow:
+        volumes: ["D:"]
+      register: point
+    - name: Record the restore point
+      quiesce.domino.restore_point:
+        name: keep-me
+        shadow_id: "{{ point.shadows[0].id }}"
+        service: HCL Domino Server (DDominodata)
+        data_dir: 'D:\\Domino\\data'
+"""
+
+
 def test_cleanup_deletes_only_the_collections_own_shadow_copies(solo_fleet):
     foreign = other_software_shadow(solo_fleet)
     run = solo_fleet.playbook("""
@@ -40,22 +54,12 @@ def test_cleanup_deletes_only_the_collections_own_shadow_copies(solo_fleet):
       quiesce.domino.diskshadow:
         volumes: ["D:"]
       register: ours
-    - name: Ours, a restore point
-      quiesce.domino.diskshadow:
-        volumes: ["D:"]
-      register: point
-    - name: Record the restore point
-      quiesce.domino.restore_point:
-        name: keep-me
-        shadow_id: "{{ point.shadows[0].id }}"
-        service: HCL Domino Server (DDominodata)
-        data_dir: 'D:\\Domino\\data'
-    - name: List
+{point}    - name: List
       quiesce.domino.shadow_info:
     - name: List ours
       quiesce.domino.shadow_info:
         owned_only: true
-""")
+""".replace("{point}", RESTORE_POINT))
     assert run.rc == 0, run.stdout[-3000:]
     ours = run.result("Ours, old", "dom01")["shadows"][0]["id"]
     point = run.result("Ours, a restore point", "dom01")["shadows"][0]["id"]
@@ -90,17 +94,7 @@ def test_absent_by_volume_deletes_only_ours_unless_told(solo_fleet):
       quiesce.domino.diskshadow:
         volumes: ["D:"]
       register: second
-    - name: Ours, a restore point
-      quiesce.domino.diskshadow:
-        volumes: ["D:"]
-      register: point
-    - name: Record the restore point
-      quiesce.domino.restore_point:
-        name: keep-me
-        shadow_id: "{{ point.shadows[0].id }}"
-        service: HCL Domino Server (DDominodata)
-        data_dir: 'D:\\Domino\\data'
-    - name: Delete the oldest of ours
+{point}    - name: Delete the oldest of ours
       quiesce.domino.diskshadow:
         state: absent
         volumes: ["D:"]
@@ -113,7 +107,7 @@ def test_absent_by_volume_deletes_only_ours_unless_told(solo_fleet):
       quiesce.domino.diskshadow:
         state: absent
         volumes: ["D:"]
-""")
+""".replace("{point}", RESTORE_POINT))
     assert run.rc == 0, run.stdout[-3000:]
     first = run.result("Delete the oldest of ours", "dom01")
     assert first["changed"] is True and "delete shadows id {" in first["script"]
