@@ -379,8 +379,8 @@ def _timeline(records: list[dict[str, t.Any]], preview: bool) -> str:
                 "no connection" if state == "unreachable" else
                 "failed before the freeze" if state == "failed" else "nothing ran"))
         rows.append("<div class='tl-row %s' data-host='%s'><div class='tl-label'><span class='tl-host'>%s</span>%s</div>"
-                    "<div class='tl-track'>%s</div></div>" % (css_class(state), _e(record["host"]),
-                                                             _e(record["host"]), marks, "".join(bars)))
+                    "<div class='tl-track'>%s</div></div>"
+                    % (css_class(state), _e(record["host"]), _e(record["host"]), marks, "".join(bars)))
     return "<div class='timeline' id='timeline'>%s</div>" % "\n".join(rows)
 
 
@@ -466,8 +466,8 @@ def render_html(records: list[dict[str, t.Any]], meta: dict[str, t.Any]) -> str:
         timeline = ("<p class='legend'><span class='swatch' style='background:%s'></span>Domino frozen"
                     "<span class='swatch' style='background:%s'></span>shadow copy creation"
                     "<span class='swatch' style='background:%s'></span>copy. A failed host's row is striped red and "
-                    "its bars outlined.</p>\n%s" % (COLORS["freeze"], COLORS["snapshot"], COLORS["copy"],
-                                                   _timeline(records, preview)))
+                    "its bars outlined.</p>\n%s"
+                    % (COLORS["freeze"], COLORS["snapshot"], COLORS["copy"], _timeline(records, preview)))
         glossary = ("<h2>What the times mean</h2><dl class='glossary'>%s</dl>" % "".join(
             "<dt>%s</dt><dd>%s</dd>" % (word, _e(GLOSSARY[key])) for key, word in (
                 ("frozen_ms", "Domino frozen"), ("freeze_ms", "of which: freeze"),

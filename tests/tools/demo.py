@@ -171,8 +171,8 @@ def run_demo(demo: Demo) -> int:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="demo.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--build", default=str(REPO / "build"), help="where the fleet, the staged collection and "
-                                                                      "the reports live (default: build/)")
+    parser.add_argument("--build", default=str(REPO / "build"),
+                        help="where the fleet, the staged collection and the reports live (default: build/)")
     parser.add_argument("action", nargs="?", default="demo", choices=["demo", "fleet-up", "fleet-down"])
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
