@@ -77,7 +77,7 @@ def test_ansible_runner_runs_the_fleet_backup(tmp_path):
                  if e["event"] == "runner_on_ok" and e["event_data"].get("resolved_action") == "quiesce.domino.snapshot"]
     assert sorted(s["host"] for s in snapshots) == ["dom01", "dom02"]
     assert all(s["res"]["shadow_set_id"] for s in snapshots)
-    report = json.loads((reports / "backup-report.json").read_text())
-    assert report["summary"]["ok"] == 2 and report["summary"]["failed"] == 0
+    report = json.loads((reports / "backup-report-latest.json").read_text())
+    assert report["summary"]["backed_up"] == 2 and report["summary"]["failed"] == 0
     for name in ("dom01", "dom02"):
         assert not fleet.state(name)["dominos"][0]["backup_mode"]

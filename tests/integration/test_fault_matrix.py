@@ -127,7 +127,7 @@ def backup(fleet, host, method, reports, to_share=False, extra=None):
         "snapshot_backup_destination": "\\\\backupsrv\\domino" if to_share else "E:\\Backups",
         "snapshot_backup_method": method, "snapshot_backup_shutdown_timeout": 10,
         "snapshot_backup_copy_retries": 0, "snapshot_backup_copy_wait": 0}, **(extra or {})), env=report_env(reports))
-    return run, json.loads((reports / "backup-report.json").read_text())["hosts"][0]
+    return run, json.loads((reports / "backup-report-latest.json").read_text())["hosts"][0]
 
 
 def report_env(reports):

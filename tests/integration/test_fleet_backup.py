@@ -24,10 +24,10 @@ def test_fleet_backup_reports_every_host_and_the_failure(tmp_path):
                                   "QUIESCE_REPORT_DIR": str(reports)})
         assert run.rc == 2, run.stdout[-3000:]  # one host failed
         assert "quiesce.domino backup report" in run.stdout
-        assert "4 hosts: 3 ok, 1 failed, 3 verified copies" in run.stdout
-        data = json.loads((reports / "backup-report.json").read_text())
+        assert "4 hosts: 3 backed up, 1 failed, 3 verified copies" in run.stdout
+        data = json.loads((reports / "backup-report-latest.json").read_text())
         hosts = {h["host"]: h for h in data["hosts"]}
-        assert data["summary"]["ok"] == 3 and data["summary"]["failed"] == 1
+        assert data["summary"]["backed_up"] == 3 and data["summary"]["failed"] == 1
         for name in ("dom01", "dom02", "dom03"):
             rec = hosts[name]
             assert rec["status"] == "ok" and rec["copy"]["verified"] is True and rec["frozen_ms"] > 0
@@ -38,13 +38,13 @@ def test_fleet_backup_reports_every_host_and_the_failure(tmp_path):
         assert failed["status"] == "failed" and failed["failed_task"].endswith(": Copy and verify the frozen data")
         assert "robocopy rc 9" in failed["error"] and "ERROR 32 (0x00000020)" in failed["error"]
         assert failed["failed_step"] == "copy"
-        suite = ET.parse(reports / "backup-report.xml").getroot()
+        suite = ET.parse(reports / "backup-report-latest.junit.xml").getroot()
         assert suite.get("tests") == "4" and suite.get("failures") == "1"
         failure = next(c for c in suite if c.get("name") == "dom04").find("failure")
         assert "robocopy rc 9" in failure.get("message")
-        page = (reports / "backup-report.html").read_text()
+        page = (reports / "backup-report-latest.html").read_text()
         # every host was frozen and copied (dom04's copy ran and failed), so every row has both bars
-        assert page.count("<rect class=\"bar freeze\"") == 4 and page.count("<rect class=\"bar copy\"") == 4
+        assert page.count("class='bar freeze'") == 4 and page.count("class='bar copy'") == 4
         assert page.count("NOT verified") == 1 and "robocopy rc 9" in page
         for name in ("dom01", "dom02", "dom03", "dom04"):
             state = fleet.state(name)

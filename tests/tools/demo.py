@@ -1,15 +1,24 @@
 """`make demo`: the fleet backup playbook on a simulated fleet of Windows Domino hosts.
 
-Creates six simulated hosts (Domino 9.0.1 to 12.0.2, so every quiesce method shows up),
-injects one fault (dom04: diskshadow fails with the real COM error), runs
-`ansible-playbook quiesce.domino.fleet_backup` with the backup_report callback, checks every copy by
-restoring it (the .DELTA files of backup_task applied, recovery run) and looking for torn Domino
-transactions, and leaves the JSON, JUnit and HTML reports in build/reports.
+  demo.py [--build DIR] [demo]    the demo (default)
+  demo.py [--build DIR] fleet-up  start the simulated fleet again (create it first if needed): `make fleet-up`
+  demo.py [--build DIR] fleet-down  stop it: `make fleet-down`
+
+The demo creates six simulated hosts (Domino 9.0.1 to 12.0.2, so every quiesce method shows up), injects
+one fault (dom04: diskshadow fails with the real COM error), and runs `ansible-playbook
+quiesce.domino.fleet_backup` with the backup_report callback exactly as it prints it, through the shell,
+so the printed command is one that works when copied.  Ansible's output streams as it goes, with a line
+per host as its backup finishes.  Then every copy is checked by restoring it (the .DELTA files of
+backup_task applied, recovery run) and looking for torn Domino transactions; the JSON, JUnit and HTML
+reports stay in DIR/reports (default build/).  At the end it stops the fleet, clears the fault and prints
+the commands that bring the fleet back and run the playbook again.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,72 +31,168 @@ sys.path.insert(0, str(REPO / "tests" / "tools"))
 from quiesce_sim import domino, fleet  # noqa: E402
 from stage_collection import stage  # noqa: E402
 
+HOSTS = 6
+FAULTY = "dom04"
+EXTRA_VARS = {"snapshot_backup_destination": "\\\\backupsrv\\domino", "snapshot_backup_shutdown_timeout": 30}
 
-def main() -> int:
-    build = REPO / "build"
-    root = build / "demo-fleet"
-    reports = build / "reports"
-    if root.exists():
-        fleet.down(root)
-        shutil.rmtree(root)
-    shutil.rmtree(reports, ignore_errors=True)
-    stage_root = build / "demo-collections"
-    stage(stage_root)
-    hosts = fleet.create(root, 6, "mixed")
-    # The admins of the Domino 12.0.1 hosts configured Domino Backup with the hook: use it there.
-    (root / "host_vars").mkdir()
-    # The admins of the Domino 9 and 11 hosts (no online method) allowed a short downtime for the backup.
-    for host in hosts:
-        if host["profile"] == "backup_task":
-            (root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_method: backup_task\n")
-        elif host["profile"] in ("shutdown", "legacy"):
-            (root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_allow_downtime: true\n")
-    fleet.set_fault(root / "hosts" / "dom04", "fail", {"diskshadow": "com_failure"})
-    print("Simulated fleet: %d Windows Domino hosts in %s; dom04 has an injected diskshadow failure.\n"
-          % (len(hosts), root))
-    fleet.up(root)
-    try:
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(stage_root), ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="6",
-                   ANSIBLE_CALLBACKS_ENABLED="quiesce.domino.backup_report", QUIESCE_REPORT_DIR=str(reports),
-                   ANSIBLE_DISPLAY_OK_HOSTS="false", ANSIBLE_DISPLAY_SKIPPED_HOSTS="false")
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(root / "inventory.yml"),
-               "quiesce.domino.fleet_backup", "-e", json.dumps({"snapshot_backup_destination": "\\\\backupsrv\\domino",
-                                                                "snapshot_backup_shutdown_timeout": 30})]
-        print("$ ansible-playbook -i %s quiesce.domino.fleet_backup -e snapshot_backup_destination='\\\\backupsrv\\domino'"
-              % (root / "inventory.yml"))
-        proc = subprocess.run(cmd, env=env, check=False, text=True, capture_output=True)
-        out = proc.stdout
-        print(out[out.find("PLAY RECAP"):] if "PLAY RECAP" in out else out[-6000:])
-        if proc.stderr.strip():
-            print(proc.stderr[-3000:])
-        print("Restore check of every copy: the copy restored the way docs/restore.md says (each .DELTA beside its\n"
-              "database) into a scratch folder, then the twin's Domino restore (apply the deltas, recover); the\n"
-              "simulator's Domino kept committing 3-step transactions throughout every freeze.")
-        report = json.loads((reports / "backup-report.json").read_text()) if (reports / "backup-report.json").exists() else {}
-        methods = {h["host"]: h.get("method") or "-" for h in report.get("hosts", [])}
-        share = root / "shares" / "backupsrv" / "domino"
-        scratch = build / "demo-restore-check"
+
+class Demo:
+    """Where the demo keeps its fleet, staged collection and reports, and the commands that use them."""
+
+    def __init__(self, build: Path) -> None:
+        self.build = build.resolve()
+        self.root = self.build / "demo-fleet"
+        self.reports = self.build / "reports"
+        self.collections = self.build / "demo-collections"
+        self.bin = Path(sys.executable).parent  # the venv's bin (not resolved: .venv/bin/python is a link)
+
+    @staticmethod
+    def shown(path: Path) -> str:
+        """A path as the printed commands give it: relative to the repository when inside it (the commands
+        start with ``cd`` to it), else absolute."""
+        try:
+            return shlex.quote(str(path.relative_to(REPO)))
+        except ValueError:
+            return shlex.quote(str(path))
+
+    def exported(self, path: Path) -> str:
+        """A path for an environment variable: absolute, so that it holds wherever the shell goes next."""
+        shown = self.shown(path)
+        return shown if shown.startswith("/") or shown.startswith("'/") else "$PWD/" + shown
+
+    def make(self, target: str) -> str:
+        default = self.build == (REPO / "build").resolve()
+        return "make %s%s" % (target, "" if default else " DEMO_BUILD=%s" % shlex.quote(str(self.build)))
+
+    def env_lines(self) -> list[str]:
+        return ["export ANSIBLE_COLLECTIONS_PATH=%s" % self.exported(self.collections),
+                "export ANSIBLE_CALLBACKS_ENABLED=quiesce.domino.backup_report QUIESCE_REPORT_DIR=%s"
+                % self.exported(self.reports)]
+
+    def playbook_line(self, check: bool = False) -> str:
+        argv = [self.shown(self.bin / "ansible-playbook"), "-i", self.shown(self.root / "inventory.yml"),
+                "quiesce.domino.fleet_backup", "-f", str(HOSTS), "-e", shlex.quote(json.dumps(EXTRA_VARS))]
+        if check:
+            argv.append("--check")
+        return " ".join(argv)
+
+    def fault_line(self) -> str:
+        return "PYTHONPATH=%s %s -m quiesce_sim.fleet fault %s %s %s" % (
+            self.shown(REPO / "tests" / "sim"), self.shown(Path(sys.executable)), self.shown(self.root),
+            FAULTY, shlex.quote("fail=" + json.dumps({"diskshadow": "com_failure"})))
+
+    def again(self) -> str:
+        """The commands that run the collection against the simulated fleet again, as the user types them."""
+        lines = ["cd %s" % shlex.quote(str(REPO)), self.make("fleet-up")] + self.env_lines() + [
+            self.playbook_line(), self.make("fleet-down")]
+        return "\n".join("  " + line for line in lines)
+
+    def create(self) -> list[dict]:
+        """A fresh fleet: six hosts, the admins' per-host settings, and the collection staged for Ansible."""
+        if self.root.exists():
+            fleet.down(self.root)
+            shutil.rmtree(self.root)
+        stage(self.collections)
+        hosts = fleet.create(self.root, HOSTS, "mixed")
+        (self.root / "host_vars").mkdir()
         for host in hosts:
-            name = host["name"]
-            folder = share / name
-            copies = sorted(p for p in folder.glob("*") if p.is_dir() and not p.name.endswith(".partial")) if folder.exists() else []
-            if not copies:
-                print("  %-6s %-12s no complete copy" % (name, methods.get(name, "-")))
-                continue
-            deltas = sorted(str(p.relative_to(copies[-1])) for p in copies[-1].rglob("*.DELTA"))
-            tags = sorted(p.name for p in copies[-1].glob("dominobackup_*.tag"))
-            verdict = domino.restore_check(copies[-1], scratch / name)
-            extra = ""
-            if deltas or tags:
-                extra = "; %d .DELTA files saved (%s)%s" % (len(deltas), ", ".join(deltas[:3]) + (", ..." if len(deltas) > 3 else ""),
-                                                            ", tag " + tags[0] if tags else "")
-            print("  %-6s %-12s %s: %s%s" % (name, methods.get(name, "-"), copies[-1].name, domino.verdict_text(verdict), extra))
-        shutil.rmtree(scratch, ignore_errors=True)
-        print("\nOpen the HTML report: %s" % (reports / "backup-report.html"))
-        return 0 if (reports / "backup-report.html").exists() else 1
+            if host["profile"] == "backup_task":
+                # The admins of the Domino 12.0.1 hosts configured Domino Backup with the hook: use it there.
+                (self.root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_method: backup_task\n")
+            elif host["profile"] in ("shutdown", "legacy"):
+                # The admins of the Domino 9 and 11 hosts (no online method) allowed a short downtime.
+                (self.root / "host_vars" / ("%s.yml" % host["name"])).write_text("---\nsnapshot_backup_allow_downtime: true\n")
+        return hosts
+
+    def up(self) -> None:
+        if not (self.root / "fleet.json").exists():
+            self.create()
+        else:
+            stage(self.collections)  # the collection as it is now in the working tree
+        fleet.down(self.root)
+        fleet.up(self.root)
+
+
+def restore_check(demo: Demo, hosts: list[dict]) -> None:
+    print("\nRestore check of every copy: the copy restored the way docs/restore.md says (each .DELTA beside its\n"
+          "database) into a scratch folder, then the twin's Domino restore (apply the deltas, recover); the\n"
+          "simulator's Domino kept committing 3-step transactions throughout every freeze.")
+    latest = demo.reports / "backup-report-latest.json"
+    report = json.loads(latest.read_text()) if latest.exists() else {}
+    methods = {h["host"]: h.get("method") or "-" for h in report.get("hosts", [])}
+    share = demo.root / "shares" / "backupsrv" / "domino"
+    scratch = demo.build / "demo-restore-check"
+    for host in hosts:
+        name = host["name"]
+        folder = share / name
+        copies = sorted(p for p in folder.glob("*") if p.is_dir() and not p.name.endswith(".partial")) if folder.exists() else []
+        if not copies:
+            print("  %-6s %-12s no complete copy" % (name, methods.get(name, "-")))
+            continue
+        deltas = sorted(str(p.relative_to(copies[-1])) for p in copies[-1].rglob("*.DELTA"))
+        tags = sorted(p.name for p in copies[-1].glob("dominobackup_*.tag"))
+        verdict = domino.restore_check(copies[-1], scratch / name)
+        extra = ""
+        if deltas or tags:
+            extra = "; %d .DELTA files saved (%s)%s" % (len(deltas), ", ".join(deltas[:3]) + (", ..." if len(deltas) > 3 else ""),
+                                                        ", tag " + tags[0] if tags else "")
+        print("  %-6s %-12s %s: %s%s" % (name, methods.get(name, "-"), copies[-1].name, domino.verdict_text(verdict), extra))
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_demo(demo: Demo) -> int:
+    print("Creating a simulated fleet of %d Windows Domino hosts in %s ..." % (HOSTS, demo.shown(demo.root)))
+    shutil.rmtree(demo.reports, ignore_errors=True)
+    hosts = demo.create()
+    fleet.set_fault(demo.root / "hosts" / FAULTY, "fail", {"diskshadow": "com_failure"})
+    print("%s has an injected fault: its diskshadow fails with the real COM error. Starting the hosts ..." % FAULTY)
+    fleet.up(demo.root)
+    try:
+        script = "\n".join(demo.env_lines() + [demo.playbook_line()])
+        print("\nThe run, as you would type it:\n\n%s\n" % "\n".join("  $ " + line for line in script.splitlines()))
+        # The printed lines are what runs (through the shell), so a copied command behaves the same.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_COLLECTIONS_PATH", "QUIESCE_REPORT"))}
+        proc = subprocess.run(["bash", "-c", script], env=env, cwd=str(REPO), check=False)
+        print("\nansible-playbook exited with %d (%s)." % (
+            proc.returncode, "every host backed up" if proc.returncode == 0 else
+            "2 means a host failed: %s, as injected" % FAULTY if proc.returncode == 2 else "see above"))
+        restore_check(demo, hosts)
     finally:
-        fleet.down(root)
+        fleet.down(demo.root)
+    fleet.set_fault(demo.root / "hosts" / FAULTY, "fail", None)
+    latest = demo.reports / "backup-report-latest.html"
+    print("\nReports: %s (every run: %s)" % (demo.shown(latest), demo.shown(demo.reports / "index.html")))
+    print("\nThe simulated fleet is stopped and %s's fault is cleared. Run it again yourself, against the same\n"
+          "fleet (add --check to the ansible-playbook line for a preview that changes nothing):\n\n%s\n"
+          % (FAULTY, demo.again()))
+    print("To inject the fault again before a run:\n\n  %s\n" % demo.fault_line())
+    return 0 if latest.exists() else 1
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="demo.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=str(REPO / "build"),
+                        help="where the fleet, the staged collection and the reports live (default: build/)")
+    parser.add_argument("action", nargs="?", default="demo", choices=["demo", "fleet-up", "fleet-down"])
+    args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
+    demo = Demo(Path(args.build))
+    if args.action == "demo":
+        return run_demo(demo)
+    if args.action == "fleet-up":
+        demo.up()
+        print("The simulated fleet runs (%d hosts, inventory %s). Run the playbook against it:\n\n%s\n\n"
+              "Stop it with: %s" % (len(fleet.host_dirs(demo.root)), demo.shown(demo.root / "inventory.yml"),
+                                    "\n".join("  " + line for line in demo.env_lines() + [demo.playbook_line()]),
+                                    demo.make("fleet-down")))
+        return 0
+    if (demo.root / "fleet.json").exists():
+        fleet.down(demo.root)
+        print("The simulated fleet in %s is stopped." % demo.shown(demo.root))
+    else:
+        print("No simulated fleet in %s (make demo or make fleet-up creates it)." % demo.shown(demo.root))
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SKIP_TOP = {".git", ".venv", ".tox", "build", "dist"}
+SKIP_TOP = {".git", ".venv", ".venv-test", ".tox", "build", "dist"}
 
 
 def tracked_files(repo: Path) -> list[str]:
