@@ -8,7 +8,11 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import inventory
+from ansible_collections.quiesce.domino.plugins.module_utils import methods
+from ansible_collections.quiesce.domino.plugins.module_utils import plans
+from ansible_collections.quiesce.domino.plugins.module_utils import watchdog
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -17,7 +21,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import out
 
 ARGSPEC = {
     "state": {"type": "str", "required": True, "choices": ["frozen", "thawed"]},
-    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(methods.METHODS)},
     "allow_downtime": {"type": "bool", "default": False},
     "service": {"type": "str"},
     "watchdog_seconds": {"type": "int", "default": 300},
@@ -48,8 +52,8 @@ class ActionModule(QuiesceAction):
         self._allow_downtime = args["allow_downtime"]
         inv = discover(self)
         try:
-            inst = dom.select_installation(inv["installations"], service)
-        except dom.DominoError as exc:
+            inst = inventory.select_installation(inv["installations"], service)
+        except DominoError as exc:
             raise QuiesceActionError(str(exc), installations=[i["service"] for i in inv["installations"]])
         tools = self.tools(inst["program_dir"])
         if args["state"] == "frozen":
@@ -63,12 +67,12 @@ class ActionModule(QuiesceAction):
             if requested not in ("auto", current):
                 raise QuiesceActionError("method: %s is already frozen by %s; thaw it first" % (inst["service"], current))
             out = result_base(inst, current)
-            out.update(changed=False, frozen_at=dom.iso_ms(dom.frozen_ms(inst.get("watchdog"))),
+            out.update(changed=False, frozen_at=watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog"))),
                        watchdog=inst.get("watchdog"), msg="already frozen by %s" % current)
             return out
         try:
-            method = dom.choose_method(requested, inst["methods"], self._allow_downtime)
-        except dom.DominoError as exc:
+            method = methods.choose_method(requested, inst["methods"], self._allow_downtime)
+        except DominoError as exc:
             raise QuiesceActionError(str(exc), methods=inst["methods"])
         if method in ("shutdown", "backup_task") and not inst.get("answers") and inst.get("state") == "RUNNING":
             raise QuiesceActionError("service: %s runs but does not answer (%s); refusing to freeze a server whose "
@@ -83,8 +87,8 @@ class ActionModule(QuiesceAction):
         if method == "vss_writer" and inst["tasks"].get("backupvss"):
             out.update(changed=False, msg="backupvss runs; VSS freezes Domino during the shadow copy creation")
             return out
-        plan = dom.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout,
-                               start_timeout)
+        plan = plans.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout,
+                                 start_timeout)
         out["changed"] = True
         if self._task.check_mode:
             out["plan"] = plan
@@ -93,7 +97,7 @@ class ActionModule(QuiesceAction):
         out["steps"] = step_summary(run["steps"])
         if not run["ok"]:
             # released only on evidence: the rescue's check (service RUNNING, the hook's done.json) succeeded
-            evidence = next((r for r in run.get("rescue", []) or [] if r["name"] == dom.RESCUE_EVIDENCE_STEP), None)
+            evidence = next((r for r in run.get("rescue", []) or [] if r["name"] == plans.RESCUE_EVIDENCE_STEP), None)
             released = evidence is None or evidence["status"] == "ok"
             out["released"] = released
             raise QuiesceActionError("freeze by %s failed: %s%s" % (
@@ -101,9 +105,9 @@ class ActionModule(QuiesceAction):
                 "; Domino is NOT confirmed released (%s): the watchdog stays armed and releases it by its deadline"
                 % (evidence.get("error") or "no evidence")), **out)
         ends = [r["end_ms"] for r in run["steps"] if r.get("end_ms")]
-        out["frozen_at"] = dom.iso_ms(max(ends) if ends else run.get("ended_ms"))
+        out["frozen_at"] = watchdog.iso_ms(max(ends) if ends else run.get("ended_ms"))
         if "watchdog" in run:
-            out["watchdog"] = {"task": dom.task_name(inst), "deadline_utc": run["watchdog"].get("deadline_utc"),
+            out["watchdog"] = {"task": watchdog.task_name(inst), "deadline_utc": run["watchdog"].get("deadline_utc"),
                                "deadline_local": run["watchdog"].get("deadline_local"), "seconds": watchdog_seconds}
         killed = next((r for r in run["steps"] if r["name"] == "nsd -kill after the deadline"), None)
         if killed and killed["status"] == "ok":
@@ -122,8 +126,8 @@ class ActionModule(QuiesceAction):
             return out
         out = result_base(inst, method)
         out["changed"] = True
-        out["frozen_at"] = dom.iso_ms(dom.frozen_ms(inst.get("watchdog")))
-        plan = dom.thaw_plan(inst, method, tools, self.platform, start_timeout)
+        out["frozen_at"] = watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog")))
+        plan = plans.thaw_plan(inst, method, tools, self.platform, start_timeout)
         if self._task.check_mode:
             out["plan"] = plan
             return out
@@ -134,8 +138,8 @@ class ActionModule(QuiesceAction):
                                      "deadline" % (method, outcome_message(run)), **out)
         ends = [r["end_ms"] for r in run["steps"] if r["name"] != "disarm watchdog" and r.get("end_ms")]
         thawed = max(ends) if ends else run.get("ended_ms")
-        out["thawed_at"] = dom.iso_ms(thawed)
-        frozen = dom.frozen_ms(inst.get("watchdog"))
+        out["thawed_at"] = watchdog.iso_ms(thawed)
+        frozen = watchdog.frozen_ms(inst.get("watchdog"))
         out["held_ms"] = thawed - frozen if frozen is not None and thawed is not None else None
         if method == "backup_task":
             # Domino leaves backup mode after the hook let go and writes the .DELTA files; the collection's
@@ -147,5 +151,5 @@ class ActionModule(QuiesceAction):
             out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], hold["backup_start"]) if hold["backup_start"] else None
             if not hold["left_ms"]:
                 out["warnings"] = ["Domino did not finish leaving backup mode within %d s; the .DELTA files of backup %s "
-                                   "are not kept yet" % (dom.LEAVE_SECONDS, hold["backup_start"])]
+                                   "are not kept yet" % (plans.LEAVE_SECONDS, hold["backup_start"])]
         return out

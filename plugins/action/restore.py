@@ -9,7 +9,8 @@ import datetime
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import inventory
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
@@ -94,8 +95,8 @@ class ActionModule(QuiesceAction):
         service = cli.service_name("service", args["service"]) if args["service"] is not None else None
         inv = discover(self)
         try:
-            inst = dom.select_installation(inv["installations"], service)
-        except dom.DominoError as exc:
+            inst = inventory.select_installation(inv["installations"], service)
+        except DominoError as exc:
             raise QuiesceActionError(str(exc))
         data_dir = cli.windows_folder("data directory", inst["data_dir"] or "")
         in_place = restore_to is None or restore_to.lower() == data_dir.lower()

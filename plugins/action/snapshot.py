@@ -11,7 +11,10 @@ import typing as t
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
 from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import inventory
+from ansible_collections.quiesce.domino.plugins.module_utils import methods
+from ansible_collections.quiesce.domino.plugins.module_utils import plans
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
@@ -24,7 +27,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import 
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
-    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(dom.METHODS)},
+    "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(methods.METHODS)},
     "allow_downtime": {"type": "bool", "default": False},
     "service": {"type": "str"},
     "volumes": {"type": "list", "elements": "str", "default": []},
@@ -93,20 +96,20 @@ class ActionModule(QuiesceAction):
         if not culture.get("supported"):
             raise QuiesceActionError("snapshot refused: %s; nothing was touched" % culture.get("reason"), culture=culture)
         try:
-            inst = dom.select_installation(inv["installations"], service)
+            inst = inventory.select_installation(inv["installations"], service)
             if inst["frozen_by"]:
-                raise dom.DominoError("service: %s is already frozen by %s; thaw it first (quiesce.domino.backup_mode)"
-                                      % (inst["service"], inst["frozen_by"]))
+                raise DominoError("service: %s is already frozen by %s; thaw it first (quiesce.domino.backup_mode)"
+                                  % (inst["service"], inst["frozen_by"]))
             stopped = inst.get("state") == "STOPPED"
             if stopped and args["method"] in ("vss_writer", "backup_task"):
-                raise dom.DominoError("method: %s needs a running Domino server, but %s is STOPPED (not by "
-                                      "quiesce.domino); use method=shutdown or auto to snapshot the stopped server, "
-                                      "which stays stopped" % (args["method"], inst["service"]))
+                raise DominoError("method: %s needs a running Domino server, but %s is STOPPED (not by "
+                                  "quiesce.domino); use method=shutdown or auto to snapshot the stopped server, "
+                                  "which stays stopped" % (args["method"], inst["service"]))
             if stopped:
                 method = "none" if args["method"] == "none" else "shutdown"
             else:
-                method = dom.choose_method(args["method"], inst["methods"], args["allow_downtime"])
-        except dom.DominoError as exc:
+                method = methods.choose_method(args["method"], inst["methods"], args["allow_downtime"])
+        except DominoError as exc:
             chosen = next((i for i in inv["installations"] if service and i["service"].lower() == service.lower()),
                           inv["installations"][0] if inv["installations"] else {})
             raise QuiesceActionError(str(exc), methods=chosen.get("methods") or {})
@@ -142,8 +145,8 @@ class ActionModule(QuiesceAction):
         alias_of = {vol.upper(): alias for vol, alias in pairs}
         lines = ds.render_create(pairs, writers=writers, writer_verify=[writer_id] if writer_id else [],
                                  expose={alias_of[vol]: letter for vol, letter in exposed.items()} if target else None,
-                                 exec_before_create=dom.WAIT_CMD_PATH if method == "backup_task" else None,
-                                 exec_after_create=dom.RELEASE_CMD_PATH if method == "backup_task" else None)
+                                 exec_before_create=plans.WAIT_CMD_PATH if method == "backup_task" else None,
+                                 exec_after_create=plans.RELEASE_CMD_PATH if method == "backup_task" else None)
         script = ds.render(lines)
         tools = self.tools(inst["program_dir"])
         stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
@@ -158,15 +161,15 @@ class ActionModule(QuiesceAction):
                     if loc["kind"] == "data" or str(loc.get("path") or "")[:2].upper() in {v.upper() for v in volumes}]
             sizes = [{"path": u["source"], "files": u["files"]} for u in locs.robocopy_units(live)] or [
                 {"path": cli.windows_folder("data directory", inst["data_dir"]), "files": None}]
-            preflight.append(rc.fs_step(dom.PREFLIGHT_STEP, tools, "fit", {
+            preflight.append(rc.fs_step(plans.PREFLIGHT_STEP, tools, "fit", {
                 "sources": sizes, "base": "%s\\%s" % (dest.rstrip("\\"), folder), "margin": args["space_margin"]},
                 timeout=600))
         # A server someone else stopped is snapshotted as it is, and left stopped: nothing is stopped or started.
-        plan = dom.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
-                                 start_timeout, hold_timeout, create_timeout, stale_script=stale, stale_at=target if stale else None,
-                                 lock_steps=locks,
-                                 preflight=preflight,
-                                 expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)])
+        plan = plans.snapshot_plan(inst, "none" if stopped else method, tools, self.platform, script, watchdog_seconds, shutdown_timeout,
+                                   start_timeout, hold_timeout, create_timeout, stale_script=stale, stale_at=target if stale else None,
+                                   lock_steps=locks,
+                                   preflight=preflight,
+                                   expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)])
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
@@ -188,7 +191,7 @@ class ActionModule(QuiesceAction):
             out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})
             return out
         run = self.run_plan(plan)
-        out.update(dom.freeze_window(run, "none" if stopped else method))
+        out.update(plans.freeze_window(run, "none" if stopped else method))
         if method == "backup_task":
             # Where the hook keeps this backup's .DELTA files: snapshot_copy puts them into the copy.
             out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], out["backup_start"]) if out.get("backup_start") else None
@@ -196,7 +199,7 @@ class ActionModule(QuiesceAction):
                 out.setdefault("warnings", []).append(
                     "Domino had not finished leaving backup mode when the snapshot returned; snapshot_copy waits "
                     "for the delta files (delta_timeout)")
-        create = planlib.find_record(run, dom.CREATE_STEP) or {}
+        create = planlib.find_record(run, plans.CREATE_STEP) or {}
         parsed = ds.parse_transcript((create.get("stdout") or "") + "\n" + (create.get("stderr") or ""))
         recorded_ids, unrecorded = ledger.recorded(run)
         if unrecorded:
@@ -227,7 +230,7 @@ class ActionModule(QuiesceAction):
             out["lock"] = taken
             if taken.get("taken_over"):
                 out.setdefault("warnings", []).append("took over a stale host lock of %s" % taken.get("previous_owner"))
-        running = planlib.find_record(run, dom.STILL_RUNNING_STEP)
+        running = planlib.find_record(run, plans.STILL_RUNNING_STEP)
         if running is not None and running["status"] in ("failed", "timeout", "error"):
             raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "
                                      "a server stopped by someone else is not stopped, held or started by "
@@ -239,7 +242,7 @@ class ActionModule(QuiesceAction):
                                      "replace_stale deletes only the collection's own. Choose another expose_as, or "
                                      "unexpose or delete it yourself if it is not needed; Domino was not touched"
                                      % (target, ", ".join(foreign)), **out)
-        letters = planlib.find_record(run, dom.LETTERS_FREE_STEP)
+        letters = planlib.find_record(run, plans.LETTERS_FREE_STEP)
         if letters is not None and letters["status"] in ("failed", "timeout", "error"):
             try:
                 taken = cli.parse_json_document(letters.get("stdout") or "").get("taken") or []
@@ -248,7 +251,7 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("snapshot refused: drive letter %s is in use on the host (checked just before the "
                                      "freeze, after any stale exposure of ours was removed); choose another expose_as, "
                                      "or free it; Domino was not touched" % ", ".join(taken or ["?"]), **out)
-        space = planlib.find_record(run, dom.PREFLIGHT_STEP)
+        space = planlib.find_record(run, plans.PREFLIGHT_STEP)
         if space is not None and space["status"] != "ok":
             try:
                 doc = cli.parse_json_document(space.get("stdout") or "")
@@ -265,7 +268,7 @@ class ActionModule(QuiesceAction):
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
             reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())})
         held = locks if run["ok"] else None  # every step ran ok, so no rescue freed the host lock
-        if reason and failed_name in (None, dom.CREATE_STEP):
+        if reason and failed_name in (None, plans.CREATE_STEP):
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
             self._discard(tools, parsed, out, None, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))

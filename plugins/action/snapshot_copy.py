@@ -14,7 +14,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
-from ansible_collections.quiesce.domino.plugins.module_utils.domino import iso_ms
+from ansible_collections.quiesce.domino.plugins.module_utils.watchdog import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli

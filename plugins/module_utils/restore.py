@@ -9,7 +9,7 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import services
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -233,7 +233,7 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
     log = log or {"action": None}
     files = {"unexpose.dsh": planlib.plan_file(ds.render(ds.render_unexpose(expose_as)), encoding="ascii")}
     steps = [planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
-                          retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE))]
+                          retry=planlib.retry_until(10, 1.0, until_stdout=services.STOPPED_RE))]
     if log["action"] == "replace" and log["inside_data"]:
         steps.append(set_aside_step(tools, log))
     for index, place in enumerate(places):
@@ -321,7 +321,7 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
     steps = []
     if in_place:
         steps.append(planlib.step("Domino must be stopped", [tools["sc"], "query", service], ok_rc="any",
-                                  retry=planlib.retry_until(10, 1.0, until_stdout=dom.STOPPED_RE)))
+                                  retry=planlib.retry_until(10, 1.0, until_stdout=services.STOPPED_RE)))
     if refuse_deltas:
         # Nothing in HCL's documentation applies a .DELTA that lies beside a database when Domino starts or opens
         # it: only Domino's restore does.  So databases with change info are not copied back in place unasked.

@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.module_utils.console import ConsoleError
 from ansible_collections.quiesce.domino.plugins.module_utils.diskshadow import DiskShadowError
-from ansible_collections.quiesce.domino.plugins.module_utils.domino import DominoError
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils.plan import PlanError
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
 

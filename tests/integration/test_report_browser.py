@@ -99,16 +99,16 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
 def assert_timeline_layout(probe: dict[str, t.Any]) -> None:
     assert probe["scrollWidth"] <= probe["width"], "the page scrolls sideways"
     rows = probe["rows"]
-    bars = [bar for row in rows for bar in row["bars"]]
+    bars = [box for row in rows for box in row["bars"]]
     for row in rows:
         assert not row["clipped"], "label of %s is cut off" % row["host"]
         assert row["text"].replace("\n", "").startswith(row["host"]), row["text"]  # the whole name shows
         assert row["label"]["r"] <= row["track"]["l"], "label of %s reaches into the bars" % row["host"]
         for part in (row["name"], row["status"]):
             if part:
-                assert not any(overlap(part, bar) for bar in bars), "bars cover the label of %s" % row["host"]
-        for bar in row["bars"]:
-            assert row["track"]["l"] - 0.5 <= bar["l"] and bar["r"] <= row["track"]["r"] + 1, (row["host"], bar)
+                assert not any(overlap(part, box) for box in bars), "bars cover the label of %s" % row["host"]
+        for box in row["bars"]:
+            assert row["track"]["l"] - 0.5 <= box["l"] and box["r"] <= row["track"]["r"] + 1, (row["host"], box)
     for i, row in enumerate(rows):  # rows do not run into each other
         for other in rows[i + 1:]:
             assert row["track"]["b"] <= other["track"]["t"] + 0.5 and row["label"]["b"] <= other["label"]["t"] + 0.5

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import inventory as inventory_lib
+from ansible_collections.quiesce.domino.plugins.module_utils import methods as method_lib
+from ansible_collections.quiesce.domino.plugins.module_utils import plans
+from ansible_collections.quiesce.domino.plugins.module_utils import watchdog
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 INI1 = ("[Notes]\r\nDirectory=D:\\Domino\\data1\r\nServerName=srv1/ACME\r\nTRANSLOG_Status=1\r\nTRANSLOG_Style=1\r\n"
@@ -46,7 +50,7 @@ SVC2 = {"Name": "Lotus Domino Server (EDominodata2)", "State": "Stopped", "Start
 
 
 def test_partitioned_server_is_discovered_with_both_partitions():
-    inv = dom.parse_inventory(inventory([SVC1, SVC2]))
+    inv = inventory_lib.parse_inventory(inventory([SVC1, SVC2]))
     assert inv["partitioned"] is True and inv["drives_in_use"] == ["C:", "D:", "E:"]
     first, second = inv["installations"]
     assert first["data_dir"] == "D:\\Domino\\data1" and first["notes_ini"] == "D:\\Domino\\data1\\notes.ini"
@@ -56,41 +60,41 @@ def test_partitioned_server_is_discovered_with_both_partitions():
     assert second["data_volume"] == "E:" and second["state"] == "STOPPED" and second["answers"] is False
     assert second["daos"]["base_path"] == "E:\\Domino\\data2\\DAOS"  # relative to the data directory: inside it
     assert [loc["kind"] for loc in second["locations"]] == ["data"]
-    methods = dom.possible_methods(first, inv["os"]["build"], inv["partitioned"])
+    methods = method_lib.possible_methods(first, inv["os"]["build"], inv["partitioned"])
     assert methods["vss_writer"]["possible"] is False and "partitioned server" in methods["vss_writer"]["why"]
-    assert dom.recommended_method(methods) is None and dom.recommended_method(methods, allow_downtime=True) == "shutdown"
-    with pytest.raises(dom.DominoError, match="method: auto found no method that keeps Domino online .*allow_downtime=true"):
-        dom.choose_method("auto", methods)
-    with pytest.raises(dom.DominoError, match="this host has 2 Domino servers"):
-        dom.select_installation(inv["installations"], None)
-    assert dom.select_installation(inv["installations"], "lotus domino server (edominodata2)") is second
+    assert method_lib.recommended_method(methods) is None and method_lib.recommended_method(methods, allow_downtime=True) == "shutdown"
+    with pytest.raises(DominoError, match="method: auto found no method that keeps Domino online .*allow_downtime=true"):
+        method_lib.choose_method("auto", methods)
+    with pytest.raises(DominoError, match="this host has 2 Domino servers"):
+        inventory_lib.select_installation(inv["installations"], None)
+    assert inventory_lib.select_installation(inv["installations"], "lotus domino server (edominodata2)") is second
 
 
 def test_every_place_of_the_server_and_the_evidence_that_it_answers():
-    first = dom.parse_inventory(inventory([SVC1, SVC2]))["installations"][0]
+    first = inventory_lib.parse_inventory(inventory([SVC1, SVC2]))["installations"][0]
     assert [(loc["kind"], loc["path"]) for loc in first["locations"]] == [
         ("data", "D:\\Domino\\data1"), ("translog", "L:\\translog1"), ("daos", "N:\\DAOS"), ("link", "M:\\archive")]
     assert first["volumes"] == ["D:", "L:", "M:", "N:"] and first["server_id"] == "D:\\Domino\\data1\\server.id"
     assert first["answers"] is True and first["answers_by"].startswith("service running, server process alive")
     assert first["tasks"] == {"backup": False, "backupvss": True}
-    warnings = dom.backup_warnings(first)
+    warnings = inventory_lib.backup_warnings(first)
     assert any("archive-style transaction logging" in w for w in warnings)
     assert any("DAOS deferred deletion interval is 0 days" in w for w in warnings)
-    closed = dom.parse_inventory(inventory([SVC1], port_open=False))["installations"][0]
+    closed = inventory_lib.parse_inventory(inventory([SVC1], port_open=False))["installations"][0]
     assert closed["answers"] is False and "NRPC port closed" in closed["answers_by"]
-    orphan = dom.parse_inventory(inventory([SVC1], processes=[]))["installations"][0]
+    orphan = inventory_lib.parse_inventory(inventory([SVC1], processes=[]))["installations"][0]
     assert orphan["answers"] is False and "no server process" in orphan["answers_by"]
 
 
 def test_no_domino_and_old_windows():
-    inv = dom.parse_inventory(inventory([]))
-    with pytest.raises(dom.DominoError, match="no Domino server is installed on this host"):
-        dom.select_installation(inv["installations"], None)
-    single = dom.parse_inventory(inventory([SVC1], build="14393"))["installations"][0]
-    methods = dom.possible_methods(single, 14393, False)
+    inv = inventory_lib.parse_inventory(inventory([]))
+    with pytest.raises(DominoError, match="no Domino server is installed on this host"):
+        inventory_lib.select_installation(inv["installations"], None)
+    single = inventory_lib.parse_inventory(inventory([SVC1], build="14393"))["installations"][0]
+    methods = method_lib.possible_methods(single, 14393, False)
     assert "needs Windows Server 2019 or 2022 (build 14393)" in methods["vss_writer"]["why"]
-    with pytest.raises(dom.DominoError, match="method: vss_writer is not possible on this server"):
-        dom.choose_method("vss_writer", methods)
+    with pytest.raises(DominoError, match="method: vss_writer is not possible on this server"):
+        method_lib.choose_method("vss_writer", methods)
 
 
 def test_frozen_state_comes_from_the_watchdog_record_or_the_hold():
@@ -98,27 +102,27 @@ def test_frozen_state_comes_from_the_watchdog_record_or_the_hold():
           "description": "quiesce.domino watchdog; method=shutdown; seconds=300; deadline_utc=2026-11-22T10:05:00Z; "
                          "service=Lotus Domino Server (DDominodata1)"}
     stopped = dict(SVC1, State="Stopped", ProcessId=0)
-    inv = dom.parse_inventory(inventory([stopped], watchdogs=[wd], processes=[]))
+    inv = inventory_lib.parse_inventory(inventory([stopped], watchdogs=[wd], processes=[]))
     inst = inv["installations"][0]
-    assert dom.thaw_method(inst, inv["now_utc"]) == "shutdown"
+    assert method_lib.thaw_method(inst, inv["now_utc"]) == "shutdown"
     frozen = datetime.datetime(2026, 11, 22, 10, 0, 0, tzinfo=datetime.timezone.utc)
-    assert dom.frozen_ms(inst["watchdog"]) == int(frozen.timestamp() * 1000)  # deadline 10:05:00Z minus 300 s
+    assert watchdog.frozen_ms(inst["watchdog"]) == int(frozen.timestamp() * 1000)  # deadline 10:05:00Z minus 300 s
     # After the deadline the watchdog has fired: the record no longer holds the freeze, but a server still stopped
     # under our record is ours (the watchdog's start failed) and a thaw starts it.  A stopped server without our
     # record was stopped by someone else: a thaw does not start it.
-    late = dom.parse_inventory(inventory([stopped], watchdogs=[wd], now="2026-11-22T10:06:00Z", processes=[]))
-    assert dom.frozen_state(late["installations"][0], late["now_utc"]) is None
-    assert dom.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
-    theirs = dom.parse_inventory(inventory([stopped], processes=[]))
-    assert dom.thaw_method(theirs["installations"][0], theirs["now_utc"]) is None
-    held = dom.parse_inventory(inventory([SVC1], held=["D:\\Domino\\data1"]))
-    assert dom.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
-    assert dom.thaw_method(dom.parse_inventory(inventory([SVC1]))["installations"][0], None) is None
+    late = inventory_lib.parse_inventory(inventory([stopped], watchdogs=[wd], now="2026-11-22T10:06:00Z", processes=[]))
+    assert method_lib.frozen_state(late["installations"][0], late["now_utc"]) is None
+    assert method_lib.thaw_method(late["installations"][0], late["now_utc"]) == "shutdown"
+    theirs = inventory_lib.parse_inventory(inventory([stopped], processes=[]))
+    assert method_lib.thaw_method(theirs["installations"][0], theirs["now_utc"]) is None
+    held = inventory_lib.parse_inventory(inventory([SVC1], held=["D:\\Domino\\data1"]))
+    assert method_lib.thaw_method(held["installations"][0], held["now_utc"]) == "backup_task"
+    assert method_lib.thaw_method(inventory_lib.parse_inventory(inventory([SVC1]))["installations"][0], None) is None
 
 
 def test_watchdog_xml_runs_release_actions_at_the_template_deadline():
     inst = {"service": "HCL Domino Server (DDominodata)"}
-    xml = dom.watchdog_xml(inst, "shutdown", 300, [["C:\\Windows\\System32\\sc.exe", "start", inst["service"]]])
+    xml = watchdog.watchdog_xml(inst, "shutdown", 300, [["C:\\Windows\\System32\\sc.exe", "start", inst["service"]]])
     assert "<StartBoundary>@@WATCHDOG_DEADLINE_LOCAL@@</StartBoundary>" in xml
     assert '<Arguments>start "HCL Domino Server (DDominodata)"</Arguments>' in xml
     assert "<UserId>S-1-5-18</UserId>" in xml and "deadline_utc=@@WATCHDOG_DEADLINE_UTC@@" in xml
@@ -138,11 +142,11 @@ DELTAS_OUT = json.dumps({"held": HELD, "collected": {"started_ms": 1700000001190
 def test_backup_task_window_runs_from_the_hold_until_domino_left_backup_mode():
     result = {"steps": [_rec("reset the hold", 1700000000000, 1700000000040),
                         _rec("start Domino Backup", 1700000000040, 1700000000900),
-                        _rec(dom.CREATE_STEP, 1700000000900, 1700000001090)],
+                        _rec(plans.CREATE_STEP, 1700000000900, 1700000001090)],
               "finally": [_rec("release the hold", 1700000001090, 1700000001130),
-                          _rec(dom.DONE_STEP, 1700000001130, 1700000001170, DONE_OUT),
-                          _rec(dom.DELTAS_STEP, 1700000001170, 1700000001300, DELTAS_OUT)]}
-    window = dom.freeze_window(result, "backup_task")
+                          _rec(plans.DONE_STEP, 1700000001130, 1700000001170, DONE_OUT),
+                          _rec(plans.DELTAS_STEP, 1700000001170, 1700000001300, DELTAS_OUT)]}
+    window = plans.freeze_window(result, "backup_task")
     # held_ms to the start of the Backup snapshot command: Domino had left backup mode and written the deltas
     assert window["frozen_ms"] == 190 and window["left_backup_mode"] is True
     assert window["frozen_at"] == "2023-11-14T22:13:21.000Z" and window["thawed_at"] == "2023-11-14T22:13:21.190Z"
@@ -150,8 +154,8 @@ def test_backup_task_window_runs_from_the_hold_until_domino_left_backup_mode():
     assert window["backup_start"] == "20231114221320" and window["deltas"] == [{"path": "mail\\a.nsf.DELTA", "size": 12}]
     # The deltas never came: the hook's own release bounds the window.
     result["finally"][2]["status"] = "failed"
-    window = dom.freeze_window(result, "backup_task")
+    window = plans.freeze_window(result, "backup_task")
     assert window["frozen_ms"] == 150 and window["left_backup_mode"] is False and window["deltas"] == []
     # Without any record of the hook the plan's own steps bound the window.
     result["finally"][1]["stdout"] = ""
-    assert dom.freeze_window(result, "backup_task")["frozen_ms"] == 1300
+    assert plans.freeze_window(result, "backup_task")["frozen_ms"] == 1300

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
-from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+from ansible_collections.quiesce.domino.plugins.module_utils import inventory as inventory_lib
+from ansible_collections.quiesce.domino.plugins.module_utils import methods as method_lib
+from ansible_collections.quiesce.domino.plugins.module_utils import services
+from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import process
@@ -41,10 +44,10 @@ def _blocks(text: str) -> list[str]:
 def test_sc_state_by_code_english_kernel_driver(crlf):
     # TYPE "1  KERNEL_DRIVER" shares the code 1 with STOPPED: the state line is told apart by the name after the code
     stopped, running = _blocks(sample("sc_query_en_kernel_driver.txt", crlf))
-    assert dom.sc_state(stopped) == "STOPPED"
-    assert dom.sc_state(running) == "RUNNING"
-    assert re.search(dom.STOPPED_RE, stopped) and not re.search(dom.RUNNING_RE, stopped)
-    assert re.search(dom.RUNNING_RE, running) and not re.search(dom.STOPPED_RE, running)
+    assert services.sc_state(stopped) == "STOPPED"
+    assert services.sc_state(running) == "RUNNING"
+    assert re.search(services.STOPPED_RE, stopped) and not re.search(services.RUNNING_RE, stopped)
+    assert re.search(services.RUNNING_RE, running) and not re.search(services.STOPPED_RE, running)
 
 
 @pytest.mark.parametrize("name, state", [
@@ -55,24 +58,24 @@ def test_sc_state_by_code_english_kernel_driver(crlf):
 ])
 def test_sc_state_whatever_the_label(name, state):
     text = sample(name, crlf=True)
-    assert dom.sc_state(text) == state
-    assert bool(re.search(dom.STOPPED_RE, text)) is (state == "STOPPED")
-    assert bool(re.search(dom.RUNNING_RE, text)) is (state == "RUNNING")
+    assert services.sc_state(text) == state
+    assert bool(re.search(services.STOPPED_RE, text)) is (state == "STOPPED")
+    assert bool(re.search(services.RUNNING_RE, text)) is (state == "RUNNING")
 
 
 def test_sc_state_unreadable_output_is_no_state():
-    assert dom.sc_state("") is None
-    assert dom.sc_state("[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does "
-                        "not exist as an installed service.\r\n") is None
+    assert services.sc_state("") is None
+    assert services.sc_state("[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does "
+                             "not exist as an installed service.\r\n") is None
     # the exit code 1077 and a name that only starts like a state are not a state
-    assert dom.sc_state("        WIN32_EXIT_CODE    : 1  STOPPEDX\r\n        X : 1077  (0x435)\r\n") is None
+    assert services.sc_state("        WIN32_EXIT_CODE    : 1  STOPPEDX\r\n        X : 1077  (0x435)\r\n") is None
 
 
 def test_the_retry_condition_of_a_plan_holds_on_a_localized_host():
     # the same pattern the executor searches in until_stdout (process.py, the POSIX executor and the twin)
     plan = planlib.validate_plan(planlib.build_plan("wait", "windows", [planlib.step(
         "wait", ["C:\\Windows\\System32\\sc.exe", "query", "x"], ok_rc="any",
-        retry=planlib.retry_until(5, 0.5, until_stdout=dom.RUNNING_RE))]))
+        retry=planlib.retry_until(5, 0.5, until_stdout=services.RUNNING_RE))]))
     retry = plan["steps"][0]["retry"]
     record = {"status": "ok", "rc": 0, "stdout": sample("sc_query_de_running.constructed.txt", crlf=True)}
     assert process._condition_met(record, retry)
@@ -81,7 +84,7 @@ def test_the_retry_condition_of_a_plan_holds_on_a_localized_host():
 
 
 def test_every_sc_wait_in_the_plans_reads_the_code():
-    for pattern in (dom.STOPPED_RE, dom.RUNNING_RE):
+    for pattern in (services.STOPPED_RE, services.RUNNING_RE):
         assert "STATE" not in pattern.replace("STATES", "")
         re.compile(pattern)
 
@@ -317,8 +320,8 @@ def test_an_unsupported_culture_refuses_every_method_before_anything_is_frozen()
     assert all(not m["possible"] and "de-DE" in m["why"] for m in inst["methods"].values())
     assert inst["recommended_method"] is None
     for method in ("auto", "vss_writer", "backup_task", "shutdown", "none"):
-        with pytest.raises(dom.DominoError, match="de-DE"):
-            dom.choose_method(method, inst["methods"], allow_downtime=True)
+        with pytest.raises(DominoError, match="de-DE"):
+            method_lib.choose_method(method, inst["methods"], allow_downtime=True)
 
 
 def test_an_english_host_keeps_its_methods():
@@ -326,11 +329,11 @@ def test_an_english_host_keeps_its_methods():
     assert inv["culture"]["supported"] is True and inv["culture"]["format_culture"] == "de-DE"
     [inst] = inv["installations"]
     assert inst["methods"]["none"]["possible"] and inst["methods"]["shutdown"]["possible"]
-    assert dom.choose_method("shutdown", inst["methods"]) == "shutdown"
+    assert method_lib.choose_method("shutdown", inst["methods"]) == "shutdown"
 
 
 def test_the_host_inventory_script_reports_the_culture():
-    script = dom.HOST_INVENTORY_SCRIPT
+    script = inventory_lib.HOST_INVENTORY_SCRIPT
     for needle in ("[System.Globalization.CultureInfo]::InstalledUICulture.Name", "(Get-UICulture).Name",
                    "(Get-Culture).Name", "Nls\\CodePage", "'OEMCP'", "culture = $culture"):
         assert needle in script

@@ -105,11 +105,11 @@ def test_the_copy_plan_copies_every_place_into_its_folder_and_writes_the_layout(
 
 
 def test_the_vss_writer_limit_counts_volumes_with_databases_not_the_log_or_daos():
-    from ansible_collections.quiesce.domino.plugins.module_utils import domino as dom
+    from ansible_collections.quiesce.domino.plugins.module_utils import methods as method_lib
     inst = {"version": "12.0.2", "service": "Domino", "data_volume": "D:", "locations": places()[:3]}  # data, translog, daos
-    assert dom.possible_methods(inst, 20348, False)["vss_writer"]["possible"] is True
+    assert method_lib.possible_methods(inst, 20348, False)["vss_writer"]["possible"] is True
     inst["locations"] = places()[:4]  # and a directory link to F:
-    verdict = dom.possible_methods(inst, 20348, False)["vss_writer"]
+    verdict = method_lib.possible_methods(inst, 20348, False)["vss_writer"]
     assert verdict["possible"] is False and "D:, F:" in verdict["why"]
 
 

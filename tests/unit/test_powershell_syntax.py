@@ -68,10 +68,10 @@ def test_parser_rejects_broken_powershell():
 
 
 def _embedded_scripts():
-    from ansible_collections.quiesce.domino.plugins.module_utils import (console, domino, dominobackup, hostlock, robocopy,
+    from ansible_collections.quiesce.domino.plugins.module_utils import (console, dominobackup, inventory, hostlock, robocopy,
                                                                          shadow_ledger, windows_cli)
-    scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": domino.DOMINO_INVENTORY_SCRIPT,
-               "host-inventory": domino.HOST_INVENTORY_SCRIPT}
+    scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": inventory.DOMINO_INVENTORY_SCRIPT,
+               "host-inventory": inventory.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
     scripts["disk-type"] = robocopy._DISK_TYPE
     scripts["lock"] = hostlock.LOCK_SCRIPT

@@ -33,7 +33,7 @@ def requirements(path: Path) -> tuple[list[str], dict[str, str]]:
 def test_runtime_and_test_requirements_are_split_and_each_range_pinned_once():
     runtime_includes, runtime = requirements(REPO / "requirements.txt")
     test_includes, test = requirements(REPO / "requirements-test.txt")
-    _, ee = requirements(REPO / "meta" / "ee-requirements.txt")
+    ee = requirements(REPO / "meta" / "ee-requirements.txt")[1]
     assert runtime_includes == ["meta/ee-requirements.txt"] and "ansible-core" in runtime
     assert not TOOLS & set(runtime) and not TOOLS & set(ee), "a tool in the demo's environment"
     # requirements-test.txt starts with the runtime, then adds tools only

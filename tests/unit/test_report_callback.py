@@ -93,7 +93,7 @@ def files(tmp_path: Path) -> list[str]:
 def test_every_run_keeps_its_files_and_the_index_lists_them(tmp_path, monkeypatch):
     run(tmp_path, monkeypatch, 1795341600.0)  # 2026-11-22T10:00:00Z
     first = (tmp_path / "backup-report-latest.json").read_text()
-    _, shown = run(tmp_path, monkeypatch, 1795345200.0, fail=True)  # an hour later, dom02 fails
+    shown = run(tmp_path, monkeypatch, 1795345200.0, fail=True)[1]  # an hour later, dom02 fails
     assert files(tmp_path) == [
         "backup-report-20261122T100000Z.html", "backup-report-20261122T100000Z.json",
         "backup-report-20261122T100000Z.junit.xml", "backup-report-20261122T110000Z.html",
@@ -122,7 +122,7 @@ def test_two_runs_in_one_second_do_not_overwrite_each_other(tmp_path, monkeypatc
 def test_a_check_mode_run_is_a_preview_that_leaves_real_results_alone(tmp_path, monkeypatch, cli_check, task_check):
     run(tmp_path, monkeypatch, 1795341600.0)
     real = {name: (tmp_path / name).read_bytes() for name in files(tmp_path) if name != "index.html"}
-    _, shown = run(tmp_path, monkeypatch, 1795345200.0, cli_check=cli_check, task_check=task_check)
+    shown = run(tmp_path, monkeypatch, 1795345200.0, cli_check=cli_check, task_check=task_check)[1]
     assert {name: (tmp_path / name).read_bytes() for name in real} == real
     new = sorted(set(files(tmp_path)) - set(real) - {"index.html"})
     assert new == ["backup-report-preview-20261122T110000Z.html", "backup-report-preview-20261122T110000Z.json",
