@@ -37,6 +37,12 @@ class ActionModule(QuiesceAction):
         record = run["steps"][0]
         if record["rc"] == hostlock.BUSY_RC:
             raise QuiesceActionError(hostlock.busy_message(record), owner=who)
-        doc = cli.parse_json_document(record["stdout"])
+        doc = hostlock.read_result(record)
+        if not doc:
+            raise QuiesceActionError("host lock failed: the lock script printed no result (%s)"
+                                     % (record.get("stderr") or record.get("stdout") or "no output").strip()[:300], owner=who)
+        warnings = hostlock.lock_warnings(doc)
         doc.update(changed=bool(doc.get("acquired") or doc.get("released")), owner=who)
+        if warnings:
+            doc["warnings"] = warnings
         return doc

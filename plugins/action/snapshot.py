@@ -226,10 +226,10 @@ class ActionModule(QuiesceAction):
         if lock is not None:
             if lock["status"] != "ok":
                 raise QuiesceActionError("snapshot refused: %s; Domino was not touched" % hostlock.busy_message(lock), **out)
-            taken = cli.parse_json_document(lock["stdout"])
+            taken = hostlock.read_result(lock)
             out["lock"] = taken
-            if taken.get("taken_over"):
-                out.setdefault("warnings", []).append("took over a stale host lock of %s" % taken.get("previous_owner"))
+            for warning in hostlock.lock_warnings(taken):
+                out.setdefault("warnings", []).append(warning)
         running = planlib.find_record(run, plans.STILL_RUNNING_STEP)
         if running is not None and running["status"] in ("failed", "timeout", "error"):
             raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "

@@ -19,50 +19,66 @@ _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 
 # Constant script; data on stdin.  Creating a directory is atomic: exactly one of two runs gets it.  The winner
 # writes owner.json through a temporary file and a rename, so nobody reads it half-written; a loser that finds no
-# readable owner.json yet waits a moment, then judges the lock by the directory's creation time.  A lock older than
-# stale_seconds (host clock) belongs to a run that died: it is taken over by renaming it away first (atomic: of two
-# runs taking over, one rename wins; the other starts again and finds the new lock).  The lock folder is created
-# with an ACL of its own (SYSTEM and Administrators only, nothing inherited): no local user can plant a lock.
+# readable owner.json yet waits a moment, then judges the lock by the directory's creation time.  A lock whose
+# time is further than stale_seconds from the host clock (older: a run that died; in the future: a clock set back
+# or a planted file) is taken over by renaming it away first.  Of two runs taking over, one rename wins; the other
+# may rename the winner's fresh lock instead, so the renamed folder's owner record is compared with the one judged
+# stale, and a folder that is not that lock is renamed back at once.  The lock folder must let only SYSTEM and
+# Administrators write (nothing inherited): checked on every run, not only when it is created, so a folder made by
+# an older version or by someone else is fixed (owner Administrators, protected rules); `acl_fixed` reports it.
 LOCK_SCRIPT = r"""# quiesce.domino:lock
+Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
-$dir = Join-Path $in.root $in.name; $file = Join-Path $dir 'owner.json'
-if (-not [IO.Directory]::Exists($in.root)) {
-  $acl = New-Object System.Security.AccessControl.DirectorySecurity
-  $acl.SetAccessRuleProtection($true, $false)
-  foreach ($sid in 'S-1-5-18', 'S-1-5-32-544') {
-    $who = New-Object System.Security.Principal.SecurityIdentifier($sid)
-    $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
-    $acl.AddAccessRule($rule) }
-  [void][IO.Directory]::CreateDirectory($in.root, $acl) }
-function Read-Owner { for ($i = 0; $i -lt 20; $i++) {
-    try { if ([IO.File]::Exists($file)) { $o = [IO.File]::ReadAllText($file) | ConvertFrom-Json; if ($o.owner) { return $o } } } catch { }
-    if (-not [IO.Directory]::Exists($dir)) { return $null }
+$dir = Join-Path $in.root $in.name
+$ok = 'S-1-5-18', 'S-1-5-32-544'
+$sid = [Security.Principal.SecurityIdentifier]
+function Get-Ms { [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }
+function New-LockAcl { $a = New-Object System.Security.AccessControl.DirectorySecurity
+  $a.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($ok[1]))); $a.SetAccessRuleProtection($true, $false)
+  foreach ($s in $ok) {
+    $who = New-Object System.Security.Principal.SecurityIdentifier($s)
+    $a.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))) }
+  $a }
+$fixed = $false
+if (-not [IO.Directory]::Exists($in.root)) { [void][IO.Directory]::CreateDirectory($in.root, (New-LockAcl)) } else {
+  $d = [IO.DirectoryInfo]::new($in.root); $c = $d.GetAccessControl()
+  $bad = @($c.GetAccessRules($true, $true, $sid) |
+    Where-Object { $ok -notcontains $_.IdentityReference.Value -and [string]$_.AccessControlType -eq 'Allow' })
+  if (-not $c.AreAccessRulesProtected -or $bad.Count -gt 0 -or $ok -notcontains $c.GetOwner($sid).Value) {
+    $d.SetAccessControl((New-LockAcl)); $fixed = $true } }
+function Read-Owner([string]$Path) { $f = Join-Path $Path 'owner.json'
+  for ($i = 0; $i -lt 20; $i++) {
+    try { $o = [IO.File]::ReadAllText($f) | ConvertFrom-Json; if ($o.owner) { return $o } } catch { }
+    if (-not [IO.Directory]::Exists($Path)) { return $null }
     Start-Sleep -Milliseconds 250 }
-  $born = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($dir)).ToUnixTimeMilliseconds()
-  return [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = $born } }
-if ($in.action -eq 'release') {
-  $held = if ([IO.Directory]::Exists($dir)) { Read-Owner } else { $null }
-  $mine = ($null -ne $held -and $held.owner -eq $in.owner)
+  $born = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($Path)).ToUnixTimeMilliseconds()
+  [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = $born } }
+function Write-Answer($o) { $o.acl_fixed = $fixed; ConvertTo-Json -Compress -InputObject $o }
+if ($in.action -eq 'release') { $h = Read-Owner $dir; $mine = ($null -ne $h -and $h.owner -eq $in.owner)
   if ($mine) { Remove-Item -LiteralPath $dir -Recurse -Force }
-  ConvertTo-Json -Compress -InputObject @{ released = $mine }; exit 0 }
+  Write-Answer @{ released = $mine }; exit 0 }
 $took = $null
 for ($try = 0; $try -lt 3; $try++) {
-  $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+  $now = Get-Ms
   try { [void](New-Item -ItemType Directory -Path $dir); break } catch { }
-  $held = Read-Owner
-  if ($null -eq $held) { continue }
-  if ($held.owner -eq $in.owner) { break }
-  if (($now - [int64]$held.since_ms) -lt ($in.stale_seconds * 1000)) {
-    ConvertTo-Json -Compress -InputObject @{ acquired = $false; owner = $held.owner; since_ms = $held.since_ms }; exit 75 }
-  try { Rename-Item -LiteralPath $dir -NewName ('{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N')); $took = $held.owner } catch { } }
+  $h = Read-Owner $dir
+  if ($null -eq $h) { continue }
+  if ($h.owner -eq $in.owner) { break }
+  if ([Math]::Abs($now - [int64]$h.since_ms) -lt $in.stale_seconds * 1000) {
+    Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
+  $n = '{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N'); $away = Join-Path $in.root $n
+  try { Rename-Item -LiteralPath $dir -NewName $n } catch { continue }
+  $m = Read-Owner $away
+  if ($null -ne $m -and $m.owner -eq $h.owner -and [int64]$m.since_ms -eq [int64]$h.since_ms) { $took = $h.owner; continue }
+  Rename-Item -LiteralPath $away -NewName $in.name }
 if (-not [IO.Directory]::Exists($dir)) { throw 'the host lock could not be taken' }
-$tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N'))
-[IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject @{ owner = $in.owner; since_ms = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }))
-if ([IO.File]::Exists($file)) { [IO.File]::Delete($file) }
-[IO.File]::Move($tmp, $file)
-Get-ChildItem -LiteralPath $in.root -Directory -Filter ($in.name + '.stale-*') | Remove-Item -Recurse -Force -ErrorAction SilentlyContinue
-ConvertTo-Json -Compress -InputObject @{ acquired = $true; owner = $in.owner; taken_over = ($null -ne $took); previous_owner = $took }
+$tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N')); $f = Join-Path $dir 'owner.json'
+[IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject @{ owner = $in.owner; since_ms = (Get-Ms) }))
+if ([IO.File]::Exists($f)) { [IO.File]::Delete($f) }
+[IO.File]::Move($tmp, $f)
+Get-ChildItem -LiteralPath $in.root -Directory -Filter ($in.name + '.stale-*') | Remove-Item -Recurse -Force -ErrorAction Ignore
+Write-Answer @{ acquired = $true; owner = $in.owner; taken_over = ($null -ne $took); previous_owner = $took }
 """
 
 
@@ -89,3 +105,25 @@ def busy_message(record: dict[str, t.Any], now_ms: t.Optional[int] = None) -> st
         return "the host lock could not be taken: %s" % ((record.get("stderr") or record.get("stdout") or "").strip()[:300])
     return "another run holds the host lock (owner %s, since host time %s ms); refusing to run concurrently" % (
         doc.get("owner"), doc.get("since_ms"))
+
+
+def read_result(record: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """The lock script's JSON answer, or {} when it printed none."""
+    try:
+        doc = cli.parse_json_document((record or {}).get("stdout") or "")
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def lock_warnings(doc: dict[str, t.Any]) -> list[str]:
+    """What a lock step did that the administrator should know: a stale lock taken over, the lock folder's
+    permissions reset (it let other accounts than SYSTEM and Administrators write)."""
+    out = []
+    if doc.get("taken_over"):
+        out.append("took over a stale host lock of %s" % doc.get("previous_owner"))
+    if doc.get("acl_fixed"):
+        out.append("the lock folder %s let other accounts than SYSTEM and Administrators write or was owned by another "
+                   "account (made by an older version of quiesce.domino, or by someone else); its permissions were reset "
+                   "to SYSTEM and Administrators only" % LOCK_ROOT)
+    return out

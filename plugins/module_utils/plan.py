@@ -44,6 +44,11 @@ _STEP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/()-]{0,119}$")
 _FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _WINDOWS_ABS_RE = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f\"*?<>|]*$")
 _FORBIDDEN_ARG_CHARS = re.compile(r"[\x00\r\n]")
+# CreateProcess takes a command line of at most 32767 characters (the Windows executor starts every program through
+# it, never through cmd.exe, whose limit is 8191); an argument may use half of it.  A file reference counts as a
+# path of up to 300 characters.
+MAX_COMMAND_LINE = 32000
+MAX_ARG_CHARS = 16000
 # Interpreters that re-parse their command line with their own metacharacters
 # (`%`, `&`, `|`, `^`): a plan never runs them, so argv stays argv.
 _SHELL_EXECUTABLES = ("cmd.exe", "cmd", "command.com")
@@ -192,9 +197,12 @@ def _validate_argv(where: str, argv: t.Any, files: dict[str, t.Any], platform: s
             _fail(here, "must be a string or a file reference, not %s" % type(arg).__name__)
         if _FORBIDDEN_ARG_CHARS.search(arg):
             _fail(here, "contains a NUL, carriage return or newline")
-        if len(arg) > 8000:
-            _fail(here, "is longer than 8000 characters")
+        if len(arg) > MAX_ARG_CHARS:
+            _fail(here, "is longer than %d characters" % MAX_ARG_CHARS)
         out.append(arg)
+    # Quoted, joined with spaces: CreateProcess takes at most 32767 characters of command line.
+    if sum(len(a) + 3 for a in out if isinstance(a, str)) + 300 * sum(1 for a in out if not isinstance(a, str)) > MAX_COMMAND_LINE:
+        _fail(where, "makes a command line longer than %d characters" % MAX_COMMAND_LINE)
     return out
 
 

@@ -145,3 +145,33 @@ def test_a_lock_without_a_readable_owner_is_judged_by_its_age(solo_fleet):
     snap = run.result("Take the snapshot", "dom01")
     assert snap["lock"]["taken_over"] is True and snap["lock"]["previous_owner"].startswith("unknown")
     assert not lock.exists() and not list(lock.parent.glob("*.stale-*"))
+
+
+def test_a_lock_stamped_in_the_future_is_taken_over(solo_fleet):
+    """A lock whose time lies further ahead than stale_seconds (the host clock was set back, or the file was
+    planted) would never become stale by age alone: it is taken over like an old one."""
+    lock = solo_fleet.lock_dir("dom01")
+    lock.mkdir(parents=True)
+    (lock / "owner.json").write_text(json.dumps({"owner": "clock-skewed:1", "since_ms": int(time.time() * 1000) + 86400000}))
+    run = backup(solo_fleet, stale=60)
+    assert run.rc == 0, run.stdout[-3000:]
+    snap = run.result("Take the snapshot", "dom01")
+    assert snap["lock"]["taken_over"] is True and snap["lock"]["previous_owner"] == "clock-skewed:1"
+
+
+def test_a_lock_folder_other_users_may_write_is_fixed_and_reported(solo_fleet):
+    """A lock folder made by an older version inherits ProgramData's permissions, where local users may create
+    folders (and so plant a lock that blocks every backup): its permissions are reset on the next run, with a
+    warning, and not again after that."""
+    path = solo_fleet.host_dir("dom01") / "sim.json"
+    cfg = json.loads(path.read_text())
+    cfg.setdefault("windows", {})["lock_root_acl"] = "inherited"
+    path.write_text(json.dumps(cfg))
+    solo_fleet.lock_dir("dom01").parent.mkdir(parents=True)
+    run = backup(solo_fleet)
+    assert run.rc == 0, run.stdout[-3000:]
+    snap = run.result("Take the snapshot", "dom01")
+    assert snap["lock"]["acl_fixed"] is True
+    assert any("permissions were reset to SYSTEM and Administrators only" in w for w in snap["warnings"])
+    again = backup(solo_fleet).result("Take the snapshot", "dom01")
+    assert again["lock"]["acl_fixed"] is False and not any("permissions" in w for w in again.get("warnings", []))

@@ -7,6 +7,7 @@ import tree_sitter
 import tree_sitter_pwsh
 
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
@@ -14,7 +15,7 @@ PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
 
 def test_the_lock_script_parses_and_fits_a_command_line():
     argv = cli.powershell_argv(dict(cli.DEFAULT_TOOLS), hostlock.LOCK_SCRIPT)
-    assert len(argv[-1]) < 8000  # plan.py refuses longer arguments
+    assert len(argv[-1]) < planlib.MAX_ARG_CHARS  # plan.py refuses longer arguments
     sent = base64.b64decode(argv[-1]).decode("utf-16-le")
     assert not PARSER.parse(sent.encode("utf-8")).root_node.has_error
 
@@ -24,12 +25,18 @@ def test_the_lock_folder_gets_an_acl_of_its_own():
     users may create folders: no local user can plant or hold the lock."""
     script = hostlock.LOCK_SCRIPT
     assert "SetAccessRuleProtection($true, $false)" in script
-    assert "'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($in.root, $acl)" in script
+    assert "$ok = 'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($in.root, (New-LockAcl))" in script
+    # checked on every run, not only at creation: a folder made earlier or by someone else is reset
+    assert "$d.SetAccessControl((New-LockAcl)); $fixed = $true" in script and "$a.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($ok[1])))" in script
 
 
 def test_owner_json_is_never_read_half_written():
     """Written to a temporary file and renamed into place; a missing or unreadable one is judged by the
     directory's creation time, and a stale lock is renamed away before it is taken over."""
     script = hostlock.LOCK_SCRIPT
-    assert "[IO.File]::Move($tmp, $file)" in script
-    assert "GetCreationTimeUtc($dir)" in script and "Rename-Item -LiteralPath $dir" in script
+    assert "[IO.File]::Move($tmp, $f)" in script
+    assert "GetCreationTimeUtc($Path)" in script and "Rename-Item -LiteralPath $dir" in script
+    # the renamed folder must be the lock judged stale; another run's fresh lock is put back
+    assert "$m.owner -eq $h.owner -and [int64]$m.since_ms -eq [int64]$h.since_ms" in script
+    assert "Rename-Item -LiteralPath $away -NewName $in.name" in script
+    assert "[Math]::Abs($now - [int64]$h.since_ms)" in script  # a lock stamped in the future is stale too

@@ -114,3 +114,13 @@ def test_stdin_from_names_an_earlier_main_step():
         p.validate_plan(good(steps=[step, dict(reader, stdin="x")]))
     with pytest.raises(p.PlanError, match=r"watchdog\.arm\[0\]\.stdin_from"):
         p.validate_plan(good(watchdog={"seconds": 30, "arm": [dict(step, name="a", stdin_from="s")]}))
+
+
+def test_a_command_line_fits_createprocess():
+    """One argument may take 16000 characters, the whole quoted command line 32000 (CreateProcess: 32767)."""
+    exe = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+    p.build_plan("x", "windows", [p.step("long", [exe, "a" * p.MAX_ARG_CHARS])])
+    with pytest.raises(p.PlanError, match=r"steps\[0\].argv\[1\].*longer than 16000 characters"):
+        p.build_plan("x", "windows", [p.step("long", [exe, "a" * (p.MAX_ARG_CHARS + 1)])])
+    with pytest.raises(p.PlanError, match=r"command line longer than 32000 characters"):
+        p.build_plan("x", "windows", [p.step("long", [exe, "a" * 15000, "b" * 15000, "c" * 3000])])

@@ -1105,32 +1105,41 @@ def _fs_progress(host: Host, data: dict) -> Result:
 
 def _fs_lock(host: Host, data: dict) -> Result:
     """The lock script: atomic directory creation, owner.json written by rename, a lock without a readable
-    owner.json judged by the directory's time (the twin's stand-in for its creation time: its mtime), a stale
-    lock taken over by renaming it away first."""
+    owner.json judged by the directory's time (the twin's stand-in for its creation time: its mtime), a lock
+    whose time is stale_seconds away from the clock (either way) taken over by renaming it away first, and put
+    back when the renamed folder turns out to be another run's fresh lock.  The lock folder's permissions: the
+    twin keeps them as a word in the host directory's ``lock_root_acl`` file, first taken from sim.json's
+    ``windows.lock_root_acl`` (``protected``, the default, or ``inherited``: a folder an older version made with
+    the permissions it inherits from ProgramData, where local users may write), and resets them as the script
+    does."""
     root = host.path(data["root"])
+    acl_file = host.dir / "lock_root_acl"
+    with host.io_lock:
+        acl = acl_file.read_text().strip() if acl_file.exists() else host.config().get("windows", {}).get("lock_root_acl", "protected")
+        acl_fixed = acl != "protected" and root.is_dir()
+        acl_file.write_text("protected")
     root.mkdir(parents=True, exist_ok=True)
     lock_dir = root / data["name"]
-    owner_file = lock_dir / "owner.json"
 
-    def read_owner() -> t.Optional[dict]:
+    def read_owner(path: Path) -> t.Optional[dict]:
         for _attempt in range(20):
             try:
-                held = json.loads(owner_file.read_text())
+                held = json.loads((path / "owner.json").read_text())
                 if held.get("owner"):
                     return held
             except (OSError, ValueError):
                 pass
-            if not lock_dir.is_dir():
+            if not path.is_dir():
                 return None
             time.sleep(0.05)
-        return {"owner": "unknown (no readable owner.json)", "since_ms": int(lock_dir.stat().st_mtime * 1000)}
+        return {"owner": "unknown (no readable owner.json)", "since_ms": int(path.stat().st_mtime * 1000)}
 
     if data["action"] == "release":
-        held = read_owner() if lock_dir.is_dir() else None
+        held = read_owner(lock_dir) if lock_dir.is_dir() else None
         mine = held is not None and held["owner"] == data["owner"]
         if mine:
             shutil.rmtree(lock_dir)
-        return 0, json.dumps({"released": mine}) + "\r\n", ""
+        return 0, json.dumps({"released": mine, "acl_fixed": acl_fixed}) + "\r\n", ""
     took = None
     for _try in range(3):
         now = int(time.time() * 1000)
@@ -1139,27 +1148,36 @@ def _fs_lock(host: Host, data: dict) -> Result:
             break
         except FileExistsError:
             pass
-        held = read_owner()
+        held = read_owner(lock_dir)
         if held is None:
             continue
         if held["owner"] == data["owner"]:
             break
-        if now - int(held["since_ms"]) < int(data["stale_seconds"]) * 1000:
-            return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"]}) + "\r\n", ""
+        if abs(now - int(held["since_ms"])) < int(data["stale_seconds"]) * 1000:
+            return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
+                                   "acl_fixed": acl_fixed}) + "\r\n", ""
+        away = root / ("%s.stale-%s" % (data["name"], uuid.uuid4().hex))
         try:
-            lock_dir.rename(root / ("%s.stale-%s" % (data["name"], uuid.uuid4().hex)))
-            took = held["owner"]
+            lock_dir.rename(away)
         except OSError:
-            pass
+            continue
+        moved = read_owner(away)
+        if moved is not None and moved["owner"] == held["owner"] and int(moved["since_ms"]) == int(held["since_ms"]):
+            took = held["owner"]
+            continue
+        try:
+            os.rename(away, lock_dir)  # another run's fresh lock: put it back
+        except OSError as exc:
+            return 1, "", crlf(["the host lock taken over by another run at the same moment could not be put back: %s" % exc])
     if not lock_dir.is_dir():
         return 1, "", crlf(["the host lock could not be taken"])
     tmp = lock_dir / ("owner.%s.tmp" % uuid.uuid4().hex)
     tmp.write_text(json.dumps({"owner": data["owner"], "since_ms": int(time.time() * 1000)}))
-    os.replace(tmp, owner_file)
+    os.replace(tmp, lock_dir / "owner.json")
     for stale in root.glob(data["name"] + ".stale-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": took is not None,
-                          "previous_owner": took}) + "\r\n", ""
+                          "previous_owner": took, "acl_fixed": acl_fixed}) + "\r\n", ""
 
 
 _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
