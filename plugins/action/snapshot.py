@@ -169,7 +169,8 @@ class ActionModule(QuiesceAction):
                                    start_timeout, hold_timeout, create_timeout, stale_script=stale, stale_at=target if stale else None,
                                    lock_steps=locks,
                                    preflight=preflight,
-                                   expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)])
+                                   expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)],
+                                   expose_targets=sorted(set(exposed.values())))
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
@@ -201,6 +202,14 @@ class ActionModule(QuiesceAction):
                     "for the delta files (delta_timeout)")
         create = planlib.find_record(run, plans.CREATE_STEP) or {}
         parsed = ds.parse_transcript((create.get("stdout") or "") + "\n" + (create.get("stderr") or ""))
+        adopted_ids, unnoted = ledger.adopted(run)
+        if adopted_ids:
+            out["adopted_shadow_ids"] = adopted_ids
+            out.setdefault("warnings", []).append(
+                "an earlier run was cut off between creating and recording its shadow copies: %s, exposed at this "
+                "run's target in that run's time, were recorded as the collection's own" % ", ".join(adopted_ids))
+        if unnoted:
+            out.setdefault("warnings", []).append(unnoted)
         recorded_ids, unrecorded = ledger.recorded(run)
         if unrecorded:
             out.setdefault("warnings", []).append(unrecorded)

@@ -158,7 +158,8 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
                   create_timeout: int, stale_script: t.Optional[str] = None, stale_at: t.Optional[str] = None,
                   lock_steps: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]] = None,
-                  preflight: t.Sequence[dict[str, t.Any]] = (), expose_letters: t.Sequence[str] = ()) -> dict[str, t.Any]:
+                  preflight: t.Sequence[dict[str, t.Any]] = (), expose_letters: t.Sequence[str] = (),
+                  expose_targets: t.Sequence[str] = ()) -> dict[str, t.Any]:
     """One remote call: arm the watchdog, freeze, create the shadow copy, thaw (finally), disarm.
     With ``stale_script`` a shadow copy left exposed at ``stale_at`` by an earlier run is deleted first (before any
     freeze), only when the ledger says it is the collection's own: another program's is never deleted."""
@@ -175,6 +176,12 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     steps: list[dict[str, t.Any]] = []
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
+    if expose_targets:
+        # Before anything at the targets is judged or replaced: adopt what a run cut off between its create and its
+        # record step exposed there, then note this run's window (shadow_ledger.PENDING_SCRIPT).  The window spans
+        # every step up to the end of the create, with room for the ones without a timeout of their own.
+        window = shutdown_timeout + hold_timeout + create_timeout + 1800
+        guard.append(ledger.pending_step(tools, expose_targets, window))
     if stale_script:
         if not stale_at:
             raise DominoError("a stale exposure is replaced only where its owner was checked: stale_at is missing")

@@ -377,7 +377,7 @@ SHADOW_INVENTORY_SCRIPT = (
     "$ErrorActionPreference = 'Stop'\n"
     "$shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy | Select-Object ID, SetID, VolumeName, "
     "DeviceObject, InstallDate, Count, Persistent, NoWriters, ClientAccessible, NoAutoRelease, ExposedLocally, "
-    "ExposedName, ExposedPath, State, OriginatingMachine, ServiceMachine, ProviderID)\n"
+    "ExposedName, State, OriginatingMachine, ServiceMachine, ProviderID)\n"
     "$volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object DriveLetter, DeviceID, FileSystem, "
     "Capacity, FreeSpace, Label)\n"
     "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2) })\n"

@@ -197,6 +197,15 @@ shadow_set_id:
   description: The shadow copy set ID.
   returned: when diskshadow ran
   type: str
+adopted_shadow_ids:
+  description:
+    - Shadow copies an earlier run created and exposed at this run's target but was cut off before it recorded
+      them (a lost connection). Before anything else, this run found its note (the target and the window it ran
+      in) under C(HKLM\SOFTWARE\quiesce.domino\Shadows\Pending) and recorded them as the collection's own, so
+      O(replace_stale) could replace them.
+  returned: when there were any
+  type: list
+  elements: str
 shadows:
   description: The shadow copies (id, set_id, volume, volume_guid, device_object, exposed_as, created).
   returned: when diskshadow ran

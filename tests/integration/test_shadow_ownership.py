@@ -223,3 +223,29 @@ def test_a_ledger_that_cannot_be_written_is_a_warning_not_a_failed_backup(solo_f
     assert cleaned.rc == 0, cleaned.stdout[-3000:]
     assert len(solo_fleet.state("dom01")["shadows"]) == 1
     assert Path(solo_fleet.host_dir("dom01")).exists()
+
+
+def test_a_run_cut_off_before_its_record_step_is_adopted_by_the_next(solo_fleet):
+    """A run whose connection is lost after diskshadow exposed its shadow copy and before the record step (the
+    executor dies with it) leaves an exposure the ledger does not know.  Its note (the target and the window in
+    which it ran) lets the next run adopt that exposure as the collection's own and replace it, instead of
+    refusing it as another program's for ever."""
+    import time
+    from conftest import kill_controller
+    solo_fleet.fault("dom01", "hang_after_expose", 600)
+    proc = solo_fleet.start_playbook(SNAP.format(lock="false").replace("vss_writer", "none"))
+    log = Path(solo_fleet.host_dir("dom01")) / "run" / "hostd.log"
+    until = time.time() + 90
+    while time.time() < until and "diskshadow after expose hangs" not in log.read_text():
+        time.sleep(0.1)
+    assert "diskshadow after expose hangs" in log.read_text(), "the run never exposed its shadow copy"
+    kill_controller(proc, executor_too=True)
+    solo_fleet.fault("dom01", "hang_after_expose", None)
+    left = [sid for sid, s in solo_fleet.state("dom01")["shadows"].items() if str(s["exposed_as"]).startswith("S:")]
+    assert len(left) == 1 and left[0].lower() not in ledger(solo_fleet), "the cut-off run recorded its shadow copy"
+    nxt = solo_fleet.playbook(SNAP.format(lock="false").replace("vss_writer", "none")).result("Snapshot", "dom01")
+    assert not nxt.get("failed"), nxt.get("msg")
+    assert nxt["adopted_shadow_ids"] == [left[0].lower()]
+    assert any("cut off between creating and recording" in w for w in nxt["warnings"])
+    assert left[0] not in solo_fleet.state("dom01")["shadows"], "the adopted stale exposure was not replaced"
+    assert nxt["shadows"][0]["id"] in ledger(solo_fleet)

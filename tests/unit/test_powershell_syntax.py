@@ -80,6 +80,7 @@ def _embedded_scripts():
     scripts["domino-state"] = console.STATE_SCRIPT
     scripts["own-shadows"] = shadow_ledger.RECORD_SCRIPT
     scripts["exposure-owner"] = shadow_ledger.EXPOSURE_OWNER_SCRIPT
+    scripts["pending-shadows"] = shadow_ledger.PENDING_SCRIPT
     return sorted(scripts.items())
 
 
@@ -88,3 +89,4 @@ def test_embedded_constant_scripts_parse(name, script):
     """The constant PowerShell scripts the plans send with -EncodedCommand are valid PowerShell too."""
     tree = PARSER.parse(script.encode("utf-8"))
     assert not tree.root_node.has_error, "%s:\n%s\n%s" % (name, "\n".join(_errors(tree.root_node)[:10]), script)
+

@@ -346,6 +346,10 @@ class _DiskShadow:
             where = where[0].upper() + ":"
             self.host.expose(shadow, where)
             self.out.append("The shadow copy was successfully exposed as %s\\." % where.lower())
+            if self.host.fault("hang_after_expose"):
+                # the run is cut off here (a test kills it): its shadow copy exists and is exposed, unrecorded
+                self.host.save_state()
+                _hang(self.host, "diskshadow after expose", float(self.host.fault("hang_after_expose")), self.host.io_lock)
         else:
             if not target.parent.is_dir() or (target.exists() and any(target.iterdir())):
                 raise _DsError("The mount point is not valid or is not an empty folder.", rc=1)  # [I]
@@ -594,16 +598,31 @@ LEDGER_KEY = "HKEY_LOCAL_MACHINE\\SOFTWARE\\QUIESCE.DOMINO\\SHADOWS"
 _GUID_RE = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
 
 
+PENDING_KEY = LEDGER_KEY + "\\PENDING"
+_EXPOSE_ECHO_RE = re.compile(r"^\s*->\s*expose\s+\S+\s+(\S+)\s*$", re.I)
+
+
 def _own_shadows(host: Host, transcript: str) -> Result:
-    """What the own-shadows script does: record the existing shadow copies the transcript names, drop the
-    entries of shadow copies that are gone."""
+    """What the own-shadows script does: record the shadow copies of the set the transcript names with
+    %VSS_SHADOW_SET% (without one: the existing shadow copies it names), drop the entries of shadow copies that
+    are gone, clear the pending notes of the targets the transcript exposed."""
     if _tool_fault(host, "powershell") == "ledger_denied":
         return 1, "", crlf(["New-ItemProperty : Requested registry access is not allowed."])
-    named = {m.group(0).lower() for m in _GUID_RE.finditer(transcript)}
+    named: set[str] = set()
+    sets: set[str] = set()
+    exposed: set[str] = set()
+    for line in transcript.splitlines():
+        for match in _GUID_RE.finditer(line):
+            named.add(match.group(0).lower())
+            if "VSS_SHADOW_SET" in line:
+                sets.add(match.group(0).lower())
+        echo = _EXPOSE_ECHO_RE.match(line)
+        if echo:
+            exposed.add(echo.group(1).rstrip("\\").upper())
     with host.io_lock:
         existing = {s["id"].lower(): s for s in host.shadows.values()}
         entry = host.registry.get(LEDGER_KEY)
-        recorded = sorted(i for i in existing if i in named)
+        recorded = sorted(i for i, s in existing.items() if (s["set_id"].lower() in sets if sets else i in named))
         if recorded and entry is None:
             entry = host.registry[LEDGER_KEY] = {"display": "HKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Shadows",
                                                  "values": {}}
@@ -612,7 +631,36 @@ def _own_shadows(host: Host, transcript: str) -> Result:
         dropped = sorted(n for n in (entry or {}).get("values", {}) if n.lower() not in existing)
         for name in dropped:
             del entry["values"][name]
+        notes = host.registry.get(PENDING_KEY, {}).get("values", {})
+        for target in exposed:
+            notes.pop(target, None)
     return 0, json.dumps({"recorded": recorded, "dropped": dropped}) + "\r\n", ""
+
+
+def _pending_shadows(host: Host, data: dict) -> Result:
+    """What the pending-shadows script does: adopt a shadow copy exposed at a noted target within the note's
+    window and not in the ledger yet, then note this run's window for its targets."""
+    if _tool_fault(host, "powershell") == "ledger_denied":
+        return 1, "", crlf(["New-Item : Requested registry access is not allowed."])
+    now = int(time.time() * 1000)
+    adopted = []
+    with host.io_lock:
+        ledger = host.registry.setdefault(LEDGER_KEY, {"display": "HKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Shadows",
+                                                       "values": {}})
+        notes = host.registry.setdefault(PENDING_KEY, {"display": "HKEY_LOCAL_MACHINE\\SOFTWARE\\quiesce.domino\\Shadows\\Pending",
+                                                       "values": {}})["values"]
+        owned = {n.lower() for n in ledger["values"]}
+        for shadow in host.shadows.values():
+            at = (shadow.get("exposed_as") or "").rstrip("\\").upper()
+            window = str(notes.get(at, ["", ""])[1]).split(";")
+            if not at or at not in notes or shadow["id"].lower() in owned or len(window) != 2:
+                continue
+            if int(window[0]) - 5000 <= shadow["created_ms"] <= int(window[1]):
+                ledger["values"][shadow["id"].lower()] = ["REG_SZ", shadow["set_id"].lower()]
+                adopted.append(shadow["id"].lower())
+        for target in data.get("targets") or []:
+            notes[str(target).rstrip("\\").upper()] = ["REG_SZ", "%d;%d" % (now, now + int(data.get("seconds") or 0) * 1000)]
+    return 0, json.dumps({"adopted": sorted(adopted)}) + "\r\n", ""
 
 
 def _dotnet_date(ms: int) -> str:
@@ -641,7 +689,7 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 "ClientAccessible": "Client_accessible" in attrs, "NoAutoRelease": "No_Auto_Release" in attrs,
                 "ExposedLocally": bool(shadow["exposed_as"]),
                 "ExposedName": (shadow["exposed_as"].rstrip("\\") + "\\") if shadow["exposed_as"] else None,
-                "ExposedPath": None, "State": 12,
+                "State": 12,
                 "OriginatingMachine": host.cfg["fqdn"], "ServiceMachine": host.cfg["fqdn"],
                 "ProviderID": PROVIDER_ID.upper(),
             })
@@ -664,6 +712,8 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
     if script.startswith("# quiesce.domino:own-shadows\n"):
         return _own_shadows(host, stdin or "")
+    if script.startswith("# quiesce.domino:pending-shadows\n"):
+        return _pending_shadows(host, json.loads(stdin or "{}"))
     if script.startswith("# quiesce.domino:exposure-owner\n"):
         want = str(json.loads(stdin or "{}").get("at") or "").rstrip("\\").upper()
         with host.io_lock:
