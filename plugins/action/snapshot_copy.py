@@ -252,7 +252,11 @@ class ActionModule(QuiesceAction):
             out["deltas"] = sorted(str(r["path"]).split("\\", 1)[1] for r in rows)
         topped = planlib.find_record(run, rc.DAOS_TOPUP_STEP)
         if topped is not None and topped.get("status") == "ok":
-            doc = cli.parse_json_document(topped.get("stdout") or "{}")
+            try:
+                doc = cli.parse_json_document(topped.get("stdout") or "{}")
+            except ValueError as exc:
+                doc = {}
+                out.setdefault("warnings", []).append("the DAOS top-up's answer could not be read: %s" % exc)
             out["daos_topped_up"] = doc.get("copied")
             if doc.get("in_use_count"):
                 out.setdefault("warnings", []).append(
@@ -276,9 +280,16 @@ class ActionModule(QuiesceAction):
                 "%d junctions or symbolic links in the sources were not followed (robocopy /XJ), so what they point "
                 "to is not in the copy: %s" % (links["links_count"], ", ".join(out["links_skipped"][:5])))
         retention = planlib.find_record(run, rc.RETENTION_STEP)
+        retention_doc: t.Optional[dict[str, t.Any]] = None
         if retention and retention.get("status") == "ok" and retention.get("stdout"):
-            out["removed_by_retention"] = cli.parse_json_document(retention["stdout"]).get("removed") or []
-        elif retention:
+            try:
+                retention_doc = cli.parse_json_document(retention["stdout"])
+            except ValueError as exc:
+                out.setdefault("warnings", []).append("the copy is complete and verified, but retention's answer could "
+                                                      "not be read: %s" % exc)
+        if retention_doc is not None:
+            out["removed_by_retention"] = retention_doc.get("removed") or []
+        elif retention and retention.get("status") != "ok":
             out.setdefault("warnings", []).append("the copy is complete and verified, but removing older copies failed: %s"
                                                   % (retention.get("error") or (retention.get("stderr") or "").strip()[:300]))
         out["verified"] = True

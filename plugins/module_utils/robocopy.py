@@ -146,6 +146,9 @@ def host_folder(option: str, name: str) -> str:
         cli.check_chars(option, name)
     if not _HOST_RE.fullmatch(name or ""):
         raise cli.OptionError("%s: %r is not usable as a folder name; use letters, digits and ._-" % (option, name))
+    if name.endswith(".") or cli.is_reserved_name(name):
+        raise cli.OptionError("%s: %r is not usable as a folder name; Windows drops a final dot and reserves device "
+                              "names (CON, NUL, COM1, LPT1...)" % (option, name))
     return name
 
 

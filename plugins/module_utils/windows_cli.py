@@ -46,7 +46,10 @@ _WIN_FOLDER_RE = re.compile(r"^[A-Za-z]:\\(?:[^\\/:*?\"<>|\x00-\x1f]+\\?)*$")
 _UNC_RE = re.compile(r"^\\\\[A-Za-z0-9][A-Za-z0-9.-]{0,253}\\[A-Za-z0-9$][A-Za-z0-9 $._-]{0,79}(?:\\[^\\/:*?\"<>|\x00-\x1f]+)*\\?$")
 # Microsoft, "Naming Files, Paths, and Namespaces": Windows reads the ISO 8859-1 superscript digits as digits
 # in COM# and LPT#, so COM\u00b9 ... LPT\u00b3 are devices in every folder too.
-RESERVED_NAMES = ({"CON", "PRN", "AUX", "NUL"} | {"COM%d" % i for i in range(1, 10)} | {"LPT%d" % i for i in range(1, 10)}
+# Microsoft "Naming Files, Paths, and Namespaces": CON, PRN, AUX, NUL, COM0-COM9, LPT0-LPT9 and the superscript
+# forms; CreateFile: CONIN$ and CONOUT$ open the console.
+RESERVED_NAMES = ({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {"COM%d" % i for i in range(0, 10)}
+                  | {"LPT%d" % i for i in range(0, 10)}
                   | {"%s%s" % (dev, sup) for dev in ("COM", "LPT") for sup in "\u00b9\u00b2\u00b3"})
 MAX_PATH = 240
 
@@ -276,7 +279,7 @@ def windows_folder(option: str, value: t.Any) -> str:
     if any(is_reserved_name(p) for p in parts):
         _bad(option, value, "reserved device names (CON, NUL, COM1, COM\u00b9...) are not allowed")
     if any(p != p.rstrip(" .") for p in parts):
-        _bad(option, value, "path components may not end with a space or a dot")
+        _bad(option, value, "path components may not end with a space or a dot (Windows drops them)")
     return value[0].upper() + value[1:].rstrip("\\") if parts else value[0].upper() + ":\\"
 
 
@@ -290,6 +293,8 @@ def unc_path(option: str, value: t.Any) -> str:
         _bad(option, value, "'.' and '..' are not allowed in the path")
     if any(is_reserved_name(p) for p in parts[2:]):
         _bad(option, value, "reserved device names (CON, NUL, COM1, COM\u00b9...) are not allowed")
+    if any(p != p.rstrip(" .") for p in parts[1:] if p):
+        _bad(option, value, "path components may not end with a space or a dot (Windows drops them)")
     return value.rstrip("\\")
 
 
@@ -411,9 +416,17 @@ def dotnet_date_ms(value: t.Any) -> t.Optional[int]:
     return None
 
 
+class HostOutputError(ValueError):
+    """A script on the host printed something other than the JSON document it promises."""
+
+
 def parse_json_document(text: str) -> t.Any:
     """The JSON document a constant script printed (ignores anything before the first brace)."""
+    text = text or ""
     start = min([i for i in (text.find("{"), text.find("[")) if i >= 0] or [-1])
     if start < 0:
-        raise ValueError("no JSON document in the output")
-    return json.loads(text[start:])
+        raise HostOutputError("the host printed no JSON document where one was expected (%r)" % text.strip()[:200])
+    try:
+        return json.loads(text[start:])
+    except ValueError as exc:
+        raise HostOutputError("the host printed a JSON document that cannot be read (%s): %r" % (exc, text[start:start + 200]))

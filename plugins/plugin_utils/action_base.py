@@ -69,6 +69,9 @@ class QuiesceAction(ActionBase):
             result.update(failed=True, changed=False, msg=str(exc))
         except (DominoError, ConsoleError, DiskShadowError) as exc:  # facts of the host that stop the action
             result.update(failed=True, changed=False, msg=str(exc))
+        except cli.HostOutputError as exc:  # a script's answer that cannot be read: a message, not a traceback
+            result.update(failed=True, msg="%s failed: %s" % (self._task.action, exc))
+            result.setdefault("changed", False)
         return result
 
     # ----------------------------------------------------------- helpers

@@ -159,3 +159,16 @@ def test_mount_folder_must_be_on_an_ntfs_volume(host):
     result = run_action(diskshadow_action, {"volumes": ["D:"], "expose_as": "Q:\\mnt\\snap"})
     assert result["failed"] is True and result["msg"] == "expose_as: Q:\\mnt\\snap is not on a volume of this host"
     assert len(host["plans"]) == 2  # only the two look-ups ran
+
+
+@pytest.mark.parametrize("stdout", ["", "Get-CimInstance : Access denied", '{"shadows": [', "WARNING: x\r\n{oops}"])
+def test_an_unreadable_answer_of_the_host_is_a_message_not_a_traceback(host, stdout):
+    """A script whose output is not the JSON document it promises (an error text, a cut-off document) fails the
+    task with a message that quotes what the host printed."""
+    from ansible_collections.quiesce.domino.plugins.action import snapshot_copy as copy_action
+    host["replies"] = [ok_run(stdout)]
+    result = run_action(copy_action, {"state": "pruned", "destination": "\\\\backupsrv\\domino", "host_folder": "dom01",
+                                      "keep": 2})
+    assert result["failed"] is True
+    assert "the host printed" in result["msg"] and "JSON document" in result["msg"], result["msg"]
+    assert "Traceback" not in result["msg"]

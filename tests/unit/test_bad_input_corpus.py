@@ -55,6 +55,11 @@ HOSTILE = {
     # Device names Windows reserves in every folder, spelt with the superscript digits it reads as digits.
     "superscript device name": "D:\\Domino\\COM\xb9",
     "superscript device name with extension": "D:\\Domino\\LPT\xb3.log",
+    "console device name": "D:\\Domino\\CONIN$",
+    "console device name on a share": "\\\\backupsrv\\domino\\CONOUT$.txt",
+    "device name with a zero": "\\\\backupsrv\\domino\\COM0",
+    "trailing dot on a share": "\\\\backupsrv\\domino\\dom01.",
+    "trailing space on a share": "\\\\backupsrv\\domino\\dom01 ",
 }
 WRONG_TYPES = {"mapping": {"a": 1}, "nested list": [["D:"]]}
 
