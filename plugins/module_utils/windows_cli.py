@@ -46,10 +46,11 @@ _WIN_FOLDER_RE = re.compile(r"^[A-Za-z]:\\(?:[^\\/:*?\"<>|\x00-\x1f]+\\?)*$")
 _UNC_RE = re.compile(r"^\\\\[A-Za-z0-9][A-Za-z0-9.-]{0,253}\\[A-Za-z0-9$][A-Za-z0-9 $._-]{0,79}(?:\\[^\\/:*?\"<>|\x00-\x1f]+)*\\?$")
 # Microsoft, "Naming Files, Paths, and Namespaces": Windows reads the ISO 8859-1 superscript digits as digits
 # in COM# and LPT#, so COM\u00b9 ... LPT\u00b3 are devices in every folder too.
-# Microsoft "Naming Files, Paths, and Namespaces": CON, PRN, AUX, NUL, COM0-COM9, LPT0-LPT9 and the superscript
-# forms; CreateFile: CONIN$ and CONOUT$ open the console.
-RESERVED_NAMES = ({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {"COM%d" % i for i in range(0, 10)}
-                  | {"LPT%d" % i for i in range(0, 10)}
+# Microsoft "Naming Files, Paths, and Namespaces": CON, PRN, AUX, NUL, COM1-COM9, LPT1-LPT9 and the superscript
+# forms (COM0 and LPT0, added to that page later, can be created: git for Windows allows them again, tested on
+# Windows 10); CreateFile: CONIN$ and CONOUT$ open the console.
+RESERVED_NAMES = ({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {"COM%d" % i for i in range(1, 10)}
+                  | {"LPT%d" % i for i in range(1, 10)}
                   | {"%s%s" % (dev, sup) for dev in ("COM", "LPT") for sup in "\u00b9\u00b2\u00b3"})
 MAX_PATH = 240
 

@@ -57,7 +57,6 @@ HOSTILE = {
     "superscript device name with extension": "D:\\Domino\\LPT\xb3.log",
     "console device name": "D:\\Domino\\CONIN$",
     "console device name on a share": "\\\\backupsrv\\domino\\CONOUT$.txt",
-    "device name with a zero": "\\\\backupsrv\\domino\\COM0",
     "trailing dot on a share": "\\\\backupsrv\\domino\\dom01.",
     "trailing space on a share": "\\\\backupsrv\\domino\\dom01 ",
 }

@@ -127,7 +127,7 @@ def test_a_destination_inside_a_place_being_copied_is_refused(host):
     assert result["failed"] and "timeout" in result["msg"] and "86400" in result["msg"]
 
 
-@pytest.mark.parametrize("name", ["CON", "nul", "COM0", "lpt9", "dom01.", "CONIN$"])
+@pytest.mark.parametrize("name", ["CON", "nul", "COM1", "lpt9", "dom01.", "CONIN$"])
 def test_a_host_folder_windows_would_rename_or_take_for_a_device_is_refused(name):
     """An inventory name becomes a folder on the destination: Windows drops a final dot (dom01. would be dom01,
     another host's folder) and opens a device for a reserved name."""
