@@ -15,6 +15,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import watchdog
 from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
@@ -91,7 +92,11 @@ class ActionModule(QuiesceAction):
                                  start_timeout)
         out["changed"] = True
         if self._task.check_mode:
-            out["plan"] = plan
+            lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)
+            if method in ("shutdown", "backup_task"):
+                lines.append("arm a watchdog task that releases Domino after %d s unless state=thawed runs first"
+                             % watchdog_seconds)
+            out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(run["steps"])
@@ -129,7 +134,8 @@ class ActionModule(QuiesceAction):
         out["frozen_at"] = watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog")))
         plan = plans.thaw_plan(inst, method, tools, self.platform, start_timeout)
         if self._task.check_mode:
-            out["plan"] = plan
+            lines = preview.thaw_lines(inst["service"], method, start_timeout)
+            out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(run["steps"])

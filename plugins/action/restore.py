@@ -13,6 +13,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import inventory
 from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -67,11 +68,13 @@ class ActionModule(QuiesceAction):
                                    allow_archive=args["allow_archive_log"])
         self._refuse(log, "restore_point")
         plan = restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log)
-        out: dict[str, t.Any] = {"changed": True, "restore_point": dict(point, Name=name),
+        out: dict[str, t.Any] = {"changed": True, "restore_point": restore.point_facts(name, point),
                                  "locations_restored": self._restored(places, log)}
         self._log_result(out, log)
         if self._task.check_mode:
-            out["plan"] = plan
+            lines = ["Domino (%s) must be stopped: the restore refuses to run while it runs" % service]
+            lines += preview.restore_lines(places, "restore point %s (its shadow copies, exposed at %s)" % (name, letter), True)
+            out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
@@ -146,7 +149,10 @@ class ActionModule(QuiesceAction):
                 "the copy also holds %s; only the data directory is restored (other places are put back only with the "
                 "whole data directory in place and other_locations=true)" % ", ".join(sorted(set(held))))
         if self._task.check_mode:
-            out["plan"] = plan
+            what = [{"kind": "the databases %s of the data directory" % ", ".join(databases) if databases else "the data directory",
+                     "path": target}] + list(others)
+            lines = preview.restore_lines(what, "copy %s" % source, False)
+            out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))

@@ -48,11 +48,11 @@ class ActionModule(QuiesceAction):
             values.update(restore.place_values(places))
         points = read_points(self, tools)
         if args["state"] == "query":
-            return {"changed": False, "restore_points": points, "kept_shadow_ids": kept_shadow_ids(points)}
+            return {"changed": False, "restore_points": self._facts(points), "kept_shadow_ids": kept_shadow_ids(points)}
         existing = restore.find_point(points, name)
         if args["state"] == "absent":
             if existing is None:
-                return {"changed": False, "restore_points": points}
+                return {"changed": False, "restore_points": self._facts(points)}
             shadows = restore.point_shadow_ids(existing)
             if self._task.check_mode:
                 return {"changed": True}
@@ -68,12 +68,16 @@ class ActionModule(QuiesceAction):
         record = dict(values, Name=name)
         stale = [k for k in existing or {} if k.startswith(restore.PLACE_VALUE) and k not in values]
         if existing and not stale and all(existing.get(k) == v for k, v in values.items()):
-            return {"changed": False, "quiesce_restore_point": dict(existing, Name=name)}
+            return {"changed": False, "quiesce_restore_point": restore.point_facts(name, existing)}
         values["Created"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         record["Created"] = values["Created"]
         if self._task.check_mode:
-            return {"changed": True, "quiesce_restore_point": record}
+            return {"changed": True, "quiesce_restore_point": restore.point_facts(name, record)}
         run = self.run_plan(restore.record_plan(tools, self.platform, name, values, replace=existing is not None))
         if not run["ok"]:
             raise QuiesceActionError("recording restore point %s failed: %s" % (name, outcome_message(run)))
-        return {"changed": True, "quiesce_restore_point": record}
+        return {"changed": True, "quiesce_restore_point": restore.point_facts(name, record)}
+
+    @staticmethod
+    def _facts(points: dict[str, dict[str, str]]) -> dict[str, dict[str, t.Any]]:
+        return {name: restore.point_facts(name, point) for name, point in points.items()}

@@ -20,6 +20,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -189,7 +190,11 @@ class ActionModule(QuiesceAction):
             out.setdefault("warnings", []).append("%s was STOPPED before the snapshot (not by quiesce.domino); it was "
                                                   "snapshotted as it is and stays stopped" % inst["service"])
         if self._task.check_mode:
-            out.update(plan=plan, diff={"before": "", "after": script, "after_header": "diskshadow script"})
+            lines = preview.snapshot_lines(inst["service"], method, stopped, volumes, exposed, bool(args["replace_stale"]),
+                                           who is not None, watchdog_seconds, shutdown_timeout, start_timeout, hold_timeout,
+                                           create_timeout, dest)
+            out.update(plan=plan, preview=lines, msg=preview.message(lines),
+                       diff={"before": "", "after": script, "after_header": "diskshadow script"})
             return out
         run = self.run_plan(plan)
         out.update(plans.freeze_window(run, "none" if stopped else method))

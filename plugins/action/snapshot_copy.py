@@ -14,6 +14,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils.watchdog import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -133,7 +134,11 @@ class ActionModule(QuiesceAction):
                                  "layout": {u["name"] if not u.get("file") else "files\\" + u["source"].rsplit("\\", 1)[-1]:
                                             u.get("path") for u in units}}
         if self._task.check_mode:
-            out["plan"] = plan
+            lines = preview.copy_lines(units, where["final"], args["mode"], keep if args["mode"] == "versioned" else 0,
+                                       "SHA-256 of every file" if args["sha256"] else "names, sizes and times of every file")
+            if release:
+                lines.append("then release the shadow copies on the host (diskshadow)")
+            out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         if self._task.async_val:
             # The executor runs as an async job; poll it with async_status, and this module's

@@ -399,3 +399,20 @@ def restored_deltas(stdout: str) -> list[str]:
         if match and match.group(1).strip().upper().endswith(".DELTA"):
             names.append(match.group(1).strip().rsplit("\\", 1)[-1])
     return names
+
+
+def point_facts(name: str, point: dict[str, str]) -> dict[str, t.Any]:
+    """A restore point as the module returns it, in the snake_case keys of every other module (the registry keeps
+    its values as ShadowId, Service, DataDir, Created, Note, Place1..N)."""
+    try:
+        places = point_places(point)
+        problem = None
+    except cli.OptionError as exc:  # a damaged record is still shown, with what is wrong with it
+        places, problem = [], str(exc)
+    facts: dict[str, t.Any] = {"name": name, "shadow_id": (point.get("ShadowId") or "").lower() or None,
+                               "service": point.get("Service"), "data_dir": point.get("DataDir"),
+                               "created": point.get("Created"), "note": point.get("Note") or "",
+                               "places": places, "shadow_ids": raw_shadow_ids(point)}
+    if problem:
+        facts["problem"] = problem
+    return facts

@@ -34,7 +34,7 @@ RC_BITS = {
     1: "one or more files were copied",
 }
 _STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # an FQDN inventory name as a folder name
 _UNIT = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
 

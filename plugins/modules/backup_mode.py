@@ -122,6 +122,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+preview:
+  description:
+    - In check mode, what the run would do, in order, in words (the same sentences joined make C(msg)); for example
+      that Domino will be stopped and for how long at most, which volumes are shadow copied and where they are exposed.
+    - The times are the limits the options set, not a forecast.
+  returned: check mode
+  type: list
+  elements: str
 released:
   description:
     - After a failed freeze, whether Domino is released by the evidence the rescue checked (the service RUNNING again

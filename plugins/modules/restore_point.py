@@ -86,11 +86,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 quiesce_restore_point:
-  description: The recorded restore point (Name, ShadowId, Service, DataDir, Created, Note).
+  description:
+    - The recorded restore point, in snake_case keys as every module returns them.
+    - C(name), C(shadow_id) (of the data directory's volume), C(service), C(data_dir), C(created) (UTC),
+      C(note), C(places) (each with C(kind), C(name), C(path), C(shadow_id)) and C(shadow_ids) (every shadow
+      copy it keeps). A record that cannot be read back carries C(problem) and empty C(places).
+    - Up to 0.2 the keys were the registry's value names (Name, ShadowId, Service, DataDir, Created, Note).
   returned: state present
   type: dict
 restore_points:
-  description: All restore points on the host, by name.
+  description: All restore points on the host, by name, each with the keys of RV(quiesce_restore_point).
   returned: state query, state absent when nothing was deleted
   type: dict
 kept_shadow_ids:

@@ -45,7 +45,8 @@ def test_failed_upgrade_is_rolled_back(solo_fleet, tmp_path):
     [shadow] = state["shadows"].values()
     assert shadow["exposed_as"] is None
     points = run.result("Record the restore point on the host", "dom01")["quiesce_restore_point"]
-    assert points["ShadowId"] == shadow["id"] and points["Name"] == "before-fp5"
+    assert points["shadow_id"] == shadow["id"].lower() and points["name"] == "before-fp5"
+    assert points["places"][0]["kind"] == "data" and points["shadow_ids"] == [shadow["id"].lower()]
     assert "rolled back" in run.result("Report the rollback", "dom01")["msg"]
 
 

@@ -109,6 +109,11 @@ def test_occupied_letter_and_check_mode(fleet):
             "wait until the server answers"]
     assert [s["name"] for s in res["plan"]["finally"]] == thaw
     assert released(fleet, "dom03")
+    # the preview in words: that the server will be shut down, for how long at most, and what is touched
+    assert res["msg"].startswith("check mode, nothing was changed; this run would: ")
+    assert any("will be STOPPED" in line and "at most about" in line for line in res["preview"]), res["preview"]
+    assert any(line.startswith("expose it at") and "W:" in line for line in res["preview"]), res["preview"]
+    assert any("arm a watchdog task that releases Domino after 600 s" in line for line in res["preview"])
 
 
 def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_fleet):

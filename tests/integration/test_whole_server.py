@@ -176,7 +176,7 @@ def test_a_failed_upgrade_rolls_back_every_place_from_the_restore_point(tmp_path
             "preupgrade_snapshot_method": "vss_writer"})
         assert run.rc == 2, run.stdout[-3000:]
         point = run.result("Record the restore point on the host", "dom01")["quiesce_restore_point"]
-        assert sorted(k for k in point if k.startswith("Place")) == ["Place1", "Place2", "Place3"]
+        assert [p["kind"] for p in point["places"]] == ["data", "translog", "daos"]
         restored = run.result("Restore", "dom01")
         assert restored["locations_restored"] == ["data", "translog", "daos"], restored
         assert "CORRUPTED BY THE UPGRADE" not in _win(fleet, "D:\\Domino\\data\\names.nsf").read_text()
