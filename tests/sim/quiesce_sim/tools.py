@@ -1911,7 +1911,8 @@ _DEFAULT_ACCOUNT = {"name": "SIM\\ansible", "sid": "S-1-5-21-1004336348-11772389
 
 def _writer_registers(host: Host, server: t.Any) -> bool:
     """Whether a running backupvss registers the Domino writer with VSS (switch: vss_writer_registers false)."""
-    return server.cfg.get("vss_writer_registers", True) is not False
+    cfg = next((d for d in host.config().get("dominos", []) if d.get("service") == server.service), server.cfg)
+    return cfg.get("vss_writer_registers", True) is not False
 
 
 def _vssadmin_list_writers(host: Host, head: list[str]) -> Result:
