@@ -50,7 +50,7 @@ class ActionModule(QuiesceAction):
         installs = (inv or {}).get("installations") or []
         tried = None
         if not check_mode:
-            plan = doctor.try_plan(self.tools(), self.platform, installs if args["console_test"] else [], destination)
+            plan = doctor.try_plan(self.tools, self.platform, installs if args["console_test"] else [], destination)
             if plan is not None:
                 tried = self.run_plan(plan)
         checks = doctor.verdicts(look, tried, installs if args["console_test"] else [], inv, destination, check_mode,

@@ -145,10 +145,13 @@ def console_step_names(index: int) -> tuple[str, str, str]:
     return ("console log before %d" % index, "show server %d" % index, "console log after %d" % index)
 
 
-def try_plan(tools: dict[str, str], platform: str, installs: t.Sequence[dict[str, t.Any]],
-             destination: t.Optional[str], test_name: t.Optional[str] = None) -> t.Optional[dict[str, t.Any]]:
+def try_plan(tools_for: t.Callable[[t.Optional[str]], dict[str, str]], platform: str,
+             installs: t.Sequence[dict[str, t.Any]], destination: t.Optional[str],
+             test_name: t.Optional[str] = None) -> t.Optional[dict[str, t.Any]]:
     """The console in each server's context and the destination's write test; None when there is nothing to try.
-    An installation whose account or data directory the console cannot use is left out (its check says why)."""
+    ``tools_for(program_dir)``: the tool paths with that installation's nserver.exe.  An installation whose account
+    or data directory the console cannot use is left out (its check says why)."""
+    tools = tools_for(None)
     steps: list[dict[str, t.Any]] = []
     soft = {"ok_rc": planlib.ANY_RC, "allow_failure": True}
     for index, inst in enumerate(installs):
@@ -156,7 +159,7 @@ def try_plan(tools: dict[str, str], platform: str, installs: t.Sequence[dict[str
             continue
         before, show, after = console_step_names(index)
         steps.append(console.state_step(before, tools, inst, offset=1 << 62, **soft))
-        steps.append(console.console_command_step(show, tools, inst, "show server", **soft))
+        steps.append(console.console_command_step(show, tools_for(inst["program_dir"]), inst, "show server", **soft))
         steps.append(console.state_step(after, tools, inst, offset=0, **soft))
     if destination:
         name = test_name or "quiesce-doctor-%s.tmp" % uuid.uuid4().hex

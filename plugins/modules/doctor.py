@@ -114,7 +114,7 @@ not_ready:
   type: list
   elements: str
 summary:
-  description: One line, C(<host>: ready) or C(<host>: not ready (<failed checks>)).
+  description: "One line: C(<host>: ready) or C(<host>: not ready (<failed checks>))."
   returned: success
   type: str
 table:
