@@ -269,7 +269,8 @@ def _failure(record: t.Optional[dict[str, t.Any]]) -> str:
 
 
 def check(name: str, status: str, found: str, reason: str = "", fix: str = "") -> dict[str, t.Any]:
-    assert status in STATUSES
+    if status not in STATUSES:
+        raise ValueError("status %r is not one of %s" % (status, ", ".join(STATUSES)))
     return {"name": name, "status": status, "found": found, "reason": reason, "fix": fix}
 
 
@@ -328,9 +329,9 @@ def domino_check(inv: t.Optional[dict[str, t.Any]], record: t.Optional[dict[str,
         return check("domino", FAIL, "no Windows service runs nservice.exe",
                      "no Domino server is installed as a Windows service on this host",
                      "install Domino as a service, or leave this host out of the inventory group")
-    parts = ["%s: Domino %s, %s, runs as %s, data %s" % (i["service"], i.get("version") or "version unknown",
-                                                          i.get("state"), i.get("service_account"), i.get("data_dir"))
-             for i in installs]
+    parts = ["%s: Domino %s, %s, runs as %s, data %s"
+             % (i["service"], i.get("version") or "version unknown", i.get("state"), i.get("service_account"),
+                i.get("data_dir")) for i in installs]
     if inv.get("partitioned"):
         parts.append("%d partitions" % len(installs))
     return check("domino", OK, "; ".join(parts))
@@ -422,8 +423,8 @@ def writer_check(inst: dict[str, t.Any], writers_record: t.Optional[dict[str, t.
     listed = "%d writers listed" % len(writers)
     if found_writer:
         state = found_writer.get("state")
-        found = "%s %s, state [%s] %s; %s" % (found_writer["name"], found_writer["id"], state,
-                                               found_writer.get("state_name") or "", listed)
+        found = "%s %s, state [%s] %s; %s" % (
+            found_writer["name"], found_writer["id"], state, found_writer.get("state_name") or "", listed)
         if state == WRITER_STABLE or state in WRITER_WAITING:
             return check(name, OK, found)
         return check(name, FAIL, found, "the Domino VSS writer is in a failed state",
