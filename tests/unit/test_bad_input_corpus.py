@@ -75,6 +75,7 @@ CASES: dict[str, dict[str, dict]] = {
         "shadow_set_id": {"state": "absent"},
         "script": {},
     },
+    "doctor": {"destination": {}, "save_transcripts": {}},
     "host_lock": {"owner": {"state": "present"}},
     "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"},
                 "copy": {}, "databases": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
@@ -179,7 +180,7 @@ def test_hostile_value_is_refused_before_the_host_is_touched(host, module, optio
 def test_the_corpus_covers_every_free_form_option():
     """A new str/list/raw option without choices must be added to CASES (or be a number, bool or choice)."""
     missing = []
-    for module in ("backup_mode", "diskshadow", "domino_info", "host_lock", "restore", "restore_point",
+    for module in ("backup_mode", "diskshadow", "doctor", "domino_info", "host_lock", "restore", "restore_point",
                    "shadow_info", "snapshot", "snapshot_copy"):
         action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
         spec = action.ActionModule.ARGSPEC
@@ -192,7 +193,7 @@ def test_the_corpus_covers_every_free_form_option():
 
 def _typed_cases():
     wrong = {"int": ["ten", "5; del", {"a": 1}], "float": ["x1.5", [1.5]], "bool": ["maybe", {"a": 1}], "list": [{"a": 1}]}
-    for module in ("backup_mode", "diskshadow", "domino_info", "host_lock", "restore", "restore_point",
+    for module in ("backup_mode", "diskshadow", "doctor", "domino_info", "host_lock", "restore", "restore_point",
                    "shadow_info", "snapshot", "snapshot_copy"):
         action = importlib.import_module("ansible_collections.quiesce.domino.plugins.action." + module)
         for option, rules in action.ActionModule.ARGSPEC.items():

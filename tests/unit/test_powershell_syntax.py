@@ -35,11 +35,12 @@ def test_there_are_powershell_files():
 
 
 def _embedded_scripts() -> list[tuple[str, str]]:
-    from ansible_collections.quiesce.domino.plugins.module_utils import robocopy
-    return sorted(("robocopy.FS_SCRIPTS[%s]" % name, body) for name, body in robocopy.FS_SCRIPTS.items())
+    from ansible_collections.quiesce.domino.plugins.module_utils import doctor, robocopy
+    return sorted([("robocopy.FS_SCRIPTS[%s]" % name, body) for name, body in robocopy.FS_SCRIPTS.items()]
+                  + [("doctor.PROBE_SCRIPT", doctor.PROBE_SCRIPT), ("doctor.SHARE_SCRIPT", doctor.SHARE_SCRIPT)])
 
 
-@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith("robocopy") else "")
+@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith(("robocopy", "doctor")) else "")
 def test_embedded_scripts_parse(name, body):
     """The constant scripts sent with -EncodedCommand parse too (what PowerShell receives: one line each)."""
     from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -81,6 +82,9 @@ def _embedded_scripts():
     scripts["own-shadows"] = shadow_ledger.RECORD_SCRIPT
     scripts["exposure-owner"] = shadow_ledger.EXPOSURE_OWNER_SCRIPT
     scripts["pending-shadows"] = shadow_ledger.PENDING_SCRIPT
+    from ansible_collections.quiesce.domino.plugins.module_utils import doctor
+    scripts["doctor-probe"] = doctor.PROBE_SCRIPT
+    scripts["doctor-share"] = doctor.SHARE_SCRIPT
     return sorted(scripts.items())
 
 

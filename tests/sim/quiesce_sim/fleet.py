@@ -45,6 +45,10 @@ FAULTS = {
     # Switches for behaviour that no source settles (the twin's default is the pessimistic case):
     "console_other_user": '"allow": nserver -c accepts other OS users than the server\'s (default: refused, as '
                           'since Domino 11.0.1 FP3 / 12.0)',
+    "console_refused": "true: nserver -c refuses every OS user, the server's own account too (the doctor's "
+                       "'console refused'; text inferred)",
+    "share_access": '"read_only": a share (\\\\server\\share) can be listed but not written; "unreachable": it '
+                    'cannot be reached (the doctor\'s probes; robocopy has fail.robocopy=share_unreachable)',
     "console_stdout": "true: nserver -c prints the server's reply on its stdout (default: nothing; the reply is in "
                       "IBM_TECHNICAL_SUPPORT\\console.log)",
 }

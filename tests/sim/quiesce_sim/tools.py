@@ -230,7 +230,8 @@ class _DiskShadow:
     def _active_writers(self) -> list[tuple[str, str, list]]:
         found = [("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}", []),
                  ("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}", [])]
-        servers = [s for s in self.host.dominos if "backupvss" in s.tasks and s.state == "RUNNING"]
+        servers = [s for s in self.host.dominos if "backupvss" in s.tasks and s.state == "RUNNING"
+                   and _writer_registers(self.host, s)]
         if servers:
             found.append((DOMINO_WRITER, DOMINO_WRITER_ID, servers))
         return found
@@ -537,6 +538,8 @@ def tool_vssadmin(host: Host, argv: list[str], stdin: str | None) -> Result:
             "(C) Copyright 2001-2013 Microsoft Corp.", ""]
     words = [a.lower() for a in argv]
     opts = {a.split("=", 1)[0].lower(): (a.split("=", 1)[1] if "=" in a else "") for a in argv[2:]}
+    if words[:2] == ["list", "writers"]:
+        return _vssadmin_list_writers(host, head)
     if words[:2] == ["list", "shadows"]:
         shadows = sorted(host.shadows.values(), key=lambda s: s["number"])
         if "/for" in opts:
@@ -710,6 +713,10 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return func(host, data)
             except (OSError, PathError, ValueError) as exc:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
+    if script.startswith("# quiesce.domino:doctor-probe\n"):
+        return _doctor_probe(host, json.loads(stdin or "{}"))
+    if script.startswith("# quiesce.domino:doctor-share\n"):
+        return _doctor_share(host, json.loads(stdin or "{}"))
     if script.startswith("# quiesce.domino:own-shadows\n"):
         return _own_shadows(host, stdin or "")
     if script.startswith("# quiesce.domino:pending-shadows\n"):
@@ -1834,7 +1841,7 @@ def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: st
         # Since 11.0.1 FP3 / 12.0 the console refuses another OS user than the server's (HCL domino-backup
         # install.md); the twin refuses by default (host switch console_other_user: allow).
         other = host.fault("console_other_user") or server.cfg.get("console_other_user", "refuse")
-        if account(user) != account(server.service_account) and other != "allow":
+        if (account(user) != account(server.service_account) and other != "allow") or host.fault("console_refused"):
             server.console_log(["Console command refused for %s: the server runs as %s" % (user or CONNECTION_USER,
                                                                                            server.service_account)])  # [I]
             return 1, "", crlf(["Access to the server console is not allowed for this user."])  # [I]
@@ -1955,3 +1962,113 @@ def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_
         return result
     with host.io_lock:
         return func(host, argv, stdin)
+
+
+# ================================================================== doctor
+# The probes of quiesce.domino.doctor (plugins/module_utils/doctor.py).  Switches in sim.json, per host:
+# windows.account {name, sid, admin}; acl {<lower-case Windows path or registry key>: {protected, writers}};
+# shadow_storage [{volume, diff_volume, max, allocated, used}]; faults.share_access "read_only" | "unreachable";
+# faults.console_refused; dominos[i].vss_writer_registers false.
+
+WRITERS = [("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}"),
+           ("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}"),
+           ("Registry Writer", "{afbab4a2-367d-4d15-a586-71dbb18f8485}")]
+TRUSTED_INSTALLER = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
+_DEFAULT_ACCOUNT = {"name": "SIM\\ansible", "sid": "S-1-5-21-1004336348-1177238915-682003330-1001", "admin": True}
+
+
+def _writer_registers(host: Host, server: t.Any) -> bool:
+    """Whether a running backupvss registers the Domino writer with VSS (switch: vss_writer_registers false)."""
+    cfg = next((d for d in host.config().get("dominos", []) if d.get("service") == server.service), server.cfg)
+    return cfg.get("vss_writer_registers", True) is not False
+
+
+def _vssadmin_list_writers(host: Host, head: list[str]) -> Result:
+    """``vssadmin list writers``: one block per writer, name in single quotes, writer ID, instance ID, state, last
+    error (the shape of Microsoft's published samples)."""
+    found = list(WRITERS)
+    for server in host.dominos:
+        if "backupvss" in server.tasks and server.state == "RUNNING" and _writer_registers(host, server):
+            found.append((DOMINO_WRITER, DOMINO_WRITER_ID))
+            break
+    out = list(head) + ["Waiting for responses. ", "These may be delayed if a shadow copy is being prepared.", ""]
+    for name, wid in found:
+        instance = "{%s}" % uuid.uuid5(uuid.NAMESPACE_URL, host.cfg["hostname"] + wid)
+        out += ["Writer name: '%s'" % name, "   Writer Id: %s" % wid, "   Writer Instance Id: %s" % instance,
+                "   State: [1] Stable", "   Last error: No error", ""]
+    return 0, crlf(out), ""
+
+
+def _acl(host: Host, path: str, default_writers: list[str], protected: bool = False) -> dict[str, t.Any]:
+    cfg = (host.cfg.get("acl") or {}).get(path.lower()) or {}
+    return {"path": path, "exists": True, "protected": cfg.get("protected", protected),
+            "writers": list(cfg.get("writers", default_writers))}
+
+
+def _doctor_probe(host: Host, data: dict) -> Result:
+    """doctor.PROBE_SCRIPT: the account's token, ACLs of the lock folder, the ledger key and the hook, volumes,
+    shadow storage, the destination."""
+    admins = ["S-1-5-18", "S-1-5-32-544"]
+    account_cfg = dict(_DEFAULT_ACCOUNT, **(host.cfg.get("windows", {}).get("account") or {}))
+    groups = ["S-1-1-0", "S-1-5-32-545", "S-1-5-11"] + (["S-1-5-32-544"] if account_cfg.get("admin") else [])
+    root = data["lock_root"]
+    lock = (_acl(host, root, admins, protected=True) if host.path(root).is_dir()
+            else {"path": root, "exists": False})
+    key = data["ledger_key"]
+    ledger = (_acl(host, key, admins) if LEDGER_KEY in host.registry else {"path": key, "exists": False})
+    hooks = []
+    for server in host.dominos:
+        folder = server.cfg["program_dir"] + "\\quiesce"
+        script = folder + "\\" + data["hook_file"]
+        # Program Files' default: SYSTEM, Administrators and TrustedInstaller write, Users read
+        hooks.append({"service": server.service,
+                      "folder": _acl(host, folder, admins + [TRUSTED_INSTALLER]) if host.path(folder).is_dir()
+                      else {"path": folder, "exists": False},
+                      "script": _acl(host, script, admins + [TRUSTED_INSTALLER]) if host.path(script).is_file()
+                      else {"path": script, "exists": False}})
+    volumes = []
+    for letter, cfg in sorted(host.cfg["volumes"].items()):
+        cap = cfg["size_mb"] * 1024 * 1024
+        volumes.append({"DriveLetter": letter + ":", "DeviceID": cfg["guid"], "Capacity": cap,
+                        "FreeSpace": max(cap - _dir_size(host.volume_dir(letter)), 0)})
+    storage = host.cfg.get("shadow_storage")
+    if storage is None:
+        # Windows makes a storage association on the volume itself at its first shadow copy, without a limit
+        with_shadows = sorted({s["volume"] for s in host.shadows.values()})
+        storage = [{"volume": host.volume_guid(v[0]), "diff_volume": host.volume_guid(v[0]),
+                    "max": "18446744073709551615", "allocated": "0", "used": "0"} for v in with_shadows]
+    destination = None
+    if data.get("destination"):
+        try:
+            reachable = host.path(data["destination"]).is_dir()
+        except PathError:
+            reachable = False
+        if host.fault("share_access") == "unreachable" and data["destination"].startswith("\\\\"):
+            reachable = False
+        destination = {"path": data["destination"], "reachable": reachable}
+    doc = {"account": {"name": account_cfg["name"], "sid": account_cfg["sid"], "admin": bool(account_cfg.get("admin")),
+                       "groups": groups},
+           "lock": lock, "ledger": ledger, "hooks": hooks, "volumes": volumes, "shadow_storage": storage,
+           "destination": destination}
+    return 0, json.dumps(doc, separators=(",", ":")) + "\r\n", ""
+
+
+def _doctor_share(host: Host, data: dict) -> Result:
+    """doctor.SHARE_SCRIPT: create a new file at the destination and delete it (the .NET exception texts)."""
+    dest = data["destination"]
+    path = dest.rstrip("\\") + "\\" + data["name"]
+    out = {"path": path, "created": False, "deleted": False, "error": None}
+    access = host.fault("share_access") if dest.startswith("\\\\") else None
+    target = host.path(path)
+    if access == "unreachable" or not target.parent.is_dir():
+        out["error"] = "Could not find a part of the path '%s'." % path
+    elif access == "read_only":
+        out["error"] = "Access to the path '%s' is denied." % path
+    elif target.exists():
+        out["error"] = "The file '%s' already exists." % path
+    else:
+        target.write_text("quiesce.domino doctor")
+        out["created"] = True
+        target.unlink()
+        out["deleted"] = not target.exists()
+    return (0 if out["deleted"] else 1), json.dumps(out) + "\r\n", ""
