@@ -87,10 +87,10 @@ def restore_lines(places: t.Sequence[dict[str, t.Any]], source: str, mirror: boo
     """What ``quiesce.domino.restore`` would do: a restore point is mirrored back (robocopy /MIR: files it does not
     hold are deleted), a copy is copied back (nothing in the target is deleted); a transaction log that is replaced
     is set aside first in both."""
-    how = ("mirror back (files the restore point does not hold are DELETED there)" if mirror
-           else "copy back (nothing already there is deleted)")
-    return ["%s %s %s from %s" % (how.split(" (")[0], p.get("kind") or p.get("name"), p.get("path") or p.get("target"),
-                                  source) + " (" + how.split(" (", 1)[1] for p in places]
+    verb, effect = (("mirror back", "files the restore point does not hold are DELETED there") if mirror
+                    else ("copy back", "nothing already there is deleted"))
+    return ["%s %s %s from %s (%s)" % (verb, p.get("kind") or p.get("name"), p.get("path") or p.get("target"), source, effect)
+            for p in places]
 
 
 def message(lines: t.Sequence[str]) -> str:

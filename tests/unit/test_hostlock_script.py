@@ -27,7 +27,8 @@ def test_the_lock_folder_gets_an_acl_of_its_own():
     assert "SetAccessRuleProtection($true, $false)" in script
     assert "$ok = 'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($in.root, (New-LockAcl))" in script
     # checked on every run, not only at creation: a folder made earlier or by someone else is reset
-    assert "$d.SetAccessControl((New-LockAcl)); $fixed = $true" in script and "$a.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($ok[1])))" in script
+    assert "$d.SetAccessControl((New-LockAcl)); $fixed = $true" in script
+    assert "$a.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($ok[1])))" in script
 
 
 def test_owner_json_is_never_read_half_written():

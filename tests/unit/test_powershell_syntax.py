@@ -93,4 +93,3 @@ def test_embedded_constant_scripts_parse(name, script):
     """The constant PowerShell scripts the plans send with -EncodedCommand are valid PowerShell too."""
     tree = PARSER.parse(script.encode("utf-8"))
     assert not tree.root_node.has_error, "%s:\n%s\n%s" % (name, "\n".join(_errors(tree.root_node)[:10]), script)
-
