@@ -111,6 +111,10 @@ def add_result(record: dict[str, t.Any], action: str, task_name: str, result: di
     for warning in result.get("warnings") or []:
         record["warnings"].append(str(warning))
     if check_mode:
+        if kind in CHANGING and isinstance(result.get("preview"), list):
+            # what the module says it would do, in words (module_utils/preview.py)
+            would = (record["plan"] or {}).get("would") or []
+            record["plan"] = dict(record["plan"] or {}, would=would + [str(line) for line in result["preview"]])
         if kind in ("snapshot", "backup_mode") and result.get("method"):
             plan = record["plan"] = record["plan"] or {}
             record["method"] = result["method"]
@@ -408,8 +412,10 @@ def _host_rows(records: list[dict[str, t.Any]], preview: bool) -> str:
         if preview:
             plan = record.get("plan") or {}
             effect = METHOD_EFFECT.get(str(record.get("method")), "")
-            rows.append(head + "<td>%s%s</td><td>%s</td><td class='dest'>%s</td></tr>" % (
+            would = "".join("<li>%s</li>" % _e(line) for line in plan.get("would") or [])
+            rows.append(head + "<td>%s%s%s</td><td>%s</td><td class='dest'>%s</td></tr>" % (
                 method, ("<div>%s</div>" % _e(effect)) if effect else "",
+                ("<ul class='would'>%s</ul>" % would) if would else "",
                 _e(", ".join(plan.get("volumes") or []) or "-"), _e(plan.get("destination") or "-")))
             continue
         copy = record.get("copy") or {}

@@ -185,7 +185,9 @@ def test_check_mode_results_are_a_plan_never_a_backup():
     record = report.new_host("dom01")
     report.add_result(record, "quiesce.domino.snapshot", "Take the snapshot", {
         "method": "shutdown", "crash_consistent": False, "volumes": ["D:"], "changed": True,
-        "script": "set context persistent nowriters\r\n"}, "ok", check_mode=True)
+        "script": "set context persistent nowriters\r\n",
+        "preview": ["Domino (x) will be STOPPED: users cannot work until it is started again, for at most about 720 s"]},
+        "ok", check_mode=True)
     report.add_result(record, "quiesce.domino.snapshot_copy", "Copy", {
         "destination": "\\\\backupsrv\\domino\\dom01\\20261122T100003Z", "verified": False, "mode": "versioned"},
         "ok", check_mode=True)
@@ -197,6 +199,9 @@ def test_check_mode_results_are_a_plan_never_a_backup():
     assert "<title>quiesce.domino backup report (preview)</title>" in page
     assert "id='ok'" not in page and "<b>1</b>would be backed up" in page
     assert "Domino will be stopped for the snapshot and started again" in page
+    # the module's own preview, in words, in the host's row
+    assert record["plan"]["would"][0].startswith("Domino (x) will be STOPPED")
+    assert "<ul class='would'><li>Domino (x) will be STOPPED: users cannot work" in page
     assert "\\\\backupsrv\\domino\\dom01\\20261122T100003Z" in page and "id='timeline-none'" in page
     suite = ET.fromstring(report.render_junit([record], {"preview": True}))
     assert suite.get("skipped") == "1" and suite.get("failures") == "0" and suite[0].find("skipped") is not None
