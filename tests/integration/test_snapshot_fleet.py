@@ -125,7 +125,7 @@ def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_f
   gather_facts: false
   tasks:
     - name: Snapshot
-      quiesce.domino.snapshot: {method: shutdown, watchdog_seconds: 80, shutdown_timeout: 10, hold_timeout: 5, create_timeout: 10}
+      quiesce.domino.snapshot: {method: shutdown, watchdog_seconds: 620, shutdown_timeout: 10, hold_timeout: 5, create_timeout: 10}
 """)
     frozen = False
     until = time.time() + 60
