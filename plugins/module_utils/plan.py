@@ -408,6 +408,14 @@ def worst_case_seconds(steps: t.Iterable[dict[str, t.Any]]) -> float:
     return sum(step_worst_case(raw) for raw in steps)
 
 
+def plan_sections(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """Every step of a plan in run order (guard, arm, steps, rescue, finally, disarm): its worst case is that of
+    a run in which every section runs in full."""
+    watchdog = plan.get("watchdog") or {}
+    return (list(plan.get("guard") or []) + list(watchdog.get("arm") or []) + list(plan.get("steps") or [])
+            + list(plan.get("rescue") or []) + list(plan.get("finally") or []) + list(watchdog.get("disarm") or []))
+
+
 def describe_terms(terms: t.Sequence[tuple[str, float, str]]) -> str:
     """``'arm watchdog' timeout 60 + 'create shadow copy' timeout 300`` (the sum's parts, in run order)."""
     return " + ".join("'%s' %s" % (name, how) for name, _seconds, how in terms)

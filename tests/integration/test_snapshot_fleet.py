@@ -102,7 +102,7 @@ def test_occupied_letter_and_check_mode(fleet):
     check = fleet.playbook(SNAP.format(host="dom03", method="shutdown", letter="W"), check=True)
     res = check.result("Snapshot", "dom03")
     assert res["changed"] is True and "expose %vol_d% W:" in res["script"]
-    assert res["plan"]["watchdog"]["seconds"] == 600
+    assert res["plan"]["watchdog"]["seconds"] == 1200
     # the record of the shadow copies made as the collection's own (a second, before a thaw that may take
     # minutes), then the thaw
     thaw = ["record the shadow copies as ours", "start Domino service", "wait until running",

@@ -228,3 +228,46 @@ def test_no_watchdog_to_outrun_means_no_limit(inst):
 def test_an_unreadable_deadline_is_refused():
     msg = restore.watchdog_refusal(restore_plan(PLACES[:1], 60), frozen("soon"), "2026-01-01T00:00:00Z")
     assert msg and "cannot be read" in msg
+
+
+# ------------------------------------------------------------------ snapshot_copy with async (S5)
+
+def run_async(args, async_val):
+    from unittest.mock import MagicMock
+    from ansible_collections.quiesce.domino.plugins.action import snapshot_copy as action
+    task = MagicMock()
+    task.args = args
+    task.async_val = async_val
+    task.check_mode = False
+    task.diff = False
+    connection = MagicMock()
+    connection._shell.SHELL_FAMILY = "powershell"
+    connection._shell.tmpdir = "C:\\tmp"
+    templar = MagicMock()
+    templar.template.side_effect = lambda value, **kw: value
+    return action.ActionModule(task, connection, MagicMock(), MagicMock(), templar, None).run(
+        task_vars={"inventory_hostname": "dom01"})
+
+
+@pytest.mark.parametrize("state", ["progress", "pruned"])
+def test_async_is_refused_for_the_short_states(host, state):
+    result = run_async({"destination": "E:\\Backups", "state": state, "keep": 3}, 600)
+    assert result["failed"] is True
+    assert result["msg"].startswith("async: only state=present runs as an async job; state=%s" % state), result["msg"]
+    assert host["plans"] == []
+
+
+def test_async_shorter_than_the_copys_worst_case_is_refused(host):
+    args = {"source": "S:\\Domino\\data", "destination": "E:\\Backups", "delete_exposed_shadow": ["S:"], "timeout": 600}
+    result = run_async(args, 1800)
+    msg = result["msg"]
+    assert result["failed"] is True and msg.startswith("async: 1800 s is shorter than the copy's worst case"), msg
+    assert "timeout 600" in msg and "lower timeout (each robocopy step's limit, now 600)" in msg
+    assert host["plans"] == []
+    worst = int(msg.split("worst case, ")[1].split(" s")[0])
+    assert worst > 1800
+    # an async limit that outlives the worst case starts the job
+    host["replies"] = [{"ansible_job_id": "j1", "started": 1, "finished": 0}]
+    started = run_async(args, worst)
+    assert started.get("ansible_job_id") == "j1", started
+    assert [plan["name"] for plan in host["plans"]] == [host["plans"][0]["name"]]
