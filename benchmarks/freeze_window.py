@@ -46,7 +46,7 @@ THREE = """
   gather_facts: false
   tasks:
     - name: freeze
-      quiesce.domino.backup_mode: {state: frozen, method: METHOD, shutdown_timeout: 30, watchdog_seconds: 120}
+      quiesce.domino.backup_mode: {state: frozen, method: METHOD, shutdown_timeout: 30, watchdog_seconds: 900}
     - name: create
       quiesce.domino.diskshadow: {volumes: ["D:"]}
     - name: thaw

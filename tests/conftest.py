@@ -170,6 +170,17 @@ def wait_released(fleet: Fleet, host: str, until: float) -> t.Optional[float]:
     return None
 
 
+def reach_deadline(fleet: Fleet, host: str, task: str) -> float:
+    """Let the host's clock reach a watchdog's deadline at once: the twin runs the task now (``schtasks /Run``,
+    which the twin models by moving its start boundary to now), as Task Scheduler runs it at the deadline.  A
+    watchdog must outlive the worst case of the steps it guards (minutes), so the tests that watch it fire
+    check its deadline and then skip the wait, as the fault matrix ages a stale host lock.  Returns when."""
+    import time
+    done = fleet.run_tool(host, "schtasks", "/Run", "/TN", task)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return time.time()
+
+
 def kill_controller(proc: subprocess.Popen, executor_too: bool) -> None:
     """SIGKILL a playbook started with Fleet.start_playbook: the controller dies mid-call, and with
     ``executor_too`` the host-side executor and the tools it runs die with it (as when the WinRM shell goes)."""

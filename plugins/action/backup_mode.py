@@ -25,7 +25,7 @@ ARGSPEC = {
     "method": {"type": "str", "default": "auto", "choices": ["auto"] + list(methods.METHODS)},
     "allow_downtime": {"type": "bool", "default": False},
     "service": {"type": "str"},
-    "watchdog_seconds": {"type": "int", "default": 300},
+    "watchdog_seconds": {"type": "int", "default": 1200},
     "shutdown_timeout": {"type": "int", "default": 180},
     "start_timeout": {"type": "int", "default": 300},
     "hold_timeout": {"type": "int", "default": 60},
@@ -42,14 +42,19 @@ class ActionModule(QuiesceAction):
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         service = cli.service_name("service", args["service"]) if args["service"] is not None else None
-        watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, 7200)
+        watchdog_seconds = cli.int_range("watchdog_seconds", args["watchdog_seconds"], 30, planlib.MAX_WATCHDOG_SECONDS)
         shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
         start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
         hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
-        may_stop = args["method"] == "shutdown" or (args["method"] == "auto" and args["allow_downtime"])
-        if may_stop and watchdog_seconds < shutdown_timeout + 15:
-            raise cli.OptionError("watchdog_seconds: %d is too short for shutdown_timeout %d; the watchdog must outlive "
-                                  "the stop (at least shutdown_timeout + 15)" % (watchdog_seconds, shutdown_timeout))
+        # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is
+        # sent; auto with allow_downtime may resolve to shutdown: held to its rule.  The real plan is checked again.
+        judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
+        if args["state"] == "frozen" and judged in ("shutdown", "backup_task"):
+            short = plans.watchdog_shortfall(plans.freeze_budget_plan(
+                judged, watchdog_seconds, shutdown_timeout, hold_timeout, start_timeout),
+                hint=" (method=auto with allow_downtime may choose shutdown)" if judged != args["method"] else "")
+            if short:
+                raise cli.OptionError(short)
         self._allow_downtime = args["allow_downtime"]
         inv = discover(self)
         try:
@@ -90,6 +95,9 @@ class ActionModule(QuiesceAction):
             return out
         plan = plans.freeze_plan(inst, method, tools, self.platform, watchdog_seconds, shutdown_timeout, hold_timeout,
                                  start_timeout)
+        short = plans.watchdog_shortfall(plan)
+        if short:
+            raise cli.OptionError(short)
         out["changed"] = True
         if self._task.check_mode:
             lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)

@@ -60,7 +60,8 @@ class ActionModule(QuiesceAction):
         except cli.OptionError as exc:
             raise QuiesceActionError("restore_point: %s is not usable: %s" % (name, exc))
         service = cli.service_name("Service", point["Service"])
-        inst = next((i for i in discover(self)["installations"] if i["service"].lower() == service.lower()), {})
+        inv = discover(self)
+        inst = next((i for i in inv["installations"] if i["service"].lower() == service.lower()), {})
         log = restore.log_handling(inst, rc.stamp(datetime.datetime.now(datetime.timezone.utc)),
                                    held=any(p["kind"] == "translog" for p in places)
                                    or locs.inside(str((inst.get("translog") or {}).get("path") or "?"),
@@ -68,6 +69,7 @@ class ActionModule(QuiesceAction):
                                    allow_archive=args["allow_archive_log"])
         self._refuse(log, "restore_point")
         plan = restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log)
+        self._refuse_watchdog(plan, inst, inv)
         out: dict[str, t.Any] = {"changed": True, "restore_point": restore.point_facts(name, point),
                                  "locations_restored": self._restored(places, log)}
         self._log_result(out, log)
@@ -138,6 +140,8 @@ class ActionModule(QuiesceAction):
                                          entries, in_place, timeout,
                                          refuse_deltas=in_place and not args["allow_unapplied_deltas"], copy_base=source,
                                          others=others, log=log)
+        if in_place or locs.inside(target, data_dir):
+            self._refuse_watchdog(plan, inst, inv)
         out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
                                  "databases": databases or None, "service": inst["service"],
                                  "locations_restored": self._restored([{"name": "data", "kind": "data"}] + others,
@@ -201,6 +205,14 @@ class ActionModule(QuiesceAction):
             return "; the transaction log that had been set aside was put back at %s" % log["path"]
         return ("; putting the transaction log back FAILED: it is at %s, rename it to %s before Domino starts"
                 % (log["aside"], log["path"]))
+
+    @staticmethod
+    def _refuse_watchdog(plan: dict[str, t.Any], inst: dict[str, t.Any], inv: dict[str, t.Any]) -> None:
+        """A server stopped by our freeze is started by its watchdog at the deadline: a restore that may still run
+        then is refused before it touches anything (restore.watchdog_refusal)."""
+        why = restore.watchdog_refusal(plan, inst, inv.get("now_utc"))
+        if why:
+            raise QuiesceActionError(why, changed=False, watchdog=inst.get("watchdog"), now_utc=inv.get("now_utc"))
 
     @staticmethod
     def _refuse(log: dict[str, t.Any], option: str) -> None:

@@ -33,7 +33,7 @@ ARGSPEC = {
     "service": {"type": "str"},
     "volumes": {"type": "list", "elements": "str", "default": []},
     "expose_as": {"type": "str"},
-    "watchdog_seconds": {"type": "int", "default": 600},
+    "watchdog_seconds": {"type": "int", "default": 1200},
     "shutdown_timeout": {"type": "int", "default": 120},
     "start_timeout": {"type": "int", "default": 300},
     "hold_timeout": {"type": "int", "default": 60},
@@ -69,15 +69,16 @@ class ActionModule(QuiesceAction):
         except re.error as exc:
             raise cli.OptionError("domino_writer_match: %r is not a valid regular expression: %s"
                                   % (args["domino_writer_match"], exc))
-        # The watchdog must never fire before the shadow copy exists (it would release Domino mid-snapshot).
-        # auto with allow_downtime may resolve to shutdown: hold it to shutdown's rule before anything is sent.
-        needed = {"shutdown": shutdown_timeout + 60 + create_timeout, "backup_task": hold_timeout + create_timeout}
+        # The watchdog must never fire while a step of the freeze or the creation may still run (it would release
+        # Domino mid-snapshot): the worst case of those steps (plans.watchdog_budget) is checked before anything is
+        # sent, and again on the real plan.  auto with allow_downtime may resolve to shutdown: held to its rule.
         judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
-        if judged in needed and watchdog_seconds < needed[judged]:
-            raise cli.OptionError("watchdog_seconds: %d is too short for method=%s%s; it must outlive the freeze and the "
-                                  "creation (at least %d s with these timeouts)"
-                                  % (watchdog_seconds, args["method"], " (which may choose shutdown)" if judged != args["method"]
-                                     else "", needed[judged]))
+        if judged in ("shutdown", "backup_task"):
+            short = plans.watchdog_shortfall(plans.snapshot_budget_plan(
+                judged, watchdog_seconds, shutdown_timeout, start_timeout, hold_timeout, create_timeout),
+                hint=" (method=auto with allow_downtime may choose shutdown)" if judged != args["method"] else "")
+            if short:
+                raise cli.OptionError(short)
 
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner()) if args["lock"] else None
         stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
@@ -172,6 +173,9 @@ class ActionModule(QuiesceAction):
                                    preflight=preflight,
                                    expose_letters=[v for v in exposed.values() if re.fullmatch(r"[A-Z]:", v)],
                                    expose_targets=sorted(set(exposed.values())))
+        short = plans.watchdog_shortfall(plan)
+        if short:
+            raise cli.OptionError(short)
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}

@@ -65,6 +65,9 @@ class ActionModule(QuiesceAction):
         threads = cli.int_range("threads", args["threads"], 1, 128)
         timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
         delta_timeout = cli.int_range("delta_timeout", args["delta_timeout"], 10, 3600)
+        if self._task.async_val and args["state"] != "present":
+            raise cli.OptionError("async: only state=present runs as an async job; state=%s is one short call, run it "
+                                  "without async (and poll) " % args["state"])
         units: list[dict[str, t.Any]] = []
         if args["state"] == "present":
             units = self._units(source, args["locations"])
@@ -133,6 +136,18 @@ class ActionModule(QuiesceAction):
                                  "manifest": where["manifest"], "log": where["log"], "verified": False,
                                  "layout": {u["name"] if not u.get("file") else "files\\" + u["source"].rsplit("\\", 1)[-1]:
                                             u.get("path") for u in units}}
+        if self._task.async_val:
+            # Ansible ends an async job at its limit (the Windows async watchdog stops the module's runspace, the
+            # POSIX async_wrapper kills its process group): mid-copy, without the plan's finally (the shadow copy
+            # set and the host lock are not released).  Refused unless the limit outlives the plan's worst case.
+            terms = planlib.worst_case_terms(planlib.plan_sections(plan))
+            worst = int(-(-sum(seconds for _name, seconds, _how in terms) // 1))
+            if self._task.async_val < worst:
+                raise cli.OptionError(
+                    "async: %d s is shorter than the copy's worst case, %d s (%s); Ansible ends an async job at its "
+                    "limit, in the middle of the copy and without its cleanup (shadow copy, host lock). Raise async "
+                    "to at least %d or lower timeout (each robocopy step's limit, now %d)"
+                    % (self._task.async_val, worst, planlib.describe_terms(terms), worst, timeout))
         if self._task.check_mode:
             lines = preview.copy_lines(units, where["final"], args["mode"], keep if args["mode"] == "versioned" else 0,
                                        "SHA-256 of every file" if args["sha256"] else "names, sizes and times of every file")

@@ -385,6 +385,54 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     return normal
 
 
+# ---------------------------------------------------------------- worst case
+
+def step_worst_case(raw: dict[str, t.Any]) -> float:
+    """The longest a step can take, in seconds, as both executors run it: its ``timeout``; with ``retry`` the
+    last attempt may start as late as ``within`` after the first one (an attempt starts only while
+    ``now + interval`` is not past the deadline) and then runs for up to one attempt's ``timeout``, so
+    ``within + timeout``.  A step that may be skipped (``only_if_failed``, ``only_if_ok``) counts as if it runs."""
+    timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+    retry = raw.get("retry")
+    return float(timeout) + (float(retry["within"]) if retry else 0.0)
+
+
+def worst_case_terms(steps: t.Iterable[dict[str, t.Any]]) -> list[tuple[str, float, str]]:
+    """Per step: its name, its worst case (:func:`step_worst_case`) and what makes it up (``timeout 60`` or
+    ``retry within 120 + timeout 60``), for a message that says which timeouts add up."""
+    terms = []
+    for raw in steps:
+        timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+        retry = raw.get("retry")
+        how = ("retry within %s + timeout %s" % (_num(retry["within"]), _num(timeout)) if retry
+               else "timeout %s" % _num(timeout))
+        terms.append((str(raw.get("name")), step_worst_case(raw), how))
+    return terms
+
+
+def worst_case_seconds(steps: t.Iterable[dict[str, t.Any]]) -> float:
+    """The longest a list of steps run in order can take: the sum of :func:`step_worst_case`.  An upper bound:
+    every step is counted, also those that a failure before them or their ``only_if_*`` condition would skip."""
+    return sum(step_worst_case(raw) for raw in steps)
+
+
+def plan_sections(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """Every step of a plan in run order (guard, arm, steps, rescue, finally, disarm): its worst case is that of
+    a run in which every section runs in full."""
+    watchdog = plan.get("watchdog") or {}
+    return (list(plan.get("guard") or []) + list(watchdog.get("arm") or []) + list(plan.get("steps") or [])
+            + list(plan.get("rescue") or []) + list(plan.get("finally") or []) + list(watchdog.get("disarm") or []))
+
+
+def describe_terms(terms: t.Sequence[tuple[str, float, str]]) -> str:
+    """``'arm watchdog' timeout 60 + 'create shadow copy' timeout 300`` (the sum's parts, in run order)."""
+    return " + ".join("'%s' %s" % (name, how) for name, _seconds, how in terms)
+
+
+def _num(value: t.Any) -> str:
+    return "%d" % value if float(value) == int(value) else "%s" % value
+
+
 def render_template(content: str, deadline_local: str, deadline_utc: str, plan_dir: str = "") -> str:
     """Replace the watchdog deadline and plan directory tokens (what both executors do for template files)."""
     return (content.replace(DEADLINE_LOCAL_TOKEN, deadline_local).replace(DEADLINE_UTC_TOKEN, deadline_utc)

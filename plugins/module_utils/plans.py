@@ -12,6 +12,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils.robocopy import fs_step
 from ansible_collections.quiesce.domino.plugins.module_utils.services import RUNNING_RE, STOPPED_RE
@@ -43,6 +44,11 @@ def backup_task_end_steps(inst: dict[str, t.Any], tools: dict[str, str], within:
     ]
 
 
+# One attempt of a state poll (`sc query` under retry): it returns at once; an attempt that hangs is killed and
+# counts as "not yet", so a short limit costs nothing and keeps the watchdog budget (watchdog_budget) honest.
+POLL_TIMEOUT = 15
+
+
 # backup_task inside one diskshadow run: diskshadow starts (VSS initialised) while Domino Backup is still
 # starting, runs wait.cmd until the hook holds the databases, creates at once, and runs release.cmd the
 # moment the shadow copies exist (before expose, before it exits). The thaw's release is the fallback.
@@ -59,14 +65,14 @@ def freeze_steps(inst: dict[str, t.Any], method: str, tools: dict[str, str], shu
         query = [tools["sc"], "query", svc]
         return [
             planlib.step("stop Domino service", [tools["sc"], "stop", svc], ok_rc="any", timeout=60),
-            planlib.step("wait until stopped", query, ok_rc="any", allow_failure=True,
+            planlib.step("wait until stopped", query, ok_rc="any", allow_failure=True, timeout=POLL_TIMEOUT,
                          retry=planlib.retry_until(shutdown_timeout, 0.5, until_stdout=STOPPED_RE)),
             # nsd -kill ends every Domino process of the installation; no source limits it to one partition, so
             # on a partitioned host only this service's own process tree is ended.
             (console.kill_tree_step if inst.get("partitioned") else console.nsd_kill_step)(
                 KILL_STEP, tools, inst, ok_rc="any", only_if_failed="wait until stopped"),
             planlib.step("wait until stopped after kill", query, ok_rc="any", only_if_failed="wait until stopped",
-                         retry=planlib.retry_until(60, 1.0, until_stdout=STOPPED_RE)),
+                         timeout=POLL_TIMEOUT, retry=planlib.retry_until(60, 1.0, until_stdout=STOPPED_RE)),
         ]
     if method == "backup_task":
         # Snapshot mode (-s): without it Domino Backup copies database by database and never runs the hook.
@@ -154,6 +160,9 @@ def release_cleanup_steps(inst: dict[str, t.Any], method: str, tools: dict[str, 
     return thaw_steps(inst, method, tools, start_timeout)
 
 
+PENDING_MARGIN = 120
+
+
 def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], platform: str, script: str,
                   watchdog_seconds: int, shutdown_timeout: int, start_timeout: int, hold_timeout: int,
                   create_timeout: int, stale_script: t.Optional[str] = None, stale_at: t.Optional[str] = None,
@@ -176,12 +185,10 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     steps: list[dict[str, t.Any]] = []
     rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
-    if expose_targets:
-        # Before anything at the targets is judged or replaced: adopt what a run cut off between its create and its
-        # record step exposed there, then note this run's window (shadow_ledger.PENDING_SCRIPT).  The window spans
-        # every step up to the end of the create, with room for the ones without a timeout of their own.
-        window = shutdown_timeout + hold_timeout + create_timeout + 1800
-        guard.append(ledger.pending_step(tools, expose_targets, window))
+    # Before anything at the targets is judged or replaced: adopt what a run cut off between its create and its
+    # record step exposed there, then note this run's window (shadow_ledger.PENDING_SCRIPT).  Its length is known
+    # once every step is: inserted here at the end.
+    pending_at = len(guard)
     if stale_script:
         if not stale_at:
             raise DominoError("a stale exposure is replaced only where its owner was checked: stale_at is missing")
@@ -208,6 +215,11 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
                               timeout=create_timeout))
+    if expose_targets:
+        # the window spans the worst case of every step after the note until the create has exposed the copies,
+        # and the arming of the watchdog, with PENDING_MARGIN for the executor's own work
+        window = planlib.worst_case_seconds(guard[pending_at:] + arm_steps(inst, tools) + steps) + PENDING_MARGIN
+        guard.insert(pending_at, ledger.pending_step(tools, expose_targets, int(window)))
     # First in finally (a second or two, before the thaw, whose Domino start can take minutes: a connection lost
     # during it must not leave the shadow copies unrecorded): the shadow copies the create step made go into the
     # host's ledger, even when the step failed after creating them, so cleanup can tell them from other
@@ -265,3 +277,65 @@ def freeze_window(result: dict[str, t.Any], method: str) -> dict[str, t.Any]:
         out["backup_start"] = hold["backup_start"]
         out["deltas"] = dbk.delta_list(record)
     return out
+
+
+# ------------------------------------------------------------ watchdog budget
+
+# What the watchdog's deadline keeps on top of the worst case of the steps it guards: the executors' own work
+# between steps (process start, output capture, the retry loop's checks), a few seconds per step at most.
+WATCHDOG_MARGIN = 30
+
+
+def watchdog_budget(plan: dict[str, t.Any]) -> tuple[int, list[tuple[str, float, str]]]:
+    """The shortest watchdog a freezing plan needs: the worst case (plan.worst_case_seconds) of the steps that
+    run from the moment its deadline is set (both executors: after the guards, just before the arm steps) until
+    the shadow copy exists (the create step; a freeze plan: its last step), plus WATCHDOG_MARGIN.  The watchdog
+    then never releases Domino while a step of the freeze or the creation may still run.  Returns the seconds
+    and the terms (step, seconds, which timeouts) that make them up."""
+    watchdog = plan.get("watchdog") or {}
+    guarded = list(watchdog.get("arm") or [])
+    for raw in plan["steps"]:
+        guarded.append(raw)
+        if raw["name"] == CREATE_STEP:
+            break
+    terms = planlib.worst_case_terms(guarded)
+    return int(-(-sum(seconds for _name, seconds, _how in terms) // 1)) + WATCHDOG_MARGIN, terms
+
+
+def watchdog_shortfall(plan: dict[str, t.Any], option: str = "watchdog_seconds",
+                       hint: str = "") -> t.Optional[str]:
+    """None when the plan's watchdog outlives every step it guards; else the message for ``option``."""
+    if "watchdog" not in plan:
+        return None
+    needed, terms = watchdog_budget(plan)
+    seconds = plan["watchdog"]["seconds"]
+    if seconds >= needed:
+        return None
+    return ("%s: %d is too short for %s%s; the watchdog would release Domino while a step it guards may still run: it "
+            "needs at least %d s = %s + %d s margin. Raise %s or lower the timeouts"
+            % (option, seconds, plan["name"], hint, needed, planlib.describe_terms(terms), WATCHDOG_MARGIN, option))
+
+
+# A stand-in server for the budget before discovery: the steps (and so their timeouts) depend only on the method
+# and the options; an unpartitioned server gets nsd -kill, the longer of the two kill steps.
+_BUDGET_INST: dict[str, t.Any] = {"service": "Domino", "data_dir": "C:\\Domino\\data", "program_dir": "C:\\Domino",
+                                  "partitioned": False, "service_account": "LocalSystem", "tasks": {}}
+
+
+def _budget_tools() -> dict[str, str]:
+    return cli.resolve_tools(None, "windows", _BUDGET_INST["program_dir"])
+
+
+def snapshot_budget_plan(method: str, watchdog_seconds: int, shutdown_timeout: int, start_timeout: int,
+                         hold_timeout: int, create_timeout: int) -> dict[str, t.Any]:
+    """The snapshot plan of ``method`` for a stand-in server, to check the watchdog before any host contact."""
+    script = "exec \"%s\"\r\nexec \"%s\"\r\n" % (WAIT_CMD_PATH, RELEASE_CMD_PATH)
+    return snapshot_plan(dict(_BUDGET_INST), method, _budget_tools(), "windows", script, watchdog_seconds,
+                         shutdown_timeout, start_timeout, hold_timeout, create_timeout)
+
+
+def freeze_budget_plan(method: str, watchdog_seconds: int, shutdown_timeout: int, hold_timeout: int,
+                       start_timeout: int) -> dict[str, t.Any]:
+    """The freeze plan of ``method`` for a stand-in server, to check the watchdog before any host contact."""
+    return freeze_plan(dict(_BUDGET_INST), method, _budget_tools(), "windows", watchdog_seconds, shutdown_timeout,
+                       hold_timeout, start_timeout)

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import services
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
+from ansible_collections.quiesce.domino.plugins.module_utils import methods
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -416,3 +418,46 @@ def point_facts(name: str, point: dict[str, str]) -> dict[str, t.Any]:
     if problem:
         facts["problem"] = problem
     return facts
+
+
+# ------------------------------------------------------------ the watchdog's budget
+
+# What the restore keeps free before the watchdog's deadline on top of its worst case: the executor's own work
+# between steps, and the seconds between the discovery that read the host clock and the plan's first step.
+RESTORE_MARGIN = 60
+
+
+def _utc(text: t.Any) -> t.Optional[datetime.datetime]:
+    try:
+        return datetime.datetime.strptime(str(text or ""), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+
+
+def watchdog_refusal(plan: dict[str, t.Any], inst: dict[str, t.Any], now_utc: t.Optional[str],
+                     option: str = "timeout") -> t.Optional[str]:
+    """None, or why ``plan`` (a restore) must not start: the service is stopped by a freeze of ours
+    (backup_mode method=shutdown) whose watchdog starts Domino at its deadline, and the restore's worst case
+    (every step, the rescue and the final unexpose, each at its timeout: plan.worst_case_seconds) does not end
+    ``RESTORE_MARGIN`` s before it.  Domino would start while robocopy still writes its data.  Deadline and
+    ``now_utc`` are both the host's clock (the watchdog's description, the discovery).  A server stopped without
+    our watchdog, or one whose watchdog already fired, is not limited: nothing will start it."""
+    if methods.frozen_state(inst, now_utc) != "shutdown":
+        return None
+    watchdog = inst.get("watchdog") or {}
+    deadline, now = _utc(watchdog.get("deadline_utc")), _utc(now_utc)
+    if deadline is None or now is None:
+        return ("%s: %s is stopped by a freeze whose watchdog starts it again, but its deadline (%r) or the host's "
+                "time (%r) cannot be read, so the restore cannot be shown to end before it; nothing was touched"
+                % (option, inst.get("service"), watchdog.get("deadline_utc"), now_utc))
+    left = int((deadline - now).total_seconds())
+    terms = planlib.worst_case_terms(list(plan["steps"]) + list(plan["rescue"]) + list(plan["finally"]))
+    worst = int(-(-sum(seconds for _name, seconds, _how in terms) // 1))
+    if worst + RESTORE_MARGIN <= left:
+        return None
+    return ("%s: not restored, nothing was touched: the restore may take up to %d s (%s), but the watchdog task %s of "
+            "the freeze that stopped %s starts Domino at %s, in %d s (host clock); with %d s margin the restore would "
+            "still write the data while Domino starts. Lower %s, or thaw (quiesce.domino.backup_mode state=thawed) "
+            "and freeze again with a watchdog_seconds of more than %d s plus the time the stop takes"
+            % (option, worst, planlib.describe_terms(terms), watchdog.get("name") or "", inst.get("service"),
+               watchdog.get("deadline_utc"), left, RESTORE_MARGIN, option, worst + RESTORE_MARGIN))

@@ -66,10 +66,16 @@ options:
     type: str
   watchdog_seconds:
     description:
-      - Seconds after which the watchdog releases Domino if nothing thawed it (30 to 7200). With V(shutdown) it must
-        be at least O(shutdown_timeout) + 15.
+      - Seconds after which the watchdog releases Domino if nothing thawed it (30 to 86400).
+      - It must outlive every step of the freeze, each at its worst case (a step's timeout; a polling step's limit
+        plus one attempt's timeout), plus 30 s, and leave time for the work done while Domino is frozen. With
+        V(shutdown) the freeze is the arming (60), C(sc stop) (60), the wait for the stop (O(shutdown_timeout) + 15),
+        C(nsd -kill) (360) and the wait after it (75); with V(backup_task) the arming (60), the hold reset (60),
+        starting Domino Backup (120) and the wait for the hold (O(hold_timeout) + 30, at least 60).
+      - A shorter value is refused before anything is sent to the host, with the minimum and the timeouts that make it
+        up. V(auto) with O(allow_downtime=true) is held to the rule of V(shutdown).
     type: int
-    default: 300
+    default: 1200
   shutdown_timeout:
     description: Seconds to wait for a graceful stop before C(nsd -kill) (10 to 3600).
     type: int
@@ -100,11 +106,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Freeze Domino by stopping it, with a 10 minute watchdog
+- name: Freeze Domino by stopping it, with a 30 minute watchdog
   quiesce.domino.backup_mode:
     state: frozen
     method: shutdown
-    watchdog_seconds: 600
+    watchdog_seconds: 1800
   register: frozen
 
 - name: Take the shadow copy

@@ -71,7 +71,14 @@ options:
     type: str
     default: "R:"
   timeout:
-    description: Seconds each restore copy and its verification may take (60 to 86400, the longest a plan step may run).
+    description:
+      - Seconds each restore copy and its verification may take (60 to 86400, the longest a plan step may run).
+      - When the service was stopped by O(quiesce.domino.backup_mode#module:state=frozen) (method C(shutdown)), its
+        watchdog starts Domino at its deadline. The restore then runs only if its worst case ends 60 s before that
+        deadline (host clock); otherwise it is refused before anything is touched, with the timeouts that make the
+        worst case up. The worst case counts every step at its timeout, per place put back an exposure (600 s, from
+        a restore point), a copy and a verification (O(timeout) each) and an unexposure (600 s), so pass a
+        O(timeout) that fits the freeze's C(watchdog_seconds). A server stopped otherwise is not limited.
     type: int
     default: 21600
   allow_unapplied_deltas:
@@ -132,11 +139,12 @@ EXAMPLES = r"""
   quiesce.domino.backup_mode:
     state: frozen
     method: shutdown
-    watchdog_seconds: 7200
+    watchdog_seconds: 28800
 
-- name: Restore the data directory from the restore point
+- name: Restore the data directory from the restore point (each copy and verification at most 50 minutes)
   quiesce.domino.restore:
     restore_point: before-12.0.2-FP5
+    timeout: 3000
 
 - name: Start Domino and wait until it answers
   quiesce.domino.backup_mode:

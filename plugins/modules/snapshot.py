@@ -76,11 +76,17 @@ options:
     type: str
   watchdog_seconds:
     description:
-      - Seconds after which the watchdog releases Domino if the plan did not (30 to 7200). It must outlive the freeze
-        and the creation, at least O(shutdown_timeout) + 60 + O(create_timeout) with V(shutdown) and
-        O(hold_timeout) + O(create_timeout) with V(backup_task).
+      - Seconds after which the watchdog releases Domino if the plan did not (30 to 7200).
+      - It must outlive every step that runs from arming it until the shadow copy exists, each at its worst case (a
+        step's timeout; a polling step's O(shutdown_timeout) or other limit plus one attempt's timeout), plus 30 s.
+        With V(shutdown) these are the arming (60), C(sc stop) (60), the wait for the stop (O(shutdown_timeout) + 15),
+        C(nsd -kill) (360), the wait after it (75) and the creation (O(create_timeout)); with V(backup_task) the
+        arming (60), the hold reset (60), starting Domino Backup (120) and the creation (O(create_timeout) +
+        O(hold_timeout)).
+      - A shorter value is refused before anything is sent to the host, with the minimum and the timeouts that make it
+        up. V(auto) with O(allow_downtime=true) is held to the rule of V(shutdown).
     type: int
-    default: 600
+    default: 1200
   shutdown_timeout:
     description: Seconds to wait for a graceful stop before C(nsd -kill) (V(shutdown)).
     type: int

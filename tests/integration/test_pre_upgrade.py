@@ -34,7 +34,7 @@ def test_failed_upgrade_is_rolled_back(solo_fleet, tmp_path):
                                                                         "preupgrade_snapshot_name": "before-fp5"})
     assert run.rc == 2
     restored = run.result("Restore", "dom01")
-    assert restored["changed"] is True and restored["files_removed"] >= 1 and restored["files_restored"] >= 1
+    assert restored["changed"] is True and restored["files_removed"] >= 1 and restored["files_restored"] >= 1, restored.get("msg")
     assert "CORRUPTED BY THE UPGRADE" not in (data / "names.nsf").read_text()
     assert not (data / "upgrade-leftover.nsf").exists()
     state = solo_fleet.state("dom01")
@@ -64,15 +64,37 @@ def test_good_upgrade_commits(solo_fleet, tmp_path):
     assert [p for p in copies.iterdir() if p.is_dir()], "the restore point was not copied off the host"
 
 
-def test_rollback_refuses_a_watchdog_shorter_than_the_restore(solo_fleet, tmp_path):
-    """The watchdog would start Domino while robocopy /MIR still writes the data directory: refused before the stop."""
+def test_rollback_refuses_a_restore_that_could_outlast_the_watchdog(solo_fleet, tmp_path):
+    """The watchdog would start Domino while robocopy /MIR still writes the data directory.  The restore counts
+    every place of the restore point (here the data directory and the transaction log: two exposures, copies and
+    verifications), finds that its worst case does not end before the watchdog's deadline and refuses before it
+    touches anything; the role's always: starts Domino again.  The old check (watchdog > 2 * timeout + 600,
+    one place) accepted these values."""
     tasks = tmp_path / "bad.yml"
     tasks.write_text(BAD_UPGRADE)
+    data = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+    timeout, watchdog = 3000, 7200
+    assert watchdog > 2 * timeout + 600  # what the role's assert let through
     run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={
-        "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_rollback_timeout": 3600,
-        "preupgrade_snapshot_rollback_watchdog_seconds": 3600})
+        "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_rollback_timeout": timeout,
+        "preupgrade_snapshot_rollback_watchdog_seconds": watchdog})
     assert run.rc == 2
-    check = run.result("The watchdog outlives the restore", "dom01")
-    assert check["failed"] and "must be more than twice preupgrade_snapshot_rollback_timeout" in check["msg"]
-    dom = solo_fleet.state("dom01")["dominos"][0]
-    assert dom["state"] == "RUNNING"  # nothing was stopped
+    stopped = run.result("Stop Domino for the rollback", "dom01")
+    assert stopped["changed"] is True and stopped["method"] == "shutdown"
+    restored = run.result("Restore", "dom01")
+    msg = restored["msg"]
+    assert restored["failed"] is True and msg.startswith("timeout: not restored, nothing was touched"), msg
+    assert "'restore the data directory' timeout 3000" in msg and "'restore translog' timeout 3000" in msg, msg
+    assert "starts Domino at %s" % stopped["watchdog"]["deadline_utc"] in msg, msg
+    assert "steps" not in restored  # no plan was sent
+    # nothing restored: the upgrade's damage is still there
+    assert "CORRUPTED BY THE UPGRADE" in (data / "names.nsf").read_text()
+    assert (data / "upgrade-leftover.nsf").exists()
+    # the always: block started Domino again and removed the watchdog
+    assert run.result("Start Domino and wait until it answers", "dom01")["changed"] is True
+    state = solo_fleet.state("dom01")
+    dom = state["dominos"][0]
+    assert dom["state"] == "RUNNING" and dom["answers"]
+    assert not [t for t in state["tasks"].values() if not t.get("fired")], "watchdog left armed"
+    [shadow] = state["shadows"].values()
+    assert shadow["exposed_as"] is None  # the restore point was never exposed

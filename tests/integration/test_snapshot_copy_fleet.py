@@ -158,7 +158,8 @@ def test_async_copy_and_progress(solo_fleet):
         source: 'S:\\Domino\\data'
         destination: 'E:\\Backups'
         delete_exposed_shadow: "S:"
-      async: 120
+        timeout: 60
+      async: 3600
       poll: 0
       register: job
     - name: Progress while it runs
@@ -188,3 +189,43 @@ def test_async_copy_and_progress(solo_fleet):
     copies = [p for p in (solo_fleet.host_dir("dom01") / "volumes" / "E" / "Backups" / "dom01").iterdir() if p.is_dir()]
     assert len(copies) == 1 and not copies[0].name.endswith(".partial")
     assert solo_fleet.state("dom01")["shadows"] == {}
+
+
+def test_async_is_refused_where_ansible_would_end_the_job_mid_copy(solo_fleet):
+    """Ansible ends an async job at its limit, without the plan's finally: a limit shorter than the copy's worst
+    case is refused before anything is sent (the shadow copy stays exposed, no copy is started), and so is async
+    for the one-call states."""
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: vss_writer
+        expose_as: "S:"
+    - name: Copy with a short async limit
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        delete_exposed_shadow: "S:"
+      async: 120
+      poll: 0
+      ignore_errors: true
+    - name: Progress as a job
+      quiesce.domino.snapshot_copy:
+        destination: 'E:\\Backups'
+        state: progress
+      async: 60
+      poll: 0
+      ignore_errors: true
+""")
+    short = run.result("Copy with a short async limit", "dom01")
+    assert short["failed"] is True and short["msg"].startswith("async: 120 s is shorter than the copy's worst case"), short
+    assert "timeout 21600" in short["msg"] and "lower timeout (each robocopy step's limit, now 21600)" in short["msg"], short["msg"]
+    assert "ansible_job_id" not in short
+    progress = run.result("Progress as a job", "dom01")
+    assert progress["failed"] is True and progress["msg"].startswith("async: only state=present"), progress
+    state = solo_fleet.state("dom01")
+    assert [str(s["exposed_as"])[:2] for s in state["shadows"].values()] == ["S:"]  # nothing released it
+    backups = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Backups"
+    assert not backups.exists() or not any(backups.rglob("*")), "a copy was started"

@@ -102,7 +102,7 @@ def test_occupied_letter_and_check_mode(fleet):
     check = fleet.playbook(SNAP.format(host="dom03", method="shutdown", letter="W"), check=True)
     res = check.result("Snapshot", "dom03")
     assert res["changed"] is True and "expose %vol_d% W:" in res["script"]
-    assert res["plan"]["watchdog"]["seconds"] == 600
+    assert res["plan"]["watchdog"]["seconds"] == 1200
     # the record of the shadow copies made as the collection's own (a second, before a thaw that may take
     # minutes), then the thaw
     thaw = ["record the shadow copies as ours", "start Domino service", "wait until running",
@@ -130,7 +130,7 @@ def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_f
   gather_facts: false
   tasks:
     - name: Snapshot
-      quiesce.domino.snapshot: {method: shutdown, watchdog_seconds: 80, shutdown_timeout: 10, hold_timeout: 5, create_timeout: 10}
+      quiesce.domino.snapshot: {method: shutdown, watchdog_seconds: 620, shutdown_timeout: 10, hold_timeout: 5, create_timeout: 10}
 """)
     frozen = False
     until = time.time() + 60

@@ -33,10 +33,11 @@ RESTORE = """
       quiesce.domino.backup_mode:
         state: frozen
         method: shutdown
-        watchdog_seconds: 900
+        watchdog_seconds: 7200
     - name: Restore the whole server from the copy
       quiesce.domino.restore:
         copy: '{copy}'
+        timeout: 300
         other_locations: {others}
       register: restored
       ignore_errors: true
