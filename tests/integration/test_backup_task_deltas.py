@@ -167,14 +167,18 @@ RESTORE = """
         state: frozen
         method: shutdown
         shutdown_timeout: 30
+        watchdog_seconds: 7200
+    # the restore's worst case (every step at its timeout) must end before the watchdog starts Domino again
     - name: Restore the whole data directory in place, not asked to
       quiesce.domino.restore:
         copy: '{copy}'
+        timeout: 300
       ignore_errors: true
     - name: Restore the whole data directory in place
       quiesce.domino.restore:
         copy: '{copy}'
         allow_unapplied_deltas: true
+        timeout: 300
       register: whole
     - name: Start Domino
       quiesce.domino.backup_mode:

@@ -113,7 +113,7 @@ def test_occupied_letter_and_check_mode(fleet):
     assert res["msg"].startswith("check mode, nothing was changed; this run would: ")
     assert any("will be STOPPED" in line and "at most about" in line for line in res["preview"]), res["preview"]
     assert any(line.startswith("expose it at") and "W:" in line for line in res["preview"]), res["preview"]
-    assert any("arm a watchdog task that releases Domino after 600 s" in line for line in res["preview"])
+    assert any("arm a watchdog task that releases Domino after 1200 s" in line for line in res["preview"])
 
 
 def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_fleet):
