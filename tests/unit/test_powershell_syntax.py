@@ -105,7 +105,6 @@ def test_embedded_constant_scripts_parse(name, script):
     assert not tree.root_node.has_error, "%s:\n%s\n%s" % (name, "\n".join(_errors(tree.root_node)[:10]), script)
 
 
-
 @pytest.mark.parametrize("name, script", _embedded_scripts(), ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
 def test_embedded_constant_scripts_use_strict_mode_and_stop(name, script):
     """Every script the plans send runs as the repository's .ps1 files do: an unset variable or a failed cmdlet
