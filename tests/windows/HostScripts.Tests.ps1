@@ -264,6 +264,7 @@ Describe 'fs scripts (robocopy.FS_SCRIPTS) with the data their callers send' {
 
     It 'manifest and compare: an identical copy passes, a changed one fails with its difference' {
         $copy = Join-Path $script:Root 'copy'
+        [void](New-Item -ItemType Directory -Path $copy)
         Copy-Item -LiteralPath $script:Data -Destination (Join-Path $copy 'data') -Recurse
         foreach ($f in Get-ChildItem -LiteralPath $script:Data -Recurse -File) {
             [IO.File]::SetLastWriteTimeUtc((Join-Path $copy ('data' + $f.FullName.Substring($script:Data.Length))), $f.LastWriteTimeUtc) }
