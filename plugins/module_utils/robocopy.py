@@ -194,6 +194,7 @@ FS_SCRIPTS = {
     # The same walk as the manifest: junctions and symbolic links are not followed (robocopy /XJ), a volume's
     # System Volume Information and recycle bin are not counted.
     "fit": r"""# quiesce.domino:fit
+Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $need = [int64]0; $count = 0
@@ -215,6 +216,7 @@ if ($free -lt [int64]($need * $in.margin)) { exit 112 }
     # Rows go to a tab-separated file for the host-side comparison (no JSON size limits), to the JSON manifest
     # beside the copy, or to standard output (print_rows, small listings only); otherwise a summary is printed.
     "manifest": r"""# quiesce.domino:manifest
+Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $inv = [Globalization.CultureInfo]::InvariantCulture
@@ -254,8 +256,10 @@ if ($in.print_rows) { ConvertTo-Json -Compress -Depth 3 -InputObject @($rows) } 
     # The host-side comparison of a copy's listing with its sources' listings (tab-separated files the manifest
     # script wrote): only a bounded summary comes back; exit 1 on any difference, so nothing is finalized.
     "compare": r"""# quiesce.domino:compare
+Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+function Get-Prop($Object, [string]$Name) { $found = $Object.PSObject.Properties[$Name]; if ($null -eq $found) { return $null }; return $found.Value }
 function Read-Rows([string]$file) { $map = @{}
   foreach ($line in [IO.File]::ReadAllLines($file)) { $p = $line.Split("`t"); if ($p.Count -ge 3) { $map[$p[0].ToLowerInvariant()] = $p } }
   return $map }
@@ -279,10 +283,11 @@ foreach ($key in $have.Keys) {
 foreach ($key in $want.Keys) { if (-not $seen.ContainsKey($key)) { $problems.Add('missing in the copy: ' + $want[$key][0]) } }
 if ($in.required) {
   $kept = [IO.File]::ReadAllText($in.required.file) | ConvertFrom-Json
-  foreach ($d in @($kept.deltas)) {
+  foreach ($d in @(Get-Prop $kept 'deltas')) {
     if ($null -eq $d) { continue }
-    if (-not $seen.ContainsKey(([string]$in.required.prefix + [string]$d.path).ToLowerInvariant())) {
-      $problems.Add('a delta file the hook kept is not in the copy: ' + [string]$d.path) } } }
+    $rel = [string](Get-Prop $d 'path')
+    if (-not $seen.ContainsKey(([string]$in.required.prefix + $rel).ToLowerInvariant())) {
+      $problems.Add('a delta file the hook kept is not in the copy: ' + $rel) } } }
 ConvertTo-Json -Compress -InputObject @{ files = $seen.Count; difference_count = $problems.Count;
   differences = @($problems | Sort-Object | Select-Object -First 20) }
 if ($problems.Count -gt 0) { exit 1 }
@@ -292,6 +297,7 @@ if ($problems.Count -gt 0) { exit 1 }
     # opened denying writers (FileShare.Read): one that Domino still writes is skipped until the next backup, as
     # HCL allows for NLOs in use.  Existing files in the copy are never overwritten.
     "top_up": r"""# quiesce.domino:top_up
+Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $root = (Resolve-Path -LiteralPath $in.source).ProviderPath.TrimEnd('\') + '\'
@@ -315,7 +321,9 @@ foreach ($path in [IO.Directory]::EnumerateFiles($root, '*', [IO.SearchOption]::
     $copied++ }
   catch [IO.IOException] {
     # a sharing or lock violation (HRESULT 0x80070020 / 0x80070021): Domino still writes it, the next backup takes it
-    $code = $_.Exception.HResult -band 0xFFFF
+    $e = $_.Exception
+    while ($null -ne $e -and -not ($e -is [IO.IOException])) { $e = $e.InnerException }
+    $code = if ($null -ne $e) { $e.HResult -band 0xFFFF } else { 0 }
     if ($code -ne 32 -and $code -ne 33) { throw }
     $busy.Add($rel)
     if ($null -ne $out) { $out.Close(); $out = $null; Remove-Item -LiteralPath $dest -Force -ErrorAction SilentlyContinue } }
@@ -323,33 +331,33 @@ foreach ($path in [IO.Directory]::EnumerateFiles($root, '*', [IO.SearchOption]::
 ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Select-Object -First 20); in_use_count = $busy.Count }
 """,
     "write_text": (
-        "# quiesce.domino:write_text\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:write_text\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
         "[System.IO.File]::WriteAllText($in.path, [string]$in.text)\n"
     ),
     "finalize": (
-        "# quiesce.domino:finalize\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:finalize\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "if ($in.from -ne $in.to) { Rename-Item -LiteralPath $in.from -NewName (Split-Path -Leaf $in.to) }\n"
         "if ($in.marker) { Remove-Item -LiteralPath $in.marker -Force -ErrorAction SilentlyContinue }\n"
         "foreach ($p in @($in.remove)) { if ($p) { Remove-Item -LiteralPath $p -Force -ErrorAction SilentlyContinue } }\n"
     ),
     "mark": (
-        "# quiesce.domino:mark\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:mark\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "[void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $in.path))\n"
         "[System.IO.File]::WriteAllText($in.path, 'copy in progress or failed; not a complete backup')\n"
     ),
     "prune_siblings": (
-        "# quiesce.domino:prune_siblings\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:prune_siblings\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$gone = @(Get-ChildItem -LiteralPath $in.parent -Directory -ErrorAction SilentlyContinue |"
         " Where-Object { $_.Name -ne $in.keep } | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force; $_.Name })\n"
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
     "taken_in_backup_mode": (
-        "# quiesce.domino:taken_in_backup_mode\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:taken_in_backup_mode\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$hold = Join-Path (Join-Path $in.root 'quiesce_domino') 'hold'\n"
         "$held = (Test-Path -LiteralPath (Join-Path $hold 'held.json')) -and -not (Test-Path -LiteralPath (Join-Path $hold 'done.json'))\n"
@@ -357,7 +365,7 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "if ($held) { exit 1 }\n"
     ),
     "no_deltas": (
-        "# quiesce.domino:no_deltas\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:no_deltas\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$found = @(foreach ($p in @($in.places)) { if ($p.recurse) {"
         " if (Test-Path -LiteralPath $p.path) { Get-ChildItem -LiteralPath $p.path -Recurse -File -Force -Filter '*.DELTA' |"
@@ -367,7 +375,7 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "if ($found.Count -gt 0) { exit 1 }\n"
     ),
     "remove_stale_deltas": (
-        "# quiesce.domino:remove_stale_deltas\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:remove_stale_deltas\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$root = (Resolve-Path -LiteralPath $in.copy).ProviderPath.TrimEnd('\\') + '\\'\n"
         "$gone = @(foreach ($f in Get-ChildItem -LiteralPath $root -Recurse -File -Force -Include '*.nsf', '*.ntf', '*.box') {\n"
@@ -377,7 +385,7 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
     ),
     "read_layout": (
-        "# quiesce.domino:read_layout\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:read_layout\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "if (-not (Test-Path -LiteralPath $in.copy -PathType Container)) { exit 2 }\n"
         "$file = Join-Path $in.copy 'quiesce_domino.json'\n"
@@ -386,20 +394,20 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         " data_folder = (Test-Path -LiteralPath (Join-Path $in.copy 'data') -PathType Container) }\n"
     ),
     "plain_folder": (
-        "# quiesce.domino:plain_folder\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:plain_folder\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$dir = Get-Item -LiteralPath $in.path -Force\n"
         "$dir.Attributes = $dir.Attributes -band -bnot ([IO.FileAttributes]::Hidden -bor [IO.FileAttributes]::System)\n"
     ),
     "letters_free": (
-        "# quiesce.domino:letters_free\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:letters_free\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$taken = @(foreach ($l in @($in.letters)) { if ([IO.Directory]::Exists($l + '\\')) { $l } })\n"
         "ConvertTo-Json -Compress -InputObject @{ taken = $taken }\n"
         "if ($taken.Count -gt 0) { exit 1 }\n"
     ),
     "set_aside": (
-        "# quiesce.domino:set_aside\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:set_aside\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$item = Get-Item -LiteralPath $in.path -Force -ErrorAction SilentlyContinue\n"
         "if ($null -eq $item -and [IO.Directory]::Exists($in.path)) { throw ('cannot read ' + $in.path) }\n"
@@ -407,7 +415,7 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "ConvertTo-Json -Compress -InputObject @{ moved = ($null -ne $item); to = $in.to }\n"
     ),
     "undo_aside": (
-        "# quiesce.domino:undo_aside\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:undo_aside\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "if (-not (Test-Path -LiteralPath $in.aside)) { ConvertTo-Json -Compress -InputObject @{ undone = $false }; exit 0 }\n"
         "if (Test-Path -LiteralPath $in.path) { Move-Item -LiteralPath $in.path -Destination $in.failed }\n"
@@ -415,12 +423,12 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "ConvertTo-Json -Compress -InputObject @{ undone = $true; half_restored = $in.failed }\n"
     ),
     "remove": (
-        "# quiesce.domino:remove\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:remove\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "foreach ($p in $in.paths) { if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force } }\n"
     ),
     "progress": (
-        "# quiesce.domino:progress\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:progress\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
         "$rows = @(Get-ChildItem -LiteralPath $in.base -Directory -ErrorAction SilentlyContinue |"
         " Where-Object { $_.Name -like '*.partial' -or $_.Name -eq 'current' } | ForEach-Object {"
@@ -429,15 +437,18 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "ConvertTo-Json -Compress -Depth 3 -InputObject @{ copies = $rows }\n"
     ),
     "retention": (
-        "# quiesce.domino:retention\n$ErrorActionPreference = 'Stop'\n"
+        "# quiesce.domino:retention\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "function Get-Prop($Object, [string]$Name) { $found = $Object.PSObject.Properties[$Name];"
+        " if ($null -eq $found) { return $null }; return $found.Value }\n"
+        "$protect = Get-Prop $in 'protect'\n"
         "$done = @(Get-ChildItem -LiteralPath $in.base -Directory | Where-Object { $_.Name -match '^\\d{8}T\\d{6}Z$' } |"
         " Sort-Object Name -Descending)\n"
         "$limit = [DateTime]::UtcNow.AddSeconds(-[int64]$in.max_age_seconds)\n"
         "$old = @($done | Select-Object -Skip 1 | Where-Object { $in.max_age_seconds -gt 0 -and"
         " [DateTime]::ParseExact($_.Name, \"yyyyMMdd'T'HHmmss'Z'\", [Globalization.CultureInfo]::InvariantCulture) -lt $limit })\n"
         "$extra = @(if ($in.keep -gt 0) { $done | Select-Object -Skip $in.keep })\n"
-        "$old = @($old | Where-Object { $_.Name -ne $in.protect }); $extra = @($extra | Where-Object { $_.Name -ne $in.protect })\n"
+        "$old = @($old | Where-Object { $_.Name -ne $protect }); $extra = @($extra | Where-Object { $_.Name -ne $protect })\n"
         "foreach ($p in @(Get-ChildItem -LiteralPath $in.base -Directory -Filter '*.partial' |"
         " Where-Object { $in.max_age_seconds -gt 0 -and $_.LastWriteTimeUtc -lt $limit })) {"
         " Remove-Item -LiteralPath $p.FullName -Recurse -Force }\n"

@@ -380,6 +380,7 @@ SHADOW_LEDGER_KEY = "HKLM:\\SOFTWARE\\quiesce.domino\\Shadows"
 
 SHADOW_INVENTORY_SCRIPT = (
     "# quiesce.domino:shadow-inventory\n"
+    "Set-StrictMode -Version 2.0\n"
     "$ErrorActionPreference = 'Stop'\n"
     "$shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy | Select-Object ID, SetID, VolumeName, "
     "DeviceObject, InstallDate, Count, Persistent, NoWriters, ClientAccessible, NoAutoRelease, ExposedLocally, "
