@@ -68,8 +68,8 @@ def test_parser_rejects_broken_powershell():
 
 
 def _embedded_scripts():
-    from ansible_collections.quiesce.domino.plugins.module_utils import (console, dominobackup, inventory, hostlock, robocopy,
-                                                                         shadow_ledger, windows_cli)
+    from ansible_collections.quiesce.domino.plugins.module_utils import (console, diskshadow, dominobackup, inventory, hostlock,
+                                                                         robocopy, shadow_ledger, windows_cli)
     scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": inventory.DOMINO_INVENTORY_SCRIPT,
                "host-inventory": inventory.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
@@ -80,6 +80,7 @@ def _embedded_scripts():
     scripts["domino-state"] = console.STATE_SCRIPT
     scripts["own-shadows"] = shadow_ledger.RECORD_SCRIPT
     scripts["exposure-owner"] = shadow_ledger.EXPOSURE_OWNER_SCRIPT
+    scripts["shadow-probe"] = diskshadow.SHADOW_PROBE_SCRIPT
     return sorted(scripts.items())
 
 

@@ -615,6 +615,33 @@ def _own_shadows(host: Host, transcript: str) -> Result:
     return 0, json.dumps({"recorded": recorded, "dropped": dropped}) + "\r\n", ""
 
 
+def _shadow_probe(host: Host, stdin: str) -> Result:
+    """What diskshadow.SHADOW_PROBE_SCRIPT does: Win32_ShadowCopy (ID, SetID, ExposedName) and the drive letters in
+    use, read back after diskshadow; exit 1 when an expectation is not met."""
+    expect = json.loads(stdin or "{}").get("expect") or []
+    with host.io_lock:
+        shadows = [{"ID": s["id"].upper(), "SetID": s["set_id"].upper(), "ExposedLocally": bool(s["exposed_as"]),
+                    "ExposedName": (s["exposed_as"].rstrip("\\") + "\\") if s["exposed_as"] else None}
+                   for s in sorted(host.shadows.values(), key=lambda s: s["number"])]
+        drives = sorted(e.name.upper() + ":" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
+
+    def norm(path: t.Any) -> str:
+        return str(path or "").rstrip("\\").upper()
+    unmet = []
+    for item in expect:
+        at, sid = norm(item.get("at")), str(item.get("id") or "").lower()
+        there = [s for s in shadows if s["ExposedName"] and at and norm(s["ExposedName"]) == at]
+        if item.get("state") == "exposed":
+            met = bool(there) and (not sid or any(s["ID"].lower() == sid for s in there))
+        elif item.get("state") == "free":
+            met = not there and not (len(at) == 2 and at in drives)
+        else:
+            met = not any(s["ID"].lower() == sid for s in shadows)
+        if not met:
+            unmet.append(item)
+    return (1 if unmet else 0), json.dumps({"shadows": shadows, "drives": drives, "unmet": unmet}) + "\r\n", ""
+
+
 def _dotnet_date(ms: int) -> str:
     return "/Date(%d)/" % ms
 
@@ -662,6 +689,8 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
                 return func(host, data)
             except (OSError, PathError, ValueError) as exc:
                 return 1, "", crlf(["%s : %s" % (name, exc)])
+    if script.startswith("# quiesce.domino:shadow-probe\n"):
+        return _shadow_probe(host, stdin or "")
     if script.startswith("# quiesce.domino:own-shadows\n"):
         return _own_shadows(host, stdin or "")
     if script.startswith("# quiesce.domino:exposure-owner\n"):
