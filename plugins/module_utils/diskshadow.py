@@ -655,8 +655,8 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
     r"""``vssadmin list shadows`` -> shadow records (the fallback when CIM is unavailable), read by shape and
     indentation: a GUID at the left margin starts a set ("Contents of shadow copy set ID: {...}"), the indented
     line after it gives the count and creation time ("Contained 1 shadow copies at creation time: <time>"), an
-    indented GUID starts a shadow copy, ``(C:)\?\Volume{GUID}\`` is its volume, the GLOBALROOT path its device.
-    The exposure and the attributes are read by their English labels only."""
+    indented GUID starts a shadow copy, ``(C:)\?\Volume{GUID}\`` is its volume, the GLOBALROOT path its device,
+    a drive or folder path after it its exposure.  The attributes are read by their English labels only."""
     shadows: list[dict[str, t.Any]] = []
     set_id = None
     created = None
@@ -690,8 +690,10 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
             current["volume_guid"] = cli.volume_guid_path(match.group(2))
         elif _DEVICE.search(value):
             current["device_object"] = value
-        elif label.strip().lower() == "exposed name":
-            current["exposed_as"] = value.rstrip("\\").upper()
+        elif label.strip().lower() == "exposed name" or (current["device_object"] and _DRIVE_OR_FOLDER.match(value)):
+            # "Exposed Name: Z:\" in any language: the only drive or folder path after the device
+            target = value.rstrip("\\")
+            current["exposed_as"] = target.upper() if re.match(r"^[A-Za-z]:$", target) else target
         elif label.strip().lower() == "attributes":
             attrs = [a.strip() for a in value.split(",") if a.strip()]
             current["attributes"] = attrs

@@ -175,3 +175,35 @@ def test_a_host_whose_output_cannot_be_decoded_is_refused_running_or_stopped(sol
     assert "nothing was touched" in refused["msg"]
     state = solo_fleet.state("dom01")
     assert state["shadows"] == {} and state["dominos"][0]["state"] == "STOPPED"
+
+
+def test_an_english_confirmation_the_host_contradicts_fails_and_leaves_nothing(solo_fleet):
+    solo_fleet.fault("dom01", "fail", {"diskshadow": "expose_not_applied"})
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Create and expose
+      quiesce.domino.diskshadow:
+        volumes: ["D:"]
+        expose_as: "Z:"
+      ignore_errors: true
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: vss_writer
+        expose_as: "S:"
+      ignore_errors: true
+""")
+    created = run.result("Create and expose", "dom01")
+    assert "The shadow copy was successfully exposed as z:\\." in created["transcript"]
+    assert created["failed"] is True
+    assert created["msg"] == ("diskshadow create failed: the shadow copy is not exposed as Z: after the run "
+                              "(Win32_ShadowCopy.ExposedName) although diskshadow printed its English confirmation")
+    assert created["shadows"][0]["exposed_as"] is None
+    snap = run.result("Snapshot", "dom01")
+    assert snap["failed"] is True and "is not exposed as S: after the run" in snap["msg"], snap["msg"]
+    assert snap["exposed_as"] is None and snap.get("discarded_shadow_set")
+    state = solo_fleet.state("dom01")
+    # the snapshot's set was deleted again; the diskshadow task's own set stays (a failed task leaves what it made)
+    assert [s["id"] for s in state["shadows"].values()] == [created["shadows"][0]["id"]]
+    assert state["dominos"][0]["state"] == "RUNNING" and not state["dominos"][0]["backup_mode"]

@@ -177,3 +177,22 @@ def test_the_read_back_is_no_part_of_the_freeze_window():
     assert [r["name"] for r in bare["steps"]] == ["create shadow copy"]
     assert [r["name"] for r in bare["finally"]] == ["start Domino service"] and bare["ok"] is True
     assert len(run["finally"]) == 2
+
+
+def test_vssadmin_exposure_read_by_shape_in_german():
+    # the fallback listing when CIM is unavailable, as the twin's de-DE host prints it (labels: our guesses)
+    text = ("vssadmin 1.1 - Verwaltungsbefehlszeilenprogramm des Volumeschattenkopie-Dienstes\r\n\r\n"
+            "Inhalt der Schattenkopiesatz-ID: {43dd2d4b-3a58-487a-842d-564143d0501f}\r\n"
+            "   1 Schattenkopien waren zum Erstellungszeitpunkt enthalten: 10.09.2021 17:49:26\r\n"
+            "      Schattenkopie-ID: %s\r\n"
+            "         Ursprüngliches Volume: (D:)\\\\?\\Volume{67a44989-8413-4a7c-a616-79385dae8605}\\\r\n"
+            "         Schattenkopievolume: \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy3\r\n"
+            "         Ursprungscomputer: DOM01.example.local\r\n"
+            "         Verfügbar gemachter Name: Q:\\\r\n"
+            "         Anbieter: 'Microsoft Software Shadow Copy provider 1.0'\r\n" % SID)
+    [shadow] = ds.parse_vssadmin_list(text)
+    assert shadow["id"] == SID and shadow["volume"] == "D:" and shadow["exposed_as"] == "Q:"
+    folder = ds.parse_vssadmin_list(text.replace("Name: Q:\\", "Name: E:\\mnt\\snap\\"))
+    assert folder[0]["exposed_as"] == "E:\\mnt\\snap"
+    hidden = ds.parse_vssadmin_list(text.replace("         Verfügbar gemachter Name: Q:\\\r\n", ""))
+    assert hidden[0]["exposed_as"] is None

@@ -348,7 +348,8 @@ class _DiskShadow:
             if target.exists() or target.is_symlink():
                 raise _DsError("The  drive letter is already in use.", rc=0)
             where = where[0].upper() + ":"
-            self.host.expose(shadow, where)
+            if _tool_fault(self.host, "diskshadow") != "expose_not_applied":  # the words say yes, the host says no
+                self.host.expose(shadow, where)
             self.out.append("The shadow copy was successfully exposed as %s\\." % where.lower())
         else:
             if not target.parent.is_dir() or (target.exists() and any(target.iterdir())):
