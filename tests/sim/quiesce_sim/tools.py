@@ -537,7 +537,7 @@ def ui_language(host: Host) -> str:
     """The language part of the host's UI culture (sim.json windows.culture.ui, default en-US): the tools print
     in it, as Windows tools print in the UI language of the session that runs them."""
     culture = host.config().get("windows", {}).get("culture") or {}
-    return str(culture.get("ui") or culture.get("installed_ui") or "en-US").split("-")[0].lower()
+    return str(culture.get("ui") or culture.get("installed_ui") or "en-US").split("-", maxsplit=1)[0].lower()
 
 
 def _speed(match: re.Match[str]) -> str:
