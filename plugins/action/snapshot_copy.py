@@ -251,8 +251,8 @@ class ActionModule(QuiesceAction):
                 out["shadow_unexposed"] = ds.judge(released.get("rc"), parsed, {"unexposed": len(freed), "freed": freed},
                                                    evidence) is None
             elif given.get("delete_shadow_set"):
-                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"sets_gone": [given["delete_shadow_set"]]},
-                                                 evidence) is None
+                gone_set = cli.guid("delete_shadow_set", given["delete_shadow_set"])
+                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"sets_gone": [gone_set]}, evidence) is None
             else:
                 freed = [cli.drive_letter("delete_exposed_shadow", v) for v in given.get("delete_exposed_shadow") or []]
                 out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": len(freed), "freed": freed},
