@@ -207,3 +207,38 @@ def test_an_english_confirmation_the_host_contradicts_fails_and_leaves_nothing(s
     # the snapshot's set was deleted again; the diskshadow task's own set stays (a failed task leaves what it made)
     assert [s["id"] for s in state["shadows"].values()] == [created["shadows"][0]["id"]]
     assert state["dominos"][0]["state"] == "RUNNING" and not state["dominos"][0]["backup_mode"]
+
+
+def test_a_german_host_is_rolled_back_from_its_restore_point_and_commits(solo_fleet, tmp_path):
+    """Restore points on a de-DE host: the rollback exposes the restore point and puts the data back only after the
+    read-back shows that very shadow copy at R:; committing deletes it, judged by its absence, not by words."""
+    _german(solo_fleet)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("""
+- name: The upgrade damages a database
+  ansible.builtin.lineinfile:
+    path: "{{ quiesce_sim_host_dir }}/volumes/D/Domino/data/names.nsf"
+    line: "CORRUPTED BY THE UPGRADE"
+- name: The upgrade fails
+  ansible.builtin.fail:
+    msg: installer returned 1603
+""")
+    good = tmp_path / "good.yml"
+    good.write_text("- name: The upgrade works\n  ansible.builtin.debug:\n    msg: FP5\n")
+    data = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={"quiesce_upgrade_tasks": str(bad),
+                                                                        "preupgrade_snapshot_name": "before-fp5"})
+    assert run.rc == 2
+    restored = run.result("Restore", "dom01")
+    assert restored["changed"] is True and restored["files_restored"] >= 1, restored
+    assert any(s["name"] == "data is exposed at R:" and s["status"] == "ok" for s in restored["steps"]), restored["steps"]
+    assert "CORRUPTED BY THE UPGRADE" not in (data / "names.nsf").read_text()
+    [kept] = solo_fleet.state("dom01")["shadows"].values()
+    assert kept["exposed_as"] is None
+
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={"quiesce_upgrade_tasks": str(good)})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.result("Remove the restore point and its shadow copy", "dom01")["changed"] is True
+    assert [s["id"] for s in solo_fleet.state("dom01")["shadows"].values()] == [kept["id"]]
+    dom = solo_fleet.state("dom01")["dominos"][0]
+    assert dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]
