@@ -9,10 +9,12 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import shadow_ledger as ledger
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import kept_shadow_ids, read_points
-from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, read_inventory
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import evidence_missing, exposure_target, probe_expectations
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import read_inventory
 from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import shadow_summary, volume_alias
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message
@@ -113,7 +115,8 @@ class ActionModule(QuiesceAction):
                 raise QuiesceActionError("shadow_id: shadow copy %s is already exposed as %s; unexpose it first"
                                          % (shadow_id, shadow["exposed_as"]))
             self._refuse_occupied(target, inv)
-            return self._run_script(tools, ds.render_expose(shadow_id, target), {"exposed": [target]}, timeout,
+            return self._run_script(tools, ds.render_expose(shadow_id, target),
+                                    {"exposed": [target], "exposed_ids": [shadow_id]}, timeout,
                                     "expose", changed=True, known=[shadow], exposed_id=shadow_id)
         if state == "unexposed":
             victims = [by_id[shadow_id]] if shadow_id in by_id else [] if shadow_id else at_target
@@ -121,8 +124,8 @@ class ActionModule(QuiesceAction):
             if not victims:
                 return self._unchanged([])
             where = victims[0]["exposed_as"]
-            return self._run_script(tools, ds.render_unexpose(where), {"unexposed": 1}, timeout, "unexpose",
-                                    changed=True, known=victims)
+            return self._run_script(tools, ds.render_unexpose(where), {"unexposed": 1, "freed": [where]}, timeout,
+                                    "unexpose", changed=True, known=victims)
         # absent
         if shadow_id:
             victims, lines = [by_id[shadow_id]] if shadow_id in by_id else [], ds.render_delete("id", shadow_id)
@@ -155,8 +158,10 @@ class ActionModule(QuiesceAction):
                 result["warnings"] = ["the shadow copies were listed by vssadmin, which cannot say which are the "
                                       "collection's own: nothing was deleted"]
             return result
-        return self._run_script(tools, lines, {"deleted": len(victims) if not args["oldest"] else 1}, timeout,
-                                "delete", changed=True, known=victims)
+        # the read-back checks that every victim is gone (diskshadow's own "oldest" is the one sorted first here)
+        return self._run_script(tools, lines, {"deleted": len(victims) if not args["oldest"] else 1,
+                                               "gone": [s["id"] for s in victims]},
+                                timeout, "delete", changed=True, known=victims)
 
     # ------------------------------------------------------------ states
     def _present(self, args, tools, volumes, target, verify, exclude, metadata, timeout, inv, at_target):
@@ -203,6 +208,10 @@ class ActionModule(QuiesceAction):
         script = ds.render(lines)
         # A create of ours records what it made in the host's ledger (whatever the script's outcome).
         after = [ledger.record_step(tools, "diskshadow %s" % what)] if own else []
+        # Then Win32_ShadowCopy is read back: what the run left behind is judged by it, in any language.
+        checks = probe_expectations(expect)
+        if checks:
+            after.append(ds.probe_step(tools, checks))
         plan = ds.script_plan("diskshadow %s" % what, tools, self.platform, lines, timeout, after=after)
         base = {"changed": changed, "script": script, "diff": {"before": "", "after": script,
                                                                "after_header": "diskshadow script"}}
@@ -218,19 +227,23 @@ class ActionModule(QuiesceAction):
         _ids, unrecorded = ledger.recorded(run)
         if unrecorded:
             base["warnings"] = [unrecorded]
+        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP)) if checks else None
+        if checks and evidence is None:
+            base.setdefault("warnings", []).append(evidence_missing(run))
         shadows = parsed["shadows"] or [dict(s) for s in known or []]
-        if exposed_id:
-            for shadow in shadows:
-                if shadow["id"] == exposed_id and parsed["exposed"]:
-                    shadow["exposed_as"] = parsed["exposed"][0]
-        if what == "unexpose":
-            for shadow in shadows:
+        for shadow in shadows:
+            if evidence is not None:
+                shadow["exposed_as"] = next((s["exposed_as"] for s in evidence["shadows"] if s["id"] == shadow["id"]),
+                                            None)
+            elif exposed_id and shadow["id"] == exposed_id and parsed["exposed"]:
+                shadow["exposed_as"] = parsed["exposed"][0]
+            elif what == "unexpose":
                 shadow["exposed_as"] = None
         base.update(shadow_set_id=parsed["shadow_set_id"] or (shadows[0].get("set_id") if shadows else None),
                     shadows=[shadow_summary(s) for s in shadows])
         if run["executor_error"] or record.get("status") in ("timeout", "error"):
             raise QuiesceActionError("diskshadow %s failed: %s" % (what, outcome_message(run)), **base)
-        reason = ds.judge(record.get("rc"), parsed, expect)
+        reason = ds.judge(record.get("rc"), parsed, expect, evidence)
         if reason:
             raise QuiesceActionError("diskshadow %s failed: %s" % (what, reason), **base)
         return base

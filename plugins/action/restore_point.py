@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import kept_shadow_ids, read_points
@@ -59,8 +61,11 @@ class ActionModule(QuiesceAction):
             run = self.run_plan(restore.delete_plan(tools, self.platform, name, shadows))
             if run["executor_error"]:
                 raise QuiesceActionError("deleting restore point %s failed: %s" % (name, outcome_message(run)))
-            for record in run["steps"][:-1]:
-                if record["status"] != "ok" and "was not found" not in (record.get("stdout") or ""):
+            evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP))
+            gone = evidence is not None and ds.judge_evidence(evidence, {"gone": shadows}) is None
+            for record in run["steps"][:-1]:  # Win32_ShadowCopy read back decides; the English words only without it
+                if record["status"] != "ok" and not gone and (evidence is not None or
+                                                              "was not found" not in (record.get("stdout") or "")):
                     raise QuiesceActionError("restore point %s was removed but a shadow copy of it could not be deleted: %s"
                                              % (name, (record.get("stdout") or "").strip().splitlines()[-2:]))
             return {"changed": True, "deleted": {"name": name, "shadow_id": shadows[0] if shadows else None,

@@ -9,7 +9,8 @@ import re
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
-from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target, shadow_summary, volume_alias
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import evidence_missing, exposure_target, shadow_summary
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import volume_alias
 from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
 from ansible_collections.quiesce.domino.plugins.module_utils import inventory
 from ansible_collections.quiesce.domino.plugins.module_utils import methods
@@ -110,7 +111,8 @@ class ActionModule(QuiesceAction):
             if stopped:
                 method = "none" if args["method"] == "none" else "shutdown"
             else:
-                method = methods.choose_method(args["method"], inst["methods"], args["allow_downtime"])
+                method = methods.choose_method(args["method"], hostlocale.writer_methods(inst["methods"], culture, writer_id),
+                                               args["allow_downtime"])
         except DominoError as exc:
             chosen = next((i for i in inv["installations"] if service and i["service"].lower() == service.lower()),
                           inv["installations"][0] if inv["installations"] else {})
@@ -176,6 +178,8 @@ class ActionModule(QuiesceAction):
         short = plans.watchdog_shortfall(plan)
         if short:
             raise cli.OptionError(short)
+        if exposed:  # last in finally (after any thaw): Win32_ShadowCopy read back, the exposure judged by it
+            plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
@@ -201,7 +205,7 @@ class ActionModule(QuiesceAction):
                        diff={"before": "", "after": script, "after_header": "diskshadow script"})
             return out
         run = self.run_plan(plan)
-        out.update(plans.freeze_window(run, "none" if stopped else method))
+        out.update(plans.freeze_window(ds.without_probe(run), "none" if stopped else method))
         if method == "backup_task":
             # Where the hook keeps this backup's .DELTA files: snapshot_copy puts them into the copy.
             out["deltas_folder"] = dbk.deltas_folder(inst["data_dir"], out["backup_start"]) if out.get("backup_start") else None
@@ -227,8 +231,15 @@ class ActionModule(QuiesceAction):
             out.setdefault("warnings", []).append(
                 "shadow copies %s were not recorded as the collection's own; snapshot_cleanup will not delete them"
                 % ", ".join(missing))
+        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP)) if exposed else None
+        if exposed and evidence is None and create.get("status") == "ok":
+            out.setdefault("warnings", []).append(evidence_missing(run))
+        if evidence is not None:  # where each shadow copy is exposed, by the facts (diskshadow's words are a hint)
+            for shadow in parsed["shadows"]:
+                shadow["exposed_as"] = next((e["exposed_as"] for e in evidence["shadows"] if e["id"] == shadow["id"]), None)
+        shown = target in (parsed["exposed"] if evidence is None else [s["exposed_as"] for s in parsed["shadows"]])
         out.update(transcript=create.get("stdout", ""), shadow_set_id=parsed["shadow_set_id"],
-                   shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if target in parsed["exposed"] else None,
+                   shadows=[shadow_summary(s) for s in parsed["shadows"]], exposed_as=target if shown else None,
                    writers_included=parsed["writers_included"],
                    shadow_places=locs.shadow_places(out["locations"], [shadow_summary(sh) for sh in parsed["shadows"]]),
                    steps=step_summary(r for _section, r in planlib.iter_records(run)))
@@ -284,13 +295,17 @@ class ActionModule(QuiesceAction):
         failed_name = (run.get("failed_step") or {}).get("name")
         reason = None
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
-            reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())})
+            reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())},
+                              evidence)
         held = locks if run["ok"] else None  # every step ran ok, so no rescue freed the host lock
         if reason and failed_name in (None, plans.CREATE_STEP):
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
             self._discard(tools, parsed, out, None, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
-        if writers and not any(writer_match.search(w) for w in parsed["writers_included"]):
+        # With domino_writer_id the script's "writer verify" makes diskshadow fail the creation when the writer is
+        # missing (Microsoft's writer reference), so the create's evidence decides in any language; without it the
+        # writer lines (English: hostlocale.writer_methods allows this only on an English host) must name it.
+        if writers and not writer_id and not any(writer_match.search(w) for w in parsed["writers_included"]):
             self._discard(tools, parsed, out, held, "snapshot by vss_writer failed: no writer matching %r took part (included: %s); "
                           "the shadow copy %s is not application-consistent" % (
                               writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",

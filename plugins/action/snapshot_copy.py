@@ -20,7 +20,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils.durations import se
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
-from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import exposure_target
+from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import evidence_missing, exposure_target
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
@@ -122,6 +122,9 @@ class ActionModule(QuiesceAction):
             targets = [exposure_target("unexpose_shadow[%d]" % i, v) for i, v in enumerate(args["unexpose_shadow"])]
             release = ds.render([line for where in targets for line in ds.render_unexpose(where)])
         extra = []
+        if release:  # after the release, Win32_ShadowCopy read back: what it left behind is judged by it
+            freed = letters if args["delete_exposed_shadow"] else targets if args["unexpose_shadow"] else []
+            extra.append(ds.probe_step(tools, [ds.expectation("free", at) for at in freed]))
         if args["release_lock"]:
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
@@ -259,13 +262,21 @@ class ActionModule(QuiesceAction):
         released = planlib.find_record(run, rc.RELEASE_STEP)
         if released is not None:
             parsed = ds.parse_transcript(released.get("stdout") or "")
-            if self._task.args.get("unexpose_shadow"):
-                out["shadow_unexposed"] = ds.judge(released.get("rc"), parsed, {"unexposed": len(
-                    self._task.args["unexpose_shadow"])}) is None
+            evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP))
+            if evidence is None:
+                out.setdefault("warnings", []).append(evidence_missing(run))
+            given = self._task.args
+            if given.get("unexpose_shadow"):
+                freed = [exposure_target("unexpose_shadow", v) for v in given["unexpose_shadow"]]
+                out["shadow_unexposed"] = ds.judge(released.get("rc"), parsed, {"unexposed": len(freed), "freed": freed},
+                                                   evidence) is None
+            elif given.get("delete_shadow_set"):
+                gone_set = cli.guid("delete_shadow_set", given["delete_shadow_set"])
+                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"sets_gone": [gone_set]}, evidence) is None
             else:
-                wanted = 1 if self._task.args.get("delete_shadow_set") else len(self._task.args.get("delete_exposed_shadow") or [])
-                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": wanted} if not
-                                                 self._task.args.get("delete_shadow_set") else {}) is None
+                freed = [cli.drive_letter("delete_exposed_shadow", v) for v in given.get("delete_exposed_shadow") or []]
+                out["shadow_deleted"] = ds.judge(released.get("rc"), parsed, {"deleted": len(freed), "freed": freed},
+                                                 evidence) is None
         delta_record = planlib.find_record(run, rc.DELTAS_MANIFEST_STEP)
         if delta_record is not None and delta_record.get("status") == "ok":
             rows = rc.manifest_rows(delta_record.get("stdout") or "[]")

@@ -1,21 +1,26 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, quiesce.domino contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-r"""diskshadow knowledge: render scripts from validated options, parse transcripts and listings.
+r"""diskshadow knowledge: render scripts from validated options, parse transcripts and listings, judge a run.
 
 Pure functions, no I/O.  Formats follow the captures in tests/unit/samples: indentation may be spaces or
 TABs, lines may end in CRLF.  diskshadow and vssadmin are localised, and no localized transcript of either has
 been published (tests/unit/data/locale/SOURCES.md), so the shadow copies themselves are read by shape, not by
 label: IDs and sets are ``{GUID}`` values, aliases ``%name%`` tokens and the names the script declared, the
 original volume ``\\?\Volume{GUID}\``, the device ``\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN``, the
-other fields by their fixed order in a block.  The confirmations of expose, unexpose and delete and the writer
-lines are sentences and are read in English only: hostlocale.culture_support refuses other UI languages before
-anything is frozen.
+other fields by their fixed order in a block.  What an expose, unexpose or delete did is judged by evidence that
+does not depend on the language: a read-only probe in the same remote call (``SHADOW_PROBE_SCRIPT``) reads
+``Win32_ShadowCopy`` back after diskshadow (``ID``, ``SetID`` and ``ExposedName``, Microsoft's documented
+property for the drive letter or mount folder a shadow copy is exposed at) and the drive letters in use;
+``judge`` decides by it.  diskshadow's English confirmations are kept as a hint (and are all there is when the
+probe itself could not run); the Domino writer is judged by its ID (``writer verify {GUID}``, which makes the
+create fail when the writer is missing) and the create's evidence.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import typing as t
 
@@ -466,12 +471,18 @@ def shadow_evidence(shadow: dict[str, t.Any]) -> bool:
     return bool(shadow.get("id") and shadow.get("set_id") and shadow.get("device_object"))
 
 
-def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any]) -> t.Optional[str]:
+def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any],
+          evidence: t.Optional[dict[str, t.Any]] = None) -> t.Optional[str]:
     """None when the run did what was asked; otherwise the reason, with the real text.
 
     Success needs rc 0 AND no failure line AND the expected evidence: ``shadows`` (count of shadow copies
-    created, each with its ID, set and device), ``exposed`` (targets), ``unexposed`` (count), ``deleted``
-    (count).  A message documented as harmless (HARMLESS_MESSAGES) is no failure, but no evidence either.
+    created, each with its ID, set and device), then what the run should have left behind.  With ``evidence``
+    (``parse_probe``: Win32_ShadowCopy read back after diskshadow) that is judged by the facts, in any language:
+    ``exposed`` (targets; each must hold a shadow copy of this run, or of ``exposed_ids``), ``freed`` (targets
+    where no shadow copy is exposed any more, a drive letter no longer in use), ``gone`` (shadow IDs that no longer
+    exist), ``sets_gone`` (set IDs without a shadow copy left).  Without it (the probe could not run) diskshadow's
+    English confirmations are all there is: ``exposed``, ``unexposed`` (count), ``deleted`` (count).  A message
+    documented as harmless (HARMLESS_MESSAGES) is no failure, but no evidence either.
     """
     if parsed["errors"]:
         first = parsed["errors"][0]
@@ -488,6 +499,8 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
             return "a VSS COM call failed and the shadow copy was not created: %s (harmless only when it is, %s)" % (
                 notices[0]["line"], notices[0]["source"].split(",")[0])
         return "diskshadow reported %d shadow copies, expected %d" % (len(made), want)
+    if evidence is not None:
+        return judge_evidence(evidence, expect, [s["id"] for s in made], parsed)
     for target in expect.get("exposed", []):
         if target not in parsed["exposed"]:
             return "diskshadow did not confirm the exposure as %s" % target
@@ -496,6 +509,141 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
     if expect.get("deleted") and (parsed["deleted_count"] or len(parsed["deleted"])) < expect["deleted"]:
         return "diskshadow did not confirm the deletion"
     return None
+
+
+# ------------------------------------------------- evidence after the run
+
+PROBE_STEP = "read the shadow copies back"
+
+# stdin {"expect": [{"state": "exposed"|"free"|"gone", "at": "S:"|null, "id": "{guid}"|null}, ...]}: prints the
+# shadow copies (ID, SetID, ExposedName) and the drive letters in use; exits 1 when an expectation is not met
+# (a plan step that must stop what follows, such as a restore reading from the exposed letter).  Read-only.
+SHADOW_PROBE_SCRIPT = (
+    "# quiesce.domino:shadow-probe\n"
+    "Set-StrictMode -Version 2.0\n"
+    "$ErrorActionPreference = 'Stop'\n"
+    "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+    "function Get-Norm([string]$p) { return $p.TrimEnd('\\').ToUpperInvariant() }\n"
+    "$shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy | Select-Object ID, SetID, ExposedLocally, ExposedName)\n"
+    "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2).ToUpperInvariant() })\n"
+    "$unmet = @()\n"
+    "foreach ($e in @($in.expect)) {\n"
+    "  $at = ''\n"
+    "  if ($null -ne $e.at) { $at = Get-Norm ([string]$e.at) }\n"
+    "  $id = ''\n"
+    "  if ($null -ne $e.id) { $id = ([string]$e.id).ToLowerInvariant() }\n"
+    "  $there = @($shadows | Where-Object { $null -ne $_.ExposedName -and $at -ne '' -and (Get-Norm ([string]$_.ExposedName)) -eq $at })\n"
+    "  $mine = @($shadows | Where-Object { ([string]$_.ID).ToLowerInvariant() -eq $id })\n"
+    "  $ok = $false\n"
+    "  if ($e.state -eq 'exposed') {\n"
+    "    $ok = $there.Count -gt 0\n"
+    "    if ($ok -and $id -ne '') { $ok = @($there | Where-Object { ([string]$_.ID).ToLowerInvariant() -eq $id }).Count -gt 0 }\n"
+    "  } elseif ($e.state -eq 'free') {\n"
+    "    $ok = ($there.Count -eq 0) -and -not ($at.Length -eq 2 -and $drives -contains $at)\n"
+    "  } elseif ($e.state -eq 'gone') {\n"
+    "    $ok = $mine.Count -eq 0\n"
+    "  }\n"
+    "  if (-not $ok) { $unmet += $e }\n"
+    "}\n"
+    "ConvertTo-Json -Compress -Depth 3 -InputObject @{ shadows = $shadows; drives = $drives; unmet = $unmet }\n"
+    "if ($unmet.Count -gt 0) { exit 1 }\n"
+)
+PROBE_STATES = ("exposed", "free", "gone")
+
+
+def expectation(state: str, at: t.Optional[str] = None, shadow_id: t.Optional[str] = None) -> dict[str, t.Any]:
+    """One thing the probe checks: ``exposed`` (a shadow copy, this one if ``shadow_id``, is exposed at ``at``),
+    ``free`` (nothing exposed at ``at``; a drive letter no longer in use), ``gone`` (``shadow_id`` no longer exists)."""
+    if state not in PROBE_STATES:
+        raise DiskShadowError("probe state must be one of %s" % ", ".join(PROBE_STATES))
+    if state in ("exposed", "free") and not at:
+        raise DiskShadowError("probe state %s needs a drive letter or mount folder" % state)
+    if state == "gone" and not shadow_id:
+        raise DiskShadowError("probe state gone needs a shadow ID")
+    return {"state": state, "at": _target(at.rstrip("\\") if len(at or "") > 3 else (at or "").upper()) if at else None,
+            "id": _token(shadow_id, "shadow ID").lower() if shadow_id else None}
+
+
+def probe_step(tools: dict[str, str], expect: t.Sequence[dict[str, t.Any]], name: str = PROBE_STEP,
+               allow_failure: bool = True) -> dict[str, t.Any]:
+    """A read-only step that reads the shadow copies back after diskshadow.  By default its outcome is evidence
+    for the controller (never fatal); ``allow_failure=False`` makes an unmet expectation stop the plan."""
+    return planlib.step(name, cli.powershell_argv(tools, SHADOW_PROBE_SCRIPT),
+                        stdin=json.dumps({"expect": [dict(e) for e in expect]}, sort_keys=True),
+                        allow_failure=allow_failure, timeout=120)
+
+
+def _target_key(value: t.Any) -> str:
+    return str(value or "").rstrip("\\").upper()
+
+
+def parse_probe(record: t.Optional[dict[str, t.Any]]) -> t.Optional[dict[str, t.Any]]:
+    """The probe step's record -> {shadows: [{id, set_id, exposed_as}], drives: [...]} or None when it did not
+    run or printed nothing readable (then there is no evidence)."""
+    if not record or record.get("status") not in ("ok", "failed"):
+        return None
+    try:
+        doc = cli.parse_json_document(record.get("stdout") or "")
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+
+    def as_list(value: t.Any) -> list[t.Any]:
+        return [] if value is None else value if isinstance(value, list) else [value]
+    shadows = []
+    for row in as_list(doc.get("shadows")):
+        if not isinstance(row, dict) or not row.get("ID"):
+            continue
+        exposed = _target_key(row.get("ExposedName")) or None
+        shadows.append({"id": str(row["ID"]).lower(), "set_id": str(row.get("SetID") or "").lower() or None,
+                        "exposed_as": exposed})
+    drives = sorted({str(d).upper()[:2] for d in as_list(doc.get("drives")) if isinstance(d, str) and len(d) >= 2})
+    return {"shadows": shadows, "drives": drives}
+
+
+def exposed_at(evidence: dict[str, t.Any], target: str) -> list[str]:
+    """IDs of the shadow copies the evidence shows exposed at ``target``."""
+    key = _target_key(target)
+    return [s["id"] for s in evidence["shadows"] if s.get("exposed_as") and s["exposed_as"] == key]
+
+
+def judge_evidence(evidence: dict[str, t.Any], expect: dict[str, t.Any], made_ids: t.Sequence[str] = (),
+                   parsed: t.Optional[dict[str, t.Any]] = None) -> t.Optional[str]:
+    """The facts after the run against what was asked (see ``judge``); the English confirmation is named when it
+    was printed but the facts disagree."""
+    said = parsed or {}
+    wanted_ids = {i.lower() for i in expect.get("exposed_ids") or []} or {i.lower() for i in made_ids}
+    existing = {s["id"] for s in evidence["shadows"]}
+    for target in expect.get("exposed", []):
+        there = exposed_at(evidence, target)
+        hint = (" although diskshadow printed its English confirmation" if target in (said.get("exposed") or [])
+                else "")
+        if not there:
+            return "the shadow copy is not exposed as %s after the run (Win32_ShadowCopy.ExposedName)%s" % (target, hint)
+        if wanted_ids and not set(there) & wanted_ids:
+            return "%s exposes shadow copy %s, not %s (Win32_ShadowCopy.ExposedName)%s" % (
+                target, ", ".join(there), ", ".join(sorted(wanted_ids)), hint)
+    for target in expect.get("freed", []):
+        there = exposed_at(evidence, target)
+        if there:
+            return "shadow copy %s is still exposed as %s after the unexposure (Win32_ShadowCopy.ExposedName)" % (
+                ", ".join(there), target)
+        if re.fullmatch(r"[A-Za-z]:", target) and target.upper() in evidence["drives"]:
+            return "drive letter %s is still in use after the unexposure" % target.upper()
+    still = [i for i in (x.lower() for x in expect.get("gone", [])) if i in existing]
+    if still:
+        return "shadow copy %s still exists after the deletion (Win32_ShadowCopy)" % ", ".join(still)
+    left = sorted({s["id"] for s in evidence["shadows"] if s.get("set_id") in {x.lower() for x in expect.get("sets_gone", [])}})
+    if left:
+        return "shadow copies %s of the deleted set still exist (Win32_ShadowCopy)" % ", ".join(left)
+    return None
+
+
+def without_probe(run: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A plan result without the probe's record (a read-back after the thaw is no part of the freeze window)."""
+    return dict(run, **{section: [r for r in run.get(section, []) if r.get("name") != PROBE_STEP]
+                        for section in ("steps", "finally")})
 
 
 # ------------------------------------------------------ vssadmin and CIM
@@ -507,8 +655,8 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
     r"""``vssadmin list shadows`` -> shadow records (the fallback when CIM is unavailable), read by shape and
     indentation: a GUID at the left margin starts a set ("Contents of shadow copy set ID: {...}"), the indented
     line after it gives the count and creation time ("Contained 1 shadow copies at creation time: <time>"), an
-    indented GUID starts a shadow copy, ``(C:)\?\Volume{GUID}\`` is its volume, the GLOBALROOT path its device.
-    The exposure and the attributes are read by their English labels only."""
+    indented GUID starts a shadow copy, ``(C:)\?\Volume{GUID}\`` is its volume, the GLOBALROOT path its device,
+    a drive or folder path after it its exposure.  The attributes are read by their English labels only."""
     shadows: list[dict[str, t.Any]] = []
     set_id = None
     created = None
@@ -542,8 +690,10 @@ def parse_vssadmin_list(text: str) -> list[dict[str, t.Any]]:
             current["volume_guid"] = cli.volume_guid_path(match.group(2))
         elif _DEVICE.search(value):
             current["device_object"] = value
-        elif label.strip().lower() == "exposed name":
-            current["exposed_as"] = value.rstrip("\\").upper()
+        elif label.strip().lower() == "exposed name" or (current["device_object"] and _DRIVE_OR_FOLDER.match(value)):
+            # "Exposed Name: Z:\" in any language: the only drive or folder path after the device
+            target = value.rstrip("\\")
+            current["exposed_as"] = target.upper() if re.match(r"^[A-Za-z]:$", target) else target
         elif label.strip().lower() == "attributes":
             attrs = [a.strip() for a in value.split(",") if a.strip()]
             current["attributes"] = attrs

@@ -222,7 +222,9 @@ def delete_plan(tools: dict[str, str], platform: str, name: str, shadow_ids: t.S
                                   [tools["diskshadow"], "/s", planlib.file_ref("delete%d.dsh" % index)],
                                   timeout=600, allow_failure=True))
     steps.append(planlib.step("delete the record", [tools["reg"], "delete", key(name), "/f"], ok_rc="any"))
-    return planlib.build_plan("delete restore point", platform, steps, files=files)
+    # Win32_ShadowCopy read back: each shadow copy is gone (or was already), judged in any language
+    return planlib.build_plan("delete restore point", platform, steps, files=files,
+                              finally_steps=[ds.probe_step(tools, [ds.expectation("gone", shadow_id=i) for i in shadow_ids])])
 
 
 def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.Sequence[dict[str, t.Any]],
@@ -258,10 +260,15 @@ def restore_plan(tools: dict[str, str], platform: str, service: str, places: t.S
         steps += [
             planlib.step("expose the restore point" + (" for %s" % label if index else ""),
                          [tools["diskshadow"], "/s", planlib.file_ref("expose%d.dsh" % index)], timeout=600),
+            # nothing is put back unless expose_as holds this very shadow copy (Win32_ShadowCopy, any language)
+            ds.probe_step(tools, [ds.expectation("exposed", expose_as, place["shadow_id"])],
+                          name="%s is exposed at %s" % (label, expose_as), allow_failure=False),
             planlib.step(restore_name, argv, ok_rc=planlib.ok_rc_range(0, 7), timeout=timeout),
             planlib.step(verify_name, listing, ok_rc=[0], timeout=timeout),
             planlib.step("unexpose after %s" % label, [tools["diskshadow"], "/s", planlib.file_ref("unexpose.dsh")],
                          timeout=600),
+            ds.probe_step(tools, [ds.expectation("free", expose_as)], name="%s is free after %s" % (expose_as, label),
+                          allow_failure=False),
         ]
     return planlib.build_plan("restore", platform, steps, files=files,
                               rescue=[undo_aside_step(tools, log)] if log["action"] == "replace" else [],

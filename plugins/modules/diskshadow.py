@@ -17,8 +17,10 @@ description:
     exposing, unexposing and deleting are idempotent and an occupied drive letter is refused before diskshadow runs.
   - The transcript is parsed into shadow set ID, shadow IDs, volumes, device objects and exposure. Success needs
     exit code 0 B(and) a transcript without a known failure (C(COM call "..." failed.), C(The drive letter is
-    already in use.), C(VSS_E_*) errors, writer failures) B(and) the expected evidence (a shadow copy per volume, the
-    exposure confirmed). The real diskshadow text is in C(msg) on failure.
+    already in use.), C(VSS_E_*) errors, writer failures) B(and) the expected evidence, a shadow copy per volume (its
+    ID, set and device, read by shape in any language), and what an expose, unexpose or delete left behind, read
+    back from C(Win32_ShadowCopy) (C(ExposedName), C(ID)) and the drive letters in use at the end of the same remote
+    call, not from diskshadow's sentences. The real diskshadow text is in C(msg) on failure.
   - V(state=present) creates a shadow copy set of O(volumes), optionally exposed; with O(expose_as) it is idempotent
     (a shadow copy of the same volume already exposed there is left alone), without it every run creates a new set.
   - V(state=exposed) exposes O(shadow_id) as O(expose_as); V(state=unexposed) removes the exposure of
@@ -30,8 +32,9 @@ description:
     outcome; a user O(script) is not recorded.
   - In check mode the existing shadow copies are still listed (read-only) and the rendered script is returned
     (also as a diff); diskshadow is not run.
-  - diskshadow exists on Windows Server only, needs local Administrators, prints English text that this module
-    parses, and can expose only persistent shadow copies.
+  - diskshadow exists on Windows Server only, needs local Administrators, prints in the UI language of the session
+    (its English confirmations are only a hint, the only one when C(Win32_ShadowCopy) cannot be read, and a warning
+    says so), and can expose only persistent shadow copies.
 author:
   - quiesce.domino contributors (@quiesce-domino)
 extends_documentation_fragment:

@@ -81,8 +81,9 @@ os:
 culture:
   description:
     - The host's language as the collection's readers see it. Windows tools print in the UI language of the session
-      that runs them; C(sc), C(robocopy) and the shadow copies in diskshadow's transcripts are read in any language,
-      diskshadow's confirmations (exposure, unexposure, deletion) and writer lines in English only.
+      that runs them, in the OEM code page; every outcome is judged by evidence that does not depend on the language
+      (C(sc) by state code, C(robocopy) by position and error code, shadow copies by shape and by C(Win32_ShadowCopy)
+      read back after diskshadow, Domino's VSS writer by its ID).
     - When C(supported) is false every method in C(installations[].methods) is impossible with C(reason), so
       M(quiesce.domino.backup_mode) and M(quiesce.domino.snapshot) refuse the host before anything is frozen.
   returned: success
@@ -101,7 +102,14 @@ culture:
       description: The system's OEM code page (registry C(Nls\CodePage\OEMCP)), in which console tools write, such as C(437) or C(850).
       type: int
     supported:
-      description: Whether every transcript the collection reads is understood on this host (English UI languages).
+      description:
+        - Whether the collection can judge what the tools did on this host. False when the UI culture is unknown, or
+          when it is not English and the OEM code page is unknown (the output could not be decoded).
+      type: bool
+    sentences:
+      description:
+        - Whether diskshadow prints English here, so that its sentences are read as a hint besides the evidence. When
+          false, method V(vss_writer) needs O(quiesce.domino.snapshot#module:domino_writer_id).
       type: bool
     language:
       description: The language part of the UI culture, such as C(en).

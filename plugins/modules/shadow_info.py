@@ -14,8 +14,8 @@ description:
   - Lists the Volume Shadow Copy Service (VSS) shadow copies on the host with their ID, shadow set ID, original
     volume (drive letter and volume GUID path), device object, creation time, exposure and persistence.
   - Reads C(Win32_ShadowCopy) and C(Win32_Volume) through CIM and returns them as JSON, which does not depend on the
-    display language of Windows. When CIM cannot be queried, falls back to parsing C(vssadmin list shadows)
-    (English output only).
+    display language of Windows. When CIM cannot be queried, falls back to parsing C(vssadmin list shadows) by shape
+    (IDs, volume, device and exposure in any language; the attributes by their English words only).
   - Says of each shadow copy whether quiesce.domino created it (C(owned)). VSS does not record which program asked
     for a shadow copy, so the collection keeps a ledger; every shadow copy it creates is recorded, in the same remote
     call, under C(HKLM\SOFTWARE\quiesce.domino\Shadows) (writable by administrators only); entries of shadow

@@ -18,9 +18,13 @@ description:
     succeeded.
   - V(vss_writer) creates the shadow copy B(with) VSS writers, so Domino's C(backupvss) writer puts the databases
     into backup mode for the creation and, with VSS auto-recovery (diskshadow's default; the collection never
-    sets C(noautorecover)), writes its change info into the shadow copy itself; the transcript must show a writer
-    matching O(domino_writer_match) and, with O(domino_writer_id), diskshadow C(writer verify)s it. Other methods
-    create it with C(nowriters).
+    sets C(noautorecover)), writes its change info into the shadow copy itself. With O(domino_writer_id) diskshadow
+    C(writer verify)s the writer, which fails the creation when the writer is missing, in any language; without it
+    the transcript's (English) writer lines must name a writer matching O(domino_writer_match), so on a host whose
+    tools do not print English (C(culture.sentences) of M(quiesce.domino.domino_info)) V(vss_writer) needs
+    O(domino_writer_id). Other methods create it with C(nowriters).
+  - Whether the shadow copies are exposed where asked is judged by C(Win32_ShadowCopy) read back at the end of the
+    same call (its C(ExposedName)), not by diskshadow's confirmation.
   - V(backup_task) runs C(load backup -s) (Domino Backup in snapshot mode) and diskshadow in the same call;
     diskshadow waits until the collection's integration (the Snapshot start command, C(docs/backup-task.md))
     holds the databases in backup mode, creates the shadow copy and releases the hold. Domino keeps writing in
@@ -104,10 +108,14 @@ options:
     type: int
     default: 300
   domino_writer_id:
-    description: The ID C({GUID}) of Domino's VSS writer, to C(writer verify) it (V(vss_writer)).
+    description:
+      - The ID C({GUID}) of Domino's VSS writer (its C(Writer Id) in C(vssadmin list writers)), to C(writer verify) it
+        (V(vss_writer)). Needed for V(vss_writer) on a host whose tools do not print English.
     type: str
   domino_writer_match:
-    description: Regular expression a writer included in the creation must match for V(vss_writer) to succeed.
+    description:
+      - Regular expression a writer included in the creation must match for V(vss_writer) to succeed, read from
+        diskshadow's English writer lines. Not used with O(domino_writer_id) (the writer verification decides).
     type: str
     default: (?i)domino
   domino_info:

@@ -78,3 +78,22 @@ def volume_alias(volume: str, index: int) -> str:
 def shadow_summary(shadow: dict[str, t.Any]) -> dict[str, t.Any]:
     return {key: shadow.get(key) for key in ("id", "set_id", "volume", "volume_guid", "device_object", "exposed_as",
                                              "created")}
+
+
+def probe_expectations(expect: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """What the read-back after a diskshadow run checks, from ``judge``'s expectation: each exposure target (of
+    the shadow copy named in ``exposed_ids`` when there is one), each freed target, each deleted shadow ID."""
+    ids = list(expect.get("exposed_ids") or [])
+    checks = [ds.expectation("exposed", target, ids[0] if len(ids) == 1 else None) for target in expect.get("exposed", [])]
+    checks += [ds.expectation("free", target) for target in expect.get("freed", [])]
+    checks += [ds.expectation("gone", shadow_id=sid) for sid in expect.get("gone", [])]
+    return checks
+
+
+def evidence_missing(run: dict[str, t.Any]) -> str:
+    """The warning when the read-back gave no evidence: diskshadow's English confirmation was all there was."""
+    record = planlib.find_record(run, ds.PROBE_STEP) or {}
+    detail = (record.get("error") or record.get("stderr") or record.get("status") or "it did not run").strip()
+    return ("the shadow copies could not be read back after diskshadow (%s); the outcome was judged by diskshadow's "
+            "English confirmation alone, which a host in another language does not print"
+            % (detail.splitlines()[0][:200] if detail else "no detail"))

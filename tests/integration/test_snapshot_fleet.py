@@ -104,9 +104,9 @@ def test_occupied_letter_and_check_mode(fleet):
     assert res["changed"] is True and "expose %vol_d% W:" in res["script"]
     assert res["plan"]["watchdog"]["seconds"] == 1200
     # the record of the shadow copies made as the collection's own (a second, before a thaw that may take
-    # minutes), then the thaw
+    # minutes), then the thaw, then Win32_ShadowCopy read back (the exposure judged in any language)
     thaw = ["record the shadow copies as ours", "start Domino service", "wait until running",
-            "wait until the server answers"]
+            "wait until the server answers", "read the shadow copies back"]
     assert [s["name"] for s in res["plan"]["finally"]] == thaw
     assert released(fleet, "dom03")
     # the preview in words: that the server will be shut down, for how long at most, and what is touched

@@ -262,25 +262,46 @@ def test_guid_hex_is_no_hresult():
 
 # ------------------------------------------------------------------ host culture
 
-@pytest.mark.parametrize("ui, installed, supported", [
-    ("en-US", "en-US", True), ("en-GB", "de-DE", True), (None, "en-US", True),
-    ("de-DE", "de-DE", False), ("fr-FR", "en-US", False), ("ja-JP", "ja-JP", False), ("zh-CN", None, False),
-    (None, None, False), ("", "not a culture!", False),
+@pytest.mark.parametrize("ui, installed, oem, supported, sentences", [
+    ("en-US", "en-US", "437", True, True), ("en-GB", "de-DE", None, True, True), (None, "en-US", None, True, True),
+    ("de-DE", "de-DE", "850", True, False), ("fr-FR", "en-US", 850, True, False), ("ja-JP", "ja-JP", "932", True, False),
+    ("zh-CN", None, "936", True, False),
+    # what stays refused: no culture at all, or a language other than English whose output cannot be decoded
+    ("de-DE", "de-DE", None, False, False), ("ja-JP", None, "x", False, False),
+    (None, None, "437", False, False), ("", "not a culture!", "437", False, False),
 ])
-def test_culture_support(ui, installed, supported):
-    verdict = hostlocale.culture_support(ui, installed)
-    assert verdict["supported"] is supported
+def test_culture_support(ui, installed, oem, supported, sentences):
+    verdict = hostlocale.culture_support(ui, installed, oem)
+    assert verdict["supported"] is supported and verdict["sentences"] is sentences
     assert verdict["reason"]
     if ui and not supported:
         assert ui in verdict["reason"] and "before anything is frozen" in verdict["reason"]
+    if supported and not sentences:
+        assert "domino_writer_id" in verdict["reason"]
 
 
 def test_parse_culture_from_the_inventory():
     facts = hostlocale.parse_culture({"installed_ui": "de-DE", "ui": "de-DE", "format": "de-CH", "oem_code_page": "850"})
     assert facts["installed_ui_culture"] == "de-DE" and facts["format_culture"] == "de-CH"
-    assert facts["oem_code_page"] == 850 and facts["supported"] is False and facts["language"] == "de"
+    assert facts["oem_code_page"] == 850 and facts["supported"] is True and facts["language"] == "de"
+    assert facts["sentences"] is False
     assert hostlocale.parse_culture(None)["supported"] is False
     assert hostlocale.parse_culture({"ui": "en-US", "oem_code_page": "x"})["oem_code_page"] is None
+    assert hostlocale.parse_culture({"ui": "de-DE", "oem_code_page": "x"})["supported"] is False
+
+
+def test_vss_writer_on_a_host_not_in_english_needs_the_writer_id():
+    possible = {"vss_writer": {"possible": True, "why": "backupvss VSS writer"}, "shutdown": {"possible": True, "why": ""}}
+    german = hostlocale.culture_support("de-DE", None, "850")
+    refused = hostlocale.writer_methods(possible, german, None)
+    assert refused["vss_writer"]["possible"] is False and "domino_writer_id" in refused["vss_writer"]["why"]
+    assert refused["shutdown"] == possible["shutdown"] and possible["vss_writer"]["possible"] is True
+    assert hostlocale.writer_methods(possible, german, "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}") == possible
+    assert hostlocale.writer_methods(possible, hostlocale.culture_support("en-US"), None) == possible
+    # facts registered before the key existed: decided by the language
+    assert hostlocale.writer_methods(possible, {"supported": True, "language": "fr"}, None)["vss_writer"]["possible"] is False
+    with pytest.raises(DominoError, match="domino_writer_id"):
+        method_lib.choose_method("vss_writer", refused, allow_downtime=False)
 
 
 def _host_doc(culture):
@@ -314,14 +335,23 @@ class _Action:
 
 
 def test_an_unsupported_culture_refuses_every_method_before_anything_is_frozen():
-    inv = _discovery.discover(_Action({"installed_ui": "de-DE", "ui": "de-DE", "format": "de-DE", "oem_code_page": "850"}))
-    assert inv["culture"]["supported"] is False and inv["culture"]["oem_code_page"] == 850
+    # a German host whose OEM code page is unknown: its output could not be decoded
+    inv = _discovery.discover(_Action({"installed_ui": "de-DE", "ui": "de-DE", "format": "de-DE"}))
+    assert inv["culture"]["supported"] is False and inv["culture"]["oem_code_page"] is None
     [inst] = inv["installations"]
     assert all(not m["possible"] and "de-DE" in m["why"] for m in inst["methods"].values())
     assert inst["recommended_method"] is None
     for method in ("auto", "vss_writer", "backup_task", "shutdown", "none"):
         with pytest.raises(DominoError, match="de-DE"):
             method_lib.choose_method(method, inst["methods"], allow_downtime=True)
+
+
+def test_a_german_host_keeps_its_methods():
+    inv = _discovery.discover(_Action({"installed_ui": "de-DE", "ui": "de-DE", "format": "de-DE", "oem_code_page": "850"}))
+    assert inv["culture"]["supported"] is True and inv["culture"]["sentences"] is False
+    [inst] = inv["installations"]
+    assert inst["methods"]["none"]["possible"] and inst["methods"]["shutdown"]["possible"]
+    assert method_lib.choose_method("shutdown", inst["methods"]) == "shutdown"
 
 
 def test_an_english_host_keeps_its_methods():

@@ -76,8 +76,8 @@ def _sent_text(step):
 
 
 def _embedded_scripts():
-    from ansible_collections.quiesce.domino.plugins.module_utils import (console, dominobackup, inventory, hostlock, robocopy,
-                                                                         shadow_ledger, windows_cli)
+    from ansible_collections.quiesce.domino.plugins.module_utils import (console, diskshadow, dominobackup, inventory, hostlock,
+                                                                         robocopy, shadow_ledger, windows_cli)
     scripts = {"shadow-inventory": windows_cli.SHADOW_INVENTORY_SCRIPT, "domino-inventory": inventory.DOMINO_INVENTORY_SCRIPT,
                "host-inventory": inventory.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
@@ -95,6 +95,7 @@ def _embedded_scripts():
     from ansible_collections.quiesce.domino.plugins.module_utils import doctor
     scripts["doctor-probe"] = doctor.PROBE_SCRIPT
     scripts["doctor-share"] = doctor.SHARE_SCRIPT
+    scripts["shadow-probe"] = diskshadow.SHADOW_PROBE_SCRIPT
     return sorted(scripts.items())
 
 

@@ -253,6 +253,10 @@ class _DiskShadow:
     def cmd_create(self, args: list[str]) -> None:
         if not self.volumes:
             raise _DsError("No volumes are in the shadow copy set.", rc=1)  # [I]
+        if self.host.config().get("diskshadow_harmless_com"):
+            # Microsoft KB 3025158: printed by create, "harmless ... the shadowcopy backup is completed successfully"
+            # (diskshadow goes on and exits 0: the exit code is [I])
+            self.out.append('COM call "lvssObject4->GetRootAndLogicalPrefixPaths" failed.')
         set_id = new_guid()
         writers = self._active_writers() if self.writers else []
         for wanted in self.verify:
@@ -345,7 +349,8 @@ class _DiskShadow:
             if target.exists() or target.is_symlink():
                 raise _DsError("The  drive letter is already in use.", rc=0)
             where = where[0].upper() + ":"
-            self.host.expose(shadow, where)
+            if _tool_fault(self.host, "diskshadow") != "expose_not_applied":  # the words say yes, the host says no
+                self.host.expose(shadow, where)
             self.out.append("The shadow copy was successfully exposed as %s\\." % where.lower())
             if self.host.fault("hang_after_expose"):
                 # the run is cut off here (a test kills it): its shadow copy exists and is exposed, unrecorded
@@ -531,6 +536,155 @@ def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
     return rc, text, ""
 
 
+# ============================================== tool output in the host's UI language
+
+def ui_language(host: Host) -> str:
+    """The language part of the host's UI culture (sim.json windows.culture.ui, default en-US): the tools print
+    in it, as Windows tools print in the UI language of the session that runs them."""
+    culture = host.config().get("windows", {}).get("culture") or {}
+    return str(culture.get("ui") or culture.get("installed_ui") or "en-US").split("-", maxsplit=1)[0].lower()
+
+
+def _speed(match: re.Match[str]) -> str:
+    return "Geschwindigkeit:%21s %s" % (match.group(1).replace(",", ""), "Bytes/Sek." if match.group(2) == "Bytes/sec."
+                                        else "Megabytes/Min.")
+
+
+# German output, line by line (tests/sim/README.md names the source of each): robocopy's from the published German
+# captures (tests/unit/data/locale/robocopy_de_*.txt), sc's labels, diskshadow's and vssadmin's sentences and
+# labels as in the constructed samples (tests/unit/data/locale/*_de_*.constructed.txt; no localized capture of
+# them has been published). Codes, constant names, GUIDs, paths and numbers stay as they are.
+GERMAN: dict[str, list[tuple[re.Pattern[str], t.Any]]] = {
+    "sc": [
+        (re.compile(r"^(\s+)TYPE(\s+):"), r"\1TYP \2:"),
+        (re.compile(r"^(\s+)STATE(\s+):"), r"\1STATUS\2:"),
+        (re.compile(r"^(\s+)WIN32_EXIT_CODE(\s+):"), r"\1WIN32_EXITCODE \2:"),
+        (re.compile(r"^(\s+)SERVICE_EXIT_CODE(\s+):"), r"\1DIENST_EXITCODE \2:"),
+        (re.compile(r"^(\s+)WAIT_HINT(\s+):"), r"\1WARTEHINWEIS\2:"),
+        (re.compile(r"^\[SC\] (\S+) FAILED (\d+):"), r"[SC] \1 FEHLER \2:"),
+        (re.compile(r"^The service has not been started\.$"), "Der Dienst wurde nicht gestartet."),
+        (re.compile(r"^An instance of the service is already running\.$"), "Es wird bereits eine Instanz des Dienstes ausgeführt."),
+        (re.compile(r"^The specified service does not exist as an installed service\.$"),
+         "Der angegebene Dienst ist kein installierter Dienst."),
+        (re.compile(r"^Access is denied\.$"), "Zugriff verweigert"),
+    ],
+    "robocopy": [
+        (re.compile(r"Robust File Copy for Windows"), "Robustes Dateikopieren für Windows"),
+        (re.compile(r"^  Started : "), "  Gestartet: "),
+        (re.compile(r"^   Source : "), "   Quelle : "),
+        (re.compile(r"^     Dest : "), "     Ziel : "),
+        (re.compile(r"^    Files : "), "    Dateien : "),
+        (re.compile(r"^  Options : "), "  Optionen: "),
+        (re.compile(r"^\s+Total\s+Copied\s+Skipped\s+Mismatch\s+FAILED\s+Extras$"),
+         "           Insgesamt   KopiertÜbersprungenKeine Übereinstimmung    FEHLER    Extras"),
+        (re.compile(r"^    Dirs :"), "Verzeich.:"),
+        (re.compile(r"^   Files :"), "  Dateien:"),
+        (re.compile(r"^   Bytes :"), "    Bytes:"),
+        (re.compile(r"^   Times :"), "   Zeiten:"),
+        (re.compile(r"^   Speed :\s*([\d,.]+) (Bytes/sec\.|MegaBytes/min\.)$"), _speed),
+        (re.compile(r"^   Ended : "), "   Beendet: "),
+        (re.compile(r"^  Log File : "), "  Protokolldatei : "),
+        (re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ERROR (\d+ \(0x[0-9A-Fa-f]{8}\)) Accessing Source Directory "),
+         r"\1 FEHLER \2 Zugriff auf Quellverzeichnis "),
+        (re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ERROR (\d+ \(0x[0-9A-Fa-f]{8}\)) Accessing Destination Directory "),
+         r"\1 FEHLER \2 Zugriff auf Zielverzeichnis "),
+        (re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ERROR (\d+ \(0x[0-9A-Fa-f]{8}\)) "), r"\1 FEHLER \2 "),
+        (re.compile(r"^The system cannot find the file specified\.$"), "Das System kann die angegebene Datei nicht finden."),
+        (re.compile(r"^The network path was not found\.$"), "Der Netzwerkpfad wurde nicht gefunden."),
+    ],
+    "diskshadow": [
+        (re.compile(r"^Microsoft DiskShadow version 1\.0$"), "Microsoft DiskShadow-Version 1.0"),
+        (re.compile(r"^On computer:  "), "Auf Computer:  "),
+        (re.compile(r"^Alias VSS_SHADOW_SET for shadow set ID (\S+) set as environment variable\.$"),
+         r"Der Alias VSS_SHADOW_SET für die Schattenkopiesatz-ID \1 wurde als Umgebungsvariable festgelegt."),
+        (re.compile(r"^Alias (\S+) for shadow ID (\S+) set as environment variable\.$"),
+         r"Der Alias \1 für die Schattenkopie-ID \2 wurde als Umgebungsvariable festgelegt."),
+        (re.compile(r"^Querying all shadow copies with the shadow copy set ID (\S+)$"),
+         r"Alle Schattenkopien mit der Schattenkopiesatz-ID \1 werden abgefragt."),
+        (re.compile(r"^Querying all shadow copies on the computer \.\.\.$"), "Alle Schattenkopien auf dem Computer werden abgefragt..."),
+        (re.compile(r"^No shadow copies found in system\.$"), "Im System wurden keine Schattenkopien gefunden."),
+        (re.compile(r"^(\s*)\* Shadow copy ID = "), r"\1* Schattenkopie-ID = "),
+        (re.compile(r"^(\s*)- Shadow copy set: "), r"\1- Schattenkopiesatz: "),
+        (re.compile(r"^(\s*)- Original count of shadow copies = "), r"\1- Ursprüngliche Anzahl der Schattenkopien = "),
+        (re.compile(r"^(\s*)- Original volume name: "), r"\1- Ursprünglicher Volumename: "),
+        (re.compile(r"^(\s*)- Creation time: "), r"\1- Erstellungszeit: "),
+        (re.compile(r"^(\s*)- Shadow copy device name: "), r"\1- Gerätename der Schattenkopie: "),
+        (re.compile(r"^(\s*)- Originating machine: "), r"\1- Ursprungscomputer: "),
+        (re.compile(r"^(\s*)- Service machine: "), r"\1- Dienstcomputer: "),
+        (re.compile(r"^(\s*)- Not exposed$"), r"\1- Nicht verfügbar gemacht"),
+        (re.compile(r"^(\s*)- Exposed locally as: "), r"\1- Verfügbar gemacht lokal als: "),
+        (re.compile(r"^(\s*)- Provider ID: "), r"\1- Anbieter-ID: "),
+        (re.compile(r"^(\s*)- Attributes: "), r"\1- Attribute: "),
+        (re.compile(r"^Number of shadow copies listed: (\d+)$"), r"Anzahl der aufgelisteten Schattenkopien: \1"),
+        (re.compile(r'^\* Including writer "([^"]+)":$'), r'* Verfasser "\1" wird eingeschlossen:'),
+        (re.compile(r'^Excluding writer "([^"]+)", because it was excluded by the user\.$'),
+         r'Verfasser "\1" wird ausgeschlossen, da er vom Benutzer ausgeschlossen wurde.'),
+        (re.compile(r"^(\s*)\+ Adding component: "), r"\1+ Komponente wird hinzugefügt: "),
+        (re.compile(r"^The shadow copy was successfully exposed as (.+)\.$"),
+         r"Die Schattenkopie wurde erfolgreich als \1 verfügbar gemacht."),
+        (re.compile(r"^Shadow copy ID (\S+) is no longer exposed\.$"), r"Die Schattenkopie-ID \1 ist nicht mehr verfügbar gemacht."),
+        (re.compile(r"^Deleting shadow copy (\S+) on volume (\S+) from provider (\S+) \[Attributes: (0x[0-9a-f]+)\]\.\.\.$"),
+         r"Die Schattenkopie \1 auf Volume \2 von Anbieter \3 [Attribute: \4] wird gelöscht..."),
+        (re.compile(r"^Deleting shadow copy (\S+)\.\.\.$"), r"Die Schattenkopie \1 wird gelöscht..."),
+        (re.compile(r"^Number of shadow copies deleted: (\d+)$"), r"Anzahl der gelöschten Schattenkopien: \1"),
+        (re.compile(r"^(\d+) shadow cop(?:y|ies) deleted\.$"), r"\1 Schattenkopie(n) gelöscht."),
+        (re.compile(r'^COM call "([^"]+)" failed\.$'), r'Der COM-Aufruf "\1" ist fehlgeschlagen.'),
+        (re.compile(r"^The  drive letter is already in use\.$"), "Der Laufwerkbuchstabe wird bereits verwendet."),
+        (re.compile(r'^Writer "([^"]+)" is not included in the backup, or was not found\.$'),
+         r'Der Verfasser "\1" ist nicht in der Sicherung enthalten oder wurde nicht gefunden.'),
+        (re.compile(r"^The writer verification failed\.$"), "Die Überprüfung der Verfasser ist fehlgeschlagen."),
+        (re.compile(r"^The shadow copy ID (\S+) was not found\.$"), r"Die Schattenkopie-ID \1 wurde nicht gefunden."),
+        (re.compile(r"^The shadow copy is already exposed\.$"), "Die Schattenkopie ist bereits verfügbar gemacht."),
+        (re.compile(r"^The shadow copy is not exposed as (.+)\.$"), r"Die Schattenkopie ist nicht als \1 verfügbar gemacht."),
+        (re.compile(r"^DiskShadow is exiting\.$"), "DiskShadow wird beendet."),
+    ],
+    "vssadmin": [
+        (re.compile(r"^vssadmin 1\.1 - Volume Shadow Copy Service administrative command-line tool$"),
+         "vssadmin 1.1 - Verwaltungsbefehlszeilenprogramm des Volumeschattenkopie-Dienstes"),
+        (re.compile(r"^Contents of shadow copy set ID: "), "Inhalt der Schattenkopiesatz-ID: "),
+        (re.compile(r"^(\s+)Contained (\d+) shadow copies at creation time: "),
+         r"\1\2 Schattenkopien waren zum Erstellungszeitpunkt enthalten: "),
+        (re.compile(r"^(\s+)Shadow Copy ID: "), r"\1Schattenkopie-ID: "),
+        (re.compile(r"^(\s+)Original Volume: "), r"\1Ursprüngliches Volume: "),
+        (re.compile(r"^(\s+)Shadow Copy Volume: "), r"\1Schattenkopievolume: "),
+        (re.compile(r"^(\s+)Originating Machine: "), r"\1Ursprungscomputer: "),
+        (re.compile(r"^(\s+)Service Machine: "), r"\1Dienstcomputer: "),
+        (re.compile(r"^(\s+)Exposed Name: "), r"\1Verfügbar gemachter Name: "),
+        (re.compile(r"^(\s+)Provider: "), r"\1Anbieter: "),
+        (re.compile(r"^(\s+)Type: "), r"\1Typ: "),
+        (re.compile(r"^(\s+)Attributes: "), r"\1Attribute: "),
+        (re.compile(r"Client-accessible"), "Clientzugriff möglich"),
+        (re.compile(r"No auto release"), "Keine automatische Freigabe"),
+        (re.compile(r"No writers"), "Keine Verfasser"),
+        (re.compile(r"Differential"), "Differenziell"),
+        (re.compile(r"Auto recovered"), "Automatisch wiederhergestellt"),
+        (re.compile(r"^No items found that satisfy the query\.$"), "Es wurden keine Elemente gefunden, die die Abfrage erfüllen."),
+        (re.compile(r"^Successfully deleted (\d+) shadow copies\.$"), r"\1 Schattenkopien wurden erfolgreich gelöscht."),
+    ],
+}
+LANGUAGES = {"de": GERMAN}
+
+
+def _translate(text: str, table: list[tuple[re.Pattern[str], t.Any]]) -> str:
+    if not text:
+        return text
+    lines = text.split("\r\n")
+    for i, line in enumerate(lines):
+        for pattern, repl in table:
+            line = pattern.sub(repl, line)
+        lines[i] = line
+    return "\r\n".join(lines)
+
+
+def localize(host: Host, tool: str, result: Result) -> Result:
+    """A tool's output as it prints on a host whose UI language is not English (sim.json windows.culture.ui)."""
+    table = LANGUAGES.get(ui_language(host), {}).get(tool)
+    if not table:
+        return result
+    rc, out, err = result
+    return rc, _translate(out, table), _translate(err, table)
+
+
 # ================================================================== vssadmin
 
 def tool_vssadmin(host: Host, argv: list[str], stdin: str | None) -> Result:
@@ -666,6 +820,33 @@ def _pending_shadows(host: Host, data: dict) -> Result:
     return 0, json.dumps({"adopted": sorted(adopted)}) + "\r\n", ""
 
 
+def _shadow_probe(host: Host, stdin: str) -> Result:
+    """What diskshadow.SHADOW_PROBE_SCRIPT does: Win32_ShadowCopy (ID, SetID, ExposedName) and the drive letters in
+    use, read back after diskshadow; exit 1 when an expectation is not met."""
+    expect = json.loads(stdin or "{}").get("expect") or []
+    with host.io_lock:
+        shadows = [{"ID": s["id"].upper(), "SetID": s["set_id"].upper(), "ExposedLocally": bool(s["exposed_as"]),
+                    "ExposedName": (s["exposed_as"].rstrip("\\") + "\\") if s["exposed_as"] else None}
+                   for s in sorted(host.shadows.values(), key=lambda s: s["number"])]
+        drives = sorted(e.name.upper() + ":" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
+
+    def norm(path: t.Any) -> str:
+        return str(path or "").rstrip("\\").upper()
+    unmet = []
+    for item in expect:
+        at, sid = norm(item.get("at")), str(item.get("id") or "").lower()
+        there = [s for s in shadows if s["ExposedName"] and at and norm(s["ExposedName"]) == at]
+        if item.get("state") == "exposed":
+            met = bool(there) and (not sid or any(s["ID"].lower() == sid for s in there))
+        elif item.get("state") == "free":
+            met = not there and not (len(at) == 2 and at in drives)
+        else:
+            met = not any(s["ID"].lower() == sid for s in shadows)
+        if not met:
+            unmet.append(item)
+    return (1 if unmet else 0), json.dumps({"shadows": shadows, "drives": drives, "unmet": unmet}) + "\r\n", ""
+
+
 def _dotnet_date(ms: int) -> str:
     return "/Date(%d)/" % ms
 
@@ -717,6 +898,8 @@ def tool_powershell(host: Host, argv: list[str], stdin: str | None) -> Result:
         return _doctor_probe(host, json.loads(stdin or "{}"))
     if script.startswith("# quiesce.domino:doctor-share\n"):
         return _doctor_share(host, json.loads(stdin or "{}"))
+    if script.startswith("# quiesce.domino:shadow-probe\n"):
+        return _shadow_probe(host, stdin or "")
     if script.startswith("# quiesce.domino:own-shadows\n"):
         return _own_shadows(host, stdin or "")
     if script.startswith("# quiesce.domino:pending-shadows\n"):
@@ -1945,7 +2128,12 @@ def _hang(host: Host, tool: str, seconds: float, held: t.Optional[t.Any] = None)
 def run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None,
              user: str | None = None, cwd: str | None = None) -> Result:
     """Run one fake tool.  ``user``: the OS account it runs as (None: the connection's user); ``cwd``: its
-    working directory (Windows path), as a Task Scheduler action sets it."""
+    working directory (Windows path), as a Task Scheduler action sets it.  Its output in the host's UI language."""
+    return localize(host, tool, _run_tool(host, tool, argv, stdin, program_dir, user, cwd))
+
+
+def _run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program_dir: str | None = None,
+              user: str | None = None, cwd: str | None = None) -> Result:
     hang = (host.fault("hang") or {}).get(tool)
     if hang and tool not in ("diskshadow", "robocopy"):
         _hang(host, tool, float(hang))
