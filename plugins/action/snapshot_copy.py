@@ -50,6 +50,14 @@ ARGSPEC = {
 }
 
 
+
+def _as_list(value: t.Any) -> list[t.Any]:
+    """A JSON value Windows PowerShell 5.1 may print as a scalar, null or a list, as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
     MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set", "unexpose_shadow"]]
@@ -95,14 +103,24 @@ class ActionModule(QuiesceAction):
             max_age = seconds("older_than", args["older_than"]) if args["older_than"] is not None else 0
             if not keep and not max_age:
                 raise cli.OptionError("keep, older_than: state=pruned needs keep > 0 or older_than")
-            plan = rc.prune_plan(tools, self.platform, "%s\\%s" % (destination.rstrip("\\"), host), keep, max_age)
-            if self._task.check_mode:
-                return {"changed": True, "plan": plan}
+            base = "%s\\%s" % (destination.rstrip("\\"), host)
+            # check mode runs the same choice as a dry run (read-only): it lists what would go, and is changed
+            # exactly when the real run would be
+            plan = rc.prune_plan(tools, self.platform, base, keep, max_age, dry_run=self._task.check_mode)
             run = self.run_plan(plan)
             if not run["ok"]:
                 raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
-            removed = cli.parse_json_document(run["steps"][0]["stdout"]).get("removed") or []
-            return {"changed": bool(removed), "removed": removed}
+            doc = cli.parse_json_document(run["steps"][0]["stdout"])
+            removed = [str(n) for n in _as_list(doc.get("removed"))]
+            partials = [str(n) for n in _as_list(doc.get("partials_removed"))]
+            out = {"changed": bool(removed or partials), "removed": removed, "partials_removed": partials}
+            if self._task.check_mode:
+                lines = ["remove the copies %s under %s" % (", ".join(removed), base) if removed else
+                         "remove no complete copy under %s" % base]
+                if partials:
+                    lines.append("remove the unfinished copies %s" % ", ".join(partials))
+                out.update(plan=plan, preview=lines, msg=preview.message(lines))
+            return out
         where = rc.layout(destination, host, args["mode"], rc.stamp(datetime.datetime.now(datetime.timezone.utc)))
         release = None
         if args["delete_exposed_shadow"]:

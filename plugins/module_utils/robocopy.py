@@ -442,6 +442,8 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "function Get-Prop($Object, [string]$Name) { $found = $Object.PSObject.Properties[$Name];"
         " if ($null -eq $found) { return $null }; return $found.Value }\n"
         "$protect = Get-Prop $in 'protect'\n"
+        "$dry = [bool](Get-Prop $in 'dry_run')\n"
+        "$partials = @()\n"
         "$done = @(Get-ChildItem -LiteralPath $in.base -Directory | Where-Object { $_.Name -match '^\\d{8}T\\d{6}Z$' } |"
         " Sort-Object Name -Descending)\n"
         "$limit = [DateTime]::UtcNow.AddSeconds(-[int64]$in.max_age_seconds)\n"
@@ -451,11 +453,12 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "$old = @($old | Where-Object { $_.Name -ne $protect }); $extra = @($extra | Where-Object { $_.Name -ne $protect })\n"
         "foreach ($p in @(Get-ChildItem -LiteralPath $in.base -Directory -Filter '*.partial' |"
         " Where-Object { $in.max_age_seconds -gt 0 -and $_.LastWriteTimeUtc -lt $limit })) {"
-        " Remove-Item -LiteralPath $p.FullName -Recurse -Force }\n"
-        "$gone = @(@($old) + @($extra) | Sort-Object Name -Unique | ForEach-Object { Remove-Item -LiteralPath $_.FullName -Recurse -Force;"
+        " $partials += $p.Name; if (-not $dry) { Remove-Item -LiteralPath $p.FullName -Recurse -Force } }\n"
+        "$gone = @(@($old) + @($extra) | Sort-Object Name -Unique | ForEach-Object { if (-not $dry) {"
+        " Remove-Item -LiteralPath $_.FullName -Recurse -Force;"
         " Remove-Item -LiteralPath ($_.FullName + '.manifest.json') -Force -ErrorAction SilentlyContinue;"
-        " Remove-Item -LiteralPath ($_.FullName + '.robocopy.log') -Force -ErrorAction SilentlyContinue; $_.Name })\n"
-        "ConvertTo-Json -Compress -InputObject @{ removed = $gone }\n"
+        " Remove-Item -LiteralPath ($_.FullName + '.robocopy.log') -Force -ErrorAction SilentlyContinue }; $_.Name })\n"
+        "ConvertTo-Json -Compress -InputObject @{ removed = $gone; partials_removed = $partials; dry_run = $dry }\n"
     ),
 }
 # GetDiskFreeSpaceEx works for local folders and UNC shares alike.
@@ -652,9 +655,10 @@ def manifest_rows(text: str) -> list[dict[str, t.Any]]:
     return doc if isinstance(doc, list) else [doc]
 
 
-def prune_plan(tools: dict[str, str], platform: str, base: str, keep: int, max_age_seconds: int) -> dict[str, t.Any]:
+def prune_plan(tools: dict[str, str], platform: str, base: str, keep: int, max_age_seconds: int,
+               dry_run: bool = False) -> dict[str, t.Any]:
     """Retention only: complete copies beyond ``keep`` or older than ``max_age_seconds`` (never the newest),
-    and partial copies older than that."""
-    return planlib.build_plan("prune copies", platform, [
-        fs_step("retention", tools, "retention", {"base": base, "keep": keep, "max_age_seconds": max_age_seconds},
-                timeout=3600)])
+    and partial copies older than that.  ``dry_run``: the same choice, listed and not removed (check mode)."""
+    return planlib.build_plan("prune copies" + (" (dry run)" if dry_run else ""), platform, [
+        fs_step("retention", tools, "retention", {"base": base, "keep": keep, "max_age_seconds": max_age_seconds,
+                                                  "dry_run": dry_run}, timeout=3600)], check_mode_safe=dry_run)

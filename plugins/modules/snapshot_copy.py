@@ -313,7 +313,14 @@ free_bytes:
   returned: when the space check ran
   type: int
 removed:
-  description: Copies removed by V(state=pruned).
+  description:
+    - Copies removed by V(state=pruned). In check mode the copies the same run would remove (a read-only dry run
+      of the same choice), and C(changed) is what the real run would report.
+  returned: state pruned
+  type: list
+  elements: str
+partials_removed:
+  description: Unfinished copies (C(.partial)) older than O(older_than) removed by V(state=pruned) (check mode, would be).
   returned: state pruned
   type: list
   elements: str

@@ -36,9 +36,20 @@ def test_cleanup_keeps_restore_points_and_prunes_copies(solo_fleet):
     partial.mkdir()
     os.utime(partial, (time.time() - 90 * 86400, time.time() - 90 * 86400))
     time.sleep(2)
-    run = solo_fleet.playbook("quiesce.domino.cleanup", extra_vars={
-        "snapshot_cleanup_shadow_max_age": "1s", "snapshot_cleanup_destination": "\\\\backupsrv\\domino",
-        "snapshot_cleanup_keep": 2, "snapshot_cleanup_copy_max_age": "30d"})
+    settings = {"snapshot_cleanup_shadow_max_age": "1s", "snapshot_cleanup_destination": "\\\\backupsrv\\domino",
+                "snapshot_cleanup_keep": 2, "snapshot_cleanup_copy_max_age": "30d"}
+    before = sorted(p.name for p in copies.iterdir())
+    # The dry run (check mode) lists what the real run deletes, and is changed exactly when it is; it deletes nothing.
+    dry = solo_fleet.playbook("quiesce.domino.cleanup", extra_vars=settings, check=True)
+    assert dry.rc == 0, dry.stdout[-3000:]
+    would = dry.result("Prune the copies of this host", "dom01")
+    assert would["changed"] is True and would["removed"] == ["20200101T000000Z", "20200102T000000Z", "20991229T000000Z"]
+    assert would["partials_removed"] == ["20200103T000000Z.partial"]
+    assert "remove the copies 20200101T000000Z, 20200102T000000Z, 20991229T000000Z" in would["msg"]
+    assert [r["item"]["id"] for r in dry.result("Delete old shadow copies that are not restore points", "dom01")["results"]] \
+        == [stale]
+    assert sorted(p.name for p in copies.iterdir()) == before and stale in solo_fleet.state("dom01")["shadows"]
+    run = solo_fleet.playbook("quiesce.domino.cleanup", extra_vars=settings)
     assert run.rc == 0, run.stdout[-3000:]
     assert set(solo_fleet.state("dom01")["shadows"]) == {kept}
     deleted = run.result("Delete old shadow copies that are not restore points", "dom01")["results"]
@@ -47,4 +58,4 @@ def test_cleanup_keeps_restore_points_and_prunes_copies(solo_fleet):
     assert left == ["20991230T000000Z", "20991230T000000Z.manifest.json", "20991231T000000Z",
                     "20991231T000000Z.manifest.json"], left
     pruned = run.result("Prune the copies of this host", "dom01")
-    assert pruned["changed"] is True and len(pruned["removed"]) == 3
+    assert pruned["changed"] is True and pruned["removed"] == would["removed"]

@@ -1317,19 +1317,24 @@ def _fs_retention(host: Host, data: dict) -> Result:
     def stamp_time(p):
         return datetime.datetime.strptime(p.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
     victims = set(done[int(data["keep"]):]) if int(data["keep"]) > 0 else set()
+    dry = bool(data.get("dry_run"))
+    partials = []
     if max_age > 0:
         victims |= {p for p in done[1:] if stamp_time(p) < limit}
-        for partial in base.glob("*.partial"):
+        for partial in sorted(base.glob("*.partial")):
             if partial.stat().st_mtime < limit:
-                shutil.rmtree(partial)
+                partials.append(partial.name)
+                if not dry:
+                    shutil.rmtree(partial)
     victims = {p for p in victims if p.name != data.get("protect")}
     removed = []
     for old in sorted(victims, key=lambda p: p.name):
-        shutil.rmtree(old)
-        for suffix in (".manifest.json", ".robocopy.log"):
-            (base / (old.name + suffix)).unlink(missing_ok=True)
+        if not dry:
+            shutil.rmtree(old)
+            for suffix in (".manifest.json", ".robocopy.log"):
+                (base / (old.name + suffix)).unlink(missing_ok=True)
         removed.append(old.name)
-    return 0, json.dumps({"removed": removed}) + "\r\n", ""
+    return 0, json.dumps({"removed": removed, "partials_removed": partials, "dry_run": dry}) + "\r\n", ""
 
 
 def _fs_progress(host: Host, data: dict) -> Result:
