@@ -297,11 +297,14 @@ class ActionModule(QuiesceAction):
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
             reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())},
                               evidence)
-        held = locks if run["ok"] else None  # every step ran ok, so no rescue freed the host lock
+        # The host lock is still held unless the rescue gave it back: a run whose main steps all passed but whose
+        # thaw (finally) failed ran no rescue, and must free it here, or every backup is refused until it is stale.
+        freed = any(r.get("name") == hostlock.RELEASE_STEP and r.get("status") == "ok" for r in run.get("rescue") or [])
+        held = None if freed else locks
         if reason and failed_name in (None, plans.CREATE_STEP):
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
-            self._discard(tools, parsed, out, None, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
+            self._discard(tools, parsed, out, held, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
         # With domino_writer_id the script's "writer verify" makes diskshadow fail the creation when the writer is
         # missing (Microsoft's writer reference), so the create's evidence decides in any language; without it the
         # writer lines (English: hostlocale.writer_methods allows this only on an English host) must name it.
@@ -315,8 +318,8 @@ class ActionModule(QuiesceAction):
     def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any],
                  locks: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]], msg: str) -> t.NoReturn:
         """Fail the snapshot.  A shadow copy set it created anyway (expose refused, writer missing) is deleted
-        in one more call.  ``locks`` is given when the plan's steps all ran ok, so no rescue freed the host
-        lock: that call frees it too.  A failed snapshot leaves nothing behind."""
+        in one more call.  ``locks`` is given when no rescue freed the host lock (the main steps all ran, or
+        only the thaw in finally failed): that call frees it too.  A failed snapshot leaves nothing behind."""
         if parsed.get("shadow_set_id"):
             set_id = cli.guid("shadow set", parsed["shadow_set_id"])
             run = self.run_plan(ds.script_plan("delete the failed snapshot", tools, self.platform,

@@ -240,8 +240,16 @@ class ActionModule(QuiesceAction):
                        bytes_copied=total("bytes", "copied"), bytes_failed=total("bytes", "failed"))
             seconds = max((out["duration_ms"] or 0) / 1000.0, 0.001)
             out["throughput_bytes_per_second"] = int(out["bytes_copied"] / seconds)
-        if not run["ok"]:
-            failed = run.get("failed_step") or {}
+        failed = run.get("failed_step") or {}
+        finalized = planlib.find_record(run, "finalize")
+        if not run["ok"] and failed.get("section") == "finally" and (finalized or {}).get("status") == "ok":
+            # Verified and finalised before the cleanup in finally failed (the shadow copy's release, the lock): the
+            # copy is a good backup; what is left on the host is reported, and the next run clears a stale exposure.
+            out.setdefault("warnings", []).append(
+                "the copy is complete and verified, but the cleanup after it failed at '%s': %s; the shadow copy may "
+                "still be exposed (the next snapshot with replace_stale removes it) and the host lock may stay until "
+                "it is stale" % (failed.get("name"), outcome_message(run)))
+        elif not run["ok"]:
             where_left = ("the partial copy was removed" if out["mode"] == "versioned"
                           else "%s marks the mirror as incomplete" % where["marker"])
             if failed.get("name") == "check free space" and failed.get("rc") not in (None, 0) and space:

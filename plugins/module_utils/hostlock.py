@@ -23,9 +23,12 @@ _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 # time is further than stale_seconds from the host clock (older: a run that died; in the future: a clock set back
 # or a planted file) is taken over by renaming it away first.  Of two runs taking over, one rename wins; the other
 # may rename the winner's fresh lock instead, so the renamed folder's owner record is compared with the one judged
-# stale, and a folder that is not that lock is renamed back at once.  The lock folder must let only SYSTEM and
+# stale, and a folder that is not that lock is renamed back at once.  The directory is created with CreateDirectoryW,
+# which fails when it exists (New-Item and .NET's CreateDirectory do not: they check, then create, and succeed when it
+# exists, so two runs could both "create" it).  The lock folder and its parent must let only SYSTEM and
 # Administrators write (nothing inherited): checked on every run, not only when it is created, so a folder made by
-# an older version or by someone else is fixed (owner Administrators, protected rules); `acl_fixed` reports it.
+# an older version or by someone else is fixed (owner Administrators, protected rules); `acl_fixed` reports it.  A
+# lock folder or parent that is a junction or symbolic link is refused (its ACL would be applied to its target).
 LOCK_SCRIPT = r"""# quiesce.domino:lock
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
@@ -41,12 +44,20 @@ function New-LockAcl { $a = New-Object System.Security.AccessControl.DirectorySe
     $a.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'))) }
   $a }
 $fixed = $false
-if (-not [IO.Directory]::Exists($in.root)) { [void][IO.Directory]::CreateDirectory($in.root, (New-LockAcl)) } else {
-  $d = [IO.DirectoryInfo]::new($in.root); $c = $d.GetAccessControl()
-  $bad = @($c.GetAccessRules($true, $true, $sid) |
-    Where-Object { $ok -notcontains $_.IdentityReference.Value -and [string]$_.AccessControlType -eq 'Allow' })
-  if (-not $c.AreAccessRulesProtected -or $bad.Count -gt 0 -or $ok -notcontains $c.GetOwner($sid).Value) {
-    $d.SetAccessControl((New-LockAcl)); $fixed = $true } }
+$api = '[DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)] ' +
+  'public static extern bool CreateDirectoryW(string path, IntPtr security);'
+Add-Type -Namespace Quiesce -Name LockDir -MemberDefinition $api
+foreach ($folder in @((Split-Path -Parent $in.root), $in.root)) {
+  if ([IO.Directory]::Exists($folder)) {
+    $d = [IO.DirectoryInfo]::new($folder)
+    if (($d.Attributes -band [IO.FileAttributes]::ReparsePoint) -ne 0) {
+      throw ('the lock folder ' + $folder + ' is a junction or symbolic link: refused (it would point the lock elsewhere); remove it') }
+    $c = $d.GetAccessControl()
+    $bad = @($c.GetAccessRules($true, $true, $sid) |
+      Where-Object { $ok -notcontains $_.IdentityReference.Value -and [string]$_.AccessControlType -eq 'Allow' })
+    if (-not $c.AreAccessRulesProtected -or $bad.Count -gt 0 -or $ok -notcontains $c.GetOwner($sid).Value) {
+      $d.SetAccessControl((New-LockAcl)); $fixed = $true } }
+  else { [void][IO.Directory]::CreateDirectory($folder, (New-LockAcl)) } }
 function Read-Owner([string]$Path) { $f = Join-Path $Path 'owner.json'
   for ($i = 0; $i -lt 20; $i++) {
     try { $o = [IO.File]::ReadAllText($f) | ConvertFrom-Json; if ($o.owner) { return $o } } catch { }
@@ -61,7 +72,7 @@ if ($in.action -eq 'release') { $h = Read-Owner $dir; $mine = ($null -ne $h -and
 $took = $null
 for ($try = 0; $try -lt 3; $try++) {
   $now = Get-Ms
-  try { [void](New-Item -ItemType Directory -Path $dir); break } catch { }
+  if ([Quiesce.LockDir]::CreateDirectoryW($dir, [IntPtr]::Zero)) { break }
   $h = Read-Owner $dir
   if ($null -eq $h) { continue }
   if ($h.owner -eq $in.owner) { break }

@@ -34,8 +34,9 @@ def task_name(inst: dict[str, t.Any]) -> str:
 
 
 def watchdog_xml(inst: dict[str, t.Any], method: str, seconds: int, actions: t.Sequence[t.Sequence[str]]) -> str:
-    """Task Scheduler XML: run ``actions`` (argv lists) as SYSTEM at the deadline (host local time,
-    substituted by the executor), so no locale-dependent /SD /ST arguments are needed."""
+    """Task Scheduler XML: run ``actions`` (argv lists) as SYSTEM at the deadline, substituted by the executor
+    as UTC with ``Z`` (a StartBoundary without an offset is local wall-clock time, which a daylight-saving change
+    moves by an hour against the deadline the budget checks), so no locale-dependent /SD /ST arguments are needed."""
     execs = "".join(
         "<Exec><Command>%s</Command><Arguments>%s</Arguments></Exec>" % (xml_escape(a[0]), xml_escape(cli.windows_cmdline(a[1:])))
         for a in actions)
@@ -52,7 +53,7 @@ def watchdog_xml(inst: dict[str, t.Any], method: str, seconds: int, actions: t.S
         "<DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries><StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>"
         "<ExecutionTimeLimit>PT30M</ExecutionTimeLimit><Enabled>true</Enabled></Settings>"
         '<Actions Context="Author">%s</Actions></Task>\r\n'
-        % (xml_escape(description), planlib.DEADLINE_LOCAL_TOKEN, execs))
+        % (xml_escape(description), planlib.DEADLINE_UTC_TOKEN, execs))
 
 
 def release_argvs(inst: dict[str, t.Any], method: str, tools: dict[str, str]) -> list[list[str]]:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from quiesce_sim.hostd import boundary_time
 
 # Host of each profile in the three-host fleet fixture: dom01 vss, dom02 backup_task, dom03 shutdown.
 CYCLE = """
@@ -229,7 +230,7 @@ def test_watchdog_releases_domino_after_the_controller_is_killed(tmp_path, metho
         os.killpg(proc.pid, signal.SIGKILL)  # the controller and everything it started die
         proc.wait()
         task = next(iter(fleet.state(host)["tasks"].values()))
-        armed_deadline = time.mktime(time.strptime(task["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S"))
+        armed_deadline = boundary_time(task["start_boundary"])
         # armed just before the freeze the test saw: its deadline is watchdog_seconds later (whole seconds)
         assert frozen_seen - 30 <= armed_deadline - WATCHDOG <= frozen_seen + 1, armed_deadline - WATCHDOG - frozen_seen
         time.sleep(2.0)

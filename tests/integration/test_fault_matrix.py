@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from quiesce_sim.hostd import boundary_time
 
 METHODS = {"vss_writer": ("dom01", "vss"), "backup_task": ("dom02", "backup_task"), "shutdown": ("dom03", "shutdown")}
 # fault -> (settings, whether the backup must fail, words the report must contain)
@@ -191,7 +192,7 @@ def killed_cell(fleet, host, method, tmp_path, busy):
     if armed:
         # armed in this run, at most a minute ago: the deadline is watchdog_seconds after that (host clock)
         task = fleet.state(host)["tasks"][armed[0]]
-        armed_deadline = time.mktime(time.strptime(task["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S"))
+        armed_deadline = boundary_time(task["start_boundary"])
         assert killed_at - 60 <= armed_deadline - KILL_WATCHDOG[method] <= killed_at + 1
         time.sleep(2.0)
         assert wait_released(fleet, host, time.time() + 0.5) is None, "released before the watchdog's deadline"

@@ -175,3 +175,39 @@ def test_a_lock_folder_other_users_may_write_is_fixed_and_reported(solo_fleet):
     assert any("permissions were reset to SYSTEM and Administrators only" in w for w in snap["warnings"])
     again = backup(solo_fleet).result("Take the snapshot", "dom01")
     assert again["lock"]["acl_fixed"] is False and not any("permissions" in w for w in again.get("warnings", []))
+
+
+def test_a_thaw_that_fails_gives_the_host_lock_back(tmp_path):
+    """Domino is started after the snapshot but does not answer within start_timeout (a long fixup after the
+    stop): the thaw in finally fails, no rescue runs; the host lock is given back all the same, so the next
+    backup is not refused for lock_stale_seconds."""
+    from conftest import Fleet, simfleet
+    made = simfleet.create(tmp_path / "fleet", 1, "shutdown")
+    cfg_path = tmp_path / "fleet" / "hosts" / "dom01" / "sim.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["dominos"][0]["ready_seconds"] = 25
+    cfg_path.write_text(json.dumps(cfg))
+    simfleet.up(tmp_path / "fleet", timeout=60)
+    fleet = Fleet(tmp_path / "fleet", made)
+    try:
+        play = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: shutdown
+        lock: true
+        shutdown_timeout: 10
+        start_timeout: 10
+      register: snap
+      ignore_errors: true
+"""
+        first = fleet.playbook(play).result("Snapshot", "dom01")
+        assert first["failed"] is True and "wait until the server answers" in first["msg"], first["msg"]
+        assert not fleet.lock_dir("dom01").exists(), "the failed thaw kept the host lock"
+        time.sleep(20)  # Domino answers now
+        again = fleet.playbook(play).result("Snapshot", "dom01")
+        assert "another run holds the host lock" not in again.get("msg", ""), again.get("msg")
+    finally:
+        simfleet.down(tmp_path / "fleet")

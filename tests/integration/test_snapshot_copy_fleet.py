@@ -229,3 +229,33 @@ def test_async_is_refused_where_ansible_would_end_the_job_mid_copy(solo_fleet):
     assert [str(s["exposed_as"])[:2] for s in state["shadows"].values()] == ["S:"]  # nothing released it
     backups = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Backups"
     assert not backups.exists() or not any(backups.rglob("*")), "a copy was started"
+
+
+def test_a_cleanup_that_fails_after_the_copy_was_verified_keeps_the_copy_good(solo_fleet):
+    """The shadow copy's release in finally fails (diskshadow's delete) after the copy was verified and finalised:
+    the copy is a good backup, reported as verified with a warning, not as "not marked complete"."""
+    snap = solo_fleet.playbook(SNAP_AND_COPY.format(host="dom01", method="none", dest="E:\\\\Backups", mode="versioned",
+                                                    keep=7).split("    - name: Copy")[0])
+    assert not snap.result("Snapshot", "dom01").get("failed")
+    solo_fleet.fault("dom01", "fail", {"diskshadow": "delete_failure"})
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot facts
+      quiesce.domino.shadow_info:
+      register: shadows
+    - name: Copy
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        retries: 0
+        wait: 0
+        delete_exposed_shadow: ["S:"]
+""")
+    solo_fleet.fault("dom01", "fail", None)
+    copied = run.result("Copy", "dom01")
+    assert not copied.get("failed"), copied.get("msg")
+    assert copied["verified"] is True
+    assert any("complete and verified, but the cleanup after it failed" in w for w in copied["warnings"]), copied["warnings"]
+    assert [n for n in host_copies(solo_fleet, "dom01") if not n.endswith((".json", ".log", ".tsv"))][0].endswith("Z")

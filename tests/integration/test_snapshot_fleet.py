@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from quiesce_sim.hostd import boundary_time
 
 SNAP = """
 - hosts: {host}
@@ -143,7 +144,7 @@ def test_controller_killed_inside_the_one_call_snapshot_executor_lives_on(solo_f
     killed_at = time.time()
     kill_controller(proc, executor_too=False)  # the controller dies mid-call
     task = next(iter(fleet.state("dom01")["tasks"].values()))
-    deadline_ts = time.mktime(time.strptime(task["start_boundary"][:19], "%Y-%m-%dT%H:%M:%S"))
+    deadline_ts = boundary_time(task["start_boundary"])
     assert deadline_ts > time.time(), "the deadline passed before the test could watch it"
     released_at = wait_released(fleet, "dom01", deadline_ts + 15)
     assert released_at, "Domino was not released"

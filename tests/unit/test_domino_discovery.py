@@ -123,7 +123,8 @@ def test_frozen_state_comes_from_the_watchdog_record_or_the_hold():
 def test_watchdog_xml_runs_release_actions_at_the_template_deadline():
     inst = {"service": "HCL Domino Server (DDominodata)"}
     xml = watchdog.watchdog_xml(inst, "shutdown", 300, [["C:\\Windows\\System32\\sc.exe", "start", inst["service"]]])
-    assert "<StartBoundary>@@WATCHDOG_DEADLINE_LOCAL@@</StartBoundary>" in xml
+    # UTC with Z: a boundary without an offset is local wall-clock time, which daylight saving moves by an hour
+    assert "<StartBoundary>@@WATCHDOG_DEADLINE_UTC@@</StartBoundary>" in xml
     assert '<Arguments>start "HCL Domino Server (DDominodata)"</Arguments>' in xml
     assert "<UserId>S-1-5-18</UserId>" in xml and "deadline_utc=@@WATCHDOG_DEADLINE_UTC@@" in xml
     assert cli.windows_cmdline(["a b", 'q"x', "C:\\dir\\"]) == '"a b" "q\\"x" C:\\dir\\'

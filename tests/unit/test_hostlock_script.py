@@ -25,7 +25,9 @@ def test_the_lock_folder_gets_an_acl_of_its_own():
     users may create folders: no local user can plant or hold the lock."""
     script = hostlock.LOCK_SCRIPT
     assert "SetAccessRuleProtection($true, $false)" in script
-    assert "$ok = 'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($in.root, (New-LockAcl))" in script
+    assert "$ok = 'S-1-5-18', 'S-1-5-32-544'" in script and "CreateDirectory($folder, (New-LockAcl))" in script
+    # the parent too (ProgramData lets users create folders there), and never through a junction
+    assert "foreach ($folder in @((Split-Path -Parent $in.root), $in.root))" in script and "ReparsePoint" in script
     # checked on every run, not only at creation: a folder made earlier or by someone else is reset
     assert "$d.SetAccessControl((New-LockAcl)); $fixed = $true" in script
     assert "$a.SetOwner((New-Object System.Security.Principal.SecurityIdentifier($ok[1])))" in script
@@ -41,3 +43,13 @@ def test_owner_json_is_never_read_half_written():
     assert "$m.owner -eq $h.owner -and [int64]$m.since_ms -eq [int64]$h.since_ms" in script
     assert "Rename-Item -LiteralPath $away -NewName $in.name" in script
     assert "[Math]::Abs($now - [int64]$h.since_ms)" in script  # a lock stamped in the future is stale too
+
+
+def test_the_lock_directory_is_created_by_a_call_that_fails_when_it_exists():
+    """New-Item -ItemType Directory and .NET's CreateDirectory check, then create, and succeed on an existing
+    directory (PowerShell FileSystemProvider.CreateDirectory; DirectoryInfo.CreateSubdirectory: "If the subdirectory
+    already exists, this method does nothing"), so two runs could both take the lock; CreateDirectoryW fails with
+    ERROR_ALREADY_EXISTS."""
+    script = hostlock.LOCK_SCRIPT
+    assert "if ([Quiesce.LockDir]::CreateDirectoryW($dir, [IntPtr]::Zero)) { break }" in script
+    assert "New-Item -ItemType Directory" not in script

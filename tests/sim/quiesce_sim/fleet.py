@@ -31,7 +31,8 @@ FAULTS = {
     "fail": 'per tool canned failure with the real error text, e.g. {"diskshadow": "com_failure"}, '
             '{"robocopy": "rc8" | "share_unreachable"}, {"schtasks": "access_denied"}, {"sc": "access_denied"}, '
             '{"powershell": "cim_unavailable" | "ledger_denied"}, {"nsd": "access_denied"}, '
-            '{"diskshadow": "expose_not_applied"} (prints the English confirmation, exposes nothing)',
+            '{"diskshadow": "expose_not_applied"} (prints the English confirmation, exposes nothing), '
+            '{"diskshadow": "delete_failure"} (delete shadows fails)',
     "hang": 'per tool seconds to hang before answering, e.g. {"diskshadow": 30, "sc": 5}',
     "latency_ms": "added to every remote call (module run) on the host",
     "vss_timeout": "a VSS writer times out during diskshadow create (VSS_E_WRITERERROR_TIMEOUT)",

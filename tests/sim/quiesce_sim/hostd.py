@@ -473,6 +473,14 @@ class DominoServer:
         return procs
 
 
+
+def boundary_time(text: str) -> float:
+    """A Task Scheduler StartBoundary as epoch seconds: ``Z`` or ``+hh:mm`` is an instant; none is local time."""
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    return datetime.datetime.fromisoformat(value).timestamp()
+
 class Host:
     def __init__(self, host_dir: Path) -> None:
         self.dir = host_dir
@@ -599,6 +607,12 @@ class Host:
         shadow["exposed_as"] = None
 
     # --- task scheduler ----------------------------------------------------
+    @staticmethod
+    def boundary_time(text: str) -> float:
+        """A trigger's StartBoundary as epoch seconds: with ``Z`` or an offset it is that instant (UTC), without
+        one it is the host's local wall-clock time (Microsoft ITrigger::StartBoundary)."""
+        return boundary_time(text)
+
     def create_task(self, name: str, xml_text: str) -> None:
         root = ET.fromstring(xml_text)
         ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
@@ -625,7 +639,7 @@ class Host:
                 for task in self.tasks.values():
                     if task["status"] != "Ready" or task.get("fired"):
                         continue
-                    if datetime.datetime.fromisoformat(task["start_boundary"][:19]) <= now:
+                    if boundary_time(task["start_boundary"]) <= now.timestamp():
                         task["status"] = "Running"
                         due.append(task)
             for task in due:

@@ -381,6 +381,8 @@ class _DiskShadow:
             raise _DsError("DELETE SHADOWS requires ALL, VOLUME, OLDEST, SET, ID or EXPOSED.", rc=1)
         kind = args[1].lower()
         value = self.expand(args[2]) if len(args) > 2 else ""
+        if _tool_fault(self.host, "diskshadow") == "delete_failure":
+            raise _DsError("COM call \"lvssObject->DeleteSnapshots\" failed.", rc=5)  # [I]
         shadows = list(self.host.shadows.values())
         if kind == "all":
             chosen = shadows
@@ -1885,11 +1887,11 @@ def tool_schtasks(host: Host, argv: list[str], stdin: str | None) -> Result:
         del host.tasks[name.lower()]
         return 0, crlf(['SUCCESS: The scheduled task "%s" was successfully deleted.' % name]), ""
     if "/QUERY" in upper:
-        nxt = datetime.datetime.fromisoformat(task["start_boundary"][:19]).timestamp()
+        nxt = host.boundary_time(task["start_boundary"])
         next_run = win_time(nxt) if task["status"] == "Ready" else "N/A"
         return 0, crlf(['"\\%s","%s","%s"' % (task["name"], next_run, task["status"])]), ""
     if "/RUN" in upper:
-        task["start_boundary"] = datetime.datetime.now().isoformat(timespec="seconds")
+        task["start_boundary"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         task["status"] = "Ready"
         return 0, crlf(['SUCCESS: Attempted to run the scheduled task "%s".' % name]), ""
     return 1, "", crlf(["ERROR: Invalid syntax."])
