@@ -603,8 +603,8 @@ def volumes_check(inst: dict[str, t.Any], probe: dict[str, t.Any]) -> dict[str, 
         if low:
             why.append("little free space on %s" % ", ".join(low))
         if full:
-            why.append("less than %d%% of the shadow storage limit free for %s" % (int(LOW_FREE_FRACTION * 100),
-                                                                                  ", ".join(full)))
+            why.append("less than %d%% of the shadow storage limit free for %s" % (
+                int(LOW_FREE_FRACTION * 100), ", ".join(full)))
         fix = ["free space, or put the shadow storage on another volume (vssadmin add shadowstorage)"] if low else []
         if full:
             fix.append("raise the shadow storage limit on the volume that holds the diff area (vssadmin resize "

@@ -244,7 +244,6 @@ def test_a_german_host_is_rolled_back_from_its_restore_point_and_commits(solo_fl
     assert dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]
 
 
-
 def test_a_nonzero_exit_after_the_harmless_com_message_is_judged_by_the_evidence(solo_fleet):
     """Microsoft KB 3025158 says the shadow copy backup completes despite the message, not which exit code diskshadow
     returns then: with diskshadow_harmless_com_rc the twin's diskshadow returns 1 and creates the shadow copy all the

@@ -434,10 +434,11 @@ def test_a_user_account_with_a_name_that_is_not_ascii_runs_by_its_sid():
 def test_the_inventory_reads_the_service_accounts_sid():
     assert "Translate([System.Security.Principal.SecurityIdentifier])" in inventory_lib.DOMINO_INVENTORY_SCRIPT
     assert "catch { return $null }" in inventory_lib.DOMINO_INVENTORY_SCRIPT
-    doc = {"services": [{"Name": "Domino", "State": "Running", "StartName": "NT-AUTORITÄT\\LOKALER DIENST",
-                         "StartSid": "S-1-5-19", "PathName": '"C:\\Domino\\nservice.exe" "=D:\\data\\notes.ini"',
-                         "ProcessId": 0}, {"Name": "Domino2", "State": "Stopped", "StartName": "x", "StartSid": "no sid",
-                         "PathName": '"C:\\Domino\\nservice.exe" "=E:\\data\\notes.ini"', "ProcessId": 0}],
+    german = {"Name": "Domino", "State": "Running", "StartName": "NT-AUTORITÄT\\LOKALER DIENST", "StartSid": "S-1-5-19",
+              "PathName": '"C:\\Domino\\nservice.exe" "=D:\\data\\notes.ini"', "ProcessId": 0}
+    unknown = {"Name": "Domino2", "State": "Stopped", "StartName": "x", "StartSid": "no sid",
+               "PathName": '"C:\\Domino\\nservice.exe" "=E:\\data\\notes.ini"', "ProcessId": 0}
+    doc = {"services": [german, unknown],
            "registry": [], "ini": {}, "places": {}, "processes": [], "os": {"BuildNumber": "20348"}, "drives": []}
     first, second = inventory_lib.parse_inventory(json.dumps(doc))["installations"]
     assert first["service_sid"] == "S-1-5-19" and second["service_sid"] is None

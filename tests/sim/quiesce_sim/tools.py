@@ -1030,8 +1030,8 @@ def _runas(host: Host, data: dict) -> Result:
     tool = Path(command.replace("\\", "/")).name.lower().removesuffix(".exe")
     program_dir = command.rsplit("\\", 1)[0] if "\\" in command else None
     rc, out, err = run_tool(host, tool, split_windows_args(arguments), None, program_dir, user, workdir)
-    host.log("runas task %s: %s as %s in %s -> rc %d %s" % (data.get("name"), command, user, workdir, rc,
-                                                             (out + err).strip()[:160]))
+    host.log("runas task %s: %s as %s in %s -> rc %d %s" % (
+        data.get("name"), command, user, workdir, rc, (out + err).strip()[:160]))
     doc = {"state": "Ready", "last_result": rc, "started_ms": started, "ended_ms": int(time.time() * 1000)}
     return (0 if rc == 0 else 1), json.dumps(doc) + "\r\n", ""
 
