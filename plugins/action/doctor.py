@@ -49,12 +49,14 @@ class ActionModule(QuiesceAction):
         inv = self._inventory(look)
         installs = (inv or {}).get("installations") or []
         tried = None
+        # a run holding the host lock may be using the console: the doctor does not try it then (its task has a
+        # name of its own anyway, so it could not replace or remove the backup's task)
+        consoles = installs if args["console_test"] and doctor.look_host_lock(look) is None else []
         if not check_mode:
-            plan = doctor.try_plan(self.tools, self.platform, installs if args["console_test"] else [], destination)
+            plan = doctor.try_plan(self.tools, self.platform, consoles, destination)
             if plan is not None:
                 tried = self.run_plan(plan)
-        checks = doctor.verdicts(look, tried, installs if args["console_test"] else [], inv, destination, check_mode,
-                                 args["console_test"])
+        checks = doctor.verdicts(look, tried, consoles, inv, destination, check_mode, args["console_test"])
         host = str(task_vars.get("inventory_hostname") or "host")
         result: dict[str, t.Any] = {"changed": False, "checks": checks, "ready": doctor.ready(checks),
                                     "table": doctor.table(host, checks),

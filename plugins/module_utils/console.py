@@ -43,23 +43,46 @@ _BUILTIN = {
     "nt authority\\network service": ("S-1-5-20", "ServiceAccount"),
 }
 _ACCOUNT_RE = re.compile(r"^(?:[A-Za-z0-9._-]{1,64}|\.)\\[A-Za-z0-9._ -]{1,64}\$?$|^[A-Za-z0-9._-]{1,64}\$?@[A-Za-z0-9.-]{1,253}$")
+# The built-in service accounts by SID, whatever their localized names (Microsoft SQL Server docs "Configure Windows
+# Service Accounts and Permissions": NT-AUTORITÄT\LOKALER DIENST, AUTORITE NT\SERVICE RÉSEAU, NT AUTHORITY\СИСТЕМА).
+_BUILTIN_SIDS = {"S-1-5-18": "SYSTEM", "S-1-5-19": "Local Service", "S-1-5-20": "Network Service"}
+# A SID in its string form (Microsoft "SID Components": S-R-I-S-S...): revision 1, an authority, 1-15 sub-authorities.
+_SID_RE = re.compile(r"^S-1-\d{1,13}(?:-\d{1,10}){1,15}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 class ConsoleError(ValueError):
     """The console cannot be reached in the server's context; the message says why."""
 
 
-def principal(start_name: t.Optional[str]) -> dict[str, str]:
+def service_sid(value: t.Any) -> t.Optional[str]:
+    """The service account's SID as the inventory read it (NTAccount.Translate), or None when it is not one."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    return text if _SID_RE.fullmatch(text) else None
+
+
+def principal(start_name: t.Optional[str], sid: t.Optional[str] = None) -> dict[str, str]:
     """The Task Scheduler principal that runs as the Domino service's own account.  A user account runs with
     LogonType S4U (no stored password; it needs the "Log on as a batch job" right and has no network access,
-    which console commands do not need)."""
+    which console commands do not need).
+
+    ``sid`` is the account's SID read on the host (inventory: ``StartSid``).  SYSTEM, Local Service and Network
+    Service are known by it whatever the name says (Windows localizes their names); an account whose name is not
+    plain ASCII (a localized domain, an accented user name) runs by its SID as the task's UserId, so no name the
+    collection cannot check goes into the task."""
     name = (start_name or "LocalSystem").strip()
+    known = service_sid(sid)
+    if known in _BUILTIN_SIDS:
+        return {"user_id": known, "logon_type": "ServiceAccount", "account": name}
     builtin = _BUILTIN.get(name.lower())
     if builtin:
         return {"user_id": builtin[0], "logon_type": builtin[1], "account": name}
-    if not _ACCOUNT_RE.fullmatch(name):
-        raise ConsoleError("the Domino service runs as %r, which is not an account name the collection can use" % name)
-    return {"user_id": name, "logon_type": "S4U", "account": name}
+    if _ACCOUNT_RE.fullmatch(name):
+        return {"user_id": name, "logon_type": "S4U", "account": name}
+    if known and name and len(name) <= 256 and not _CONTROL_RE.search(name):
+        return {"user_id": known, "logon_type": "S4U", "account": name}
+    raise ConsoleError("the Domino service runs as %r%s, which is not an account name the collection can use" % (
+        name, "" if known else " (its SID could not be read)"))
 
 
 def runas_xml(who: dict[str, str], argv: t.Sequence[str], working_dir: str, description: str,
@@ -116,26 +139,40 @@ if ($out.last_result -ne 0) { exit 1 }
 """
 
 
+_TASK_SUFFIX_RE = re.compile(r"^[A-Za-z0-9]{1,40}$")
+
+
+def task_slug(inst: dict[str, t.Any]) -> str:
+    """The service name's letters and digits (a task name part)."""
+    return re.sub(r"[^A-Za-z0-9]", "", inst["service"])[:60] or "domino"
+
+
 def runas_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], argv: t.Sequence[str], purpose: str,
-               seconds: int = 60, **kw: t.Any) -> dict[str, t.Any]:
-    """One step: ``argv`` run once as the Domino service's account, in its data directory."""
+               seconds: int = 60, task_suffix: t.Optional[str] = None, **kw: t.Any) -> dict[str, t.Any]:
+    """One step: ``argv`` run once as the Domino service's account, in its data directory.  The task is
+    ``\\quiesce.domino\\run\\<purpose>-<service>``; RUNAS_SCRIPT registers it with -Force and removes it at the
+    end, so a caller that may run while a backup runs (the doctor) passes a ``task_suffix`` of its own (letters
+    and digits, such as a random hex string) and never touches the backup's task."""
     if not inst.get("data_dir"):
         raise ConsoleError("the data directory of %s is unknown; its console cannot be used" % inst.get("service"))
-    who = principal(inst.get("service_account"))
-    slug = re.sub(r"[^A-Za-z0-9]", "", inst["service"])[:60] or "domino"
+    if task_suffix is not None and not _TASK_SUFFIX_RE.fullmatch(task_suffix):
+        raise ConsoleError("task suffix %r is not 1-40 letters and digits" % task_suffix)
+    who = principal(inst.get("service_account"), inst.get("service_sid"))
     xml = runas_xml(who, argv, inst["data_dir"], "quiesce.domino %s for %s" % (purpose, inst["service"]), seconds + 30)
-    data = {"name": "%s-%s" % (purpose, slug), "xml": xml, "seconds": seconds}
+    task = "%s-%s" % (purpose, task_slug(inst)) + ("-%s" % task_suffix if task_suffix else "")
+    data = {"name": task, "xml": xml, "seconds": seconds}
     kw.setdefault("timeout", seconds + 60)
     return planlib.step(name, cli.powershell_argv(tools, RUNAS_SCRIPT), stdin=json.dumps(data), **kw)
 
 
 def console_command_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], command: str,
-                         **kw: t.Any) -> dict[str, t.Any]:
+                         purpose: str = "console", **kw: t.Any) -> dict[str, t.Any]:
     """``nserver -c "<command>"`` as the server's own account in its data directory.  The command is handed
-    to the server; nothing is read from nserver's stdout (the reply, if any, goes to the console log)."""
+    to the server; nothing is read from nserver's stdout (the reply, if any, goes to the console log).
+    ``purpose`` and ``task_suffix`` name the one-shot task (runas_step)."""
     if any(ch in command for ch in '"\r\n\x00'):
         raise ConsoleError("console command %r holds a quote or a line break" % command)
-    return runas_step(name, tools, inst, [tools["nserver"], "-c", command], "console", **kw)
+    return runas_step(name, tools, inst, [tools["nserver"], "-c", command], purpose, **kw)
 
 
 def nsd_kill_step(name: str, tools: dict[str, str], inst: dict[str, t.Any], **kw: t.Any) -> dict[str, t.Any]:

@@ -38,8 +38,9 @@ SCRIPT_COMMANDS = ("set", "begin", "end", "add", "writer", "create", "expose", "
 
 _GUID = r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
 _ALIAS_TOKEN = r"%([A-Za-z][A-Za-z0-9_]*)%"
-# "* Shadow copy ID = {guid}  %alias%" whatever the label: a starred line with "= {GUID}".
-_ID_LINE = re.compile(r"^\*\s*[^=*{}]+?=\s*(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?\s*$")
+# "* Shadow copy ID = {guid}  %alias%" whatever the label: a starred line with "= {GUID}" (or ": {GUID}", "：{GUID}":
+# a translation may use a colon, ASCII or full-width).
+_ID_LINE = re.compile(r"^\*\s*[^=:\uff1a*{}]+?[=:\uff1a]\s*(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?\s*$")
 # "- <label>: value", "- <label> = value" or "- <label>" (no value: "Not exposed"); the label has no separator.
 _FIELD = re.compile(r"^-\s*([^:=\uff1a]*?)\s*(?:[:=\uff1a]\s*(.*))?$")
 _ORIG_VOL = re.compile(r"^(\\\\\?\\Volume" + _GUID + r"\\)\s*(?:\[([A-Za-z]):\\\])?")
@@ -472,10 +473,11 @@ def shadow_evidence(shadow: dict[str, t.Any]) -> bool:
 
 
 def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any],
-          evidence: t.Optional[dict[str, t.Any]] = None) -> t.Optional[str]:
+          evidence: t.Optional[dict[str, t.Any]] = None,
+          warnings: t.Optional[list[str]] = None) -> t.Optional[str]:
     """None when the run did what was asked; otherwise the reason, with the real text.
 
-    Success needs rc 0 AND no failure line AND the expected evidence: ``shadows`` (count of shadow copies
+    Success needs rc 0 (but see below) AND no failure line AND the expected evidence: ``shadows`` (count of shadow copies
     created, each with its ID, set and device), then what the run should have left behind.  With ``evidence``
     (``parse_probe``: Win32_ShadowCopy read back after diskshadow) that is judged by the facts, in any language:
     ``exposed`` (targets; each must hold a shadow copy of this run, or of ``exposed_ids``), ``freed`` (targets
@@ -483,17 +485,46 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
     exist), ``sets_gone`` (set IDs without a shadow copy left).  Without it (the probe could not run) diskshadow's
     English confirmations are all there is: ``exposed``, ``unexposed`` (count), ``deleted`` (count).  A message
     documented as harmless (HARMLESS_MESSAGES) is no failure, but no evidence either.
+
+    A create (``shadows``) whose exit code is not 0 is accepted when every line that looks like a failure is a
+    message documented as harmless (Microsoft KB 3025158 says the backup completes despite it, not which exit code
+    diskshadow returns then) and the evidence confirms every shadow copy: its ID, set and device in the
+    transcript, and, where ``evidence`` was read back, each of them in Win32_ShadowCopy.  Then a warning naming
+    the exit code and the message is appended to ``warnings``.
     """
     if parsed["errors"]:
         first = parsed["errors"][0]
         return "%s: %s" % (first["reason"], first["line"])
     notices = parsed.get("notices") or []
-    if rc != 0:
-        return "diskshadow exited with rc %s and no recognised message%s" % (
-            rc, "" if not notices else " (it printed %r, documented as harmless only when the shadow copy is "
-                                       "still created)" % notices[0]["line"])
     want = expect.get("shadows")
     made = [s for s in parsed["shadows"] if shadow_evidence(s)]
+    if rc != 0:
+        if not notices or not isinstance(rc, int) or not want or len(made) < want:
+            return "diskshadow exited with rc %s and no recognised message%s" % (
+                rc, "" if not notices else " (it printed %r, documented as harmless only when the shadow copy is "
+                                           "still created)" % notices[0]["line"])
+        if evidence is not None:
+            existing = {s["id"] for s in evidence["shadows"]}
+            absent = [s["id"] for s in made if s["id"] not in existing]
+            if absent:
+                return ("diskshadow exited with rc %s after %r and shadow copy %s does not exist (Win32_ShadowCopy): "
+                        "the message is harmless only when the shadow copy is created" % (
+                            rc, notices[0]["line"], ", ".join(absent)))
+        accepted = ("diskshadow exited with rc %s after %r, which %s documents as harmless; the shadow copies %s "
+                    "exist by the evidence%s, so the run is accepted" % (
+                        rc, notices[0]["line"], notices[0]["source"].split(",")[0], ", ".join(s["id"] for s in made),
+                        " (Win32_ShadowCopy read back)" if evidence is not None else " (ID, set and device)"))
+        reason = _judge_made(parsed, expect, evidence, made, notices)
+        if reason is None and warnings is not None:
+            warnings.append(accepted)
+        return reason
+    return _judge_made(parsed, expect, evidence, made, notices)
+
+
+def _judge_made(parsed: dict[str, t.Any], expect: dict[str, t.Any], evidence: t.Optional[dict[str, t.Any]],
+                made: list[dict[str, t.Any]], notices: list[dict[str, str]]) -> t.Optional[str]:
+    """judge() after the exit code: the shadow copies made, then what the run left behind."""
+    want = expect.get("shadows")
     if want is not None and len(made) < want:
         if notices:
             return "a VSS COM call failed and the shadow copy was not created: %s (harmless only when it is, %s)" % (

@@ -11,10 +11,12 @@ Pure functions, no I/O.  Two plans:
   ``vssadmin list writers``, and one constant probe script (the account's token, the lock folder's and the
   shadow ledger's ACL, the backup_task hook files and their ACL, the volumes' free space and shadow storage, the
   destination reachable);
-- the **try** (``try_plan``, never in check mode): per Domino installation ``show server`` through the same
-  one-shot task as every console command (the server's account, its data directory), with the console log's
-  size before and after, and the destination written: a uniquely named file created and deleted.  It needs the
-  services, accounts and data directories the look found, so it is a second remote call.
+- the **try** (``try_plan``, never in check mode): per Domino installation that answers now ``show server``
+  through a one-shot task like every console command's (the server's account, its data directory) but with a
+  name of its own (``doctor-<service>-<random>``: the backup's ``console-<service>`` task is never registered over
+  or removed), with the console log's size before and after, and the destination written: a uniquely named file
+  created and deleted.  It needs the services, accounts and data directories the look found, so it is a second
+  remote call.  The console is not tried while a run holds the host lock (the look reads it).
 
 Each check is ``{name, status (ok | warn | fail), found, reason, fix}``; a host is ready when no check failed.
 """
@@ -28,6 +30,7 @@ import uuid
 
 from ansible_collections.quiesce.domino.plugins.module_utils import console
 from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlocale
 from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import inventory
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
@@ -52,8 +55,17 @@ TRUSTED_WRITERS = (SYSTEM_SID, ADMINISTRATORS_SID, TRUSTED_INSTALLER_SID)
 SID_NAMES = {SYSTEM_SID: "SYSTEM", ADMINISTRATORS_SID: "Administrators", "S-1-5-32-545": "Users",
              "S-1-5-11": "Authenticated Users", "S-1-1-0": "Everyone", "S-1-5-32-551": "Backup Operators",
              "S-1-3-0": "CREATOR OWNER", TRUSTED_INSTALLER_SID: "TrustedInstaller"}
-# Below this much free space a volume is reported (a shadow copy's diff area and the copy's working room).
+# Below this much free space a volume is reported (a shadow copy's diff area and the copy's working room); the
+# same fraction of a shadow storage limit left free is reported too.
 LOW_FREE_FRACTION = 0.10
+# The host lock every backup run takes (quiesce.domino.snapshot, host_lock, snapshot_copy use this name).
+BACKUP_LOCK = "backup"
+# The rights that let an account change a file, folder or key (FileSystemRights / RegistryRights bits): write data
+# (0x2), append data (0x4), delete child (0x40: FILE_DELETE_CHILD deletes or replaces what is in a folder whatever
+# the item's own ACL), delete (0x10000), change permissions (0x40000), take ownership (0x80000); and generic
+# all / generic write (0x50000000).  Microsoft "File Security and Access Rights", "Access Mask".
+WRITE_RIGHTS = 0xD0046
+GENERIC_WRITE_RIGHTS = 0x50000000
 LOW_FREE_BYTES = 1024 ** 3
 SHADOW_LEDGER_KEY = cli.SHADOW_LEDGER_KEY
 _GUID = r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
@@ -66,15 +78,15 @@ Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 function Get-Writers($Acl) {
-  # write data, append data (registry: set value, create subkey), delete, change permissions, take ownership;
-  # generic all and generic write.  Entries that only pass to children (InheritOnly) do not apply to the item.
+  # write data, append data (registry: set value, create subkey), delete child, delete, change permissions, take
+  # ownership; generic all and generic write.  Entries that only pass to children (InheritOnly) do not apply to the item.
   $out = @()
   foreach ($r in @($Acl.Access)) {
     if ([string]$r.AccessControlType -ne 'Allow') { continue }
     if (([int]$r.PropagationFlags -band 2) -ne 0) { continue }
     $rights = [int64]0
     foreach ($p in 'FileSystemRights', 'RegistryRights') { if ($null -ne $r.PSObject.Properties[$p]) { $rights = [int64]$r.$p } }
-    if (($rights -band 0xD0006) -eq 0 -and ($rights -band 0x50000000) -eq 0) { continue }
+    if (($rights -band 0xD0046) -eq 0 -and ($rights -band 0x50000000) -eq 0) { continue }
     try { $sid = $r.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value } catch { $sid = [string]$r.IdentityReference }
     $out += $sid }
   return @($out | Sort-Object -Unique) }
@@ -97,11 +109,18 @@ $volumes = @(Get-CimInstance -ClassName Win32_Volume | Where-Object { $null -ne 
 $storage = @(Get-CimInstance -ClassName Win32_ShadowStorage -ErrorAction SilentlyContinue | ForEach-Object {
   @{ volume = [string]$_.Volume.DeviceID; diff_volume = [string]$_.DiffVolume.DeviceID; max = [string]$_.MaxSpace;
      allocated = [string]$_.AllocatedSpace; used = [string]$_.UsedSpace } })
+# the host lock of the backups: a run holds it while its directory exists (hostlock.LOCK_SCRIPT)
+$lockDir = Join-Path $in.lock_root $in.lock_name
+$held = $null
+if (Test-Path -LiteralPath $lockDir -PathType Container) {
+  $owner = $null; $since = $null
+  try { $o = [IO.File]::ReadAllText((Join-Path $lockDir 'owner.json')) | ConvertFrom-Json; $owner = [string]$o.owner; $since = $o.since_ms } catch { }
+  $held = @{ path = $lockDir; owner = $owner; since_ms = $since } }
 $destination = $null
 if ($in.destination) { $destination = @{ path = $in.destination; reachable = (Test-Path -LiteralPath $in.destination -PathType Container) } }
 ConvertTo-Json -Compress -Depth 5 -InputObject @{ account = $account; lock = (Get-AclFacts $in.lock_root);
   ledger = (Get-AclFacts $in.ledger_key); hooks = $hooks; volumes = $volumes; shadow_storage = $storage;
-  destination = $destination }
+  destination = $destination; host_lock = $held }
 """
 
 # Constant script: the one write of the doctor.  A new file with a unique name (CreateNew: never an existing file),
@@ -128,8 +147,8 @@ if (-not $out.deleted) { exit 1 }
 
 def look_plan(tools: dict[str, str], platform: str, destination: t.Optional[str]) -> dict[str, t.Any]:
     """Every read-only probe in one call; none stops the others."""
-    probe = {"lock_root": hostlock.LOCK_ROOT, "ledger_key": SHADOW_LEDGER_KEY, "hook_file": dbk.HOOK_FILE,
-             "destination": destination}
+    probe = {"lock_root": hostlock.LOCK_ROOT, "lock_name": BACKUP_LOCK, "ledger_key": SHADOW_LEDGER_KEY,
+             "hook_file": dbk.HOOK_FILE, "destination": destination}
     soft = {"ok_rc": planlib.ANY_RC, "allow_failure": True}
     return planlib.build_plan("doctor look", platform, [
         planlib.step(DOMINO_STEP, cli.powershell_argv(tools, inventory.DOMINO_INVENTORY_SCRIPT), timeout=120, **soft),
@@ -147,19 +166,23 @@ def console_step_names(index: int) -> tuple[str, str, str]:
 
 def try_plan(tools_for: t.Callable[[t.Optional[str]], dict[str, str]], platform: str,
              installs: t.Sequence[dict[str, t.Any]], destination: t.Optional[str],
-             test_name: t.Optional[str] = None) -> t.Optional[dict[str, t.Any]]:
+             test_name: t.Optional[str] = None, task_suffix: t.Optional[str] = None) -> t.Optional[dict[str, t.Any]]:
     """The console in each server's context and the destination's write test; None when there is nothing to try.
     ``tools_for(program_dir)``: the tool paths with that installation's nserver.exe.  An installation whose account
-    or data directory the console cannot use is left out (its check says why)."""
+    or data directory the console cannot use, or that does not answer now (a stopped server), is left out (its
+    check says why).  The console task is ``doctor-<service>-<task_suffix>`` (random unless given): never the
+    name of a backup's console task, which a doctor run during the backup would otherwise replace or remove."""
     tools = tools_for(None)
     steps: list[dict[str, t.Any]] = []
     soft = {"ok_rc": planlib.ANY_RC, "allow_failure": True}
+    suffix = task_suffix or uuid.uuid4().hex
     for index, inst in enumerate(installs):
-        if console_unusable(inst):
+        if not console_tryable(inst):
             continue
         before, show, after = console_step_names(index)
         steps.append(console.state_step(before, tools, inst, offset=1 << 62, **soft))
-        steps.append(console.console_command_step(show, tools_for(inst["program_dir"]), inst, "show server", **soft))
+        steps.append(console.console_command_step(show, tools_for(inst["program_dir"]), inst, "show server",
+                                                  purpose="doctor", task_suffix=suffix, **soft))
         steps.append(console.state_step(after, tools, inst, offset=0, **soft))
     if destination:
         name = test_name or "quiesce-doctor-%s.tmp" % uuid.uuid4().hex
@@ -175,27 +198,58 @@ def console_unusable(inst: dict[str, t.Any]) -> t.Optional[str]:
     if not inst.get("data_dir") or not inst.get("program_dir"):
         return "its data or program directory was not found"
     try:
-        console.principal(inst.get("service_account"))
+        console.principal(inst.get("service_account"), inst.get("service_sid"))
     except console.ConsoleError as exc:
         return str(exc)
     return None
 
 
+def console_tryable(inst: dict[str, t.Any]) -> bool:
+    """Whether the try sends show server to this installation: its console is usable and the server answers
+    (a stopped server's console cannot answer: that is a warning of the look, not a refused console)."""
+    return not console_unusable(inst) and bool(inst.get("answers"))
+
+
+def host_lock(probe: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
+    """The backups' host lock as the probe found it ({path, owner, since_ms}), or None when no run holds it."""
+    held = probe.get("host_lock")
+    return held if isinstance(held, dict) else None
+
+
+def look_host_lock(look: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
+    """host_lock() of a look plan's result."""
+    return host_lock(parse_json(planlib.find_record(look, PROBE_STEP)))
+
+
 # ------------------------------------------------------------------ parsing
+
+# A writer's name: the quoted rest of the line after a label and its colon (ASCII or full-width), in single or
+# double quotes, guillemets or corner brackets ("Verfassername: "Domino VSS Writer"", "Nom de l'enregistreur :
+# 'Domino VSS Writer'").  The first colon followed by a quote ends the label, so an apostrophe in the label is no quote.
+_WRITER_NAME = re.compile("[:\uff1a]\\s*(?:'(.+)'|\"(.+)\"|\u00ab\\s*(.+?)\\s*\u00bb|\u300c(.+)\u300d)\\s*$")
+
+
+def writer_name(line: str) -> t.Optional[str]:
+    """The writer's name on a ``vssadmin list writers`` name line in any language, or None."""
+    match = _WRITER_NAME.search(line)
+    if not match or re.search(_GUID, line):
+        return None
+    return next(g for g in match.groups() if g is not None).strip() or None
+
 
 def parse_writers(text: t.Optional[str]) -> list[dict[str, t.Any]]:
     """``vssadmin list writers`` -> [{name, id, instance_id, state, state_name, last_error}], read by shape: a
-    writer's block starts with its name in single quotes, then its writer ID and instance ID (GUIDs, in that order)
-    and its state as ``[<number>] <word>``; the labels may be in any language."""
+    writer's block starts with a label and its name in quotes (writer_name), then its writer ID and instance ID
+    (GUIDs, in that order) and its state as ``[<number>] <word>``; the labels may be in any language."""
     writers: list[dict[str, t.Any]] = []
     current: t.Optional[dict[str, t.Any]] = None
     for raw in (text or "").replace("\r\n", "\n").split("\n"):
         line = raw.strip()
         if not line:
             continue
-        name = re.search(r"'(.+)'\s*$", line)
-        if name and not re.search(_GUID, line):
-            current = {"name": name.group(1), "id": None, "instance_id": None, "state": None, "state_name": None,
+        name = writer_name(line)
+        if name:
+            current = {"name": name, "id": None, "instance_id": None, "state": None, "state_name": None,
                        "last_error": None}
             writers.append(current)
             continue
@@ -212,8 +266,8 @@ def parse_writers(text: t.Optional[str]) -> list[dict[str, t.Any]]:
             current["state"] = int(state.group(1))
             current["state_name"] = state.group(2).strip() or None
             continue
-        if current["state"] is not None and current["last_error"] is None and ":" in line:
-            current["last_error"] = line.split(":", 1)[1].strip()
+        if current["state"] is not None and current["last_error"] is None and re.search("[:\uff1a]", line):
+            current["last_error"] = re.split("[:\uff1a]", line, maxsplit=1)[1].strip()
     return writers
 
 
@@ -297,10 +351,16 @@ def culture_check(inv: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
         culture.get("oem_code_page"))
     if culture.get("supported"):
         return check("ui culture", OK, found)
-    return check("ui culture", FAIL, found, culture.get("reason") or "the host's UI culture is unknown",
-                 "run the collection with an account whose Windows display language is English (or set the connection "
-                 "account's display language to English), or send the transcripts saved with save_transcripts so "
-                 "that this language can be added")
+    send = "; if it is there, send the transcripts saved with save_transcripts with a bug report"
+    if not culture.get("language"):
+        fix = ("make the inventory read the UI culture: (Get-UICulture).Name and [CultureInfo]::InstalledUICulture.Name "
+               "must name a culture in the connection account's session (a user profile that loads; no stripped-down "
+               "PowerShell host)" + send)
+    else:
+        fix = ("make the OEM code page readable: the value OEMCP under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Nls\\"
+               "CodePage must exist and be readable by the connection account (it is the code page console tools "
+               "write in; any language is read once it is known)" + send)
+    return check("ui culture", FAIL, found, culture.get("reason") or "the host's UI culture is unknown", fix)
 
 
 def account_check(probe: dict[str, t.Any], record: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
@@ -337,8 +397,9 @@ def domino_check(inv: t.Optional[dict[str, t.Any]], record: t.Optional[dict[str,
     return check("domino", OK, "; ".join(parts))
 
 
-def console_look_check(inst: dict[str, t.Any]) -> dict[str, t.Any]:
-    """What the look says of the console (check mode, or before the try): the signals only."""
+def console_look_check(inst: dict[str, t.Any], lock: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
+    """What the look says of the console (check mode, a server that does not answer, a run holding the host lock,
+    or before the try): the signals only."""
     name = "console %s" % inst["service"]
     unusable = console_unusable(inst)
     if unusable:
@@ -349,8 +410,14 @@ def console_look_check(inst: dict[str, t.Any]) -> dict[str, t.Any]:
     found = "%s; would run as %s in %s; %s" % (inst.get("answers_by"), inst.get("service_account"),
                                                inst.get("data_dir"), reply)
     if not inst.get("answers"):
-        return check(name, WARN, found, "the server does not answer now, so its console cannot be used",
+        return check(name, WARN, found + "; not tried (the server does not answer)",
+                     "the server does not answer now, so its console cannot be used",
                      "start the Domino service, or expect quiesce.domino to snapshot it as it is (stopped)")
+    if lock:
+        return check(name, WARN, found + "; not tried: a run holds the host lock (%s, owner %s, since host time %s ms)"
+                     % (lock.get("path"), lock.get("owner") or "unknown", lock.get("since_ms")),
+                     "a run holds the host lock: a backup may be using the console now, and the doctor does not "
+                     "disturb it", "run the doctor again when that run has ended")
     return check(name, WARN, found + "; not tried (check mode)", "the console was not tried in check mode",
                  "run the doctor without --check to send 'show server' as the server's account")
 
@@ -409,11 +476,19 @@ def _log_size(state: dict[str, t.Any]) -> int:
     return -1 if size is None else size
 
 
-def writer_check(inst: dict[str, t.Any], writers_record: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:
+def writer_check(inst: dict[str, t.Any], writers_record: t.Optional[dict[str, t.Any]],
+                 culture: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
+    """The Domino VSS writer for method vss_writer.  On a host whose diskshadow does not print English the snapshot
+    needs the writer's ID (hostlocale.writer_methods: without it vss_writer, and so method auto's first choice, is
+    refused), so the writer found is then a warning naming the ID to set."""
     name = "vss writer %s" % inst["service"]
-    method = (inst.get("methods") or {}).get("vss_writer") or {}
+    methods = inst.get("methods") or {}
+    method = methods.get("vss_writer") or {}
     if not method.get("possible"):
         return check(name, OK, "not needed: method vss_writer is not possible (%s)" % method.get("why"))
+    # an unsupported or unknown culture fails its own check; here only a readable one that lacks the English lines
+    by_id = (hostlocale.writer_methods(methods, culture, None).get("vss_writer") or {}) if (culture or {}).get("supported") else method
+    needs_id = not by_id.get("possible")
     if not writers_record or writers_record.get("status") != "ok" or writers_record.get("rc") not in (0, None):
         return check(name, FAIL, "vssadmin list writers: %s" % _failure(writers_record),
                      "the writers could not be listed, so method vss_writer cannot be checked",
@@ -425,6 +500,10 @@ def writer_check(inst: dict[str, t.Any], writers_record: t.Optional[dict[str, t.
         state = found_writer.get("state")
         found = "%s %s, state [%s] %s; %s" % (
             found_writer["name"], found_writer["id"], state, found_writer.get("state_name") or "", listed)
+        if (state == WRITER_STABLE or state in WRITER_WAITING) and needs_id:
+            return check(name, WARN, found, by_id.get("why") or "method vss_writer needs the Domino writer's ID here",
+                         "set snapshot_backup_domino_writer_id: \"%s\" (role quiesce.domino.snapshot_backup; the "
+                         "module option is domino_writer_id)" % found_writer["id"])
         if state == WRITER_STABLE or state in WRITER_WAITING:
             return check(name, OK, found)
         return check(name, FAIL, found, "the Domino VSS writer is in a failed state",
@@ -436,6 +515,12 @@ def writer_check(inst: dict[str, t.Any], writers_record: t.Optional[dict[str, t.
                      "verification",
                      "check the Domino console log for backupvss errors, restart the task (tell backupvss quit, load "
                      "backupvss), and restart the VSS service if other writers are failed too")
+    if needs_id:
+        return check(name, WARN, "no Domino writer registered now (backupvss is not loaded); %s" % listed,
+                     "%s; its ID can be read only while backupvss runs" % (
+                         by_id.get("why") or "method vss_writer needs the Domino writer's ID here"),
+                     "load backupvss (or add it to ServerTasks in notes.ini), run the doctor again and set "
+                     "snapshot_backup_domino_writer_id to the ID it shows")
     return check(name, WARN, "no Domino writer registered now (backupvss is not loaded); %s" % listed,
                  "the snapshot loads backupvss before it creates the shadow copy and verifies the writer then",
                  "add backupvss to ServerTasks in notes.ini so that the writer is always registered")
@@ -483,7 +568,8 @@ def volumes_check(inst: dict[str, t.Any], probe: dict[str, t.Any]) -> dict[str, 
     for loc in inst.get("locations") or []:
         letter = str(loc.get("path") or "")[:2].upper()
         kinds.setdefault(letter, []).append(loc.get("kind"))
-    parts, low, missing = [], [], []
+    letter_of = {str(v.get("DeviceID") or "").lower(): str(v.get("DriveLetter") or "").upper() for v in vols.values()}
+    parts, low, missing, full = [], [], [], []
     for letter in letters:
         vol = vols.get(letter)
         if vol is None:
@@ -494,10 +580,14 @@ def volumes_check(inst: dict[str, t.Any], probe: dict[str, t.Any]) -> dict[str, 
                                           _size(free), _size(cap))
         store = storage.get(str(vol.get("DeviceID") or "").lower())
         if store:
-            limit = _int(store.get("max"))
-            bounded = limit is not None and 0 <= limit < (1 << 62)  # no limit: UINT64's largest value
-            text += "; shadow storage used %s of %s" % (_size(_int(store.get("used"))),
-                                                        _size(limit) if bounded else "no limit")
+            limit, used = _int(store.get("max")), _int(store.get("used"))
+            bounded = limit is not None and 0 < limit < (1 << 62)  # no limit: UINT64's largest value
+            diff = str(store.get("diff_volume") or "")
+            where = letter_of.get(diff.lower()) or diff or "an unknown volume"
+            text += "; shadow storage on %s used %s of %s" % (where, _size(used), _size(limit) if bounded else "no limit")
+            if bounded and used is not None and limit - used < limit * LOW_FREE_FRACTION:
+                full.append("%s (diff area on %s: %s of its %s limit free)" % (
+                    letter, where, _size(max(limit - used, 0)), _size(limit)))
         else:
             text += "; no shadow storage association yet (Windows makes one on the volume itself at the first shadow copy)"
         parts.append(text)
@@ -508,10 +598,19 @@ def volumes_check(inst: dict[str, t.Any], probe: dict[str, t.Any]) -> dict[str, 
         return check(name, FAIL, found + "; not found: %s" % ", ".join(missing),
                      "a volume the server's files live on is not a local volume with a drive letter",
                      "keep data, transaction log and DAOS store on local NTFS volumes")
-    if low:
-        return check(name, WARN, found, "little free space on %s: writes during a shadow copy's life go to its diff "
-                                        "area, and a full one makes VSS drop the shadow copy" % ", ".join(low),
-                     "free space, or put the shadow storage on another volume (vssadmin add shadowstorage)")
+    if low or full:
+        why = []
+        if low:
+            why.append("little free space on %s" % ", ".join(low))
+        if full:
+            why.append("less than %d%% of the shadow storage limit free for %s" % (
+                int(LOW_FREE_FRACTION * 100), ", ".join(full)))
+        fix = ["free space, or put the shadow storage on another volume (vssadmin add shadowstorage)"] if low else []
+        if full:
+            fix.append("raise the shadow storage limit on the volume that holds the diff area (vssadmin resize "
+                       "shadowstorage /for=<volume> /on=<diff area volume> /maxsize=<size>) or delete old shadow copies")
+        return check(name, WARN, found, "; ".join(why) + ": writes during a shadow copy's life go to its diff area, "
+                                                         "and a full one makes VSS drop the shadow copy", "; ".join(fix))
     return check(name, OK, found)
 
 
@@ -577,18 +676,20 @@ def verdicts(look: dict[str, t.Any], tried: t.Optional[dict[str, t.Any]], instal
     inventory (None when unreadable; its installations carry methods)."""
     find = planlib.find_record
     probe = parse_json(find(look, PROBE_STEP))
+    lock = host_lock(probe)
     checks = [windows_check(inv, find(look, DISKSHADOW_STEP)), culture_check(inv),
               account_check(probe, find(look, PROBE_STEP)), domino_check(inv, find(look, DOMINO_STEP))]
     for index, inst in enumerate((inv or {}).get("installations") or []):
-        if tried is not None and inst in installs_tried and not console_unusable(inst):
+        if tried is not None and inst in installs_tried and console_tryable(inst):
             checks.append(console_try_check(inst, tried, installs_tried.index(inst)))
         else:
-            one = console_look_check(inst)
-            if not check_mode and not console_test and one["status"] == WARN and inst.get("answers"):
+            one = console_look_check(inst, None if check_mode else lock)
+            if (not check_mode and not console_test and one["status"] == WARN and inst.get("answers")
+                    and "not tried (check mode)" in one["found"]):
                 one = dict(one, found=one["found"].replace("not tried (check mode)", "not tried (console_test false)"),
                            reason="console_test is false", fix="set console_test to true to try it")
             checks.append(one)
-        checks.append(writer_check(inst, find(look, WRITERS_STEP)))
+        checks.append(writer_check(inst, find(look, WRITERS_STEP), (inv or {}).get("culture")))
         hook = hook_check(inst, probe)
         if hook:
             checks.append(hook)

@@ -19,14 +19,20 @@ from ansible_collections.quiesce.domino.plugins.module_utils.errors import Domin
 from ansible_collections.quiesce.domino.plugins.module_utils.watchdog import parse_watchdog_description
 
 
-# Constant discovery script (no user value in it): Domino services with their account, registry, notes.ini
+# Constant discovery script (no user value in it): Domino services with their account (name and SID), registry, notes.ini
 # files, Domino processes, per data directory the directory links, the hold records and whether the NRPC port
 # accepts a connection; OS build, volumes and the collection's watchdog tasks, as one JSON document.
 DOMINO_INVENTORY_SCRIPT = """# quiesce.domino:domino-inventory
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
+function Get-Sid([string]$Account) {
+    # the account's SID (built-in accounts have localized names); null when Windows cannot translate the name
+    if (-not $Account) { return $null }
+    try { return (New-Object System.Security.Principal.NTAccount($Account)).Translate([System.Security.Principal.SecurityIdentifier]).Value }
+    catch { return $null }
+}
 $services = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.PathName -match 'nservice\\.exe' } |
-    Select-Object Name, DisplayName, State, PathName, ProcessId, StartName)
+    Select-Object Name, DisplayName, State, PathName, ProcessId, StartName, @{ Name = 'StartSid'; Expression = { Get-Sid ([string]$_.StartName) } })
 function Get-Prop($Object, [string]$Name) {
     $found = $Object.PSObject.Properties[$Name]
     if ($null -eq $found) { return $null }
@@ -196,6 +202,7 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
             "state": state,
             "pid": svc.get("ProcessId") or None,
             "service_account": svc.get("StartName") or "LocalSystem",
+            "service_sid": console.service_sid(svc.get("StartSid")),
             "program_dir": program,
             "data_dir": data_dir,
             "notes_ini": ini_path,

@@ -13,6 +13,9 @@ version_added: "0.3.0"
 description:
   - Looks at the host in one read-only remote call and returns a readiness verdict per assumption (C(checks)), each
     V(ok), V(warn) or V(fail) with what was found, the reason and the fix, and C(ready) (no check failed).
+  - "Not read-only outside check mode: it then makes B(two) remote calls, B(registers and removes a one-shot scheduled
+    task) per Domino server that answers (it sends C(show server)), and B(writes and deletes a test file) at the
+    destination (a share). In check mode it makes B(one) read-only call and changes nothing."
   - "Checked: the Windows edition (C(diskshadow.exe) runs), the UI culture (the tools' language), the connection
     account and whether Administrators (C(S-1-5-32-544)) is enabled in its token, each Domino server (version,
     service account, partitions), its console in the server's own context and how a reply was read, the Domino VSS
@@ -20,11 +23,13 @@ description:
     open hold), the data, transaction log and DAOS volumes (free space, shadow storage), the host lock folder's and
     the shadow ledger key's ACL (only SYSTEM and Administrators may write them), and the destination (reachable, and
     writable by the account that copies)."
-  - "Two transient changes, both skipped in check mode: O(console_test) sends C(show server) to each server through
-    the one-shot scheduled task every console command of the collection uses (registered, run as the service's
-    account in its data directory, removed), and O(destination) is written to: a file with a unique name
-    (C(quiesce-doctor-<random>.tmp)) is created and deleted. They need what the first call found, so they are a
-    second remote call. Nothing else is changed: no freeze, no shadow copy, no service state."
+  - "Two transient changes, both skipped in check mode: O(console_test) sends C(show server) to each server that
+    answers through a one-shot scheduled task like the one every console command of the collection uses but with a
+    name of its own (C(\\quiesce.domino\\run\\doctor-<service>-<random>), registered, run as the service's account in
+    its data directory, removed; never a running backup's task), and O(destination) is written to: a file with a
+    unique name (C(quiesce-doctor-<random>.tmp)) is created and deleted. They need what the first call found, so
+    they are a second remote call. A stopped server's console, and any console while a run holds the host lock,
+    is not tried (a warning). Nothing else is changed: no freeze, no shadow copy, no service state."
 author:
   - quiesce.domino contributors (@quiesce-domino)
 extends_documentation_fragment:
@@ -48,7 +53,8 @@ options:
     type: str
   console_test:
     description:
-      - Whether to send C(show server) to each Domino server as its service account (not in check mode).
+      - Whether to send C(show server) to each Domino server that answers, as its service account (not in check
+        mode; not while a run holds the host lock).
     type: bool
     default: true
 attributes:
@@ -61,11 +67,13 @@ attributes:
     support: none
 notes:
   - V(warn) does not make a host unready; V(fail) does. A server that is stopped now, a Domino writer not registered
-    because C(backupvss) is not loaded (the snapshot loads it), a missing backup_task hook and little free space are
-    warnings.
+    because C(backupvss) is not loaded (the snapshot loads it), a host whose tools do not print English without the
+    writer's ID set (the warning names it), a missing backup_task hook, little free space or shadow storage, and a
+    console not tried because a run holds the host lock are warnings.
   - The connection account's membership is read by SID from its own token (C(WindowsPrincipal.IsInRole) with the
     Administrators SID, which is Windows' C(CheckTokenMembership)), so it does not depend on the language.
-  - The writers are read by shape (a name in quotes, two GUIDs, a state number in brackets), in any language.
+  - The writers are read by shape (a label, a colon and a name in single or double quotes, guillemets or corner
+    brackets, two GUIDs, a state number in brackets), in any language.
 seealso:
   - module: quiesce.domino.domino_info
 """

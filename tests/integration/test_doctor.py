@@ -4,15 +4,19 @@ share not writable) is reported with the reason and the fix; check mode writes n
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from conftest import make_fleet
 from quiesce_sim import fleet as simfleet
+from quiesce_sim.tools import DOMINO_WRITER_ID
 
 SHARE = "\\\\backupsrv\\domino"
-HOSTS = {"dom01": "ready", "dom02": "no writer", "dom03": "console refused", "dom04": "german", "dom05": "read-only share"}
+HOSTS = {"dom01": "ready", "dom02": "no writer", "dom03": "console refused", "dom04": "german", "dom05": "read-only share",
+         "dom06": "supported german", "dom07": "stopped"}
+READY = ("dom01", "dom06", "dom07")
 
 
 def _edit(fleet, name, change) -> None:
@@ -42,6 +46,17 @@ def doctor_fleet(tmp_path_factory):
         # host that does not report its OEM code page
         culture={"installed_ui": "de-DE", "ui": "de-DE", "format": "de-DE", "oem_code_page": None}))
     made.fault("dom05", "share_access", "read_only")
+    # dom06: German and supported (OEM code page known), backupvss loaded: vssadmin prints German, the name in
+    # double quotes; the snapshot would need the writer's ID
+    _edit(made, "dom06", lambda cfg: cfg.setdefault("windows", {}).update(
+        culture={"installed_ui": "de-DE", "ui": "de-DE", "format": "de-DE", "oem_code_page": "850"}))
+    made.fault("dom06", "console_other_user", "allow")
+    assert made.run_tool("dom06", "nserver", "-c", "load backupvss").returncode == 0
+    made.fault("dom06", "console_other_user", None)
+    # dom07: its Domino server is stopped
+    service = made.state("dom07")["dominos"][0]["service"]
+    stopped = made.run_tool("dom07", "sc", "stop", service)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     yield made
     simfleet.down(root)
 
@@ -57,7 +72,7 @@ def test_the_playbook_prints_a_table_per_host_and_names_the_unready_ones(doctor_
     tables = run.results("Readiness table")
     for host in HOSTS:
         assert tables[host]["msg"] == results[host]["table"], host
-        assert tables[host]["msg"][0] == "%s: %s" % (host, "READY" if host == "dom01" else "NOT READY")
+        assert tables[host]["msg"][0] == "%s: %s" % (host, "READY" if host in READY else "NOT READY")
         assert results[host]["remote_calls"] == 2
     ready = _checks(results["dom01"])
     assert results["dom01"]["ready"] is True, results["dom01"]["table"]
@@ -77,11 +92,29 @@ def test_the_playbook_prints_a_table_per_host_and_names_the_unready_ones(doctor_
     assert len(results["dom03"]["not_ready"]) == 1
 
     culture = _checks(results["dom04"])["ui culture"]
-    assert culture["status"] == "fail" and "UI culture de-DE" in culture["reason"] and "English" in culture["fix"]
+    assert culture["status"] == "fail" and "UI culture de-DE" in culture["reason"]
+
+    assert "OEMCP" in culture["fix"] and "English" not in culture["fix"]
 
     share = _checks(results["dom05"])["destination"]
     assert share["status"] == "fail" and "is denied" in share["found"] and "Modify" in share["fix"]
     assert len(results["dom05"]["not_ready"]) == 1
+
+    # a supported German host: the writer is read from German output (double quotes), and method auto would refuse
+    # vss_writer without its ID, so the doctor names the ID to set
+    german = _checks(results["dom06"])
+    assert results["dom06"]["ready"] is True, results["dom06"]["table"]
+    assert german["ui culture"]["status"] == "ok"
+    writer = german["vss writer"]
+    assert writer["status"] == "warn" and "Domino VSS Writer %s" % DOMINO_WRITER_ID.lower() in writer["found"], writer
+    assert writer["fix"].startswith('set snapshot_backup_domino_writer_id: "%s"' % DOMINO_WRITER_ID.lower())
+    assert german["console"]["status"] == "ok"
+
+    # a stopped server outside check mode: its console is not tried, a warning, and the host is ready
+    stopped = _checks(results["dom07"])["console"]
+    assert stopped["status"] == "warn" and "does not answer" in stopped["reason"], stopped
+    assert "refused" not in stopped["found"] and "batch job" not in stopped["found"]
+    assert results["dom07"]["ready"] is True, results["dom07"]["table"]
 
     # the play fails at the end, naming every host that is not ready and why
     assert run.rc != 0
@@ -89,15 +122,20 @@ def test_the_playbook_prints_a_table_per_host_and_names_the_unready_ones(doctor_
     assert final["failed"] is True
     for host in ("dom02", "dom03", "dom04", "dom05"):
         assert "%s: not ready (" % host in final["msg"], final["msg"]
-    assert "dom01" not in final["msg"]
+    for host in READY:
+        assert host not in final["msg"]
 
     saved = json.loads((tmp_path / "transcripts" / "doctor-dom04.json").read_text())
     assert saved["host"] == "dom04" and saved["culture"]["ui_culture"] == "de-DE"
     writers = next(s for s in saved["steps"] if s["name"] == "vssadmin list writers")
-    assert "Writer name: 'System Writer'" in writers["stdout"] and writers["argv"][1:] == ["list", "writers"]
+    assert 'Verfassername: "System Writer"' in writers["stdout"] and writers["argv"][1:] == ["list", "writers"]
     assert results["dom04"]["transcripts"] == str(tmp_path / "transcripts" / "doctor-dom04.json")
     # nothing of the write test is left on the share
     assert not list((doctor_fleet.root / "shares" / "backupsrv" / "domino").glob("quiesce-doctor-*"))
+    # the console test ran under a task name of its own, never the backups' console-<service>
+    tasks = re.findall(r"runas task (\S+): ", (Path(doctor_fleet.host_dir("dom01")) / "run" / "hostd.log").read_text())
+    doctor_tasks = [name for name in tasks if name.startswith("doctor-")]
+    assert doctor_tasks and all(re.fullmatch(r"doctor-\w+-[0-9a-f]{32}", name) for name in doctor_tasks), tasks
 
 
 def test_check_mode_reads_only_and_skips_the_share_write(doctor_fleet):
@@ -117,8 +155,30 @@ def test_check_mode_reads_only_and_skips_the_share_write(doctor_fleet):
     assert _checks(results["dom02"])["vss writer"]["status"] == "fail"
     assert _checks(results["dom04"])["ui culture"]["status"] == "fail"
     assert results["dom01"]["ready"] is True
+    stopped = _checks(results["dom07"])["console"]
+    assert stopped["status"] == "warn" and "does not answer" in stopped["reason"]
     tasks = doctor_fleet.state("dom03")["tasks"]
     assert not any("run\\" in name.lower() for name in tasks), tasks
+
+
+def test_the_console_is_not_tried_while_a_run_holds_the_host_lock(doctor_fleet):
+    """A doctor run during a backup: the probe sees the backups' host lock, so show server is not sent (the doctor's
+    task has a name of its own anyway); the host stays ready, with a warning naming the lock's owner."""
+    lock = Path(doctor_fleet.host_dir("dom01")) / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "locks" / "backup"
+    lock.mkdir(parents=True)
+    (lock / "owner.json").write_text(json.dumps({"owner": "snapshot-run-42", "since_ms": 1}))
+    try:
+        run = doctor_fleet.playbook("quiesce.domino.doctor", limit="dom01")
+        result = run.results("Check the host")["dom01"]
+    finally:
+        for f in lock.iterdir():
+            f.unlink()
+        lock.rmdir()
+    assert run.rc == 0, run.stdout[-2000:]
+    console = _checks(result)["console"]
+    assert console["status"] == "warn" and "a run holds the host lock" in console["found"], console
+    assert "snapshot-run-42" in console["found"] and result["ready"] is True
+    assert result["remote_calls"] == 1  # nothing to try: no destination, no console
 
 
 def _calls(fleet, host: str) -> int:

@@ -242,3 +242,31 @@ def test_a_german_host_is_rolled_back_from_its_restore_point_and_commits(solo_fl
     assert [s["id"] for s in solo_fleet.state("dom01")["shadows"].values()] == [kept["id"]]
     dom = solo_fleet.state("dom01")["dominos"][0]
     assert dom["state"] == "RUNNING" and dom["answers"] and not dom["backup_mode"]
+
+
+def test_a_nonzero_exit_after_the_harmless_com_message_is_judged_by_the_evidence(solo_fleet):
+    """Microsoft KB 3025158 says the shadow copy backup completes despite the message, not which exit code diskshadow
+    returns then: with diskshadow_harmless_com_rc the twin's diskshadow returns 1 and creates the shadow copy all the
+    same; diskshadow.judge accepts the create on its evidence (the transcript's ID, set and device and the
+    Win32_ShadowCopy read-back), with a warning, and refuses it when the read-back does not show the shadow copy."""
+    from ansible_collections.quiesce.domino.plugins.module_utils import diskshadow as ds
+    path = solo_fleet.host_dir("dom01") / "sim.json"
+    cfg = json.loads(path.read_text())
+    cfg["diskshadow_harmless_com"] = True
+    cfg["diskshadow_harmless_com_rc"] = 1
+    path.write_text(json.dumps(cfg))
+    script = ds.render(ds.render_create([("D:", "data")]))
+    created = solo_fleet.run_tool("dom01", "diskshadow", stdin=script)
+    assert created.returncode == 1, created.stdout
+    assert 'COM call "lvssObject4->GetRootAndLogicalPrefixPaths" failed.' in created.stdout
+    parsed = ds.parse_transcript(created.stdout)
+    [shadow] = solo_fleet.state("dom01")["shadows"].values()
+    read_back = {"shadows": [{"id": shadow["id"].lower(), "set_id": None, "exposed_as": None}], "drives": ["C:", "D:"]}
+    warnings: list = []
+    assert ds.judge(created.returncode, parsed, {"shadows": 1}, read_back, warnings) is None
+    assert "rc 1" in warnings[0] and shadow["id"].lower() in warnings[0]
+    assert "does not exist" in ds.judge(created.returncode, parsed, {"shadows": 1}, {"shadows": [], "drives": []})
+    # by default the twin's diskshadow exits 0 after the message (the exit code is [I])
+    cfg["diskshadow_harmless_com_rc"] = 0
+    path.write_text(json.dumps(cfg))
+    assert solo_fleet.run_tool("dom01", "diskshadow", stdin=script).returncode == 0

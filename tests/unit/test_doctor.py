@@ -200,3 +200,132 @@ def test_check_mode_sends_only_the_look(host):
 def test_save_transcripts_refuses_bad_folders(host, value):
     result = run_action(doctor_action, {"save_transcripts": value})
     assert result["failed"] is True and "save_transcripts" in result["msg"] and host["plans"] == []
+
+
+# ------------------------------------------------------------------ review of issue 15
+
+def _tools_for(program_dir):
+    return cli.resolve_tools(None, "windows", program_dir)
+
+
+def _look(probe):
+    return {"steps": [record(doctor.PROBE_STEP, json.dumps(probe))]}
+
+
+def test_a_stopped_server_is_not_sent_show_server_and_is_a_warning():
+    stopped = dict(INST, answers=False, answers_by="not answering: no service running", state="STOPPED")
+    assert doctor.try_plan(_tools_for, "windows", [stopped], None) is None
+    tried = doctor.try_plan(_tools_for, "windows", [stopped], "E:\\Backups", "t.tmp")
+    assert [s["name"] for s in tried["steps"]] == [doctor.SHARE_STEP]
+    inv = {"installations": [stopped], "culture": {"supported": True, "language": "en", "sentences": True}}
+    checks = doctor.verdicts(_look({}), tried, [stopped], inv, None, False, True)
+    console_check = next(c for c in checks if c["name"].startswith("console "))
+    assert console_check["status"] == "warn" and "does not answer" in console_check["reason"], console_check
+
+
+def test_the_doctor_console_task_has_a_name_of_its_own():
+    tried = doctor.try_plan(_tools_for, "windows", [INST], None)
+    show = json.loads(tried["steps"][1]["stdin"])
+    assert show["name"].startswith("doctor-HCLDominoServerDDominodata-") and len(show["name"]) > 40
+    again = json.loads(doctor.try_plan(_tools_for, "windows", [INST], None)["steps"][1]["stdin"])
+    assert again["name"] != show["name"]
+    from ansible_collections.quiesce.domino.plugins.module_utils import console
+    backup = json.loads(console.console_command_step("load backupvss", _tools_for(INST["program_dir"]), INST,
+                                                     "load backupvss")["stdin"])
+    assert backup["name"] == "console-HCLDominoServerDDominodata" and backup["name"] != show["name"]
+    with pytest.raises(console.ConsoleError):
+        console.console_command_step("x", _tools_for(INST["program_dir"]), INST, "show server", task_suffix="a-b")
+
+
+def test_the_console_is_not_tried_while_a_run_holds_the_host_lock():
+    held = {"host_lock": {"path": "C:\\ProgramData\\quiesce.domino\\locks\\backup", "owner": "snapshot-1", "since_ms": 5}}
+    assert doctor.look_host_lock(_look(held))["owner"] == "snapshot-1"
+    assert doctor.look_host_lock(_look({"host_lock": None})) is None
+    look = doctor.look_plan(TOOLS, "windows", None)
+    assert json.loads(look["steps"][-1]["stdin"])["lock_name"] == "backup"
+    assert "$in.lock_name" in doctor.PROBE_SCRIPT and "host_lock = $held" in doctor.PROBE_SCRIPT
+    inv = {"installations": [INST], "culture": {"supported": True, "language": "en", "sentences": True}}
+    checks = doctor.verdicts(_look(held), None, [], inv, None, False, True)
+    console_check = next(c for c in checks if c["name"].startswith("console "))
+    assert console_check["status"] == "warn" and "a run holds the host lock" in console_check["found"]
+    assert "snapshot-1" in console_check["found"]
+
+
+# Constructed (no localized capture published): the German name in double quotes, the French label with an
+# apostrophe and a space before the colon, a Japanese one with a full-width colon and corner brackets.
+DE_QUOTED = """Verfassername: "Domino VSS Writer"
+   Verfasserkennung: {6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}
+   Verfasserinstanzkennung: {11111111-2222-3333-4444-555555555555}
+   Status: [1] Stabil
+   Letzter Fehler: Kein Fehler
+"""
+FR = """Nom de l'enregistreur : 'Domino VSS Writer'
+   ID de l'enregistreur : {6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}
+   ID d'instance de l'enregistreur : {11111111-2222-3333-4444-555555555555}
+   État : [1] Stable
+   Dernière erreur : Pas d'erreur
+"""
+OTHERS = ("Nom de l'enregistreur : « System Writer »\nライター名：「Registry Writer」\n"
+          "Writer name: 'Bob's Writer'\n")
+
+
+def test_writer_names_in_double_quotes_guillemets_and_after_a_label_with_an_apostrophe():
+    for text in (DE_QUOTED, FR):
+        [writer] = doctor.parse_writers(text)
+        assert writer["name"] == "Domino VSS Writer" and writer["id"] == "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"
+        assert writer["state"] == 1 and writer["last_error"] in ("Kein Fehler", "Pas d'erreur")
+    assert [w["name"] for w in doctor.parse_writers(OTHERS)] == ["System Writer", "Registry Writer", "Bob's Writer"]
+
+
+def test_the_samples_of_localized_writers_are_read(tmp_path):
+    from pathlib import Path
+    data = Path(__file__).with_name("data") / "locale"
+    for name in ("vssadmin_de_writers.constructed.txt", "vssadmin_fr_writers.constructed.txt"):
+        writers = doctor.parse_writers((data / name).read_text(encoding="utf-8"))
+        assert [w["name"] for w in writers] == ["System Writer", "Domino VSS Writer"], name
+        assert doctor.domino_writer(writers)["id"] == "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"
+
+
+GERMAN = {"supported": True, "language": "de", "sentences": False, "ui_culture": "de-DE"}
+
+
+def test_a_non_english_host_needs_the_writer_id_and_the_doctor_names_it():
+    stable = record(doctor.WRITERS_STEP, DE_QUOTED)
+    verdict = doctor.writer_check(INST, stable, GERMAN)
+    assert verdict["status"] == "warn" and "domino_writer_id" in verdict["reason"]
+    assert verdict["fix"].startswith('set snapshot_backup_domino_writer_id: "{6b7b1c84-3a5e-4f0c-9d38-2d5e6ad8e0b1}"')
+    english = dict(GERMAN, language="en", sentences=True)
+    assert doctor.writer_check(INST, stable, english)["status"] == "ok"
+    none_yet = doctor.writer_check(INST, record(doctor.WRITERS_STEP, ""), GERMAN)
+    assert none_yet["status"] == "warn" and "snapshot_backup_domino_writer_id" in none_yet["fix"]
+
+
+def test_the_culture_fix_matches_the_reason():
+    no_code_page = {"culture": {"ui_culture": "de-DE", "supported": False, "language": "de",
+                                "reason": "UI culture de-DE: the host did not report its OEM code page"}}
+    verdict = doctor.culture_check(no_code_page)
+    assert verdict["status"] == "fail" and "OEMCP" in verdict["fix"] and "English" not in verdict["fix"]
+    no_culture = doctor.culture_check({"culture": {"supported": False, "language": None, "reason": "no UI culture"}})
+    assert "Get-UICulture" in no_culture["fix"] and "English" not in no_culture["fix"]
+
+
+def test_delete_child_is_a_write_right():
+    import re
+    masks = [int(m, 16) for m in re.findall(r"-band (0x[0-9A-Fa-f]+)\) -eq 0", doctor.PROBE_SCRIPT)]
+    assert masks[0] == doctor.WRITE_RIGHTS and masks[1] == doctor.GENERIC_WRITE_RIGHTS
+    assert doctor.WRITE_RIGHTS & 0x40  # FILE_DELETE_CHILD
+    for bit in (0x2, 0x4, 0x10000, 0x40000, 0x80000):
+        assert doctor.WRITE_RIGHTS & bit
+
+
+def test_a_nearly_full_shadow_storage_is_a_warning_naming_the_diff_area_volume():
+    gib = 1024 ** 3
+    probe = {"volumes": [{"DriveLetter": "D:", "DeviceID": "\\\\?\\Volume{a}\\", "Capacity": 100 * gib, "FreeSpace": 50 * gib},
+                         {"DriveLetter": "V:", "DeviceID": "\\\\?\\Volume{v}\\", "Capacity": 100 * gib, "FreeSpace": 90 * gib}],
+             "shadow_storage": [{"volume": "\\\\?\\Volume{a}\\", "diff_volume": "\\\\?\\Volume{v}\\",
+                                 "max": str(10 * gib), "used": str(int(9.5 * gib))}]}
+    verdict = doctor.volumes_check(INST, probe)
+    assert verdict["status"] == "warn" and "diff area on V:" in verdict["reason"], verdict
+    assert "shadow storage on V: used 9.5 GiB of 10.0 GiB" in verdict["found"] and "resize shadowstorage" in verdict["fix"]
+    probe["shadow_storage"][0]["used"] = str(5 * gib)
+    assert doctor.volumes_check(INST, probe)["status"] == "ok"

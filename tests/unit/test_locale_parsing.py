@@ -367,3 +367,78 @@ def test_the_host_inventory_script_reports_the_culture():
     for needle in ("[System.Globalization.CultureInfo]::InstalledUICulture.Name", "(Get-UICulture).Name",
                    "(Get-Culture).Name", "Nls\\CodePage", "'OEMCP'", "culture = $culture"):
         assert needle in script
+
+
+# ------------------------------------------------------------------ review of issue 15: exit code, ID line, accounts
+
+def test_a_create_with_a_nonzero_exit_code_is_accepted_when_only_the_harmless_message_and_the_evidence_agree():
+    parsed = ds.parse_transcript(sample("diskshadow_en_share_harmless_com.txt", crlf=True))
+    shadow_id = "{e4c28c5f-6e9b-4c26-a61d-87321d3f7568}"
+    warnings: list = []
+    assert ds.judge(1, parsed, {"shadows": 1}, None, warnings) is None
+    [warning] = warnings
+    assert "rc 1" in warning and "KB 3025158" in warning and shadow_id in warning
+    # read back: the shadow copy exists in Win32_ShadowCopy
+    there = {"shadows": [{"id": shadow_id, "set_id": None, "exposed_as": None}], "drives": ["C:"]}
+    warnings = []
+    assert ds.judge(1, parsed, {"shadows": 1}, there, warnings) is None and "read back" in warnings[0]
+    # ... or it does not: the message was not harmless this time
+    gone = {"shadows": [], "drives": ["C:"]}
+    reason = ds.judge(1, parsed, {"shadows": 1}, gone, warnings := [])
+    assert "does not exist (Win32_ShadowCopy)" in reason and warnings == []
+    # without a harmless message, or without the evidence, a nonzero exit code still fails
+    quiet = ds.parse_transcript(sample("diskshadow_en_share_harmless_com.txt", crlf=True).replace(
+        'COM call "lvssObject4->GetRootAndLogicalPrefixPaths" failed.', ""))
+    assert "rc 1 and no recognised message" in ds.judge(1, quiet, {"shadows": 1})
+    assert "rc 1" in ds.judge(1, parsed, {"shadows": 2})
+    # not a create: an exit code other than 0 is never explained away
+    assert "rc 1" in ds.judge(1, parsed, {"deleted": 1})
+
+
+@pytest.mark.parametrize("separator", ["=", ":", "\uff1a", " :"])
+def test_the_shadow_id_line_may_use_a_colon(separator):
+    line = "* Schattenkopie-ID%s {e4c28c5f-6e9b-4c26-a61d-87321d3f7568} %%VSS_SHADOW_1%%" % separator
+    [shadow] = ds.parse_shadow_blocks([line, "\t- Schattenkopiesatz: {8356e764-3956-4625-b191-c42ea5dd30d5}"])
+    assert shadow["id"] == "{e4c28c5f-6e9b-4c26-a61d-87321d3f7568}" and shadow["alias"] == "VSS_SHADOW_1"
+    assert shadow["set_id"] == "{8356e764-3956-4625-b191-c42ea5dd30d5}"
+
+
+# Localized names of the built-in service accounts: Microsoft SQL Server docs "Configure Windows Service Accounts
+# and Permissions" (localized names table).  Windows reports them by name (Win32_Service.StartName); the inventory
+# reads their SID too.
+@pytest.mark.parametrize("name, sid", [("NT-AUTORITÄT\\LOKALER DIENST", "S-1-5-19"),
+                                       ("AUTORITE NT\\SERVICE RÉSEAU", "S-1-5-20"),
+                                       ("NT AUTHORITY\\СИСТЕМА", "S-1-5-18")])
+def test_localized_builtin_service_accounts_run_by_their_sid(name, sid):
+    from ansible_collections.quiesce.domino.plugins.module_utils import console
+    assert console.principal(name, sid) == {"user_id": sid, "logon_type": "ServiceAccount", "account": name}
+    assert console.principal(name, sid.lower())["user_id"] == sid
+    with pytest.raises(console.ConsoleError, match="its SID could not be read"):
+        console.principal(name, None)
+
+
+def test_a_user_account_with_a_name_that_is_not_ascii_runs_by_its_sid():
+    from ansible_collections.quiesce.domino.plugins.module_utils import console
+    sid = "S-1-5-21-1004336348-1177238915-682003330-1105"
+    assert console.principal("DOMÄNE\\dömino", sid) == {"user_id": sid, "logon_type": "S4U", "account": "DOMÄNE\\dömino"}
+    assert console.principal("ACME\\domino", sid)["user_id"] == "ACME\\domino"  # plain ASCII: by name, as before
+    for bad_sid in ("S-1-5-21-x", "1-5-18", "S-1-5-18; evil", ""):
+        with pytest.raises(console.ConsoleError):
+            console.principal("DOMÄNE\\dömino", bad_sid)
+    with pytest.raises(console.ConsoleError):
+        console.principal("DOMÄNE\\dö\u202emino", sid)  # a control character is never passed on
+    xml = console.runas_xml(console.principal("DOMÄNE\\dömino", sid), ["C:\\D\\nserver.exe", "-c", "x"], "D:\\d", "t", 60)
+    assert "<UserId>%s</UserId><LogonType>S4U</LogonType>" % sid in xml
+
+
+def test_the_inventory_reads_the_service_accounts_sid():
+    assert "Translate([System.Security.Principal.SecurityIdentifier])" in inventory_lib.DOMINO_INVENTORY_SCRIPT
+    assert "catch { return $null }" in inventory_lib.DOMINO_INVENTORY_SCRIPT
+    german = {"Name": "Domino", "State": "Running", "StartName": "NT-AUTORITÄT\\LOKALER DIENST", "StartSid": "S-1-5-19",
+              "PathName": '"C:\\Domino\\nservice.exe" "=D:\\data\\notes.ini"', "ProcessId": 0}
+    unknown = {"Name": "Domino2", "State": "Stopped", "StartName": "x", "StartSid": "no sid",
+               "PathName": '"C:\\Domino\\nservice.exe" "=E:\\data\\notes.ini"', "ProcessId": 0}
+    doc = {"services": [german, unknown],
+           "registry": [], "ini": {}, "places": {}, "processes": [], "os": {"BuildNumber": "20348"}, "drives": []}
+    first, second = inventory_lib.parse_inventory(json.dumps(doc))["installations"]
+    assert first["service_sid"] == "S-1-5-19" and second["service_sid"] is None

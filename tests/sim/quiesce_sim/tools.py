@@ -115,6 +115,7 @@ class _DiskShadow:
         self.exclude: list[str] = []
         self.aliases: dict[str, str] = {}
         self.created: list[str] = []
+        self.harmless_com = False  # the create printed KB 3025158's message
         self.metadata: str | None = None
         ind = host.cfg.get("diskshadow_indent", "spaces")
         self.i1, self.i2 = ("\t", "\t\t") if ind == "tabs" else (" " * 8, " " * 16)
@@ -257,6 +258,7 @@ class _DiskShadow:
             # Microsoft KB 3025158: printed by create, "harmless ... the shadowcopy backup is completed successfully"
             # (diskshadow goes on and exits 0: the exit code is [I])
             self.out.append('COM call "lvssObject4->GetRootAndLogicalPrefixPaths" failed.')
+            self.harmless_com = True
         set_id = new_guid()
         writers = self._active_writers() if self.writers else []
         for wanted in self.verify:
@@ -532,6 +534,10 @@ def tool_diskshadow(host: Host, argv: list[str], stdin: str | None) -> Result:
         rc = 1
     with host.io_lock:
         ds.finish()
+    if rc == 0 and ds.harmless_com:
+        # which exit code diskshadow returns after the harmless message is not published ([I]): 0 by default,
+        # sim.json "diskshadow_harmless_com_rc" sets another one (the shadow copy is created all the same)
+        rc = int(host.config().get("diskshadow_harmless_com_rc", 0))
     text = crlf(ds.out)
     if log_file:
         log_file.write_text(text)
@@ -661,6 +667,15 @@ GERMAN: dict[str, list[tuple[re.Pattern[str], t.Any]]] = {
         (re.compile(r"Differential"), "Differenziell"),
         (re.compile(r"Auto recovered"), "Automatisch wiederhergestellt"),
         (re.compile(r"^No items found that satisfy the query\.$"), "Es wurden keine Elemente gefunden, die die Abfrage erfüllen."),
+        # vssadmin list writers: the name in double quotes (tests/unit/data/locale/vssadmin_de_writers.constructed.txt)
+        (re.compile(r"^Waiting for responses\. $"), "Warten auf Antworten. "),
+        (re.compile(r"^These may be delayed if a shadow copy is being prepared\.$"),
+         "Dies kann etwas dauern, wenn eine Schattenkopie vorbereitet wird."),
+        (re.compile(r"^Writer name: '(.+)'$"), r'Verfassername: "\1"'),
+        (re.compile(r"^(\s+)Writer Id: "), r"\1Verfasserkennung: "),
+        (re.compile(r"^(\s+)Writer Instance Id: "), r"\1Verfasserinstanzkennung: "),
+        (re.compile(r"^(\s+)State: \[1\] Stable$"), r"\1Status: [1] Stabil"),
+        (re.compile(r"^(\s+)Last error: No error$"), r"\1Letzter Fehler: Kein Fehler"),
         (re.compile(r"^Successfully deleted (\d+) shadow copies\.$"), r"\1 Schattenkopien wurden erfolgreich gelöscht."),
     ],
 }
@@ -1017,7 +1032,8 @@ def _runas(host: Host, data: dict) -> Result:
     tool = Path(command.replace("\\", "/")).name.lower().removesuffix(".exe")
     program_dir = command.rsplit("\\", 1)[0] if "\\" in command else None
     rc, out, err = run_tool(host, tool, split_windows_args(arguments), None, program_dir, user, workdir)
-    host.log("runas %s as %s in %s -> rc %d %s" % (command, user, workdir, rc, (out + err).strip()[:160]))
+    host.log("runas task %s: %s as %s in %s -> rc %d %s" % (
+        data.get("name"), command, user, workdir, rc, (out + err).strip()[:160]))
     doc = {"state": "Ready", "last_result": rc, "started_ms": started, "ended_ms": int(time.time() * 1000)}
     return (0 if rc == 0 else 1), json.dumps(doc) + "\r\n", ""
 
@@ -1436,6 +1452,7 @@ _FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "fina
                "read_layout": _fs_read_layout, "plain_folder": _fs_plain_folder,
                "undo_aside": _fs_undo_aside, "letters_free": _fs_letters_free}
 
+_BUILTIN_SIDS = {"system": "S-1-5-18", "localservice": "S-1-5-19", "networkservice": "S-1-5-20"}
 _WIN32_STATES = {"RUNNING": "Running", "STOPPED": "Stopped", "START_PENDING": "Start Pending",
                  "STOP_PENDING": "Stop Pending"}
 
@@ -1448,7 +1465,9 @@ def _domino_inventory(host: Host) -> dict[str, t.Any]:
         # nservice.exe is the service's process; nserver.exe runs under it, the server tasks under nserver.exe
         service_pid = server.pid - 2 if server.pid else 0
         services.append({"Name": server.service, "DisplayName": server.service, "State": _WIN32_STATES[server.state],
-                         "PathName": cfg["image_path"], "ProcessId": service_pid, "StartName": server.service_account})
+                         "PathName": cfg["image_path"], "ProcessId": service_pid, "StartName": server.service_account,
+                         # NTAccount.Translate: the built-in accounts' SIDs, a user's from sim.json (else null)
+                         "StartSid": cfg.get("service_sid") or _BUILTIN_SIDS.get(account(server.service_account))})
         if server.pid:
             processes.append({"Name": "nservice.exe", "ProcessId": service_pid, "ParentProcessId": 600})
             for index, (name, pid) in enumerate(server.processes()):
@@ -2031,7 +2050,10 @@ def tool_nserver(host: Host, argv: list[str], stdin: str | None, program_dir: st
         # Since 11.0.1 FP3 / 12.0 the console refuses another OS user than the server's (HCL domino-backup
         # install.md); the twin refuses by default (host switch console_other_user: allow).
         other = host.fault("console_other_user") or server.cfg.get("console_other_user", "refuse")
-        if (account(user) != account(server.service_account) and other != "allow") or host.fault("console_refused"):
+        # the task's principal may name the account by its SID (console.principal: localized names)
+        sid = server.cfg.get("service_sid")
+        same = account(user) == account(server.service_account) or bool(sid and account(user) == account(sid))
+        if (not same and other != "allow") or host.fault("console_refused"):
             server.console_log(["Console command refused for %s: the server runs as %s" % (user or CONNECTION_USER,
                                                                                            server.service_account)])  # [I]
             return 1, "", crlf(["Access to the server console is not allowed for this user."])  # [I]
@@ -2163,7 +2185,8 @@ def _run_tool(host: Host, tool: str, argv: list[str], stdin: str | None, program
 # The probes of quiesce.domino.doctor (plugins/module_utils/doctor.py).  Switches in sim.json, per host:
 # windows.account {name, sid, admin}; acl {<lower-case Windows path or registry key>: {protected, writers}};
 # shadow_storage [{volume, diff_volume, max, allocated, used}]; faults.share_access "read_only" | "unreachable";
-# faults.console_refused; dominos[i].vss_writer_registers false.
+# faults.console_refused; dominos[i].vss_writer_registers false.  The backups' host lock is read as the probe
+# reads it: <lock_root>\<lock_name> exists (and its owner.json).
 
 WRITERS = [("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}"),
            ("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}"),
@@ -2241,10 +2264,18 @@ def _doctor_probe(host: Host, data: dict) -> Result:
         if host.fault("share_access") == "unreachable" and data["destination"].startswith("\\\\"):
             reachable = False
         destination = {"path": data["destination"], "reachable": reachable}
+    held = None
+    lock_dir = root.rstrip("\\") + "\\" + data["lock_name"]
+    if host.path(lock_dir).is_dir():
+        try:
+            owner = json.loads(host.path(lock_dir + "\\owner.json").read_text())
+        except (OSError, ValueError):
+            owner = {}
+        held = {"path": lock_dir, "owner": owner.get("owner"), "since_ms": owner.get("since_ms")}
     doc = {"account": {"name": account_cfg["name"], "sid": account_cfg["sid"], "admin": bool(account_cfg.get("admin")),
                        "groups": groups},
            "lock": lock, "ledger": ledger, "hooks": hooks, "volumes": volumes, "shadow_storage": storage,
-           "destination": destination}
+           "destination": destination, "host_lock": held}
     return 0, json.dumps(doc, separators=(",", ":")) + "\r\n", ""
 
 
