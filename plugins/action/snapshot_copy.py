@@ -50,7 +50,6 @@ ARGSPEC = {
 }
 
 
-
 def _as_list(value: t.Any) -> list[t.Any]:
     """A JSON value Windows PowerShell 5.1 may print as a scalar, null or a list, as a list."""
     if value is None:
