@@ -295,8 +295,11 @@ class ActionModule(QuiesceAction):
         failed_name = (run.get("failed_step") or {}).get("name")
         reason = None
         if create.get("status") in ("ok", "failed"):  # diskshadow ran: its transcript says what happened
+            judged: list[str] = []
             reason = ds.judge(create.get("rc"), parsed, {"shadows": len(volumes), "exposed": list(exposed.values())},
-                              evidence)
+                              evidence, judged)
+            for warning in judged:
+                out.setdefault("warnings", []).append(warning)
         # The host lock is still held unless the rescue gave it back: a run whose main steps all passed but whose
         # thaw (finally) failed ran no rescue, and must free it here, or every backup is refused until it is stale.
         freed = any(r.get("name") == hostlock.RELEASE_STEP and r.get("status") == "ok" for r in run.get("rescue") or [])

@@ -213,8 +213,11 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
         create_timeout += hold_timeout
     elif method != "none":
         steps += freeze_steps(inst, method, tools, shutdown_timeout, hold_timeout)
+    # Its exit code does not decide alone: the action judges the transcript and the evidence (diskshadow.judge), so
+    # a create that printed only a documented harmless message with a non-zero code is not thrown away; one judged
+    # failed is discarded by the action, which also frees the host lock (no rescue runs then).
     steps.append(planlib.step(CREATE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("create.dsh")],
-                              timeout=create_timeout))
+                              timeout=create_timeout, ok_rc="any"))
     if expose_targets:
         # the window spans the worst case of every step after the note until the create has exposed the copies,
         # and the arming of the watchdog, with PENDING_MARGIN for the executor's own work
