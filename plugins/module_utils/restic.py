@@ -51,7 +51,8 @@ _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
 _SNAPSHOT_ID_RE = re.compile(r"^[0-9a-f]{8}(?:[0-9a-f]{56})?$")
 _LOCKED_RE = re.compile(r"repository is already locked")
 _WRONG_PASSWORD_RE = re.compile(r"wrong password or no key found")
-_NO_REPO_RE = re.compile(r"(unable to open config file|Is there a repository at the following location)")
+_NO_REPO_RE = re.compile(r"(unable to open config file|unable to open repository|Is there a repository at the following "
+                         r"location|network path was not found|network name cannot be found)")
 _DISK_FULL_RE = re.compile(r"(not enough space on the disk|no space left on device)", re.I)
 
 

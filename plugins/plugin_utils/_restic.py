@@ -161,7 +161,13 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     if result.get("executor_error") or not result["ok"]:
         failed = result.get("failed_step") or {}
         name = failed.get("name")
-        if name in (rs.OPEN_STEP, rs.INIT_STEP, rs.BACKUP_STEP, rs.LIST_STEP, rs.CHECK_STEP):
+        if name == rs.INIT_STEP:
+            # why the repository could not be opened (locked, wrong password, unreachable) is the reason; an init
+            # that found a repository there adds nothing
+            reason = rs.explain_failure(planlib.find_record(result, rs.OPEN_STEP))
+            if "already exists" not in "%s%s" % (failed.get("stderr") or "", failed.get("stdout") or ""):
+                reason += "; creating it failed too: %s" % rs.explain_failure(failed)
+        elif name in (rs.OPEN_STEP, rs.BACKUP_STEP, rs.LIST_STEP, rs.CHECK_STEP):
             reason = rs.explain_failure(planlib.find_record(result, name))
         elif name == rc.BACKUP_MODE_STEP:
             reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "

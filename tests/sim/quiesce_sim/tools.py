@@ -1930,7 +1930,8 @@ def _restic_repo_dir(host: Host, repo: str) -> tuple[Path | None, str | None]:
     if repo.startswith(("rest:", "sftp:", "s3:")):
         return None, None
     if repo.startswith("\\\\") and host.fault("share_access") == "unreachable":
-        return host.dir / "run" / "unreachable-share" / "repo", None
+        # below a file: restic can neither open nor create it (on Windows: "The network path was not found.")
+        return host.dir / "run" / "latency_ms" / "unreachable-share", None
     return host.path(repo), None
 
 
