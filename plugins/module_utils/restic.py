@@ -367,3 +367,109 @@ def _first(text: str, pattern: t.Pattern[str]) -> str:
         if pattern.search(line) and not line.strip().startswith("{"):
             return line.strip()[:300]
     return ""
+
+
+# ------------------------------------------------------------------ restore
+
+# The copy layout (locations.layout_document) with where each place was read from (``restic_sources``) is written
+# here before each backup and backed up with it, so a restore can put each place where a copy has it.
+LAYOUT_DIR = "C:\\ProgramData\\quiesce.domino\\restic"
+LAYOUT_FILE = "quiesce_domino.json"
+STAGING = ".restic"
+LAYOUT_STEP = "write the restic layout"
+ARRANGE_STEP = "arrange the restored snapshot as a copy"
+READ_LAYOUT_STEP = "restic restore the layout"
+
+
+def layout_path(host: str) -> str:
+    return "%s\\%s\\%s" % (LAYOUT_DIR, host, LAYOUT_FILE)
+
+
+def layout_sources(runits: t.Sequence[dict[str, t.Any]], deltas_folder: t.Optional[str],
+                   daos_live: t.Optional[dict[str, str]] = None) -> list[dict[str, t.Any]]:
+    """Where each place of a copy (``to``, relative to the copy) was read from (``from``, a Windows path).  With
+    deltas: the data directory's stale ``.DELTA`` files and the hook's folder are dropped, then this backup's
+    deltas are put beside their databases (as the robocopy backend's copy has them)."""
+    out: list[dict[str, t.Any]] = []
+    for unit in runits:
+        if unit.get("files") is None:
+            entry: dict[str, t.Any] = {"to": unit["name"], "from": unit["source"]}
+            if deltas_folder and unit is runits[0]:
+                entry.update(drop_dirs=["quiesce_domino"], drop_files=["*.DELTA"])
+            out.append(entry)
+        else:
+            out += [{"to": "%s\\%s" % (unit["name"], f), "from": "%s\\%s" % (unit["source"].rstrip("\\"), f)}
+                    for f in unit["files"]]
+    if deltas_folder:
+        out.append({"to": runits[0]["name"], "from": deltas_folder, "merge": True, "drop_files": ["collected.json"]})
+    if daos_live:
+        # the live DAOS store: only objects the shadow copy's store lacks (written after the snapshot, referenced by
+        # change info applied after it), never replacing one
+        out.append({"to": daos_live["to"], "from": daos_live["source"], "merge": True, "keep_existing": True,
+                    "only": "*.nlo"})
+    return out
+
+
+def restore_includes(layout: dict[str, t.Any], host: str, databases: t.Sequence[str]) -> list[str]:
+    """``--include`` patterns: the layout file, and for databases each one with its ``.DELTA`` (in the data
+    directory and in this backup's deltas folder); no databases: nothing more (the whole snapshot)."""
+    if not databases:
+        return []
+    includes = [restic_path(layout_path(host))]
+    for entry in layout.get("restic_sources") or []:
+        if entry.get("to") != "data":
+            continue
+        root = restic_path(str(entry["from"]))
+        for rel in databases:
+            tail = rel.replace("\\", "/")
+            includes += [root + "/" + tail, root + "/" + tail + ".DELTA"] if rel.lower().endswith((".nsf", ".ntf", ".box")) \
+                else [root + "/" + tail]
+    return includes
+
+
+RESTIC_SCRIPTS = {
+    # Moves the places of a snapshot restored under <copy>\.restic into the copy layout (<copy>\data, ...), writes
+    # the layout beside them and removes the rest of the staging tree.  Data arrives as JSON on standard input.
+    "restic_arrange": r"""# quiesce.domino:restic_arrange
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$stage = Join-Path $in.copy '.restic'
+$layoutFile = Join-Path $stage $in.layout_rel
+if (-not (Test-Path -LiteralPath $layoutFile -PathType Leaf)) { [Console]::Error.WriteLine('the snapshot holds no layout file'); exit 3 }
+$layout = [IO.File]::ReadAllText($layoutFile) | ConvertFrom-Json
+$moved = New-Object System.Collections.Generic.List[string]
+foreach ($e in @($layout.restic_sources)) {
+  $rel = ([string]$e.from).Replace(':', '')
+  $src = Join-Path $stage $rel
+  if (-not (Test-Path -LiteralPath $src)) { continue }
+  $dst = Join-Path $in.copy $e.to
+  $merge = ($e.PSObject.Properties.Name -contains 'merge') -and $e.merge
+  $dropDirs = @(); if ($e.PSObject.Properties.Name -contains 'drop_dirs') { $dropDirs = @($e.drop_dirs) }
+  $dropFiles = @(); if ($e.PSObject.Properties.Name -contains 'drop_files') { $dropFiles = @($e.drop_files) }
+  foreach ($d in $dropDirs) { $p = Join-Path $src $d; if (Test-Path -LiteralPath $p) { Remove-Item -LiteralPath $p -Recurse -Force } }
+  foreach ($f in @(Get-ChildItem -LiteralPath $src -Recurse -File -Force -ErrorAction SilentlyContinue)) {
+    foreach ($pattern in $dropFiles) { if ($f.Name -like $pattern) { Remove-Item -LiteralPath $f.FullName -Force; break } } }
+  [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dst))
+  if ($merge) {
+    $root = (Resolve-Path -LiteralPath $src).ProviderPath.TrimEnd('\') + '\'
+    $keep = ($e.PSObject.Properties.Name -contains 'keep_existing') -and $e.keep_existing
+    $only = '*'; if ($e.PSObject.Properties.Name -contains 'only') { $only = [string]$e.only }
+    foreach ($f in @(Get-ChildItem -LiteralPath $src -Recurse -File -Force)) {
+      if ($f.Name -notlike $only) { continue }
+      $to = Join-Path $dst $f.FullName.Substring($root.Length)
+      if ($keep -and (Test-Path -LiteralPath $to)) { continue }
+      [void](New-Item -ItemType Directory -Force -Path (Split-Path -Parent $to))
+      Move-Item -LiteralPath $f.FullName -Destination $to -Force } }
+  else { Move-Item -LiteralPath $src -Destination $dst }
+  $moved.Add([string]$e.to) }
+[IO.File]::WriteAllText((Join-Path $in.copy 'quiesce_domino.json'), [IO.File]::ReadAllText($layoutFile))
+Remove-Item -LiteralPath $stage -Recurse -Force
+ConvertTo-Json -Compress -InputObject @{ moved = @($moved) }
+""",
+}
+
+
+def arrange_step(tools: dict[str, str], copy: str, host: str, timeout: int) -> dict[str, t.Any]:
+    rel = layout_path(host)
+    return planlib.step(ARRANGE_STEP, cli.powershell_argv(tools, RESTIC_SCRIPTS["restic_arrange"]),
+                        stdin=json.dumps({"copy": copy, "layout_rel": rel[0] + rel[2:]}), timeout=timeout)

@@ -7,10 +7,12 @@ restore (restore from a restic snapshot): plans, running them without logging th
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restic as rs
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
@@ -112,6 +114,15 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     else:
         steps.append(rc.fs_step(rc.BACKUP_MODE_STEP, tools, "taken_in_backup_mode", {"root": runits[0]["source"]},
                                 timeout=120))
+    # the copy layout with where each place was read from, backed up with the places (restore reads it)
+    live = _daos_live(units)
+    if live:
+        sources.append(live["source"])
+    layout = dict(locs.layout_document(task_vars.get("inventory_hostname") or host, units),
+                  restic_sources=rs.layout_sources(runits, deltas["folder"] if deltas else None, live))
+    steps.append(rc.fs_step(rs.LAYOUT_STEP, tools, "write_text", {"path": rs.layout_path(host),
+                                                                  "text": json.dumps(layout, indent=1, sort_keys=True)}))
+    sources.append(rs.layout_path(host))
     steps += [
         rc.fs_step(rc.SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": False, "out_tsv": None,
                                                                 "out_json": None, "print_rows": True}, timeout=timeout),
@@ -200,6 +211,18 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     return out
 
 
+def _daos_live(units: list[dict[str, t.Any]]) -> t.Optional[dict[str, str]]:
+    """The live DAOS store and its folder in a copy (as snapshot_copy's top-up finds them): backed up too, so a
+    restore can add the objects written after the snapshot that the shadow copy's store lacks."""
+    own = next((u for u in units if u["kind"] == "daos" and u.get("path")), None)
+    if own is not None:
+        return {"source": own["path"], "to": own["name"]}
+    data = units[0]
+    if data.get("daos") and data.get("path"):
+        return {"source": data["daos"], "to": "data\\" + data["daos"][len(data["path"].rstrip("\\")) + 1:]}
+    return None
+
+
 def _forget_failed(action: t.Any, tools: dict[str, str], repo: str, secret: t.Optional[str], pwfile: t.Optional[str],
                    snapshot: t.Optional[str]) -> str:
     """A snapshot that is not verified is forgotten (as the robocopy backend removes a partial copy)."""
@@ -238,3 +261,74 @@ def _retention(action: t.Any, out: dict[str, t.Any], result: dict[str, t.Any], t
     else:
         out.setdefault("warnings", []).append("the snapshot is verified, but restic forget --prune failed: %s"
                                               % rs.explain_failure(planlib.find_record(done, rs.FORGET_STEP)))
+
+
+def stage(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], copy: str,
+          databases: t.Sequence[str], timeout: int) -> dict[str, t.Any]:
+    """restore from a restic snapshot: restore it (the databases with their .DELTA files, or everything) into
+    the new folder ``copy`` and arrange it as a copy of snapshot_copy has it (``data\\``, ``translog\\``, ...,
+    quiesce_domino.json), so that the restore from a copy puts it back.  Returns the facts for the result."""
+    where = access(args, None, action._task.args)
+    snapshot = rs.snapshot_id("restic_snapshot", args["restic_snapshot"])
+    host = rc.host_folder("inventory_hostname", str(task_vars.get("inventory_hostname") or ""))
+    tools = action.tools()
+    repo, secret, pwfile = where["repo"], where["secret"], where["password_file"]
+    staging = copy.rstrip("\\") + "\\" + rs.STAGING
+    layout_dir = staging + "\\" + rs.layout_path(host)[0] + rs.layout_path(host)[2:].rsplit("\\", 1)[0]
+
+    def r(name: str, words: t.Sequence[str], **kw: t.Any) -> dict[str, t.Any]:
+        return rs.step(name, tools, repo, secret, pwfile, words, **kw)
+
+    facts: dict[str, t.Any] = {"restic_snapshot": snapshot, "repository": repo, "staged_to": copy}
+    if action._task.check_mode:
+        facts["preview"] = ["restore the restic snapshot %s of %s from %s into the new folder %s (%s), arranged as a copy"
+                            % (snapshot, host, repo, copy, ", ".join(databases) if databases else "everything")]
+        return facts
+    # the staging folder must be new: a restore into an existing copy would mix two backups
+    probe = planlib.build_plan("is the staging folder new", action.platform,
+                               [rc.fs_step("read the layout", tools, "read_layout", {"copy": copy}, timeout=120,
+                                           ok_rc=[0, 2])], check_mode_safe=True)
+    found = action.run_plan(probe)
+    if not found["ok"]:
+        raise QuiesceActionError("copy: %s cannot be checked on the host: %s" % (copy, outcome_message(found)))
+    if found["steps"][0].get("rc") == 0:
+        raise QuiesceActionError("copy: %s already exists; with restic_snapshot give a new folder to restore the "
+                                 "snapshot into (it becomes a copy of the server that stays after the restore)" % copy)
+    steps = []
+    if snapshot == "latest":
+        steps.append(r(rs.SNAPSHOTS_STEP, ["snapshots", "--json", "--host", host, "--tag", rs.COLLECTION_TAG], timeout=600))
+    plan = planlib.build_plan("restic snapshot lookup", action.platform, steps + [
+        r(rs.READ_LAYOUT_STEP, rs.restore_args(snapshot, staging, [rs.restic_path(rs.layout_path(host))], host),
+          timeout=timeout),
+        rc.fs_step("read the layout", tools, "read_layout", {"copy": layout_dir}, timeout=120)],
+        max_output_bytes=MAX_OUTPUT)
+    found = run_secret_plan(action, plan, secret)
+    if not found["ok"]:
+        failed = found.get("failed_step") or {}
+        raise QuiesceActionError("restore from the restic snapshot %s failed at '%s': %s" % (
+            snapshot, failed.get("name"), rs.explain_failure(failed) if failed.get("name") != "read the layout"
+            else "the snapshot holds no layout (%s); it was not made by this collection's snapshot_copy"
+            % rs.layout_path(host)), **facts)
+    if snapshot == "latest":
+        listed = sorted(rs.snapshots((planlib.find_record(found, rs.SNAPSHOTS_STEP) or {}).get("stdout") or ""),
+                        key=lambda s: str(s.get("time")))
+        if not listed:
+            raise QuiesceActionError("restic_snapshot: the repository holds no snapshot of %s" % host, **facts)
+        snapshot = str(listed[-1]["id"])
+        facts["restic_snapshot"] = snapshot
+    try:
+        doc = cli.parse_json_document((planlib.find_record(found, "read the layout") or {}).get("stdout") or "")
+        layout = json.loads(doc.get("layout") or "{}")
+    except ValueError as exc:
+        raise QuiesceActionError("restic_snapshot: the layout in the snapshot cannot be read: %s" % exc, **facts)
+    plan = planlib.build_plan("restic restore", action.platform, [
+        r(rs.RESTORE_STEP, rs.restore_args(snapshot, staging, rs.restore_includes(layout, host, databases)), timeout=timeout),
+        rs.arrange_step(tools, copy, host, timeout)], rescue=[
+        rc.fs_step("remove the staging folder", tools, "remove", {"paths": [copy]}, ok_rc="any", timeout=600)],
+        max_output_bytes=MAX_OUTPUT)
+    done = run_secret_plan(action, plan, secret)
+    if not done["ok"]:
+        failed = done.get("failed_step") or {}
+        raise QuiesceActionError("restore from the restic snapshot %s failed at '%s': %s; the staging folder %s was "
+                                 "removed" % (snapshot[:8], failed.get("name"), rs.explain_failure(failed), copy), **facts)
+    return facts

@@ -169,3 +169,73 @@ def test_faults_fail_with_the_reason_and_release_the_shadow_copy(restic_fleet, f
     assert PASSWORD not in res["msg"]
     # the shadow copies were deleted all the same (the plan's finally)
     assert fleet.state("dom01")["shadows"] == {}
+
+
+RESTORE = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Stop Domino for the restore
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        watchdog_seconds: 900
+      when: {stop}
+    - name: Restore
+      quiesce.domino.restore:
+        restic_snapshot: '{snapshot}'
+        repository: 'E:\\restic-restore'
+        repository_password: "{{{{ restic_password }}}}"
+        copy: '{copy}'
+        {extra}
+      register: restored
+      ignore_errors: true
+    - name: Start Domino again
+      quiesce.domino.backup_mode:
+        state: thawed
+      when: {stop}
+"""
+
+
+def test_restore_one_database_and_the_whole_server_from_a_restic_snapshot(tmp_path):
+    from conftest import make_fleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "vss", translog_dir="L:\\translog", daos_dir="N:\\DAOS", db_kb=256)
+    try:
+        _run, made = snap_and_backup(fleet, "dom01", repo="E:\\restic-restore", method="vss_writer")
+        assert made["verified"] is True, made.get("msg")
+        host = fleet.host_dir("dom01") / "volumes"
+        names = host / "D" / "Domino" / "data" / "names.nsf"
+        nlo = sorted((host / "N" / "DAOS").rglob("*.nlo"))[0]
+
+        # one database into a restore folder, by the newest snapshot of this host
+        run = fleet.playbook(RESTORE.format(stop="false", snapshot="latest", copy="E:\\staging1",
+                                            extra="databases: [names.nsf]\n        restore_to: 'E:\\restored'"),
+                             extra_vars={"restic_password": PASSWORD})
+        res = run.result("Restore", "dom01")
+        assert res.get("failed") is not True, res.get("msg")
+        assert res["restic_snapshot"] == made["snapshot_id"]
+        assert (host / "E" / "restored" / "names.nsf").is_file()
+        assert not (host / "E" / "restored" / "log.nsf").exists(), "more than the one database was restored"
+        assert (host / "E" / "staging1" / "data" / "names.nsf").is_file()
+        assert not (host / "E" / "staging1" / ".restic").exists()
+        assert PASSWORD not in run.stdout
+
+        # the whole server in place: every place from the snapshot, DAOS and the transaction log too
+        nlo.unlink()
+        names.write_bytes(b"damaged")
+        run = fleet.playbook(RESTORE.format(stop="true", snapshot=made["snapshot_id"][:8], copy="E:\\staging2", extra=""),
+                             extra_vars={"restic_password": PASSWORD})
+        res = run.result("Restore", "dom01")
+        assert res.get("failed") is not True, res.get("msg")
+        assert set(res["locations_restored"]) >= {"data", "daos"}, res["locations_restored"]
+        assert nlo.is_file(), "the DAOS object was not put back"
+        assert names.read_bytes() != b"damaged"
+        verdict = domino.restore_check(host / "E" / "staging2", tmp_path / "check")
+        assert verdict["consistent"], domino.verdict_text(verdict)
+
+        # an existing folder is never used as the staging folder
+        run = fleet.playbook(RESTORE.format(stop="false", snapshot="latest", copy="E:\\staging2", extra=""),
+                             extra_vars={"restic_password": PASSWORD})
+        assert "already exists" in run.result("Restore", "dom01")["msg"]
+    finally:
+        simfleet.down(tmp_path / "fleet")

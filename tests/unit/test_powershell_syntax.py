@@ -34,13 +34,19 @@ def test_there_are_powershell_files():
     assert {"host_exec.ps1", "QuiesceExecutor.psm1", "probe.ps1", "Executor.Tests.ps1"} <= names
 
 
+def _restic_scripts() -> dict[str, str]:
+    from ansible_collections.quiesce.domino.plugins.module_utils import restic
+    return dict(restic.RESTIC_SCRIPTS)
+
+
 def _embedded_scripts() -> list[tuple[str, str]]:
     from ansible_collections.quiesce.domino.plugins.module_utils import doctor, robocopy
     return sorted([("robocopy.FS_SCRIPTS[%s]" % name, body) for name, body in robocopy.FS_SCRIPTS.items()]
-                  + [("doctor.PROBE_SCRIPT", doctor.PROBE_SCRIPT), ("doctor.SHARE_SCRIPT", doctor.SHARE_SCRIPT)])
+                  + [("doctor.PROBE_SCRIPT", doctor.PROBE_SCRIPT), ("doctor.SHARE_SCRIPT", doctor.SHARE_SCRIPT)]
+                  + [("restic.RESTIC_SCRIPTS[%s]" % name, body) for name, body in _restic_scripts().items()])
 
 
-@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith(("robocopy", "doctor")) else "")
+@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith(("robocopy", "doctor", "restic")) else "")
 def test_embedded_scripts_parse(name, body):
     """The constant scripts sent with -EncodedCommand parse too (what PowerShell receives: one line each)."""
     from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -75,6 +81,8 @@ def _embedded_scripts():
                "host-inventory": inventory.HOST_INVENTORY_SCRIPT}
     scripts.update({"fs-" + name: body for name, body in robocopy.FS_SCRIPTS.items()})
     scripts["disk-type"] = robocopy._DISK_TYPE
+    from ansible_collections.quiesce.domino.plugins.module_utils import restic
+    scripts.update({"restic-" + name: body for name, body in restic.RESTIC_SCRIPTS.items()})
     scripts["lock"] = hostlock.LOCK_SCRIPT
     scripts["hold"] = dominobackup.HOLD_SCRIPT
     scripts["runas"] = console.RUNAS_SCRIPT

@@ -1237,7 +1237,44 @@ def _fs_lock(host: Host, data: dict) -> Result:
                           "previous_owner": took, "acl_fixed": acl_fixed}) + "\r\n", ""
 
 
-_FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
+def _fs_restic_arrange(host: Host, data: dict) -> Result:
+    """The restic_arrange script (module_utils/restic.py): a snapshot restored under <copy>\\.restic put into the
+    copy layout."""
+    copy = host.path(data["copy"])
+    stage = copy / ".restic"
+    layout_file = stage / data["layout_rel"].replace("\\", "/")
+    if not layout_file.is_file():
+        return 3, "", "the snapshot holds no layout file\r\n"
+    layout = json.loads(layout_file.read_text())
+    moved = []
+    for entry in layout.get("restic_sources") or []:
+        src = stage / str(entry["from"]).replace(":", "").replace("\\", "/")
+        if not src.exists():
+            continue
+        dst = copy / str(entry["to"]).replace("\\", "/")
+        for name in entry.get("drop_dirs") or []:
+            shutil.rmtree(src / name, ignore_errors=True)
+        for path in [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else []:
+            if any(fnmatch.fnmatch(path.name.lower(), x.lower()) for x in entry.get("drop_files") or []):
+                path.unlink()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if entry.get("merge"):
+            for path in sorted(p for p in src.rglob("*") if p.is_file()):
+                to = dst / path.relative_to(src)
+                if not fnmatch.fnmatch(path.name.lower(), str(entry.get("only") or "*").lower()) or \
+                        (entry.get("keep_existing") and to.exists()):
+                    continue
+                to.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, to)
+        else:
+            os.rename(src, dst)
+        moved.append(entry["to"])
+    (copy / "quiesce_domino.json").write_text(layout_file.read_text())
+    shutil.rmtree(stage)
+    return 0, json.dumps({"moved": moved}) + "\r\n", ""
+
+
+_FS_SCRIPTS = {"restic_arrange": _fs_restic_arrange, "lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
