@@ -61,7 +61,7 @@ def generate(root: Path, total: int, rng: random.Random) -> None:
     while left > 0:
         size = min(left, rng.randint(8, 64) << 20)
         with open(root / ("db%03d.nsf" % n), "wb") as handle:
-            for _ in range(0, size, 1 << 20):
+            for _block in range(0, size, 1 << 20):
                 handle.write(os.urandom(min(1 << 20, size - handle.tell())))
         left -= size
         n += 1
@@ -158,8 +158,9 @@ def main() -> int:
         print("| backup | backend | bytes written | wall s |")
         print("|---|---|---:|---:|")
         for (round_name, backend), row in rows.items():
-            print("| %s | %s | %d (%.1f MB) | %.1f |" % (round_name, "robocopy versioned" if backend == "robocopy" else "restic",
-                                                        row["written"], row["written"] / (1 << 20), row["wall_s"]))
+            label = "robocopy versioned" if backend == "robocopy" else "restic"
+            megabytes = row["written"] / (1 << 20)
+            print("| %s | %s | %d (%.1f MB) | %.1f |" % (round_name, label, row["written"], megabytes, row["wall_s"]))
         ratio = rows[("second", "restic")]["written"] / max(1, rows[("second", "robocopy")]["written"])
         print("second restic backup / second robocopy versioned copy: %.2f%% of the bytes written (target: under 5%%): %s"
               % (100 * ratio, "met" if ratio < 0.05 else "NOT met"))

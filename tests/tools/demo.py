@@ -170,8 +170,8 @@ def restic_check(demo: Demo, hosts: list[dict]) -> None:
             continue
         verdict = domino.restore_check(target, scratch / (name + "-check"))
         tags = ", ".join(t for t in newest.get("tags") or [] if t.startswith(("method:", "version:")))
-        print("  %-6s %d snapshots, newest %s (%s): %s" % (name, len(snaps), newest["short_id"], tags,
-                                                         domino.verdict_text(verdict)))
+        print("  %-6s %d snapshots, newest %s (%s): %s"
+              % (name, len(snaps), newest["short_id"], tags, domino.verdict_text(verdict)))
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -80,8 +80,8 @@ def test_forget_guards_keep_the_newest_verified_and_young_snapshots():
     now = int(datetime.datetime(2026, 11, 23, 2, 0, tzinfo=datetime.timezone.utc).timestamp())
     forget, kept = rs.guard_forget(rs.forget_candidates(dry), ["cccccccc"], 86400, now)
     assert forget == ["a" * 64]
-    assert {k["id"]: k["reason"] for k in kept} == {"b" * 64: "younger than the minimum age",
-                                                   "c" * 64: "the newest verified snapshot"}
+    reasons = {k["id"]: k["reason"] for k in kept}
+    assert reasons == {"b" * 64: "younger than the minimum age", "c" * 64: "the newest verified snapshot"}
 
 
 def test_the_password_goes_to_stdin_never_argv_and_is_redacted_in_a_shown_plan():

@@ -2019,7 +2019,7 @@ def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
             if arg.startswith("-") and name in _RESTIC_VALUED and not eq:
                 value = argv[i + 1] if i + 1 < len(argv) else ""
                 if name in ("-r", "--repo"):
-                    repo_dir, _ = _restic_repo_dir(host, value)
+                    repo_dir = _restic_repo_dir(host, value)[0]
                     value = str(repo_dir) if repo_dir is not None else value
                 elif name in _RESTIC_PATH_OPTS and re.match(r"^[A-Za-z]:\\|^\\\\", value):
                     value = str(host.path(value))
@@ -2052,7 +2052,7 @@ def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
             if left is not None:
                 probe = subprocess.run([RESTIC_BIN] + out[:out.index("backup") + 1] + ["--dry-run"] +
                                        out[out.index("backup") + 1:], input=(stdin or "").encode(), capture_output=True,
-                                       cwd=str(volumes), env=env, timeout=3600)
+                                       cwd=str(volumes), env=env, timeout=3600, check=False)
                 summary = [json.loads(x) for x in probe.stdout.decode().splitlines() if '"summary"' in x]
                 full = bool(summary) and int(summary[-1].get("data_added") or 0) > left
         if full:
@@ -2060,7 +2060,7 @@ def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
             return 1, "", ("Fatal: unable to save snapshot: Save(<data/%s>): write %s: There is not enough space on "
                            "the disk.\n" % (uuid.uuid4().hex[:10], repo_dir / "data"))
     proc = subprocess.run([RESTIC_BIN] + out, input=(stdin or "").encode(), capture_output=True, cwd=str(volumes),
-                          env=env, timeout=86400)
+                          env=env, timeout=86400, check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
