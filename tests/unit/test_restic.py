@@ -155,3 +155,39 @@ def test_forget_dry_run_args_only_look_at_the_collections_snapshots():
     args = rs.forget_dry_run_args("dom01", rs.keep_rules("keep", {"daily": 7, "weekly": 0, "monthly": 3}))
     assert args == ["forget", "--dry-run", "--json", "--host", "dom01", "--tag", "quiesce.domino", "--group-by", "host",
                     "--keep-daily", "7", "--keep-monthly", "3"]
+
+
+def test_the_module_call_that_carries_the_password_runs_with_no_log_and_the_failure_is_explained(monkeypatch):
+    """snapshot_copy backend=restic on a mocked Windows host: the executor call that carries the password is made with
+    the task's no_log set (no invocation log on the host), which is restored afterwards; the password is never in
+    the result or its message."""
+    from unittest.mock import MagicMock
+    from ansible_collections.quiesce.domino.plugins.action import snapshot_copy
+    from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+    secret = "pw for the mocked host"
+    seen = []
+
+    def fake_run_plan(action, plan, task_vars, wrap_async=False):
+        seen.append((plan["name"], action._task.no_log, json.dumps(plan)))
+        record = {"name": rs.OPEN_STEP, "status": "failed", "rc": 1, "stdout": "",
+                  "stderr": "Fatal: wrong password or no key found\n"}
+        return {"ok": False, "skipped": False, "failed_step": dict(record, section="steps"), "steps": [record],
+                "finally": [], "executor_error": None}
+    monkeypatch.setattr(executor, "run_plan", fake_run_plan)
+    task = MagicMock()
+    task.args = {"backend": "restic", "source": "S:\\Domino\\data", "destination": "E:\\restic", "host_folder": "dom01",
+                 "repository_password": secret}
+    task.async_val = 0
+    task.check_mode = False
+    task.no_log = False
+    connection = MagicMock()
+    connection._shell._IS_WINDOWS = True
+    templar = MagicMock()
+    templar.template.side_effect = lambda value, **kw: value
+    action = snapshot_copy.ActionModule(task, connection, MagicMock(), MagicMock(), templar, None)
+    result = action.run(task_vars={"inventory_hostname": "dom01"})
+    assert [(name, no_log) for name, no_log, _plan in seen] == [("restic backup", True)]
+    assert secret in seen[0][2]  # the plan itself carries it on standard input, only
+    assert task.no_log is False
+    assert result["failed"] is True and "wrong repository password" in result["msg"]
+    assert secret not in json.dumps(result, default=str)
