@@ -24,7 +24,7 @@ PYTEST_WORKERS ?= 2
 PIP_SHOW := { grep --line-buffered -E '^(Collecting|Successfully installed|ERROR)' || true; }
 
 .PHONY: demo fleet-up fleet-down test unit integration sanity lint build-artifact importer stage clean venv \
-	test-venv browser
+	test-venv browser restic
 
 venv: $(BIN)/.installed
 
@@ -43,8 +43,11 @@ $(TEST_BIN)/.installed: requirements-test.txt requirements.txt meta/ee-requireme
 	PYTHONUNBUFFERED=1 $(TEST_BIN)/python -m pip install --progress-bar off -r requirements-test.txt 2>&1 | $(PIP_SHOW)
 	touch $@
 
-demo: venv
-	$(BIN)/python tests/tools/demo.py --build $(DEMO_BUILD)
+# The copy backend of the demo: robocopy (default) or restic (`make demo DEMO_BACKEND=restic`).
+DEMO_BACKEND ?= robocopy
+
+demo: venv restic
+	$(BIN)/python tests/tools/demo.py --build $(DEMO_BUILD) --backend $(DEMO_BACKEND)
 
 # The demo's simulated fleet again, for runs of your own (the demo prints the commands); a fleet is
 # created first when there is none.  Uses the demo's venv as it is (made by `make demo` when missing).
@@ -67,7 +70,13 @@ browser:
 	  echo "installing chromium for the HTML report test"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-integration: test-venv browser
+# The twin runs the real restic for snapshot_copy backend=restic (Debian's package, 0.14.0 in bookworm).
+restic:
+	@command -v restic >/dev/null 2>&1 || { \
+	  echo "installing restic for the restic backend (the twin runs the real one)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null; }
+
+integration: test-venv browser restic
 	$(TEST_BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/integration
 
 stage: test-venv

@@ -18,6 +18,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import restore
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points
+from ansible_collections.quiesce.domino.plugins.plugin_utils import _restic
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
@@ -33,6 +34,11 @@ ARGSPEC = {
     "other_locations": {"type": "bool", "default": True},
     "allow_other_host": {"type": "bool", "default": False},
     "allow_archive_log": {"type": "bool", "default": False},
+    # restore from a restic snapshot (snapshot_copy backend=restic), staged into the new folder copy first
+    "restic_snapshot": {"type": "str"},
+    "repository": {"type": "str"},
+    "repository_password": {"type": "str", "no_log": True},
+    "repository_password_file": {"type": "str"},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -44,6 +50,16 @@ class ActionModule(QuiesceAction):
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
+        if args["restic_snapshot"] is not None:
+            # a restic snapshot is first restored into the new folder copy, arranged as a copy, then put back from it
+            if args["copy"] is None:
+                raise cli.OptionError("copy: restic_snapshot needs copy, a new folder to restore the snapshot into")
+            databases = [restore.relative_path("databases[%d]" % i, d) for i, d in enumerate(args["databases"])]
+            staged = _restic.stage(self, args, task_vars, cli.destination("copy", args["copy"]), databases, timeout)
+            if self._task.check_mode:
+                return dict(staged, changed=True, msg="check mode: " + "; ".join(staged["preview"]) +
+                            "; then restore from that copy")
+            return dict(self._from_copy(args, timeout, task_vars), **staged)
         if args["copy"] is not None:
             return self._from_copy(args, timeout, task_vars)
         if args["databases"] or args["restore_to"] is not None:

@@ -18,8 +18,10 @@ from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils.watchdog import iso_ms
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as rc
+from ansible_collections.quiesce.domino.plugins.module_utils import restic as rs
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+from ansible_collections.quiesce.domino.plugins.plugin_utils import _restic
 from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import evidence_missing, exposure_target
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
@@ -47,6 +49,18 @@ ARGSPEC = {
     "deltas_from": {"type": "str"},
     "delta_timeout": {"type": "int", "default": 300},
     "lock_owner": {"type": "str"},
+    # backend restic (plugins/plugin_utils/_restic.py)
+    "backend": {"type": "str", "default": "robocopy", "choices": list(rs.BACKENDS)},
+    "repository": {"type": "str"},
+    "repository_password": {"type": "str", "no_log": True},
+    "repository_password_file": {"type": "str"},
+    "repository_init": {"type": "bool", "default": False},
+    "verify_read_fraction": {"type": "float", "default": 0.05},
+    "keep_daily": {"type": "int"},
+    "keep_weekly": {"type": "int"},
+    "keep_monthly": {"type": "int"},
+    "forget_min_age": {"type": "str", "default": "1d"},
+    "tags": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -96,6 +110,9 @@ class ActionModule(QuiesceAction):
         if not 1.0 <= margin <= 10.0:
             raise cli.OptionError("space_margin: %r is not valid; a factor from 1.0 to 10.0 is required" % margin)
         tools = self.tools()
+        if args["backend"] == "restic" and args["state"] != "present":
+            raise cli.OptionError("state: backend=restic supports state=present only (retention is part of each run: "
+                                  "keep_daily, keep_weekly, keep_monthly)")
         if args["state"] == "progress":
             return self._progress(tools, destination, host)
         if args["state"] == "pruned":
@@ -146,6 +163,9 @@ class ActionModule(QuiesceAction):
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
         runits = locs.robocopy_units(units)
+        if args["backend"] == "restic":
+            # the restic backend: one snapshot of every place, verified against the host-side manifest
+            return _restic.backup(self, args, task_vars, units, runits, destination, host, release, extra, deltas)
         layout_text = json.dumps(locs.layout_document(task_vars.get("inventory_hostname") or host, units), indent=1,
                                  sort_keys=True)
         plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,

@@ -31,6 +31,8 @@ DEFAULT_TOOLS = {
     "reg": SYSTEM32 + "\\reg.exe",
     "fsutil": SYSTEM32 + "\\fsutil.exe",
     "powershell": SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe",
+    # the snapshot_copy backend restic (a single binary; its installer-less default place)
+    "restic": "C:\\Program Files\\restic\\restic.exe",
 }
 DOMINO_TOOLS = ("nserver", "nsd")
 KNOWN_TOOLS = tuple(sorted(set(DEFAULT_TOOLS) | set(DOMINO_TOOLS)))

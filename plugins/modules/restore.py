@@ -109,6 +109,26 @@ options:
       - V(false) restores the data directory only.
     type: bool
     default: true
+  restic_snapshot:
+    description:
+      - Restore from a restic snapshot made by M(quiesce.domino.snapshot_copy) with V(backend=restic); its ID (8 or 64
+        hexadecimal digits) or V(latest) (the newest snapshot of this host with the tag C(quiesce.domino)).
+      - The snapshot (with O(databases), only those databases with their C(.DELTA) files) is first restored into O(copy),
+        which must be a new folder, and arranged there as a copy of the robocopy backend has it (C(data\), C(translog\),
+        C(daos\), C(files\), C(quiesce_domino.json)); then the restore goes on from that copy exactly as with O(copy).
+        The folder stays afterwards; delete it when it is no longer needed.
+    type: str
+  repository:
+    description: With O(restic_snapshot), the restic repository (a folder, a share, C(rest:) or C(sftp:) address).
+    type: str
+  repository_password:
+    description:
+      - With O(restic_snapshot), the repository password; it reaches restic on standard input only. Exactly one of
+        O(repository_password) and O(repository_password_file) is required.
+    type: str
+  repository_password_file:
+    description: With O(restic_snapshot), a file on the host that holds the repository password.
+    type: str
   allow_archive_log:
     description:
       - With archive-style transaction logging, let a whole restore in place set the current log aside and put the

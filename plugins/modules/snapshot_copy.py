@@ -43,6 +43,8 @@ description:
   - The robocopy summary is read by position (labels are translated on non-English Windows) and the exit code
     by its bits (8 and above are failures).
   - Works with C(async) for long copies; V(state=progress) reports the bytes copied so far while it runs.
+  - V(backend=restic) backs up the same places into a restic repository instead (deduplicated and encrypted,
+    so a second night writes only what changed); see O(backend) and C(docs/restic.md).
 author:
   - quiesce.domino contributors (@quiesce-domino)
 extends_documentation_fragment:
@@ -178,6 +180,70 @@ options:
     description: Seconds to wait for the kept C(.DELTA) files with O(deltas_from) (10 to 3600).
     type: int
     default: 300
+  backend:
+    description:
+      - V(robocopy) copies folders as described above.
+      - V(restic) backs up every place (the data directory, the transaction log, the DAOS store, notes.ini and the
+        IDs) straight from the exposed shadow copy into the restic repository O(repository) as one snapshot, with
+        the host name (O(host_folder) or the inventory name), the backup start time and the tags
+        C(quiesce.domino), C(run:<UTC timestamp>), C(version:<collection version>) and O(tags).
+      - Verification, in the same remote call, before anything is forgotten; the snapshot's file list (C(restic
+        ls)) with the size and modification time of every file against a manifest of the sources taken on the
+        host, then C(restic check) reading O(verify_read_fraction) of the data. A snapshot that fails the
+        verification is forgotten again and the task fails.
+      - Retention with O(keep_daily), O(keep_weekly) and O(keep_monthly) (C(restic forget --prune)), guarded; the
+        snapshot just made and any snapshot younger than O(forget_min_age) are never forgotten.
+      - restic must be installed on the host (C(C:\Program Files\restic\restic.exe) unless the
+        C(quiesce_domino_tools) variable names another path). V(backend=restic) supports V(state=present) only;
+        O(mode), O(keep), O(sha256), O(space_margin), O(retries), O(wait), O(threads) and O(unbuffered) do not
+        apply to it, and it runs without async.
+    type: str
+    choices: [robocopy, restic]
+    default: robocopy
+  repository:
+    description:
+      - With V(backend=restic), the repository; a local folder (C(E:\restic)), a share (C(\\server\share\restic)),
+        C(rest:https://host:8000/path) or C(sftp:user@host:/path) (no credentials in the address). Default O(destination).
+    type: str
+  repository_password:
+    description:
+      - With V(backend=restic), the repository password. It reaches restic on its standard input only (never a
+        command line), the module call that carries it runs with C(no_log), and it is shown as C(********) in a
+        check-mode plan. Exactly one of O(repository_password) and O(repository_password_file) is required.
+    type: str
+  repository_password_file:
+    description: With V(backend=restic), a file on the host that holds the repository password (restic C(--password-file)).
+    type: str
+  repository_init:
+    description: With V(backend=restic), create the repository (C(restic init)) when it cannot be opened.
+    type: bool
+    default: false
+  verify_read_fraction:
+    description:
+      - With V(backend=restic), the fraction of the repository's data that C(restic check --read-data-subset)
+        reads and verifies after each backup (0 to 1; 0 checks the structure only).
+    type: float
+    default: 0.05
+  keep_daily:
+    description: With V(backend=restic), keep the newest snapshot of this many days (C(restic forget --keep-daily)).
+    type: int
+  keep_weekly:
+    description: With V(backend=restic), keep the newest snapshot of this many weeks.
+    type: int
+  keep_monthly:
+    description: With V(backend=restic), keep the newest snapshot of this many months.
+    type: int
+  forget_min_age:
+    description:
+      - With V(backend=restic), snapshots younger than this are never forgotten, whatever the keep rules say
+        (seconds, or a number with s, m, h, d or w).
+    type: str
+    default: 1d
+  tags:
+    description: With V(backend=restic), more tags for the snapshot, such as C(method:vss_writer) (letters, digits and C(._:@+-)).
+    type: list
+    elements: str
+    default: []
 attributes:
   async:
     support: full
@@ -220,6 +286,17 @@ EXAMPLES = r"""
     destination: '\\backupsrv\domino'
     deltas_from: "{{ snap.deltas_folder }}"
   when: snap.method == 'backup_task'
+
+- name: Back up the whole server into a restic repository on the backup share, keeping 14 days and 8 weeks
+  quiesce.domino.snapshot_copy:
+    backend: restic
+    locations: "{{ snap.copy_locations }}"
+    destination: '\\backupsrv\restic\domino'
+    repository_password: "{{ vault_restic_password }}"
+    keep_daily: 14
+    keep_weekly: 8
+    tags: ["method:{{ snap.method }}"]
+    delete_shadow_set: "{{ snap.shadow_set_id }}"
 
 - name: Keep one rolling copy on the backup volume instead
   quiesce.domino.snapshot_copy:
@@ -365,4 +442,34 @@ deltas:
   type: list
   elements: str
   sample: ['mail\jdoe.nsf.DELTA']
+backend:
+  description: The backend that made the backup.
+  returned: with backend=restic
+  type: str
+snapshot_id:
+  description: With V(backend=restic), the ID of the restic snapshot (64 hexadecimal digits).
+  returned: with backend=restic, when restic made a snapshot
+  type: str
+data_added:
+  description: With V(backend=restic), the bytes restic added to the repository for this snapshot (after deduplication).
+  returned: with backend=restic, when restic made a snapshot
+  type: int
+files_new:
+  description: With V(backend=restic), files restic had not seen in the parent snapshot (also C(files_changed), C(files_unmodified)).
+  returned: with backend=restic, when restic made a snapshot
+  type: int
+read_data_subset:
+  description: With V(backend=restic), the part of the data C(restic check) read (C(5%)), or null.
+  returned: with backend=restic
+  type: str
+forgotten:
+  description: With V(backend=restic) and keep rules, the snapshots C(restic forget --prune) removed.
+  returned: with keep_daily, keep_weekly or keep_monthly
+  type: list
+  elements: str
+kept_by_guard:
+  description: Snapshots the keep rules would have removed but the guards kept, with the reason.
+  returned: with keep_daily, keep_weekly or keep_monthly
+  type: list
+  elements: dict
 """

@@ -146,6 +146,11 @@ def add_result(record: dict[str, t.Any], action: str, task_name: str, result: di
         record["copy"] = {key: result.get(key) for key in (
             "destination", "verified", "files", "files_copied", "bytes", "bytes_copied", "duration_ms",
             "throughput_bytes_per_second", "started_at", "ended_at", "mode", "deltas")}
+        if result.get("backend") == "restic":
+            # the restic backend: the snapshot, and what it added to the repository (after deduplication)
+            record["copy"].update(backend="restic", snapshot_id=result.get("snapshot_id"), repository=result.get("repository"),
+                                  data_added=result.get("data_added"), bytes_copied=result.get("data_added"),
+                                  files_copied=(result.get("files_new") or 0) + (result.get("files_changed") or 0))
     if isinstance(result.get("quiesce_restore_point"), dict):
         record["restore_point"] = result["quiesce_restore_point"]
 
@@ -428,7 +433,12 @@ def _host_rows(records: list[dict[str, t.Any]], preview: bool) -> str:
         if point:
             shadow += "<div class='restore-point'>restore point <b>%s</b> (%s)</div>" % (
                 _e(_rp(point, "name")), _e(_rp(point, "shadow_id")))
-        if copy:
+        if copy and copy.get("backend") == "restic":
+            copied = "%s added of %s in %s, %s<div class='dest'>restic snapshot <b>%s</b> in %s</div>" % (
+                _fmt_bytes(copy.get("data_added")), _fmt_bytes(copy.get("bytes")), _fmt_ms(copy.get("duration_ms")),
+                "verified" if copy.get("verified") else "<b>NOT verified</b>", _e(str(copy.get("snapshot_id") or "-")[:8]),
+                _e(copy.get("repository") or "-"))
+        elif copy:
             copied = "%s in %s, %s<div class='dest'>%s</div>" % (
                 _fmt_bytes(copy.get("bytes_copied")), _fmt_ms(copy.get("duration_ms")),
                 "verified" if copy.get("verified") else "<b>NOT verified</b>", _e(copy.get("destination") or "-"))
@@ -563,8 +573,10 @@ def summary_table(records: list[dict[str, t.Any]], preview: bool = False, width:
                          (r.get("plan") or {}).get("destination") or "-"))
             continue
         copy = r.get("copy") or {}
-        rows.append((r["host"], shown, method, _frozen_text(r), _fmt_bytes(copy.get("bytes_copied")),
-                     "verified" if copy.get("verified") else ("NOT verified" if copy else "-")))
+        verdict = "verified" if copy.get("verified") else ("NOT verified" if copy else "-")
+        if copy.get("backend") == "restic":
+            verdict += " (restic snapshot %s)" % str(copy.get("snapshot_id") or "-")[:8]
+        rows.append((r["host"], shown, method, _frozen_text(r), _fmt_bytes(copy.get("bytes_copied")), verdict))
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     fmt = "  ".join("%%-%ds" % w for w in widths)
     lines = [(fmt % header).rstrip()]
@@ -594,7 +606,11 @@ def progress_line(record: dict[str, t.Any], preview: bool, elapsed: float) -> st
     if state in ("backed up", "snapshot taken"):
         details.append("Domino frozen %s" % _frozen_text(record))
         copy = record.get("copy") or {}
-        if copy:
+        if copy and copy.get("backend") == "restic":
+            details.append("restic snapshot %s in %s, %s added, %s" % (
+                str(copy.get("snapshot_id") or "-")[:8], copy.get("repository"), _fmt_bytes(copy.get("data_added")),
+                "verified" if copy.get("verified") else "NOT verified"))
+        elif copy:
             details.append("%s to %s, %s" % (_fmt_bytes(copy.get("bytes_copied")), copy.get("destination"),
                                              "verified" if copy.get("verified") else "NOT verified"))
     elif state == "planned":

@@ -1,6 +1,6 @@
 """`make demo`: the fleet backup playbook on a simulated fleet of Windows Domino hosts.
 
-  demo.py [--build DIR] [demo]    the demo (default)
+  demo.py [--build DIR] [--backend robocopy|restic] [demo]    the demo (default)
   demo.py [--build DIR] fleet-up  start the simulated fleet again (create it first if needed): `make fleet-up`
   demo.py [--build DIR] fleet-down  stop it: `make fleet-down`
 
@@ -34,12 +34,18 @@ from stage_collection import stage  # noqa: E402
 HOSTS = 6
 FAULTY = "dom04"
 EXTRA_VARS = {"snapshot_backup_destination": "\\\\backupsrv\\domino", "snapshot_backup_shutdown_timeout": 30}
+# backend restic: one repository per host on the share (restic check locks a repository exclusively), created by the
+# first run; the password comes from the demo inventory's group_vars (a vaulted variable in real life)
+RESTIC_VARS = {"snapshot_backup_backend": "restic", "snapshot_backup_restic_init": True,
+               "snapshot_backup_restic_repository": "\\\\backupsrv\\domino\\restic\\{{ inventory_hostname }}"}
+DEMO_PASSWORD = "demo only, not a secret"
 
 
 class Demo:
     """Where the demo keeps its fleet, staged collection and reports, and the commands that use them."""
 
-    def __init__(self, build: Path) -> None:
+    def __init__(self, build: Path, backend: str = "robocopy") -> None:
+        self.backend = backend
         self.build = build.resolve()
         self.root = self.build / "demo-fleet"
         self.reports = self.build / "reports"
@@ -62,7 +68,11 @@ class Demo:
 
     def make(self, target: str) -> str:
         default = self.build == (REPO / "build").resolve()
-        return "make %s%s" % (target, "" if default else " DEMO_BUILD=%s" % shlex.quote(str(self.build)))
+        return "make %s%s%s" % (target, "" if default else " DEMO_BUILD=%s" % shlex.quote(str(self.build)),
+                                " DEMO_BACKEND=restic" if self.backend == "restic" and target == "demo" else "")
+
+    def extra_vars(self) -> dict:
+        return dict(EXTRA_VARS, **(RESTIC_VARS if self.backend == "restic" else {}))
 
     def env_lines(self) -> list[str]:
         return ["export ANSIBLE_COLLECTIONS_PATH=%s" % self.exported(self.collections),
@@ -71,7 +81,7 @@ class Demo:
 
     def playbook_line(self, check: bool = False) -> str:
         argv = [self.shown(self.bin / "ansible-playbook"), "-i", self.shown(self.root / "inventory.yml"),
-                "quiesce.domino.fleet_backup", "-f", str(HOSTS), "-e", shlex.quote(json.dumps(EXTRA_VARS))]
+                "quiesce.domino.fleet_backup", "-f", str(HOSTS), "-e", shlex.quote(json.dumps(self.extra_vars()))]
         if check:
             argv.append("--check")
         return " ".join(argv)
@@ -95,6 +105,10 @@ class Demo:
         stage(self.collections)
         hosts = fleet.create(self.root, HOSTS, "mixed")
         (self.root / "host_vars").mkdir()
+        (self.root / "group_vars").mkdir()
+        (self.root / "group_vars" / "all.yml").write_text(
+            "---\n# The restic repositories' password (backend restic); in real life a vaulted variable.\n"
+            "snapshot_backup_restic_password: %s\n" % json.dumps(DEMO_PASSWORD))
         for host in hosts:
             if host["profile"] == "backup_task":
                 # The admins of the Domino 12.0.1 hosts configured Domino Backup with the hook: use it there.
@@ -111,6 +125,54 @@ class Demo:
             stage(self.collections)  # the collection as it is now in the working tree
         fleet.down(self.root)
         fleet.up(self.root)
+
+
+class _Folder:
+    """Stands in for a simulated host whose every path is one folder (for the twin's arrange step)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, _win_path: str) -> Path:
+        return self.folder
+
+
+def restic_check(demo: Demo, hosts: list[dict]) -> None:
+    """Backend restic: each host's snapshots, and the newest restored with the real restic, arranged as a copy by
+    the layout it holds (what quiesce.domino.restore with restic_snapshot does) and judged like a copy."""
+    print("\nrestic snapshots per host (real restic 0.14 on the share's repositories), the newest restored and\n"
+          "checked: the data directory, the transaction log and DAOS put back from it, the twin's Domino restore run.")
+    scratch = demo.build / "demo-restore-check"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(scratch)}
+    for host in hosts:
+        name = host["name"]
+        repo = demo.root / "shares" / "backupsrv" / "domino" / "restic" / name
+        if not (repo / "config").exists():
+            print("  %-6s no restic repository" % name)
+            continue
+        listed = subprocess.run(["restic", "--repo", str(repo), "--quiet", "snapshots", "--json"], input=DEMO_PASSWORD + "\n",
+                                capture_output=True, text=True, env=env, check=False)
+        snaps = json.loads(listed.stdout or "[]")
+        if not snaps:
+            print("  %-6s no snapshot" % name)
+            continue
+        newest = sorted(snaps, key=lambda x: x["time"])[-1]
+        target = scratch / name
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(["restic", "--repo", str(repo), "--quiet", "restore", newest["id"], "--target", str(target / ".restic")],
+                       input=DEMO_PASSWORD + "\n", capture_output=True, text=True, env=env, check=False)
+        # the restore module's arrange step, as the twin runs it (plugins/module_utils/restic.py restic_arrange)
+        from quiesce_sim.tools import _fs_restic_arrange
+        rc, _out, err = _fs_restic_arrange(_Folder(target), {
+            "copy": "X:\\copy", "layout_rel": "C\\ProgramData\\quiesce.domino\\restic\\%s\\quiesce_domino.json" % name})
+        if rc != 0:
+            print("  %-6s %d snapshots, newest %s: %s" % (name, len(snaps), newest["short_id"], err.strip()))
+            continue
+        verdict = domino.restore_check(target, scratch / (name + "-check"))
+        tags = ", ".join(t for t in newest.get("tags") or [] if t.startswith(("method:", "version:")))
+        print("  %-6s %d snapshots, newest %s (%s): %s"
+              % (name, len(snaps), newest["short_id"], tags, domino.verdict_text(verdict)))
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def restore_check(demo: Demo, hosts: list[dict]) -> None:
@@ -156,7 +218,10 @@ def run_demo(demo: Demo) -> int:
         print("\nansible-playbook exited with %d (%s)." % (
             proc.returncode, "every host backed up" if proc.returncode == 0 else
             "2 means a host failed: %s, as injected" % FAULTY if proc.returncode == 2 else "see above"))
-        restore_check(demo, hosts)
+        if demo.backend == "restic":
+            restic_check(demo, hosts)
+        else:
+            restore_check(demo, hosts)
     finally:
         fleet.down(demo.root)
     fleet.set_fault(demo.root / "hosts" / FAULTY, "fail", None)
@@ -173,10 +238,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="demo.py", description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=str(REPO / "build"),
                         help="where the fleet, the staged collection and the reports live (default: build/)")
+    parser.add_argument("--backend", default="robocopy", choices=["robocopy", "restic"],
+                        help="the copy backend of the fleet backup (make demo DEMO_BACKEND=restic)")
     parser.add_argument("action", nargs="?", default="demo", choices=["demo", "fleet-up", "fleet-down"])
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
-    demo = Demo(Path(args.build))
+    demo = Demo(Path(args.build), args.backend)
     if args.action == "demo":
         return run_demo(demo)
     if args.action == "fleet-up":

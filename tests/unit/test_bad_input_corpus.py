@@ -62,6 +62,8 @@ HOSTILE = {
 }
 WRONG_TYPES = {"mapping": {"a": 1}, "nested list": [["D:"]]}
 
+RESTIC = {"backend": "restic", "destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"}
+RESTIC_RESTORE = {"copy": "E:\\staging", "restic_snapshot": "latest", "repository": "E:\\restic", "repository_password": "pw"}
 # module -> option -> the other options a call needs so that this option is the one being judged.
 CASES: dict[str, dict[str, dict]] = {
     "backup_mode": {"service": {"state": "frozen", "method": "shutdown"}},
@@ -80,7 +82,11 @@ CASES: dict[str, dict[str, dict]] = {
     "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"},
                 "copy": {}, "databases": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
                 "restore_to": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
-                "service": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"}},
+                "service": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
+                "restic_snapshot": dict(RESTIC_RESTORE, restic_snapshot=None),
+                "repository": dict(RESTIC_RESTORE, repository=None),
+                "repository_password": dict(RESTIC_RESTORE, repository_password=None),
+                "repository_password_file": dict(RESTIC_RESTORE, repository_password=None)},
     "restore_point": {
         "name": {"state": "present", "shadow_id": SID, "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
         "shadow_id": {"state": "present", "name": "before", "service": "Lotus Domino Server (DDominodata)", "data_dir": "D:\\Domino\\data"},
@@ -109,9 +115,15 @@ CASES: dict[str, dict[str, dict]] = {
                        "release_lock": True},
         "deltas_from": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
         "locations": {"destination": "\\\\backupsrv\\domino", "source": "S:\\Domino\\data", "host_folder": "dom01"},
+        # backend restic
+        "repository": dict(RESTIC, repository_password="pw"),
+        "repository_password": RESTIC,
+        "repository_password_file": RESTIC,
+        "forget_min_age": dict(RESTIC, repository_password="pw", keep_daily=7),
+        "tags": dict(RESTIC, repository_password="pw"),
     },
 }
-LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow", "unexpose_shadow"}
+LIST_OPTIONS = {"volumes", "writer_verify", "writer_exclude", "databases", "delete_exposed_shadow", "unexpose_shadow", "tags"}
 # Options that take a list of places: a good place, and the fields the hostile value goes into one after another.
 PLACE_OPTIONS = {
     "locations": ({"name": "translog", "kind": "translog", "source": "T:\\translog", "path": "L:\\translog"},
@@ -133,6 +145,10 @@ DATA_ONLY = {
     # a Python regex on the controller: an invisible character makes it match something else than it shows.
     # Look-alikes and device names mean nothing to it (safe_text refuses look-alikes all the same).
     ("snapshot", "domino_writer_match"): {"newline", "carriage return", "over-long", "NUL"} | INVISIBLE,
+    # the restic repository password goes to restic's standard input, never a command line or a path: any
+    # character is a password character except what ends its one line (restic reads one line) and NUL.
+    ("snapshot_copy", "repository_password"): {"newline", "carriage return", "over-long", "NUL"},
+    ("restore", "repository_password"): {"newline", "carriage return", "over-long", "NUL"},
 }
 # Options whose value is written into a diskshadow script, which is ASCII: a letter that is normal in a data
 # directory (D:\Donn\xe9es\data, which only robocopy and PowerShell read) must be refused here, by name.

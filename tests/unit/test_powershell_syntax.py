@@ -35,13 +35,19 @@ def test_there_are_powershell_files():
     assert {"host_exec.ps1", "QuiesceExecutor.psm1", "probe.ps1", "Executor.Tests.ps1"} <= names
 
 
+def _restic_scripts() -> dict[str, str]:
+    from ansible_collections.quiesce.domino.plugins.module_utils import restic
+    return dict(restic.RESTIC_SCRIPTS)
+
+
 def _embedded_scripts() -> list[tuple[str, str]]:
     from ansible_collections.quiesce.domino.plugins.module_utils import doctor, robocopy
     return sorted([("robocopy.FS_SCRIPTS[%s]" % name, body) for name, body in robocopy.FS_SCRIPTS.items()]
-                  + [("doctor.PROBE_SCRIPT", doctor.PROBE_SCRIPT), ("doctor.SHARE_SCRIPT", doctor.SHARE_SCRIPT)])
+                  + [("doctor.PROBE_SCRIPT", doctor.PROBE_SCRIPT), ("doctor.SHARE_SCRIPT", doctor.SHARE_SCRIPT)]
+                  + [("restic.RESTIC_SCRIPTS[%s]" % name, body) for name, body in _restic_scripts().items()])
 
 
-@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith(("robocopy", "doctor")) else "")
+@pytest.mark.parametrize("name, body", _embedded_scripts(), ids=lambda v: v if v.startswith(("robocopy", "doctor", "restic")) else "")
 def test_embedded_scripts_parse(name, body):
     """The constant scripts sent with -EncodedCommand parse too (what PowerShell receives: one line each)."""
     from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
@@ -84,6 +90,8 @@ def _embedded_scripts():
     # _DISK_TYPE is not a script of its own: fs_step splices it into the fit script after the strict-mode header.
     # What the host receives is that whole text, so that is what is checked.
     scripts["fs-fit as sent (with _DISK_TYPE)"] = _sent_text(robocopy.fs_step("x", {"powershell": "p.exe"}, "fit", {}))
+    from ansible_collections.quiesce.domino.plugins.module_utils import restic
+    scripts.update({"restic-" + name: body for name, body in restic.RESTIC_SCRIPTS.items()})
     scripts["lock"] = hostlock.LOCK_SCRIPT
     scripts["hold"] = dominobackup.HOLD_SCRIPT
     scripts["runas"] = console.RUNAS_SCRIPT
@@ -139,6 +147,18 @@ def _ps_reads(script: str) -> dict[str, t.Any]:
     return {"top": top, "nested": nested, "elements": elements}
 
 
+def _imported_module(module, alias):
+    """The parsed module_utils module that ``module`` imports as ``alias`` (from ...module_utils import x as alias)."""
+    import ast
+    for stmt in module.body:
+        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").endswith("plugins.module_utils"):
+            for name in stmt.names:
+                if (name.asname or name.name) == alias:
+                    path = REPO / "plugins" / "module_utils" / (name.name + ".py")
+                    return ast.parse(path.read_text()) if path.exists() else None
+    return None
+
+
 # Shapes of the Python values: ("obj", {key: shape}), ("list", [element shapes]), ("none",), ("opaque",).
 def _shape(node, scope, module):
     import ast
@@ -171,6 +191,15 @@ def _shape(node, scope, module):
         returns = [r.value for r in ast.walk(func) if isinstance(r, ast.Return) and r.value is not None] if func else []
         if len(returns) == 1:
             return _shape(returns[0], func, module)
+        return ("opaque",)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        # a helper of another module_utils module, called through its import alias (rc._manifest_unit)
+        other = _imported_module(module, node.func.value.id)
+        func = next((f for f in other.body if isinstance(f, ast.FunctionDef) and f.name == node.func.attr), None) \
+            if other is not None else None
+        returns = [r.value for r in ast.walk(func) if isinstance(r, ast.Return) and r.value is not None] if func else []
+        if len(returns) == 1:
+            return _shape(returns[0], func, other)
         return ("opaque",)
     if isinstance(node, ast.Name) and scope is not None:
         values = []

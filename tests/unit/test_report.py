@@ -246,3 +246,20 @@ def test_run_file_names():
     for name in ("backup-report-latest.json", "backup-report-preview-latest.json", "index.html",
                  "backup-report-20261122T100000Z.html"):
         assert not report.RUN_FILE.match(name), name
+
+
+def test_a_restic_backup_shows_its_snapshot_and_what_it_added():
+    record = report.new_host("dom01")
+    report.add_result(record, "quiesce.domino.snapshot", "Take the snapshot", SNAP, "ok")
+    report.add_result(record, "quiesce.domino.snapshot_copy", "Copy", {
+        "backend": "restic", "destination": "\\\\backupsrv\\restic\\dom01", "repository": "\\\\backupsrv\\restic\\dom01",
+        "verified": True, "files": 3, "bytes": 1048576, "data_added": 2048, "files_new": 1, "files_changed": 1,
+        "snapshot_id": "ad9e1283" + "0" * 56, "duration_ms": 50, "mode": "restic"}, "ok")
+    assert record["copy"]["bytes_copied"] == 2048 and record["copy"]["files_copied"] == 2
+    page = report.render_html([record], {"playbook": "p.yml", "started": "x"})
+    assert "restic snapshot <b>ad9e1283</b> in \\\\backupsrv\\restic\\dom01" in page
+    assert "2.0 KiB added of 1.0 MiB" in page
+    table = report.summary_table([record])
+    assert "verified (restic snapshot ad9e1283)" in table
+    assert "restic snapshot ad9e1283 in \\\\backupsrv\\restic\\dom01, 2.0 KiB added, verified" in \
+        report.progress_line(record, False, 1.0)

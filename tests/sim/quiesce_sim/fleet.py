@@ -26,9 +26,11 @@ CLIENT = SIM_ROOT / "client.py"
 SYSTEM32 = "C:\\Windows\\System32"
 SYSTEM_TOOLS = ["diskshadow", "vssadmin", "robocopy", "sc", "tasklist", "taskkill", "schtasks", "reg", "fsutil"]
 POWERSHELL = SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe"
+RESTIC = "C:\\Program Files\\restic\\restic.exe"
 
 FAULTS = {
     "fail": 'per tool canned failure with the real error text, e.g. {"diskshadow": "com_failure"}, '
+            '{"restic": "locked" | "disk_full"}, '
             '{"robocopy": "rc8" | "share_unreachable"}, {"schtasks": "access_denied"}, {"sc": "access_denied"}, '
             '{"powershell": "cim_unavailable" | "ledger_denied"}, {"nsd": "access_denied"}, '
             '{"diskshadow": "expose_not_applied"} (prints the English confirmation, exposes nothing), '
@@ -175,6 +177,10 @@ def create_host(fleet_dir: Path, name: str, profile: str, index: int, databases:
     exe = _win_to_host(host_dir, POWERSHELL)
     _write_exe(exe, host_dir, "powershell", "")
     tools["powershell"] = str(exe)
+    # restic (snapshot_copy backend=restic): the real /usr/bin/restic behind the host's folders
+    exe = _win_to_host(host_dir, RESTIC)
+    _write_exe(exe, host_dir, "restic", "")
+    tools["restic"] = str(exe)
     for tool in ("nserver", "nsd"):
         exe = _win_to_host(host_dir, "%s\\%s.exe" % (program_dir, tool))
         _write_exe(exe, host_dir, tool, program_dir)

@@ -1443,7 +1443,44 @@ def _fs_lock(host: Host, data: dict) -> Result:
                           "previous_owner": took, "acl_fixed": acl_fixed}) + "\r\n", ""
 
 
-_FS_SCRIPTS = {"lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
+def _fs_restic_arrange(host: Host, data: dict) -> Result:
+    """The restic_arrange script (module_utils/restic.py): a snapshot restored under <copy>\\.restic put into the
+    copy layout."""
+    copy = host.path(data["copy"])
+    stage = copy / ".restic"
+    layout_file = stage / data["layout_rel"].replace("\\", "/")
+    if not layout_file.is_file():
+        return 3, "", "the snapshot holds no layout file\r\n"
+    layout = json.loads(layout_file.read_text())
+    moved = []
+    for entry in layout.get("restic_sources") or []:
+        src = stage / str(entry["from"]).replace(":", "").replace("\\", "/")
+        if not src.exists():
+            continue
+        dst = copy / str(entry["to"]).replace("\\", "/")
+        for name in entry.get("drop_dirs") or []:
+            shutil.rmtree(src / name, ignore_errors=True)
+        for path in [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else []:
+            if any(fnmatch.fnmatch(path.name.lower(), x.lower()) for x in entry.get("drop_files") or []):
+                path.unlink()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if entry.get("merge"):
+            for path in sorted(p for p in src.rglob("*") if p.is_file()):
+                to = dst / path.relative_to(src)
+                if not fnmatch.fnmatch(path.name.lower(), str(entry.get("only") or "*").lower()) or \
+                        (entry.get("keep_existing") and to.exists()):
+                    continue
+                to.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, to)
+        else:
+            os.rename(src, dst)
+        moved.append(entry["to"])
+    (copy / "quiesce_domino.json").write_text(layout_file.read_text())
+    shutil.rmtree(stage)
+    return 0, json.dumps({"moved": moved}) + "\r\n", ""
+
+
+_FS_SCRIPTS = {"restic_arrange": _fs_restic_arrange, "lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
@@ -2126,12 +2163,126 @@ def tool_nsd(host: Host, argv: list[str], stdin: str | None, program_dir: str | 
     return 0, crlf(lines), ""
 
 
+# =================================================================== restic
+
+RESTIC_BIN = "/usr/bin/restic"
+# restic's global and command options that take a value (the ones the collection passes and a few more)
+_RESTIC_VALUED = {"-r", "--repo", "-p", "--password-file", "--cache-dir", "-t", "--target", "--host", "-H", "--tag",
+                  "--time", "--exclude", "-e", "--iexclude", "--include", "-i", "--iinclude", "--keep-daily", "-d",
+                  "--keep-weekly", "-w", "--keep-monthly", "-m", "--group-by", "-g", "--path", "--parent"}
+_RESTIC_PATH_OPTS = {"-r", "--repo", "-p", "--password-file", "-t", "--target"}
+
+
+def _restic_repo_dir(host: Host, repo: str) -> tuple[Path | None, str | None]:
+    """The real folder of a repository given as a Windows folder or share; an unreachable share maps to a
+    folder that does not exist (restic then fails as it does for a missing repository)."""
+    if repo.startswith(("rest:", "sftp:", "s3:")):
+        return None, None
+    if repo.startswith("\\\\") and host.fault("share_access") == "unreachable":
+        # below a file: restic can neither open nor create it (on Windows: "The network path was not found.")
+        return host.dir / "run" / "latency_ms" / "unreachable-share", None
+    return host.path(repo), None
+
+
+def _restic_leave_lock(repo: Path, stdin: str | None, password_file: str | None, env: dict[str, str]) -> None:
+    """A real stale exclusive lock: start restic check and kill it once its lock file exists (what a crashed
+    prune or check leaves behind)."""
+    import subprocess
+    locks = repo / "locks"
+    before = set(os.listdir(locks)) if locks.is_dir() else set()
+    argv = [RESTIC_BIN, "--repo", str(repo), "check", "--read-data"]
+    if password_file:
+        argv[1:1] = ["--password-file", password_file]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        if not password_file and proc.stdin is not None:
+            proc.stdin.write((stdin or "").encode())
+            proc.stdin.close()
+        deadline = time.time() + 20
+        while time.time() < deadline and proc.poll() is None:
+            if locks.is_dir() and set(os.listdir(locks)) - before:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
+    """The real restic (Debian's package) against the host's folders: Windows paths in options become the
+    host's folders; the folders to back up are passed relative to the host's volume root, so that restic
+    stores ``Z:\\Domino\\data`` as ``/Z/Domino/data`` as it does on Windows.  Its output is returned unchanged.
+    Faults (sim.json): fail.restic = "locked" (a stale exclusive lock of a killed process, made with restic
+    itself), "disk_full" (the repository's volume has no room: restic's error with Windows' text for
+    ERROR_DISK_FULL); share_access = "unreachable" for a repository on a share."""
+    import subprocess
+    if not os.path.exists(RESTIC_BIN):
+        return 9009, "", "'restic' is not recognized as an internal or external command.\r\n"
+    volumes = host.dir / "volumes"
+    out: list[str] = []
+    command = None
+    i = 0
+    repo_dir: Path | None = None
+    password_file = None
+    try:
+        while i < len(argv):
+            arg = argv[i]
+            name, eq, inline = arg.partition("=")
+            if arg.startswith("-") and name in _RESTIC_VALUED and not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+                if name in ("-r", "--repo"):
+                    repo_dir = _restic_repo_dir(host, value)[0]
+                    value = str(repo_dir) if repo_dir is not None else value
+                elif name in _RESTIC_PATH_OPTS and re.match(r"^[A-Za-z]:\\|^\\\\", value):
+                    value = str(host.path(value))
+                    if name in ("-p", "--password-file"):
+                        password_file = value
+                out += [name, value]
+                i += 2
+                continue
+            if not arg.startswith("-") and command is None:
+                command = arg
+            elif command == "backup" and re.match(r"^[A-Za-z]:\\", arg):
+                # relative to the volume root: restic keeps the relative path as the tree (Z/Domino/data)
+                rel = arg[0].upper() + ("/" + arg[3:].replace("\\", "/") if arg[3:] else "")
+                host.path(arg)  # refuses '..'
+                arg = rel
+            out.append(arg)
+            i += 1
+    except PathError as exc:
+        return 1, "", "Fatal: %s\n" % exc
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(host.dir / "run"), "RESTIC_CACHE_DIR": str(host.dir / "run" / "restic-cache"),
+           "TZ": "UTC", "LANG": "C.UTF-8"}
+    fault = _tool_fault(host, "restic")
+    if fault == "locked" and repo_dir is not None and (repo_dir / "config").exists():
+        _restic_leave_lock(repo_dir, stdin, password_file, env)
+    if command == "backup" and repo_dir is not None:
+        full = fault == "disk_full"
+        if not full:
+            left = _capacity_left(host, next((argv[k + 1] for k, a in enumerate(argv[:-1]) if a in ("-r", "--repo")), ""),
+                                  repo_dir)
+            if left is not None:
+                probe = subprocess.run([RESTIC_BIN] + out[:out.index("backup") + 1] + ["--dry-run"] +
+                                       out[out.index("backup") + 1:], input=(stdin or "").encode(), capture_output=True,
+                                       cwd=str(volumes), env=env, timeout=3600, check=False)
+                summary = [json.loads(x) for x in probe.stdout.decode().splitlines() if '"summary"' in x]
+                full = bool(summary) and int(summary[-1].get("data_added") or 0) > left
+        if full:
+            host.log("restic backup: the repository's disk is full")
+            return 1, "", ("Fatal: unable to save snapshot: Save(<data/%s>): write %s: There is not enough space on "
+                           "the disk.\n" % (uuid.uuid4().hex[:10], repo_dir / "data"))
+    proc = subprocess.run([RESTIC_BIN] + out, input=(stdin or "").encode(), capture_output=True, cwd=str(volumes),
+                          env=env, timeout=86400, check=False)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
 TOOLS: dict[str, t.Callable[..., Result]] = {
+    "restic": tool_restic,
     "diskshadow": tool_diskshadow, "vssadmin": tool_vssadmin, "robocopy": tool_robocopy, "sc": tool_sc,
     "tasklist": tool_tasklist, "taskkill": tool_taskkill, "schtasks": tool_schtasks, "reg": tool_reg,
     "nserver": tool_nserver, "nsd": tool_nsd, "powershell": tool_powershell, "fsutil": tool_fsutil,
 }
-_LONG_RUNNING = {"robocopy", "diskshadow"}
+_LONG_RUNNING = {"robocopy", "diskshadow", "restic"}
 
 
 def _hang(host: Host, tool: str, seconds: float, held: t.Optional[t.Any] = None) -> bool:

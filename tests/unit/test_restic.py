@@ -1,0 +1,193 @@
+"""module_utils/restic.py: option checks, argv, restic 0.14's JSON output, the manifest comparison, the
+forget guards and the password kept out of argv and shown plans."""
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
+from ansible_collections.quiesce.domino.plugins.module_utils import restic as rs
+from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
+
+TOOLS = cli.resolve_tools(None, "windows")
+
+# restic 0.14.0 (Debian), captured on this machine: backup --json (status and summary), ls --json, forget --dry-run --json
+BACKUP_OUT = (
+    '{"message_type":"status","percent_done":0,"total_files":1,"total_bytes":200000}\n'
+    '{"message_type":"summary","files_new":2,"files_changed":0,"files_unmodified":0,"dirs_new":2,"dirs_changed":0,'
+    '"dirs_unmodified":0,"data_blobs":2,"tree_blobs":3,"data_added":201405,"total_files_processed":2,'
+    '"total_bytes_processed":200003,"total_duration":0.218427603,"snapshot_id":"5597edf0"}\n')
+LS_OUT = (
+    '{"time":"2026-11-23T10:00:00Z","tree":"cfa7","paths":["Z:\\\\Domino\\\\data"],"hostname":"dom01","username":"SYSTEM",'
+    '"tags":["quiesce.domino"],"id":"5597edf03b3031986b258d27e38797143e88e2c7b06de6bd463a1f0069709543",'
+    '"short_id":"5597edf0","struct_type":"snapshot"}\n'
+    '{"name":"Z","type":"dir","path":"/Z","struct_type":"node"}\n'
+    '{"name":"data","type":"dir","path":"/Z/Domino/data","struct_type":"node"}\n'
+    '{"name":"names.nsf","type":"file","path":"/Z/Domino/data/names.nsf","size":200000,'
+    '"mtime":"2026-11-23T11:57:28.960007563+01:00","struct_type":"node"}\n'
+    '{"name":"a.nlo","type":"file","path":"/Y/DAOS/0001/a.nlo","size":3,"mtime":"2026-11-23T10:00:01Z","struct_type":"node"}\n'
+    '{"name":"notes.ini","type":"file","path":"/Z/Domino/notes.ini","size":10,"mtime":"2026-11-23T10:00:02Z","struct_type":"node"}\n')
+UNITS = [{"name": "data", "source": "Z:\\Domino\\data"}, {"name": "daos", "source": "Y:\\DAOS"},
+         {"name": "files", "source": "Z:\\Domino"}]
+MANIFEST = [{"path": "data\\names.nsf", "size": 200000, "mtime": "2026-11-23T10:57:28Z"},
+            {"path": "daos\\0001\\a.nlo", "size": 3, "mtime": "2026-11-23T10:00:01Z"},
+            {"path": "files\\notes.ini", "size": 10, "mtime": "2026-11-23T10:00:02Z"}]
+
+
+def test_restic_path_is_how_restic_stores_a_windows_path():
+    assert rs.restic_path("Z:\\Domino\\data") == "/Z/Domino/data"
+    assert rs.restic_path("z:\\") == "/Z"
+
+
+def test_backup_summary_and_listing_are_read():
+    summary = rs.backup_summary(BACKUP_OUT)
+    assert summary["data_added"] == 201405 and summary["snapshot_id"] == "5597edf0"
+    assert rs.backup_summary('{"message_type":"status"}\nFatal: wrong password or no key found\n') is None
+    snap, nodes = rs.ls_nodes(LS_OUT)
+    assert snap["short_id"] == "5597edf0" and len(nodes) == 5
+
+
+def test_manifest_matches_the_snapshot_without_case_and_across_time_zones():
+    _snap, nodes = rs.ls_nodes(LS_OUT.replace("/Z/Domino/data/names.nsf", "/Z/DOMINO/DATA/NAMES.NSF"))
+    verdict = rs.compare(MANIFEST, UNITS, nodes)
+    assert verdict == {"files": 3, "difference_count": 0, "differences": []}
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda m, n: m.append({"path": "data\\mail1.nsf", "size": 1, "mtime": "2026-11-23T10:00:00Z"}),
+     "missing in the snapshot: data\\mail1.nsf"),
+    (lambda m, n: m[0].update(size=199999), "size differs: data\\names.nsf (199999 != 200000)"),
+    (lambda m, n: m[1].update(mtime="2026-11-23T09:00:01Z"), "modification time differs: daos\\0001\\a.nlo"),
+    (lambda m, n: n.append({"type": "file", "path": "/Z/Domino/data/extra.nsf", "size": 1}),
+     "extra in the snapshot: /Z/Domino/data/extra.nsf"),
+])
+def test_each_difference_is_named(change, expected):
+    manifest = [dict(r) for r in MANIFEST]
+    _snap, nodes = rs.ls_nodes(LS_OUT)
+    change(manifest, nodes)
+    verdict = rs.compare(manifest, UNITS, nodes)
+    assert verdict["difference_count"] == 1 and verdict["differences"] == [expected]
+
+
+def test_forget_guards_keep_the_newest_verified_and_young_snapshots():
+    dry = json.dumps([{"host": "dom01", "keep": [], "remove": [
+        {"id": "a" * 64, "time": "2026-11-20T02:00:00Z"},
+        {"id": "b" * 64, "time": "2026-11-23T01:00:00+01:00"},
+        {"id": "c" * 64, "time": "2026-11-10T02:00:00Z"},
+    ]}])
+    now = int(datetime.datetime(2026, 11, 23, 2, 0, tzinfo=datetime.timezone.utc).timestamp())
+    forget, kept = rs.guard_forget(rs.forget_candidates(dry), ["cccccccc"], 86400, now)
+    assert forget == ["a" * 64]
+    reasons = {k["id"]: k["reason"] for k in kept}
+    assert reasons == {"b" * 64: "younger than the minimum age", "c" * 64: "the newest verified snapshot"}
+
+
+def test_the_password_goes_to_stdin_never_argv_and_is_redacted_in_a_shown_plan():
+    secret = "s3cret %x& (pw)"
+    step = rs.step(rs.BACKUP_STEP, TOOLS, "E:\\restic", secret, None,
+                   rs.backup_args(["Z:\\Domino\\data"], "dom01", ["quiesce.domino"], datetime.datetime(2026, 11, 23, 2)))
+    assert step["stdin"] == secret + "\n" and not any(secret in a for a in step["argv"])
+    assert step["argv"][:4] == [TOOLS["restic"], "--repo", "E:\\restic", "--quiet"]
+    assert step["argv"][-1] == "Z:\\Domino\\data" and "2026-11-23 02:00:00" in step["argv"]
+    plan = planlib.build_plan("restic backup", "windows", [step])
+    assert rs.carries_secret(plan, secret)
+    shown = rs.redact_plan(plan, secret)
+    assert secret not in json.dumps(shown) and shown["steps"][0]["stdin"] == rs.REDACTED
+    assert plan["steps"][0]["stdin"] == secret + "\n"  # the plan itself is unchanged
+    with_file = rs.step(rs.LIST_STEP, TOOLS, "E:\\restic", None, "C:\\ProgramData\\restic.pw", rs.ls_args("run:x"))
+    assert with_file.get("stdin") is None and "--password-file" in with_file["argv"]
+
+
+@pytest.mark.parametrize("value, shown", [(0.05, "5%"), (0.025, "2.5%"), (1, "100%"), ("0.1", "10%"), (0, "")])
+def test_read_fraction_becomes_a_percentage(value, shown):
+    assert rs.read_fraction("verify_read_fraction", value) == shown
+    assert rs.check_args(shown) == (["check", "--read-data-subset=%s" % shown] if shown else ["check"])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "half", True])
+def test_read_fraction_out_of_range_is_refused(value):
+    with pytest.raises(cli.OptionError, match="verify_read_fraction"):
+        rs.read_fraction("verify_read_fraction", value)
+
+
+@pytest.mark.parametrize("value", ["E:\\restic", "\\\\backupsrv\\restic\\dom01", "rest:https://backup.example:8000/dom01",
+                                   "sftp:restic@backup.example:/srv/restic"])
+def test_repository_forms(value):
+    assert rs.repository("repository", value) == value
+
+
+@pytest.mark.parametrize("value", ["s3:s3.amazonaws.com/bucket", "rest:https://user:pw@host/repo", "relative\\repo",
+                                   "sftp:restic@host:/srv/../etc", "rest:https://host/a b"])
+def test_repository_refused(value):
+    with pytest.raises(cli.OptionError, match="^repository"):
+        rs.repository("repository", value)
+
+
+@pytest.mark.parametrize("value", ["a,b", "has space", "", "x" * 200, "-leading"])
+def test_tag_refused(value):
+    with pytest.raises(cli.OptionError, match="tags"):
+        rs.tag("tags[0]", value)
+
+
+def test_password_rules_never_echo_it():
+    for bad in ("two\nlines", "", "x" * 2000, "nul\x00"):
+        with pytest.raises(cli.OptionError) as err:
+            rs.password("repository_password", bad)
+        assert bad not in str(err.value) or bad == ""
+
+
+@pytest.mark.parametrize("text, words", [
+    ("unable to create lock in backend: repository is already locked exclusively by PID 20103 on vm by root",
+     "locked by another restic process"),
+    ("Fatal: wrong password or no key found", "wrong repository password"),
+    ("Fatal: unable to open config file: stat E:\\restic\\config: The network path was not found.\n"
+     "Is there a repository at the following location?", "unreachable or not initialized"),
+    ("Fatal: unable to save snapshot: write E:\\restic\\data: There is not enough space on the disk.", "disk is full"),
+    ("Fatal: something else", "restic exit code 1 (fatal error (no snapshot was created)): Fatal: something else"),
+])
+def test_failures_are_explained(text, words):
+    assert words in rs.explain_failure({"rc": 1, "stderr": text, "stdout": "", "status": "failed"})
+
+
+def test_forget_dry_run_args_only_look_at_the_collections_snapshots():
+    args = rs.forget_dry_run_args("dom01", rs.keep_rules("keep", {"daily": 7, "weekly": 0, "monthly": 3}))
+    assert args == ["forget", "--dry-run", "--json", "--host", "dom01", "--tag", "quiesce.domino", "--group-by", "host",
+                    "--keep-daily", "7", "--keep-monthly", "3"]
+
+
+def test_the_module_call_that_carries_the_password_runs_with_no_log_and_the_failure_is_explained(monkeypatch):
+    """snapshot_copy backend=restic on a mocked Windows host: the executor call that carries the password is made with
+    the task's no_log set (no invocation log on the host), which is restored afterwards; the password is never in
+    the result or its message."""
+    from unittest.mock import MagicMock
+    from ansible_collections.quiesce.domino.plugins.action import snapshot_copy
+    from ansible_collections.quiesce.domino.plugins.plugin_utils import executor
+    secret = "pw for the mocked host"
+    seen = []
+
+    def fake_run_plan(action, plan, task_vars, wrap_async=False):
+        seen.append((plan["name"], action._task.no_log, json.dumps(plan)))
+        record = {"name": rs.OPEN_STEP, "status": "failed", "rc": 1, "stdout": "",
+                  "stderr": "Fatal: wrong password or no key found\n"}
+        return {"ok": False, "skipped": False, "failed_step": dict(record, section="steps"), "steps": [record],
+                "finally": [], "executor_error": None}
+    monkeypatch.setattr(executor, "run_plan", fake_run_plan)
+    task = MagicMock()
+    task.args = {"backend": "restic", "source": "S:\\Domino\\data", "destination": "E:\\restic", "host_folder": "dom01",
+                 "repository_password": secret}
+    task.async_val = 0
+    task.check_mode = False
+    task.no_log = False
+    connection = MagicMock()
+    connection._shell._IS_WINDOWS = True
+    templar = MagicMock()
+    templar.template.side_effect = lambda value, **kw: value
+    action = snapshot_copy.ActionModule(task, connection, MagicMock(), MagicMock(), templar, None)
+    result = action.run(task_vars={"inventory_hostname": "dom01"})
+    assert [(name, no_log) for name, no_log, _plan in seen] == [("restic backup", True)]
+    assert secret in seen[0][2]  # the plan itself carries it on standard input, only
+    assert task.no_log is False
+    assert result["failed"] is True and "wrong repository password" in result["msg"]
+    assert secret not in json.dumps(result, default=str)
