@@ -235,7 +235,7 @@ def test_a_cleanup_that_fails_after_the_copy_was_verified_keeps_the_copy_good(so
     """The shadow copy's release in finally fails (diskshadow's delete) after the copy was verified and finalised:
     the copy is a good backup, reported as verified with a warning, not as "not marked complete"."""
     snap = solo_fleet.playbook(SNAP_AND_COPY.format(host="dom01", method="none", dest="E:\\\\Backups", mode="versioned",
-                                                    keep=7).split("    - name: Copy")[0])
+                                                    keep=7).split("    - name: Copy", maxsplit=1)[0])
     assert not snap.result("Snapshot", "dom01").get("failed")
     solo_fleet.fault("dom01", "fail", {"diskshadow": "delete_failure"})
     run = solo_fleet.playbook("""

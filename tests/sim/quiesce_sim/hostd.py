@@ -473,13 +473,13 @@ class DominoServer:
         return procs
 
 
-
 def boundary_time(text: str) -> float:
     """A Task Scheduler StartBoundary as epoch seconds: ``Z`` or ``+hh:mm`` is an instant; none is local time."""
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     return datetime.datetime.fromisoformat(value).timestamp()
+
 
 class Host:
     def __init__(self, host_dir: Path) -> None:
