@@ -179,10 +179,12 @@ RESTORE = """
       quiesce.domino.backup_mode:
         state: frozen
         method: shutdown
-        watchdog_seconds: 900
+        watchdog_seconds: 7200
       when: {stop}
+    # the restore's worst case (each step at its timeout) ends before the watchdog starts Domino again
     - name: Restore
       quiesce.domino.restore:
+        timeout: 300
         restic_snapshot: '{snapshot}'
         repository: 'E:\\restic-restore'
         repository_password: "{{{{ restic_password }}}}"
