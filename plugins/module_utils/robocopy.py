@@ -213,84 +213,149 @@ ConvertTo-Json -Compress -InputObject @{ source_bytes = $need; source_files = $c
 if ($free -lt [int64]($need * $in.margin)) { exit 112 }
 """,
     # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them.
-    # Rows go to a tab-separated file for the host-side comparison (no JSON size limits), to the JSON manifest
-    # beside the copy, or to standard output (print_rows, small listings only); otherwise a summary is printed.
+    # Nothing is held per file: each row is written when its file is found, to a tab-separated file for the
+    # host-side comparison, to the JSON manifest beside the copy, or to standard output (print_rows, small
+    # listings only); the summary is printed otherwise.  Listing order (listing_key): siblings in ordinal
+    # order of their upper-case names and a folder's contents right after it, so every listing is sorted by
+    # its path with '\' below every other character and the compare script merges listings line by line.
+    # Win32 names hold no control characters or '"' (Naming Files, Paths, and Namespaces), so a path needs
+    # only '\' escaped in JSON.
     "manifest": r"""# quiesce.domino:manifest
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
 $inv = [Globalization.CultureInfo]::InvariantCulture
-$rows = New-Object System.Collections.Generic.List[object]
+$utf8 = New-Object Text.UTF8Encoding($false)
+$state = @{ files = 0; bytes = [int64]0; rows = 0; links = 0 }
 $links = New-Object System.Collections.Generic.List[string]
-$bytes = [int64]0
-foreach ($u in @($in.units)) {
-  $root = (Resolve-Path -LiteralPath $u.root).ProviderPath.TrimEnd('\') + '\'
-  $skipDirs = @($u.exclude_dirs); $skipFiles = @($u.exclude_files)
-  $items = New-Object System.Collections.Generic.List[object]
-  if ($null -ne $u.files) { foreach ($n in @($u.files)) { $items.Add((Get-Item -LiteralPath (Join-Path $root $n) -Force)) } }
-  else {
-    $todo = New-Object System.Collections.Generic.Stack[string]
-    $todo.Push($root)
+$tsv = $null; $json = $null; $printed = $null
+function Get-ListingKey([string]$Rel) { return $Rel.ToUpperInvariant().Replace('\', [string][char]1) }
+function Push-Sorted($Stack, [object[]]$Items, [string]$Root) {
+  if ($Items.Count -eq 0) { return }
+  $keys = [string[]]@(foreach ($i in $Items) { Get-ListingKey $i.FullName.Substring($Root.Length) })
+  [Array]::Sort($keys, $Items, [StringComparer]::Ordinal)
+  for ($n = $Items.Count - 1; $n -ge 0; $n--) { $Stack.Push($Items[$n]) } }
+function Write-Row([string]$Path, [int64]$Size, [string]$Mtime, [string]$Sha) {
+  $state.files++; $state.bytes += $Size
+  if ($null -ne $tsv) { $tsv.WriteLine($Path + "`t" + $Size.ToString($inv) + "`t" + $Mtime + "`t" + $Sha) }
+  if ($null -ne $json -or $null -ne $printed) {
+    $text = '{"path":"' + $Path.Replace('\', '\\') + '","size":' + $Size.ToString($inv) + ',"mtime":"' + $Mtime + '"'
+    if ($Sha) { $text += ',"sha256":"' + $Sha + '"' }
+    $text += '}'
+    if ($state.rows -gt 0) { $text = ',' + $text }
+    if ($null -ne $json) { $json.Write($text) }
+    if ($null -ne $printed) { [void]$printed.Append($text) }
+    $state.rows++ } }
+try {
+  if ($in.out_tsv) { $tsv = New-Object IO.StreamWriter($in.out_tsv, $false, $utf8) }
+  if ($in.out_json) { $json = New-Object IO.StreamWriter($in.out_json, $false, $utf8); $json.Write('[') }
+  if ($in.print_rows) { $printed = New-Object Text.StringBuilder; [void]$printed.Append('[') }
+  foreach ($u in @($in.units)) {
+    $root = (Resolve-Path -LiteralPath $u.root).ProviderPath.TrimEnd('\') + '\'
+    $skipDirs = @($u.exclude_dirs); $skipFiles = @(@($u.exclude_files) | Where-Object { $null -ne $_ })
+    $todo = New-Object System.Collections.Generic.Stack[object]
+    if ($null -ne $u.files) { Push-Sorted $todo ([object[]]@(foreach ($n in @($u.files)) { Get-Item -LiteralPath (Join-Path $root $n) -Force })) $root }
+    else { Push-Sorted $todo ([object[]]@(Get-ChildItem -LiteralPath $root -Force)) $root }
     while ($todo.Count -gt 0) {
-      foreach ($c in @(Get-ChildItem -LiteralPath $todo.Pop() -Force)) {
-        $rel = $c.FullName.Substring($root.Length)
-        if (($c.Attributes -band [IO.FileAttributes]::ReparsePoint) -and @('Junction', 'SymbolicLink') -contains [string]$c.LinkType) {
-          $links.Add([string]$u.prefix + $rel); continue }
-        if ($c.PSIsContainer) { if (-not ($skipDirs -contains $rel.Split('\')[0])) { $todo.Push($c.FullName) }; continue }
-        $items.Add($c) } } }
-  foreach ($f in $items) {
-    $rel = $f.FullName.Substring($root.Length)
-    if (@($skipFiles | Where-Object { $null -ne $_ -and $f.Name -like $_ }).Count -gt 0) { continue }
-    $row = [ordered]@{ path = [string]$u.prefix + $rel; size = $f.Length;
-      mtime = $f.LastWriteTimeUtc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $inv) }
-    if ($in.sha256) { $row.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLower() }
-    $bytes += $f.Length
-    $rows.Add($row) } }
-if ($in.out_tsv) {
-  [IO.File]::WriteAllLines($in.out_tsv, [string[]]@(foreach ($r in $rows) {
-    "{0}`t{1}`t{2}`t{3}" -f $r.path, $r.size, $r.mtime, $(if ($r.Contains('sha256')) { $r.sha256 } else { '' }) })) }
-if ($in.out_json) { [IO.File]::WriteAllText($in.out_json, (ConvertTo-Json -Compress -Depth 3 -InputObject @($rows))) }
-$out = [ordered]@{ files = $rows.Count; bytes = $bytes; links_skipped = @($links | Select-Object -First 20); links_count = $links.Count }
-if ($in.print_rows) { ConvertTo-Json -Compress -Depth 3 -InputObject @($rows) } else { ConvertTo-Json -Compress -Depth 3 -InputObject $out }
+      $c = $todo.Pop()
+      $rel = $c.FullName.Substring($root.Length)
+      if (($c.Attributes -band [IO.FileAttributes]::ReparsePoint) -and @('Junction', 'SymbolicLink') -contains [string]$c.LinkType) {
+        $state.links++; if ($links.Count -lt 20) { $links.Add([string]$u.prefix + $rel) }; continue }
+      if ($c.PSIsContainer) {
+        if (-not ($skipDirs -contains $rel.Split('\')[0])) { Push-Sorted $todo ([object[]]@(Get-ChildItem -LiteralPath $c.FullName -Force)) $root }
+        continue }
+      $skip = $false
+      foreach ($pattern in $skipFiles) { if ($c.Name -like $pattern) { $skip = $true; break } }
+      if ($skip) { continue }
+      $sha = ''
+      if ($in.sha256) { $sha = (Get-FileHash -LiteralPath $c.FullName -Algorithm SHA256).Hash.ToLowerInvariant() }
+      Write-Row ([string]$u.prefix + $rel) $c.Length $c.LastWriteTimeUtc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $inv) $sha } }
+  if ($null -ne $json) { $json.Write(']') } }
+finally {
+  if ($null -ne $tsv) { $tsv.Close() }
+  if ($null -ne $json) { $json.Close() } }
+if ($null -ne $printed) { [void]$printed.Append(']'); $printed.ToString() }
+else {
+  $summary = [ordered]@{ files = $state.files; bytes = $state.bytes; links_skipped = @($links); links_count = $state.links }
+  ConvertTo-Json -Compress -Depth 3 -InputObject $summary }
 """,
     # The host-side comparison of a copy's listing with its sources' listings (tab-separated files the manifest
-    # script wrote): only a bounded summary comes back; exit 1 on any difference, so nothing is finalized.
+    # script wrote, each in listing order): a merge that reads one row of each listing at a time, so its memory
+    # does not grow with the number of files.  A listing out of order is an error, never a pass.  Only a bounded
+    # summary comes back (the first differences in listing order); exit 1 on any difference, so nothing is
+    # finalized.  When two sources list the same path, the later source's row counts (the kept .DELTA files).
     "compare": r"""# quiesce.domino:compare
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$utf8 = New-Object Text.UTF8Encoding($false)
+$sep = [string][char]1
 function Get-Prop($Object, [string]$Name) { $found = $Object.PSObject.Properties[$Name]; if ($null -eq $found) { return $null }; return $found.Value }
-function Read-Rows([string]$file) { $map = @{}
-  foreach ($line in [IO.File]::ReadAllLines($file)) { $p = $line.Split("`t"); if ($p.Count -ge 3) { $map[$p[0].ToLowerInvariant()] = $p } }
-  return $map }
-$want = @{}
-foreach ($file in @($in.sources)) { $part = Read-Rows $file; foreach ($k in $part.Keys) { $want[$k] = $part[$k] } }
-$have = Read-Rows $in.copy
-$under = @($in.under | ForEach-Object { $_.ToLowerInvariant() })
-$extraOk = @($in.extras_allowed_under | Where-Object { $_ } | ForEach-Object { $_.ToLowerInvariant() })
-$problems = New-Object System.Collections.Generic.List[string]
-$seen = @{}
-foreach ($key in $have.Keys) {
-  if (-not @($under | Where-Object { $key.StartsWith($_, [StringComparison]::Ordinal) }).Count) { continue }
-  $seen[$key] = $true
-  $r = $have[$key]; $w = $want[$key]
-  if ($null -eq $w) {
-    if (-not @($extraOk | Where-Object { $key.StartsWith($_, [StringComparison]::Ordinal) }).Count) { $problems.Add('extra in the copy: ' + $r[0]) }
-    continue }
-  if ($r[1] -ne $w[1]) { $problems.Add(('size differs: {0} ({1} != {2})' -f $r[0], $w[1], $r[1])) }
-  elseif ($r[2] -ne $w[2]) { $problems.Add('modification time differs: ' + $r[0]) }
-  elseif ($w.Count -ge 4 -and $r.Count -ge 4 -and $w[3] -and $r[3] -and $r[3] -ne $w[3]) { $problems.Add('SHA-256 differs: ' + $r[0]) } }
-foreach ($key in $want.Keys) { if (-not $seen.ContainsKey($key)) { $problems.Add('missing in the copy: ' + $want[$key][0]) } }
+function Get-ListingKey([string]$Rel) { return $Rel.ToUpperInvariant().Replace('\', $sep) }
+function Test-Under([string]$Key, [string[]]$Prefixes) {
+  foreach ($p in $Prefixes) { if ($Key.StartsWith($p, [StringComparison]::Ordinal)) { return $true } }
+  return $false }
+function Move-Next($Listing) {
+  while ($true) {
+    $line = $Listing.reader.ReadLine()
+    if ($null -eq $line) { $Listing.row = $null; $Listing.key = $null; return }
+    $p = $line.Split("`t")
+    if ($p.Count -lt 3) { continue }
+    $key = Get-ListingKey $p[0]
+    if ($null -ne $Listing.key -and [string]::CompareOrdinal($key, $Listing.key) -le 0) {
+      throw ('{0} is not in listing order at {1}' -f $Listing.file, $p[0]) }
+    $Listing.row = $p; $Listing.key = $key; return } }
+function Open-Listing([string]$File) {
+  $listing = @{ file = $File; reader = (New-Object IO.StreamReader($File, $utf8)); row = $null; key = $null }
+  Move-Next $listing
+  return $listing }
+function Get-NextWanted($Listings) {
+  $least = $null
+  foreach ($l in $Listings) { if ($null -ne $l.key -and ($null -eq $least -or [string]::CompareOrdinal($l.key, $least) -lt 0)) { $least = $l.key } }
+  if ($null -eq $least) { return $null }
+  $row = $null
+  foreach ($l in $Listings) { if ($null -ne $l.key -and [string]::CompareOrdinal($l.key, $least) -eq 0) { $row = $l.row; Move-Next $l } }
+  return @{ key = $least; row = $row } }
+$state = @{ count = 0 }
+$shown = New-Object System.Collections.Generic.List[string]
+function Add-Problem([string]$Text) { $state.count++; if ($shown.Count -lt 20) { $shown.Add($Text) } }
+$under = [string[]]@(@($in.under) | Where-Object { $_ } | ForEach-Object { Get-ListingKey $_ })
+$extraOk = [string[]]@(@($in.extras_allowed_under) | Where-Object { $_ } | ForEach-Object { Get-ListingKey $_ })
+$required = New-Object 'System.Collections.Generic.Dictionary[string,string]' ([StringComparer]::Ordinal)
 if ($in.required) {
   $kept = [IO.File]::ReadAllText($in.required.file) | ConvertFrom-Json
   foreach ($d in @(Get-Prop $kept 'deltas')) {
     if ($null -eq $d) { continue }
     $rel = [string](Get-Prop $d 'path')
-    if (-not $seen.ContainsKey(([string]$in.required.prefix + $rel).ToLowerInvariant())) {
-      $problems.Add('a delta file the hook kept is not in the copy: ' + $rel) } } }
-ConvertTo-Json -Compress -InputObject @{ files = $seen.Count; difference_count = $problems.Count;
-  differences = @($problems | Sort-Object | Select-Object -First 20) }
-if ($problems.Count -gt 0) { exit 1 }
+    $required[(Get-ListingKey ([string]$in.required.prefix + $rel))] = $rel } }
+$sources = New-Object System.Collections.Generic.List[object]
+$copy = $null
+$files = 0
+try {
+  foreach ($file in @($in.sources)) { $sources.Add((Open-Listing $file)) }
+  $copy = Open-Listing $in.copy
+  $want = Get-NextWanted $sources
+  while ($null -ne $copy.key -or $null -ne $want) {
+    if ($null -eq $want) { $order = -1 } elseif ($null -eq $copy.key) { $order = 1 } else { $order = [string]::CompareOrdinal($copy.key, $want.key) }
+    if ($order -gt 0) { Add-Problem ('missing in the copy: ' + $want.row[0]); $want = Get-NextWanted $sources; continue }
+    $r = $copy.row
+    if (Test-Under $copy.key $under) {
+      $files++; [void]$required.Remove($copy.key)
+      if ($order -lt 0) { if (-not (Test-Under $copy.key $extraOk)) { Add-Problem ('extra in the copy: ' + $r[0]) } }
+      else {
+        $w = $want.row
+        if ($r[1] -ne $w[1]) { Add-Problem ('size differs: {0} ({1} != {2})' -f $r[0], $w[1], $r[1]) }
+        elseif ($r[2] -ne $w[2]) { Add-Problem ('modification time differs: ' + $r[0]) }
+        elseif ($w.Count -ge 4 -and $r.Count -ge 4 -and $w[3] -and $r[3] -and $r[3] -ne $w[3]) { Add-Problem ('SHA-256 differs: ' + $r[0]) } } }
+    elseif ($order -eq 0) { Add-Problem ('missing in the copy: ' + $want.row[0]) }
+    Move-Next $copy
+    if ($order -eq 0) { $want = Get-NextWanted $sources } } }
+finally {
+  foreach ($l in $sources) { $l.reader.Close() }
+  if ($null -ne $copy) { $copy.reader.Close() } }
+foreach ($rel in $required.Values) { Add-Problem ('a delta file the hook kept is not in the copy: ' + $rel) }
+ConvertTo-Json -Compress -InputObject @{ files = $files; difference_count = $state.count; differences = @($shown) }
+if ($state.count -gt 0) { exit 1 }
 """,
     # NLO files never change once written; the ones written since the snapshot (referenced by change info applied
     # after it) are copied into the copy's DAOS folder when they are complete.  A file is taken only when it can be
@@ -600,6 +665,8 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
     manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"),
                                      (skip_dirs if u is data else []) + skip_names,
                                      (skip_files if u is data else []) + list(SKIP_FILES)) for u in units]
+    # the source listing is in listing order when its units are (the compare script merges it with the copy's)
+    manifest_units.sort(key=lambda unit: listing_key(unit["prefix"]))
     compare: dict[str, t.Any] = {
         "sources": sources_tsv, "under": sorted({u["name"] + "\\" for u in units}),
         "extras_allowed_under": [daos_live["prefix"]] if daos_live else [],
@@ -642,6 +709,15 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
     finally_steps.extend(extra_finally)
     return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, finally_steps=finally_steps, files=files,
                               max_output_bytes=8 * 1024 * 1024)
+
+
+def listing_key(path: str) -> str:
+    """The order of every listing the manifest script writes and the compare script merges: the path in upper
+    case (.NET's ToUpperInvariant; Windows compares names case-insensitively) with each ``\\`` replaced by
+    U+0001, which sorts below every character a Win32 name may hold, so that a folder's contents come right
+    after it and before its next sibling.  Units are listed in this order of their prefixes."""
+    # one character for one, as .NET maps case (Python would turn "ß" into "SS")
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in path).replace("\\", "\x01")
 
 
 def _manifest_unit(root: str, prefix: str, files: t.Optional[t.Sequence[str]], exclude_dirs: t.Sequence[str],

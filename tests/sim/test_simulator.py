@@ -8,6 +8,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from ansible_collections.quiesce.domino.plugins.module_utils import robocopy
 from quiesce_sim import domino, fleet as simfleet, hostd, tools
 
 SERVICE = "HCL Domino Server (DDominodata)"
@@ -665,8 +666,10 @@ def test_the_compare_script_compares_place_by_place_and_allows_only_topped_up_da
     def tsv(name, rows):
         host.path("E:\\" + name).write_text("".join("%s\t1\tx\t\n" % r for r in rows))
         return "E:\\" + name
-    source = tsv("source.tsv", ["data\\a.nsf", "daos\\0001\\1.nlo"])
-    copy = tsv("copy.tsv", ["data\\a.nsf", "daos\\0001\\1.nlo", "daos\\0001\\2.nlo", "links\\old\\f"])
+    # listing order: daos before data, a folder's contents before its next sibling ("0001\\" before "0001-old")
+    source = tsv("source.tsv", ["daos\\0001\\1.nlo", "daos\\0001-old\\9.nlo", "data\\a.nsf"])
+    copy = tsv("copy.tsv", ["daos\\0001\\1.nlo", "daos\\0001\\2.nlo", "daos\\0001-old\\9.nlo", "data\\a.nsf",
+                            "links\\old\\f"])
     more = tsv("more.tsv", ["translog\\S1.TXN"])
 
     def compare(sources, extras):
@@ -674,7 +677,28 @@ def test_the_compare_script_compares_place_by_place_and_allows_only_topped_up_da
                                                  "extras_allowed_under": extras, "required": None})
         return rc, json.loads(out)
     rc, doc = compare([source], [])
-    assert rc == 1 and doc["differences"] == ["extra in the copy: daos\\0001\\2.nlo"] and doc["files"] == 3
-    assert compare([source], ["daos\\"]) == (0, {"files": 3, "difference_count": 0, "differences": []})
+    assert rc == 1 and doc["differences"] == ["extra in the copy: daos\\0001\\2.nlo"] and doc["files"] == 4
+    assert compare([source], ["daos\\"]) == (0, {"files": 4, "difference_count": 0, "differences": []})
     rc, doc = compare([source, more], ["daos\\"])
     assert rc == 1 and doc["differences"] == ["missing in the copy: translog\\S1.TXN"]
+    # a listing out of order is an error, never a pass (the merge would miss rows)
+    unordered = tsv("unordered.tsv", ["data\\a.nsf", "daos\\0001\\1.nlo"])
+    rc, out, err = tools._fs_compare(host, {"sources": [unordered], "copy": copy, "under": ["data\\"],
+                                            "extras_allowed_under": [], "required": None})
+    assert rc == 1 and out == "" and "not in listing order at daos\\0001\\1.nlo" in err
+
+
+def test_the_manifest_script_lists_in_the_order_the_compare_script_merges(tmp_path):
+    """Siblings by upper-case name, a folder's contents right after it (before "a-b" comes "a\\z"), units as given."""
+    host = hostd.Host(Path(simfleet.create(tmp_path / "fleet", 1, "vss")[0]["dir"]))
+    for rel in ("a-b.nsf", "a\\z.nsf", "B.nsf", "a\\Y\\x.nsf", "c.nsf"):
+        target = host.path("E:\\tree\\" + rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("x")
+    rc, _out, err = tools._fs_manifest(host, {"units": [{"root": "E:\\tree", "prefix": "data\\", "files": None, "exclude_dirs": [],
+                                                         "exclude_files": []}], "sha256": False, "out_tsv": "E:\\t.tsv",
+                                              "out_json": None, "print_rows": False})
+    assert rc == 0, err
+    paths = [line.split("\t")[0] for line in host.path("E:\\t.tsv").read_text().splitlines()]
+    assert paths == ["data\\a\\Y\\x.nsf", "data\\a\\z.nsf", "data\\a-b.nsf", "data\\B.nsf", "data\\c.nsf"]
+    assert paths == sorted(paths, key=robocopy.listing_key)

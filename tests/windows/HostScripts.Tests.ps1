@@ -304,6 +304,21 @@ Describe 'fs scripts (robocopy.FS_SCRIPTS) with the data their callers send' {
         $none.rc | Should -Be 0 -Because $none.stderr
     }
 
+    It 'manifest lists in the order compare merges; compare refuses a listing out of order' {
+        $tree = Join-Path $script:Root 'order'
+        foreach ($rel in 'a-b.nsf', 'a\z.nsf', 'B.nsf', 'a\Y\x.nsf', 'c.nsf') { New-File (Join-Path $tree $rel) 'x' }
+        $tsv = Join-Path $script:Root 'order.tsv'
+        $unit = @{ root = $tree; prefix = 'data\'; files = $null; exclude_dirs = @(); exclude_files = @() }
+        $m = Invoke-HostScript -Name 'fs-manifest' -Data @{ units = @($unit); sha256 = $false; out_tsv = $tsv; out_json = $null; print_rows = $false }
+        $m.rc | Should -Be 0 -Because $m.stderr
+        @([IO.File]::ReadAllLines($tsv) | ForEach-Object { $_.Split("`t")[0] }) | Should -Be @('data\a\Y\x.nsf', 'data\a\z.nsf', 'data\a-b.nsf', 'data\B.nsf', 'data\c.nsf')
+        $unordered = Join-Path $script:Root 'unordered.tsv'
+        [IO.File]::WriteAllLines($unordered, [string[]]@("data\c.nsf`t1`tx`t", "data\a.nsf`t1`tx`t"))
+        $r = Invoke-HostScript -Name 'fs-compare' -Data @{ sources = @($unordered); under = @('data\'); extras_allowed_under = @(); required = $null; copy = $tsv }
+        $r.rc | Should -Not -Be 0
+        $r.stderr | Should -Match 'not in listing order'
+    }
+
     It 'retention as prune_plan sends it (no protect key) and as copy_plan sends it (protect)' {
         $base = Join-Path $script:Root 'dest\host'
         foreach ($n in '20200101T000000Z', '20210101T000000Z', '20220101T000000Z') { [void](New-Item -ItemType Directory -Force -Path (Join-Path $base $n)) }

@@ -1095,8 +1095,15 @@ def _fs_fit(host: Host, data: dict) -> Result:
     return (112 if free < need * float(data["margin"]) else 0), json.dumps(doc) + "\r\n", ""
 
 
+def _listing_key(rel: str) -> str:
+    """The manifest script's listing order: upper case, '\\' below every other character (U+0001)."""
+    # one character for one, as .NET maps case (Python would turn "ß" into "SS")
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in rel).replace("\\", "\x01")
+
+
 def _fs_manifest(host: Host, data: dict) -> Result:
-    """The manifest script: listing without junctions/symbolic links (reported), TSV/JSON outputs."""
+    """The manifest script: rows in listing order (siblings by upper-case name, a folder's contents right after
+    it), junctions/symbolic links skipped and reported, TSV/JSON outputs."""
     import hashlib
     rows: list[dict] = []
     links: list[str] = []
@@ -1107,33 +1114,37 @@ def _fs_manifest(host: Host, data: dict) -> Result:
         prefix = unit.get("prefix") or ""
         skip_dirs = [x.lower() for x in unit.get("exclude_dirs") or []]
         skip_files = [x.lower() for x in unit.get("exclude_files") or []]
-        paths: list[Path] = []
+
+        def rel(child: Path) -> str:
+            return str(child.relative_to(root)).replace("/", "\\")
+
+        def pushed(todo: list[Path], items: list[Path]) -> None:
+            todo.extend(sorted(items, key=lambda c: _listing_key(rel(c)), reverse=True))
+        todo: list[Path] = []
         if unit.get("files") is None:
-            todo = [root]
-            while todo:
-                for child in sorted(todo.pop().iterdir()):
-                    rel = str(child.relative_to(root)).replace("/", "\\")
-                    if child.is_symlink():
-                        links.append(prefix + rel)
-                        continue
-                    if child.is_dir():
-                        if rel.split("\\", maxsplit=1)[0].lower() not in skip_dirs:
-                            todo.append(child)
-                        continue
-                    paths.append(child)
+            pushed(todo, list(root.iterdir()))
         else:
-            paths = [root / name for name in unit["files"]]
-            missing = [str(p) for p in paths if not p.is_file()]
+            named = [root / name for name in unit["files"]]
+            missing = [str(p) for p in named if not p.is_file()]
             if missing:
                 return 1, "", crlf(["Get-Item : Cannot find path '%s' because it does not exist." % missing[0]])
-        for path in sorted(paths):
-            if any(fnmatch.fnmatch(path.name.lower(), x) for x in skip_files):
+            pushed(todo, named)
+        while todo:
+            child = todo.pop()
+            if child.is_symlink():
+                links.append(prefix + rel(child))
                 continue
-            stat = path.stat()
-            row = {"path": prefix + str(path.relative_to(root)).replace("/", "\\"), "size": stat.st_size,
+            if child.is_dir():
+                if rel(child).split("\\", maxsplit=1)[0].lower() not in skip_dirs:
+                    pushed(todo, list(child.iterdir()))
+                continue
+            if any(fnmatch.fnmatch(child.name.lower(), x) for x in skip_files):
+                continue
+            stat = child.stat()
+            row = {"path": prefix + rel(child), "size": stat.st_size,
                    "mtime": datetime.datetime.fromtimestamp(int(stat.st_mtime), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
             if data.get("sha256"):
-                row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+                row["sha256"] = hashlib.sha256(child.read_bytes()).hexdigest()
             rows.append(row)
     if data.get("out_tsv"):
         host.path(data["out_tsv"]).write_text("".join("%s\t%s\t%s\t%s\n" % (r["path"], r["size"], r["mtime"], r.get("sha256", ""))
@@ -1146,49 +1157,64 @@ def _fs_manifest(host: Host, data: dict) -> Result:
     return 0, text + "\r\n", ""
 
 
-def _read_tsv(host: Host, name: str) -> dict[str, list[str]]:
-    rows = {}
+class _ListingOrderError(Exception):
+    pass
+
+
+def _listing_rows(host: Host, name: str):
+    """One listing's rows, checked to be in listing order as the compare script reads them."""
+    last = None
     for line in host.path(name).read_text().splitlines():
         parts = line.split("\t")
-        if len(parts) >= 3:
-            rows[parts[0].lower()] = parts
-    return rows
+        if len(parts) < 3:
+            continue
+        key = _listing_key(parts[0])
+        if last is not None and key <= last:
+            raise _ListingOrderError("%s is not in listing order at %s" % (name, parts[0]))
+        last = key
+        yield key, parts
 
 
 def _fs_compare(host: Host, data: dict) -> Result:
-    """The compare script: a copy's listing against its sources' listings, on the host."""
-    want: dict[str, list[str]] = {}
-    for name in data["sources"]:
-        want.update(_read_tsv(host, name))
-    have = _read_tsv(host, data["copy"])
-    under = [u.lower() for u in data.get("under") or []]
-    extra_ok = [u.lower() for u in data.get("extras_allowed_under") or [] if u]
+    """The compare script: a merge of the copy's listing with its sources' listings (each in listing order), on
+    the host; the first 20 differences in listing order come back; a later source's row wins a shared path."""
+    under = [_listing_key(u) for u in data.get("under") or [] if u]
+    extra_ok = [_listing_key(u) for u in data.get("extras_allowed_under") or [] if u]
+    required: dict[str, str] = {}
+    if data.get("required"):
+        kept = json.loads(host.path(data["required"]["file"]).read_text())
+        deltas = kept.get("deltas") or []
+        for delta in deltas if isinstance(deltas, list) else [deltas]:
+            required[_listing_key(data["required"]["prefix"] + str(delta["path"]))] = str(delta["path"])
     problems: list[str] = []
-    seen: set[str] = set()
-    for key, row in have.items():
-        if not any(key.startswith(u) for u in under):
+    files = 0
+    try:
+        want: dict[str, list[str]] = {}
+        for name in data["sources"]:
+            for key, row in _listing_rows(host, name):
+                want[key] = row
+        have = dict(_listing_rows(host, data["copy"]))
+    except _ListingOrderError as error:
+        return 1, "", crlf(["Exception calling \"ReadLine\": %s" % error])
+    for key in sorted(set(want) | set(have)):
+        row, wanted = have.get(key), want.get(key)
+        if row is None or not any(key.startswith(u) for u in under):
+            if wanted is not None:
+                problems.append("missing in the copy: " + wanted[0])
             continue
-        seen.add(key)
-        wanted = want.get(key)
+        files += 1
+        required.pop(key, None)
         if wanted is None:
             if not any(key.startswith(u) for u in extra_ok):
                 problems.append("extra in the copy: " + row[0])
-            continue
-        if row[1] != wanted[1]:
+        elif row[1] != wanted[1]:
             problems.append("size differs: %s (%s != %s)" % (row[0], wanted[1], row[1]))
         elif row[2] != wanted[2]:
             problems.append("modification time differs: " + row[0])
         elif len(wanted) >= 4 and len(row) >= 4 and wanted[3] and row[3] and row[3] != wanted[3]:
             problems.append("SHA-256 differs: " + row[0])
-    problems += ["missing in the copy: " + want[k][0] for k in want if k not in seen]
-    required = data.get("required")
-    if required:
-        kept = json.loads(host.path(required["file"]).read_text())
-        deltas = kept.get("deltas") or []
-        for delta in deltas if isinstance(deltas, list) else [deltas]:
-            if (required["prefix"] + str(delta["path"])).lower() not in seen:
-                problems.append("a delta file the hook kept is not in the copy: " + str(delta["path"]))
-    doc = {"files": len(seen), "difference_count": len(problems), "differences": sorted(problems)[:20]}
+    problems += ["a delta file the hook kept is not in the copy: " + rel for rel in required.values()]
+    doc = {"files": files, "difference_count": len(problems), "differences": problems[:20]}
     return (1 if problems else 0), json.dumps(doc) + "\r\n", ""
 
 
