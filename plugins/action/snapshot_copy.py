@@ -26,10 +26,14 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils._shadows import evi
 from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
+# the kind of context a copy plan carries (plan.build_plan context), read back by state=report
+REPORT_KIND = "quiesce.domino.snapshot_copy/1"
+
 ARGSPEC = {
     "source": {"type": "str"},
-    "destination": {"type": "str", "required": True},
-    "state": {"type": "str", "default": "present", "choices": ["present", "progress", "pruned"]},
+    "destination": {"type": "str"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "progress", "pruned", "report"]},
+    "job": {"type": "dict"},
     "older_than": {"type": "str"},
     "mode": {"type": "str", "default": "versioned", "choices": list(rc.MODES)},
     "keep": {"type": "int", "default": 7},
@@ -74,9 +78,21 @@ def _as_list(value: t.Any) -> list[t.Any]:
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
     MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set", "unexpose_shadow"]]
+    REQUIRED_IF = [["state", "present", ["destination"]], ["state", "progress", ["destination"]],
+                   ["state", "pruned", ["destination"]], ["state", "report", ["job"]]]
     SUPPORTS_ASYNC = True
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        if self._task.async_val and args["state"] != "present":
+            raise cli.OptionError("async: only state=present runs as an async job; state=%s is one short call, run it "
+                                  "without async (and poll) " % args["state"])
+        if self._task.async_val and args["backend"] == "restic":
+            raise cli.OptionError("async: backend=restic runs without async (its verification and guarded retention "
+                                  "need the controller between its calls); run it without async")
+        if args["state"] == "report":
+            return self._report_job(args["job"], task_vars)
+        if args["job"] is not None:
+            raise cli.OptionError("job: only state=report reads a job's result; state=%s does not take it" % args["state"])
         source = cli.windows_folder("source", args["source"]) if args["source"] is not None else ""
         destination = cli.destination("destination", args["destination"])
         host = rc.host_folder("host_folder", args["host_folder"] or task_vars.get("inventory_hostname", ""))
@@ -86,9 +102,6 @@ class ActionModule(QuiesceAction):
         threads = cli.int_range("threads", args["threads"], 1, 128)
         timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
         delta_timeout = cli.int_range("delta_timeout", args["delta_timeout"], 10, 3600)
-        if self._task.async_val and args["state"] != "present":
-            raise cli.OptionError("async: only state=present runs as an async job; state=%s is one short call, run it "
-                                  "without async (and poll) " % args["state"])
         units: list[dict[str, t.Any]] = []
         if args["state"] == "present":
             units = self._units(source, args["locations"])
@@ -168,14 +181,20 @@ class ActionModule(QuiesceAction):
             return _restic.backup(self, args, task_vars, units, runits, destination, host, release, extra, deltas)
         layout_text = json.dumps(locs.layout_document(task_vars.get("inventory_hostname") or host, units), indent=1,
                                  sort_keys=True)
-        plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
-                            args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
-                            layout_text, release_script=release, extra_finally=extra, deltas=deltas,
-                            daos_live=self._daos_live(units, where))
         out: dict[str, t.Any] = {"changed": True, "source": source, "mode": args["mode"], "destination": where["final"],
                                  "manifest": where["manifest"], "log": where["log"], "verified": False,
                                  "layout": {u["name"] if not u.get("file") else "files\\" + u["source"].rsplit("\\", 1)[-1]:
                                             u.get("path") for u in units}}
+        given = {k: args[k] for k in ("unexpose_shadow", "delete_shadow_set", "delete_exposed_shadow")}
+        given["delta_timeout"] = delta_timeout
+        # what state=report needs to judge this copy's result when it arrives later (an async job): returned by the
+        # executor unchanged with the result
+        context = json.loads(json.dumps({"kind": REPORT_KIND, "host": task_vars.get("inventory_hostname") or host,
+                                         "out": out, "where": where, "units": runits, "given": given}))
+        plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
+                            args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
+                            layout_text, release_script=release, extra_finally=extra, deltas=deltas,
+                            daos_live=self._daos_live(units, where), context=context)
         if self._task.async_val:
             # Ansible ends an async job at its limit (the Windows async watchdog stops the module's runspace, the
             # POSIX async_wrapper kills its process group): mid-copy, without the plan's finally (the shadow copy
@@ -196,11 +215,35 @@ class ActionModule(QuiesceAction):
             out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         if self._task.async_val:
-            # The executor runs as an async job; poll it with async_status, and this module's
-            # state=progress for the bytes copied so far.
+            # The executor runs as an async job: Ansible (poll > 0) or async_status (poll: 0) returns the executor's
+            # own result, whose failed/msg are right; state=report turns it into this module's verified result.
             return executor.run_plan(self, plan, task_vars, wrap_async=True)
         run = self.run_plan(plan)
-        return self._report(run, out, where, runits)
+        return self._report(run, out, where, runits, given)
+
+    def _report_job(self, job: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """state=report: the result of a finished async copy (registered with poll > 0, or async_status's),
+        judged as a copy without async is, from the context its plan carried; nothing is sent to the host."""
+        if not isinstance(job, dict):
+            raise cli.OptionError("job: must be the registered result of an async snapshot_copy (a mapping)")
+        if job.get("ansible_job_id") is not None and not job.get("finished") and "steps" not in job:
+            raise cli.OptionError(
+                "job: async job %s has not finished; wait for it with ansible.builtin.async_status (until: "
+                "result.finished, failed_when: false) and pass that result" % job.get("ansible_job_id"))
+        context = job.get("context")
+        if not isinstance(context, dict) or context.get("kind") != REPORT_KIND:
+            raise cli.OptionError("job: not the result of a quiesce.domino.snapshot_copy state=present run with "
+                                  "backend=robocopy (it has no copy context); pass what async_status returned for it")
+        mine = task_vars.get("inventory_hostname")
+        if mine and context.get("host") and context["host"] != mine:
+            raise cli.OptionError("job: the result of %s's copy; this task runs for %s" % (context["host"], mine))
+        try:
+            out = dict(context["out"])
+            where, runits, given = dict(context["where"]), list(context["units"]), dict(context["given"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise cli.OptionError("job: its copy context is incomplete (%s)" % exc) from exc
+        out.update(changed=False, job_id=job.get("ansible_job_id"))
+        return self._report(executor.normalise(job, self.platform), out, where, runits, given)
 
     @staticmethod
     def _units(source: str, given: list[t.Any]) -> list[dict[str, t.Any]]:
@@ -231,7 +274,7 @@ class ActionModule(QuiesceAction):
         return None
 
     def _report(self, run: dict[str, t.Any], out: dict[str, t.Any], where: dict[str, str],
-                runits: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+                runits: list[dict[str, t.Any]], given: dict[str, t.Any]) -> dict[str, t.Any]:
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
         fit = planlib.find_record(run, "check free space") or {}
         copy_names = [rc.unit_step_names(u)[0] for u in runits]
@@ -288,7 +331,7 @@ class ActionModule(QuiesceAction):
             elif failed.get("name") == rc.DELTAS_WAIT_STEP:
                 reason = ("Domino Backup did not keep the .DELTA files of this backup within %s s (are the Backup DB "
                           "command and the Post-Backup command configured? docs/backup-task.md); without them the "
-                          "snapshot is not a consistent backup" % (self._task.args.get("delta_timeout") or 300))
+                          "snapshot is not a consistent backup" % given["delta_timeout"])
             elif failed.get("name") in verify_names:
                 reason = "the copy differs from the source (robocopy /L found differences)"
             elif failed.get("name") == rc.COMPARE_STEP:
@@ -310,7 +353,6 @@ class ActionModule(QuiesceAction):
             evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP))
             if evidence is None:
                 out.setdefault("warnings", []).append(evidence_missing(run))
-            given = self._task.args
             if given.get("unexpose_shadow"):
                 freed = [exposure_target("unexpose_shadow", v) for v in given["unexpose_shadow"]]
                 out["shadow_unexposed"] = ds.judge(released.get("rc"), parsed, {"unexposed": len(freed), "freed": freed},

@@ -151,10 +151,13 @@ def build_plan(
     check_mode_safe: bool = False,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     guard: t.Sequence[dict[str, t.Any]] = (),
+    context: t.Optional[dict[str, t.Any]] = None,
 ) -> dict[str, t.Any]:
     """Assemble and validate a plan; raises :class:`PlanError` when it is not valid.  ``guard``: steps that
     must all pass before anything else runs (the host lock, preflight checks); when one fails only the
-    ``rescue`` steps run: no watchdog, no main step, no ``finally``."""
+    ``rescue`` steps run: no watchdog, no main step, no ``finally``.  ``context``: data the executors return
+    unchanged in their result (never run or read on the host), so that the controller can judge a result that
+    reaches it later, e.g. an async job's (snapshot_copy state=report)."""
     plan: dict[str, t.Any] = {
         "version": PLAN_VERSION,
         "name": name,
@@ -169,6 +172,8 @@ def build_plan(
     }
     if watchdog is not None:
         plan["watchdog"] = watchdog
+    if context is not None:
+        plan["context"] = context
     return validate_plan(plan)
 
 
@@ -322,7 +327,7 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
     if not isinstance(plan, dict):
         _fail("plan", "must be a mapping")
     unknown = set(plan) - {"version", "name", "platform", "check_mode_safe", "max_output_bytes",
-                           "files", "guard", "steps", "rescue", "finally", "watchdog"}
+                           "files", "guard", "steps", "rescue", "finally", "watchdog", "context"}
     if unknown:
         _fail("plan", "unknown keys %s" % ", ".join(sorted(unknown)))
     if plan.get("version") != PLAN_VERSION:
@@ -349,6 +354,10 @@ def validate_plan(plan: t.Any) -> dict[str, t.Any]:
         "rescue": _validate_steps("rescue", plan.get("rescue", []), files, platform, allow_empty=True),
         "finally": _validate_steps("finally", plan.get("finally", []), files, platform, allow_empty=True),
     }
+    if "context" in plan:
+        if not isinstance(plan["context"], dict):
+            _fail("context", "must be a mapping")
+        normal["context"] = plan["context"]
     main_names = [s["name"] for s in normal["steps"]]
     for section in ("guard", "steps", "rescue", "finally"):
         for i, normal_step in enumerate(normal[section]):

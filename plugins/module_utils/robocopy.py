@@ -581,7 +581,8 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
               timeout: int, layout_text: str, release_script: t.Optional[str] = None,
               extra_finally: t.Sequence[dict[str, t.Any]] = (),
               deltas: t.Optional[dict[str, t.Any]] = None,
-              daos_live: t.Optional[dict[str, str]] = None) -> dict[str, t.Any]:
+              daos_live: t.Optional[dict[str, str]] = None,
+              context: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
     """One call: fit check, copy of every place, verify, manifests compared on the host, finalize, retention.
     A failure removes the partial copy (versioned) or leaves the INCOMPLETE marker (mirror); nothing is
     finalized and no older copy is removed unless the copy matched its sources.
@@ -708,7 +709,7 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
                                           timeout=600))
     finally_steps.extend(extra_finally)
     return planlib.build_plan("copy %s" % mode, platform, steps, rescue=rescue, finally_steps=finally_steps, files=files,
-                              max_output_bytes=8 * 1024 * 1024)
+                              max_output_bytes=8 * 1024 * 1024, context=context)
 
 
 def listing_key(path: str) -> str:

@@ -33,6 +33,10 @@ catch {
 foreach ($key in @($outcome.Keys)) {
     $module.Result[[string]$key] = $outcome[$key]
 }
+# the plan's context is returned unchanged, for the controller (plan.build_plan); it is never read here
+if ($module.Params.plan.ContainsKey('context')) {
+    $module.Result['context'] = $module.Params.plan['context']
+}
 if ($null -ne $outcome['failed_step']) {
     $module.FailJson((Get-PlanFailureMessage -Failed $outcome['failed_step']))
 }

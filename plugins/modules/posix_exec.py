@@ -280,6 +280,8 @@ def main() -> None:
                          ended_ms=None, msg="check mode: plan %r changes the host and was not run" % plan["name"],
                          **{"finally": []})
     result = execute_plan(plan)
+    if "context" in plan:
+        result["context"] = plan["context"]  # returned unchanged, for the controller (plan.build_plan)
     failed = result.pop("failed")
     result["failed_step"] = failed
     changed = not plan["check_mode_safe"]

@@ -42,7 +42,9 @@ description:
     only when the removal itself is interrupted), a failed mirror keeps its C(INCOMPLETE) marker.
   - The robocopy summary is read by position (labels are translated on non-English Windows) and the exit code
     by its bits (8 and above are failures).
-  - Works with C(async) for long copies; V(state=progress) reports the bytes copied so far while it runs.
+  - Works with C(async) for long copies (robocopy backend); V(state=progress) reports the bytes copied so far while
+    it runs, and V(state=report) turns the finished job's result into this module's result (C(verified), counts,
+    warnings) without contacting the host.
   - V(backend=restic) backs up the same places into a restic repository instead (deduplicated and encrypted,
     so a second night writes only what changed); see O(backend) and C(docs/restic.md).
 author:
@@ -76,16 +78,28 @@ options:
     elements: dict
     default: []
   destination:
-    description: Local folder (C(E:\Backups)) or share (C(\\backupsrv\domino)) under which C(<host>) is created.
+    description:
+      - Local folder (C(E:\Backups)) or share (C(\\backupsrv\domino)) under which C(<host>) is created.
+      - Required with V(state=present), V(state=progress) and V(state=pruned).
     type: str
-    required: true
   state:
     description:
       - V(present) copies; V(progress) reports the bytes in copies that are being written; V(pruned) applies
         retention only (O(keep), O(older_than)) to the host's copies under O(destination).
+      - V(report) judges the result of a finished async copy (O(job)) as a copy without async is judged (C(verified),
+        the robocopy counts, C(links_skipped), the shadow copy's release, retention warnings), and fails with the
+        reason when the copy failed. Nothing is sent to the host.
     type: str
     default: present
-    choices: [present, progress, pruned]
+    choices: [present, progress, pruned, report]
+  job:
+    description:
+      - With V(state=report), the registered result of a V(state=present) copy run with C(async), that is the task's
+        own result when C(poll) was above 0, or the result of M(ansible.builtin.async_status) once C(finished)
+        (give the async_status task C(failed_when) false so that a failed copy reaches this report).
+      - The copy's plan carries what the report needs (the copy's paths, places and release options), and the
+        executor returns it unchanged with the job's result; a result of another host or module is refused.
+    type: dict
   older_than:
     description:
       - With V(state=pruned), remove complete copies older than this (never the newest one) and partial copies
@@ -249,10 +263,11 @@ attributes:
     support: full
     details:
       - With async the task result is the record of the executor module M(quiesce.domino.host_exec) (steps, C(ok),
-        C(failed_step)), on Windows as on POSIX; it is C(failed) with a C(msg) naming the failed step when the copy
-        failed or differed from its sources. The copy is verified on the host before it is finalized, so a
-        successful async copy is a verified one; C(verified) and the robocopy counts are returned only without
-        async. Use V(state=progress) meanwhile.
+        C(failed_step)), on Windows as on POSIX, because Ansible replaces an async task's result with the job's;
+        it is C(failed) with a C(msg) naming the failed step when the copy failed or differed from its sources.
+        Pass it to V(state=report) for C(verified), the counts and the warnings (see EXAMPLES). Use
+        V(state=progress) meanwhile. Only V(state=present) with the robocopy backend runs as a job, and only
+        with an async limit longer than the copy's worst case.
   check_mode:
     support: full
   diff_mode:
@@ -303,6 +318,30 @@ EXAMPLES = r"""
     source: 'S:\Domino\data'
     destination: 'E:\Backups'
     mode: mirror
+
+- name: A long copy as an async job, judged when it has finished
+  quiesce.domino.snapshot_copy:
+    locations: "{{ snap.copy_locations }}"
+    destination: '\\backupsrv\domino'
+    delete_shadow_set: "{{ snap.shadow_set_id }}"
+  async: 43200
+  poll: 0
+  register: copy_job
+
+- name: Wait for the copy (a failed copy is judged by the report below)
+  ansible.builtin.async_status:
+    jid: "{{ copy_job.ansible_job_id }}"
+  register: copy_done
+  until: copy_done.finished
+  retries: 720
+  delay: 60
+  failed_when: false
+
+- name: Judge the finished copy (verified, counts, warnings; failed when the copy failed)
+  quiesce.domino.snapshot_copy:
+    state: report
+    job: "{{ copy_done }}"
+  register: copy
 """
 
 RETURN = r"""
@@ -317,6 +356,10 @@ preview:
 destination:
   description: The folder of the complete copy (the data directory is its C(data) folder).
   returned: always
+  type: str
+job_id:
+  description: With V(state=report), the async job whose result was judged.
+  returned: state report
   type: str
 layout:
   description: Each place in the copy (its folder, or C(files\<name>) for a single file) and where it was on the server.

@@ -191,6 +191,83 @@ def test_async_copy_and_progress(solo_fleet):
     assert solo_fleet.state("dom01")["shadows"] == {}
 
 
+ASYNC_REPORT = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: vss_writer
+        expose_as: "S:"
+    - name: Copy as a job
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        delete_exposed_shadow: "S:"
+        retries: 0
+        wait: 0
+        timeout: 60
+      async: 3600
+      poll: {poll}
+      register: job
+      ignore_errors: true
+    - name: Wait for the job
+      ansible.builtin.async_status:
+        jid: "{{{{ job.ansible_job_id }}}}"
+      register: done
+      until: done.finished
+      retries: 60
+      delay: 1
+      failed_when: false
+      when: {poll} == 0
+    - name: Report
+      quiesce.domino.snapshot_copy:
+        state: report
+        job: "{{{{ done if {poll} == 0 else job }}}}"
+      register: report
+      ignore_errors: true
+    - name: Report before the job has finished
+      quiesce.domino.snapshot_copy:
+        state: report
+        job: {{ansible_job_id: "j1.2", started: 1, finished: 0}}
+      ignore_errors: true
+    - name: Report of something else
+      quiesce.domino.snapshot_copy:
+        state: report
+        job: {{changed: true, rc: 0}}
+      ignore_errors: true
+"""
+
+
+@pytest.mark.parametrize("poll", [0, 1])
+def test_an_async_copy_is_judged_by_state_report_as_a_copy_without_async(solo_fleet, poll):
+    """An async job's result is the executor's (Ansible replaces the task's result with the job's); state=report
+    turns it into the module's own verdict (verified, counts, the release of the shadow copy), from the context
+    the plan carried, whether the job was polled by Ansible (poll > 0) or by async_status (poll: 0)."""
+    run = solo_fleet.playbook(ASYNC_REPORT.format(poll=poll))
+    report = run.result("Report", "dom01")
+    assert not report.get("failed"), report.get("msg")
+    assert report["verified"] is True and report["changed"] is False
+    assert report["files"] > 0 and report["manifest_files"] > 0 and report["shadow_deleted"] is True
+    assert report["destination"].startswith("E:\\Backups\\dom01\\") and report["job_id"]
+    early = run.result("Report before the job has finished", "dom01")
+    assert early["failed"] and "async job j1.2 has not finished" in early["msg"], early
+    other = run.result("Report of something else", "dom01")
+    assert other["failed"] and "has no copy context" in other["msg"], other
+
+
+def test_a_failed_async_copy_is_reported_failed_and_not_verified(solo_fleet):
+    """robocopy fails inside the job: the job's result is failed (the executor's own failure), and state=report
+    fails with the same reason as a copy without async, never verified."""
+    solo_fleet.fault("dom01", "fail", {"robocopy": "rc8"})
+    run = solo_fleet.playbook(ASYNC_REPORT.format(poll=0))
+    done = run.result("Wait for the job", "dom01")
+    assert done["finished"] and done["ok"] is False and done["failed_step"]["name"] == "copy", done
+    report = run.result("Report", "dom01")
+    assert report["failed"] is True and report["verified"] is False
+    assert report["msg"].startswith("copy failed at 'copy': robocopy rc 9"), report["msg"]
+
+
 def test_async_is_refused_where_ansible_would_end_the_job_mid_copy(solo_fleet):
     """Ansible ends an async job at its limit, without the plan's finally: a limit shorter than the copy's worst
     case is refused before anything is sent (the shadow copy stays exposed, no copy is started), and so is async

@@ -63,6 +63,7 @@ STEP = {"name": "s", "argv": ["C:\\Windows\\System32\\sc.exe"]}
     (good(max_output_bytes=10), "max_output_bytes: must be an integer from 1024"),
     (good(steps=[STEP] * 201), "at most 200 are allowed"),
     (good(extra=1), "plan: unknown keys extra"),
+    (good(context=["not", "a", "mapping"]), "context: must be a mapping"),
     (good(steps=[dict(STEP, ok_rc="some")]), "must be a non-empty list of integers or 'any'"),
     (good(steps=[dict(STEP, retry={"within": 5})]), "steps[0].retry: needs until_rc or until_stdout"),
     (good(steps=[dict(STEP, retry={"within": 0, "until_rc": [0]})]), "steps[0].retry.within: must be a number"),
@@ -75,6 +76,25 @@ def test_invalid_plans_name_the_field(plan, words):
     with pytest.raises(p.PlanError) as err:
         p.validate_plan(plan)
     assert words in str(err.value)
+
+
+def test_the_context_comes_back_unchanged_from_the_posix_executor(monkeypatch):
+    """A plan's context is returned with the result as it was sent (snapshot_copy state=report reads it)."""
+    import json
+    from ansible_collections.quiesce.domino.plugins.modules import posix_exec
+    context = {"kind": "k/1", "where": {"final": "E:\\B\\x"}, "units": [{"name": "data"}]}
+    plan = p.build_plan("ctx", "posix", [p.step("true", ["/bin/true"])], check_mode_safe=True, context=context)
+    assert plan["context"] == context
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": {"plan": plan}}).encode())
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    sent = []
+    monkeypatch.setattr(posix_exec.AnsibleModule, "exit_json", lambda self, **kw: sent.append(kw) or exit(0))
+    try:
+        posix_exec.main()
+    except SystemExit:
+        pass
+    assert sent and json.loads(json.dumps(sent[0]["context"])) == context and sent[0]["ok"] is True
 
 
 def test_posix_paths_for_posix_plans():
