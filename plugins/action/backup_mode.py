@@ -8,6 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import discover
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import inventory
 from ansible_collections.quiesce.domino.plugins.module_utils import methods
 from ansible_collections.quiesce.domino.plugins.module_utils import plans
@@ -17,7 +18,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
-from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
@@ -29,6 +30,9 @@ ARGSPEC = {
     "shutdown_timeout": {"type": "int", "default": 180},
     "start_timeout": {"type": "int", "default": 300},
     "hold_timeout": {"type": "int", "default": 60},
+    "lock": {"type": "bool", "default": False},
+    "lock_owner": {"type": "str"},
+    "lock_stale_seconds": {"type": "int", "default": 21600},
 }
 
 
@@ -46,6 +50,9 @@ class ActionModule(QuiesceAction):
         shutdown_timeout = cli.int_range("shutdown_timeout", args["shutdown_timeout"], 10, 3600)
         start_timeout = cli.int_range("start_timeout", args["start_timeout"], 10, 3600)
         hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
+        stale = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
+        # (owner, stale seconds) of the host lock, or None: taken before anything else is touched
+        self._lock = (hostlock.owner("lock_owner", args["lock_owner"] or default_owner()), stale) if args["lock"] else None
         # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is
         # sent; auto with allow_downtime may resolve to shutdown: held to its rule.  The real plan is checked again.
         judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
@@ -98,6 +105,12 @@ class ActionModule(QuiesceAction):
         short = plans.watchdog_shortfall(plan)
         if short:
             raise cli.OptionError(short)
+        if self._lock and method in ("shutdown", "backup_task"):
+            # kept while Domino is frozen (state=thawed gives it back), at least until the watchdog releases
+            # Domino; a failed freeze gives it back once Domino is confirmed released
+            plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="rescue",
+                                   release_only_if_ok=plans.RESCUE_EVIDENCE_STEP,
+                                   hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
         out["changed"] = True
         if self._task.check_mode:
             lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)
@@ -108,6 +121,7 @@ class ActionModule(QuiesceAction):
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(run["steps"])
+        self._refused(run, out, "freeze")
         if not run["ok"]:
             # released only on evidence: the rescue's check (service RUNNING, the hook's done.json) succeeded
             evidence = next((r for r in run.get("rescue", []) or [] if r["name"] == plans.RESCUE_EVIDENCE_STEP), None)
@@ -141,12 +155,17 @@ class ActionModule(QuiesceAction):
         out["changed"] = True
         out["frozen_at"] = watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog")))
         plan = plans.thaw_plan(inst, method, tools, self.platform, start_timeout)
+        if self._lock:
+            # refused while another run holds the lock (its Domino is not this run's to thaw); given back only
+            # after the thaw succeeded (a failed thaw keeps it, as it keeps the watchdog)
+            plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="steps")
         if self._task.check_mode:
             lines = preview.thaw_lines(inst["service"], method, start_timeout)
             out.update(plan=plan, preview=lines, msg=preview.message(lines))
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(run["steps"])
+        self._refused(run, out, "thaw")
         if not run["ok"]:
             raise QuiesceActionError("thaw by %s failed: %s; the watchdog stays armed and releases Domino by its "
                                      "deadline" % (method, outcome_message(run)), **out)
@@ -167,3 +186,11 @@ class ActionModule(QuiesceAction):
                 out["warnings"] = ["Domino did not finish leaving backup mode within %d s; the .DELTA files of backup %s "
                                    "are not kept yet" % (plans.LEAVE_SECONDS, hold["backup_start"])]
         return out
+
+    @staticmethod
+    def _refused(run: dict[str, t.Any], out: dict[str, t.Any], what: str) -> None:
+        """Stop when the host lock (option lock) was not this run's: nothing was touched."""
+        lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
+        if lock is not None and lock.get("status") != "ok":
+            out["changed"] = False
+            raise QuiesceActionError("%s refused: %s; Domino was not touched" % (what, hostlock.busy_message(lock)), **out)

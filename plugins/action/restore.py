@@ -12,6 +12,7 @@ from ansible_collections.quiesce.domino.plugins.plugin_utils._discovery import d
 from ansible_collections.quiesce.domino.plugins.module_utils import inventory
 from ansible_collections.quiesce.domino.plugins.module_utils.errors import DominoError
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import preview
 from ansible_collections.quiesce.domino.plugins.module_utils import restore
@@ -19,7 +20,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as 
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.plugin_utils._restore_points import read_points
 from ansible_collections.quiesce.domino.plugins.plugin_utils import _restic
-from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceAction, QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 ARGSPEC = {
@@ -39,6 +40,10 @@ ARGSPEC = {
     "repository": {"type": "str"},
     "repository_password": {"type": "str", "no_log": True},
     "repository_password_file": {"type": "str"},
+    "lock": {"type": "bool", "default": False},
+    "release_lock": {"type": "bool", "default": True},
+    "lock_owner": {"type": "str"},
+    "lock_stale_seconds": {"type": "int", "default": 21600},
 }
 STOP_HINT = " (stop Domino first, for example with quiesce.domino.backup_mode state=frozen method=shutdown)"
 
@@ -50,6 +55,9 @@ class ActionModule(QuiesceAction):
 
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
+        stale = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
+        self._lock = ((hostlock.owner("lock_owner", args["lock_owner"] or default_owner()), stale, args["release_lock"])
+                      if args["lock"] else None)
         if args["restic_snapshot"] is not None:
             # a restic snapshot is first restored into the new folder copy, arranged as a copy, then put back from it
             if args["copy"] is None:
@@ -84,7 +92,7 @@ class ActionModule(QuiesceAction):
                                                   next(p["path"] for p in places if p["kind"] == "data")),
                                    allow_archive=args["allow_archive_log"])
         self._refuse(log, "restore_point")
-        plan = restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log)
+        plan = self._locked(restore.restore_plan(tools, self.platform, service, places, letter, timeout, log=log), tools)
         self._refuse_watchdog(plan, inst, inv)
         out: dict[str, t.Any] = {"changed": True, "restore_point": restore.point_facts(name, point),
                                  "locations_restored": self._restored(places, log)}
@@ -96,6 +104,7 @@ class ActionModule(QuiesceAction):
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
+        self._refused(run, out)
         copy = planlib.find_record(run, "restore the data directory") or {}
         summary = rc.parse_summary(copy.get("stdout") or "")
         if summary:
@@ -156,6 +165,7 @@ class ActionModule(QuiesceAction):
                                          entries, in_place, timeout,
                                          refuse_deltas=in_place and not args["allow_unapplied_deltas"], copy_base=source,
                                          others=others, log=log)
+        plan = self._locked(plan, tools)
         if in_place or locs.inside(target, data_dir):
             self._refuse_watchdog(plan, inst, inv)
         out: dict[str, t.Any] = {"changed": True, "copy": source, "restored_to": target, "in_place": in_place,
@@ -176,6 +186,7 @@ class ActionModule(QuiesceAction):
             return out
         run = self.run_plan(plan)
         out["steps"] = step_summary(r for _section, r in planlib.iter_records(run))
+        self._refused(run, out)
         copied = [r for r in run["steps"] if r["name"].startswith((restore.COPY_RESTORE_STEP, restore.PLACE_RESTORE_STEP))]
         files = bytes_ = 0
         deltas: list[str] = []
@@ -235,6 +246,23 @@ class ActionModule(QuiesceAction):
         if log["action"] == "refuse":
             raise QuiesceActionError("%s: not restored, nothing was touched: transaction log %s: %s"
                                      % (option, log["path"], log["why"]), translog={"action": "refuse", "path": log["path"]})
+
+    def _locked(self, plan: dict[str, t.Any], tools: dict[str, str]) -> dict[str, t.Any]:
+        """With lock: the host lock first (refused while another run holds it; renewed for the restore's worst
+        case when this run holds it already, as after backup_mode state=frozen lock=true), given back at the end
+        with release_lock."""
+        if not self._lock:
+            return plan
+        who, stale, release = self._lock
+        return hostlock.locked(plan, tools, who, stale, release_in="finally" if release else None)
+
+    @staticmethod
+    def _refused(run: dict[str, t.Any], out: dict[str, t.Any]) -> None:
+        lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
+        if lock is not None and lock.get("status") != "ok":
+            out["changed"] = False
+            raise QuiesceActionError("restore refused: %s; nothing was restored or touched" % hostlock.busy_message(lock),
+                                     **out)
 
     @staticmethod
     def _log_result(out: dict[str, t.Any], log: dict[str, t.Any]) -> None:

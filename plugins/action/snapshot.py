@@ -156,7 +156,8 @@ class ActionModule(QuiesceAction):
         stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
         locks = None
         if who is not None:
-            locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s),
+            # held until the copy renews it (snapshot_copy release_lock) or gives it back: lock_stale_seconds
+            locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s, hold_seconds=stale_s),
                      hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
         preflight = []
         if dest is not None:

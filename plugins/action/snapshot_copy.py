@@ -53,6 +53,7 @@ ARGSPEC = {
     "deltas_from": {"type": "str"},
     "delta_timeout": {"type": "int", "default": 300},
     "lock_owner": {"type": "str"},
+    "lock_stale_seconds": {"type": "int", "default": 21600},
     # backend restic (plugins/plugin_utils/_restic.py)
     "backend": {"type": "str", "default": "robocopy", "choices": list(rs.BACKENDS)},
     "repository": {"type": "str"},
@@ -172,6 +173,7 @@ class ActionModule(QuiesceAction):
         if release:  # after the release, Win32_ShadowCopy read back: what it left behind is judged by it
             freed = letters if args["delete_exposed_shadow"] else targets if args["unexpose_shadow"] else []
             extra.append(ds.probe_step(tools, [ds.expectation("free", at) for at in freed]))
+        who = None
         if args["release_lock"]:
             who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
             extra.append(hostlock.lock_step(tools, "release", "backup", who, 60, ok_rc="any"))
@@ -195,6 +197,11 @@ class ActionModule(QuiesceAction):
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
                             layout_text, release_script=release, extra_finally=extra, deltas=deltas,
                             daos_live=self._daos_live(units, where), context=context)
+        if who is not None:
+            # The snapshot's lock is renewed first, declaring the copy's worst case as its hold, so no other run
+            # takes it over as stale while the copy runs; when another run holds it now, nothing is copied.
+            plan = hostlock.locked(plan, tools, who, cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60,
+                                                                   604800), release_in=None)
         if self._task.async_val:
             # Ansible ends an async job at its limit (the Windows async watchdog stops the module's runspace, the
             # POSIX async_wrapper kills its process group): mid-copy, without the plan's finally (the shadow copy
@@ -323,6 +330,10 @@ class ActionModule(QuiesceAction):
                 mine = rc.error_lines(record.get("stdout") or "")
                 reason = "robocopy rc %s: %s%s" % (record.get("rc"), "; ".join(rc.decode_rc(record.get("rc"))["meanings"]),
                                                    (" (%s)" % mine[0]) if mine else "")
+            elif failed.get("name") == hostlock.ACQUIRE_STEP:
+                reason = ("the host lock is not this run's any more: %s (the snapshot's lock went stale and another run "
+                          "took it)" % hostlock.busy_message(planlib.find_record(run, hostlock.ACQUIRE_STEP) or {}))
+                where_left = "nothing was copied, and the shadow copy is left to the run that holds the lock"
             elif failed.get("name") == rc.BACKUP_MODE_STEP:
                 reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "
                           "backup_task); it is consistent only with its .DELTA files: pass deltas_from (the snapshot's "

@@ -15,13 +15,16 @@ LOCK_ROOT = "C:\\ProgramData\\quiesce.domino\\locks"
 BUSY_RC = 75
 ACQUIRE_STEP = "take the host lock"
 RELEASE_STEP = "release the host lock"
+MINE_STEP = "the host lock is held by this run"
 _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 
 # Constant script; data on stdin.  Creating a directory is atomic: exactly one of two runs gets it.  The winner
 # writes owner.json through a temporary file and a rename, so nobody reads it half-written; a loser that finds no
 # readable owner.json yet waits a moment, then judges the lock by the directory's creation time.  A lock whose
 # time is further than stale_seconds from the host clock (older: a run that died; in the future: a clock set back
-# or a planted file) is taken over by renaming it away first.  Of two runs taking over, one rename wins; the other
+# or a planted file) is taken over by renaming it away first; the holder may declare for how long it needs the lock
+# (hold_seconds, recorded in owner.json: a copy's or a restore's worst case), which then counts when it is longer.
+# Taking the lock again as its owner renews it (its time and hold).  Of two runs taking over, one rename wins; the other
 # may rename the winner's fresh lock instead, so the renamed folder's owner record is compared with the one judged
 # stale, and a folder that is not that lock is renamed back at once.  The directory is created with CreateDirectoryW,
 # which fails when it exists (New-Item and .NET's CreateDirectory do not: they check, then create, and succeed when it
@@ -76,7 +79,9 @@ for ($try = 0; $try -lt 3; $try++) {
   $h = Read-Owner $dir
   if ($null -eq $h) { continue }
   if ($h.owner -eq $in.owner) { break }
-  if ([Math]::Abs($now - [int64]$h.since_ms) -lt $in.stale_seconds * 1000) {
+  $held = $h.PSObject.Properties['hold_seconds']
+  $limit = [Math]::Max([int64]$in.stale_seconds, $(if ($null -ne $held) { [int64]$held.Value } else { [int64]0 }))
+  if ([Math]::Abs($now - [int64]$h.since_ms) -lt $limit * 1000) {
     Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
   $n = '{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N'); $away = Join-Path $in.root $n
   try { Rename-Item -LiteralPath $dir -NewName $n } catch { continue }
@@ -85,7 +90,8 @@ for ($try = 0; $try -lt 3; $try++) {
   Rename-Item -LiteralPath $away -NewName $in.name }
 if (-not [IO.Directory]::Exists($dir)) { throw 'the host lock could not be taken' }
 $tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N')); $f = Join-Path $dir 'owner.json'
-[IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject @{ owner = $in.owner; since_ms = (Get-Ms) }))
+$record = @{ owner = $in.owner; since_ms = (Get-Ms); hold_seconds = [int64]$in.hold_seconds }
+[IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject $record))
 if ([IO.File]::Exists($f)) { [IO.File]::Delete($f) }
 [IO.File]::Move($tmp, $f)
 Get-ChildItem -LiteralPath $in.root -Directory -Filter ($in.name + '.stale-*') | Remove-Item -Recurse -Force -ErrorAction Ignore
@@ -101,9 +107,13 @@ def owner(option: str, value: t.Any) -> str:
 
 
 def lock_step(tools: dict[str, str], action: str, name: str, who: str, stale_seconds: int,
-              **kw: t.Any) -> dict[str, t.Any]:
+              hold_seconds: int = 0, **kw: t.Any) -> dict[str, t.Any]:
+    """Take (``acquire``; again as its owner: renew) or give back (``release``) the host lock.  ``stale_seconds``:
+    how old another run's lock must be to be taken over; ``hold_seconds``: how long this run may hold it, recorded
+    in the lock, so that no other run takes it over sooner even with a shorter stale_seconds."""
     import json
-    data = {"root": LOCK_ROOT, "name": name, "owner": who, "stale_seconds": stale_seconds, "action": action}
+    data = {"root": LOCK_ROOT, "name": name, "owner": who, "stale_seconds": stale_seconds, "action": action,
+            "hold_seconds": int(hold_seconds)}
     return planlib.step(ACQUIRE_STEP if action == "acquire" else RELEASE_STEP,
                         cli.powershell_argv(tools, LOCK_SCRIPT), stdin=json.dumps(data), timeout=60, **kw)
 
@@ -138,3 +148,40 @@ def lock_warnings(doc: dict[str, t.Any]) -> list[str]:
                    "account (made by an older version of quiesce.domino, or by someone else); its permissions were reset "
                    "to SYSTEM and Administrators only" % LOCK_ROOT)
     return out
+
+
+# How long a lock's holder adds to its plan's worst case when it declares its hold (executor start, slow hosts).
+HOLD_MARGIN_SECONDS = 300
+
+
+def hold_for(plan: dict[str, t.Any]) -> int:
+    """The hold a plan declares when it takes the lock: its worst case (every section) and a margin."""
+    return int(planlib.worst_case_seconds(planlib.plan_sections(plan))) + HOLD_MARGIN_SECONDS
+
+
+def locked(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_seconds: int, release_in: t.Optional[str] = "finally",
+           release_only_if_ok: t.Optional[str] = None, hold_seconds: t.Optional[int] = None) -> dict[str, t.Any]:
+    """``plan`` with the host lock taken first: a guard, so that when another run holds it nothing else runs
+    (the rescue only), and renewed with the plan's own worst case as its hold (``hold_seconds`` to hold longer,
+    for a lock kept after the plan).  It is given back in ``release_in``: ``finally`` (whatever happened),
+    ``steps`` (only when every step passed), ``rescue`` (only when the run failed), or None (kept), in ``rescue``
+    optionally only when the step ``release_only_if_ok`` of that section passed."""
+    hold = max(hold_for(plan), hold_seconds or 0)
+    new = dict(plan)
+    new["guard"] = [lock_step(tools, "acquire", "backup", who, stale_seconds, hold)] + list(plan["guard"])
+    if plan["rescue"]:
+        # A guard that fails runs the rescue, which undoes what this plan would have done (starts Domino, removes
+        # a partial copy): never while another run holds the lock, or it would undo that run's work.  The rescue
+        # runs only when the lock is this run's (taking it again as its owner succeeds).
+        mine = dict(lock_step(tools, "acquire", "backup", who, stale_seconds, hold), name=MINE_STEP, ok_rc=[0])
+        new["rescue"] = [mine] + [dict(s, only_if_ok=MINE_STEP) if s.get("only_if_ok") is None and s.get("only_if_failed") is None
+                                  else s for s in plan["rescue"]]
+    if release_in is not None:
+        release = lock_step(tools, "release", "backup", who, stale_seconds,
+                            ok_rc="any" if release_in != "steps" else [0])
+        if release_only_if_ok:
+            release["only_if_ok"] = release_only_if_ok
+        elif release_in == "rescue" and plan["rescue"]:
+            release["only_if_ok"] = MINE_STEP
+        new[release_in] = list(new[release_in]) + [release]
+    return planlib.validate_plan(new)

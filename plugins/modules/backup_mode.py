@@ -88,6 +88,24 @@ options:
     description: Seconds to wait for the backup task hook to hold the databases (5 to 600).
     type: int
     default: 60
+  lock:
+    description:
+      - Take the host lock (the one M(quiesce.domino.snapshot) and M(quiesce.domino.host_lock) take) before touching
+        Domino. When another run holds it, nothing is touched and the task fails naming that run.
+      - V(state=frozen) (methods C(shutdown) and C(backup_task)) keeps it while Domino is frozen, held for at least
+        O(watchdog_seconds); a failed freeze gives it back once Domino is confirmed released.
+        V(state=thawed) takes it as its owner (so another run's frozen Domino is never thawed) and gives it back
+        after a successful thaw.
+    type: bool
+    default: false
+  lock_owner:
+    description: Owner of the lock; default the controller's host name and the ansible-playbook process ID (the same for
+      every task of one run).
+    type: str
+  lock_stale_seconds:
+    description: How old another run's lock must be before this run takes it over (60 to 604800).
+    type: int
+    default: 21600
 attributes:
   async:
     support: none

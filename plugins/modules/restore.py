@@ -142,6 +142,25 @@ options:
         refused by default, because its notes.ini and server ID would come along.
     type: bool
     default: false
+  lock:
+    description:
+      - Take the host lock before anything is touched; when another run holds it, nothing is restored and the task
+        fails naming that run. Taken as its owner after M(quiesce.domino.backup_mode) V(state=frozen) with O(lock),
+        it is renewed for the restore's worst case.
+    type: bool
+    default: false
+  release_lock:
+    description: With O(lock), give the lock back when the restore ends, whatever happened; V(false) keeps it for a
+      following M(quiesce.domino.backup_mode) V(state=thawed) with O(lock).
+    type: bool
+    default: true
+  lock_owner:
+    description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
+    type: str
+  lock_stale_seconds:
+    description: How old another run's lock must be before this run takes it over (60 to 604800).
+    type: int
+    default: 21600
 attributes:
   async:
     support: none

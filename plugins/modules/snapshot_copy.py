@@ -171,12 +171,22 @@ options:
     elements: str
     default: []
   release_lock:
-    description: Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
+    description:
+      - Release the host lock taken by M(quiesce.domino.snapshot), whatever the copy's outcome.
+      - Before copying, the lock is taken again as its owner, which renews it and records the copy's worst case
+        (the sum of every step's limit) as the time it is held, so that no other run takes it over as stale during
+        the copy. When another run holds the lock by then (the snapshot's lock went stale), nothing is copied.
     type: bool
     default: false
   lock_owner:
     description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
     type: str
+  lock_stale_seconds:
+    description:
+      - With O(release_lock), how old another run's lock must be before this run takes it over (the renewal
+        above finds another owner only when the snapshot's lock was taken over). 60 to 604800.
+    type: int
+    default: 21600
   deltas_from:
     description:
       - Method C(backup_task) only. The folder where the collection's Domino Backup integration

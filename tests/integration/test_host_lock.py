@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,96 @@ def test_a_thaw_that_fails_gives_the_host_lock_back(tmp_path):
         assert "another run holds the host lock" not in again.get("msg", ""), again.get("msg")
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_a_freeze_refused_by_the_lock_touches_nothing_and_the_copy_renews_the_lock(solo_fleet):
+    """backup_mode state=frozen with lock while another run holds it: refused, Domino running, no watchdog armed.
+    snapshot_copy with release_lock renews the snapshot's lock for the copy's worst case; when another run took
+    the lock over in between, nothing is copied."""
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Another run holds the lock
+      quiesce.domino.host_lock:
+        owner: other-controller:4242
+    - name: Freeze under the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+      ignore_errors: true
+    - name: Give the other run's lock back
+      quiesce.domino.host_lock:
+        owner: other-controller:4242
+        state: absent
+    - name: Snapshot under the lock
+      quiesce.domino.snapshot:
+        method: vss_writer
+        expose_as: "S:"
+        lock: true
+        lock_owner: this-run:1
+""")
+    refused = run.result("Freeze under the lock", "dom01")
+    assert refused["failed"] and refused["msg"].startswith("freeze refused: another run holds the host lock (owner other-controller:4242")
+    state = solo_fleet.state("dom01")
+    assert state["dominos"][0]["state"] == "RUNNING"
+    assert not [t for t in state["tasks"].values() if t["name"].startswith("quiesce.domino\\watchdog")], "a watchdog was armed"
+    lock_file = solo_fleet.lock_dir("dom01") / "owner.json"
+    mine = json.loads(lock_file.read_text())
+    assert mine["hold_seconds"] == 21600  # the snapshot holds it for lock_stale_seconds, until the copy renews it
+    # Another run takes the lock over as stale before the copy starts: the copy is refused, nothing is copied.
+    lock_file.write_text(json.dumps({"owner": "other-controller:4242", "since_ms": int(time.time() * 1000), "hold_seconds": 0}))
+    copy = solo_fleet.playbook(COPY_WITH_LOCK)
+    result = copy.result("Copy", "dom01")
+    assert result["failed"] and "the host lock is not this run's any more" in result["msg"], result["msg"]
+    assert "nothing was copied" in result["msg"]
+    backups = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Backups"
+    assert not backups.exists() or not any(backups.rglob("*")), "a copy was started"
+    assert json.loads(lock_file.read_text())["owner"] == "other-controller:4242"
+    assert mine["owner"] == "this-run:1"
+    # With its own lock, the copy renews it with the copy's worst case as the hold, then gives it back.
+    lock_file.write_text(json.dumps({"owner": mine["owner"], "since_ms": int(time.time() * 1000), "hold_seconds": 60}))
+    copy = solo_fleet.playbook(COPY_WITH_LOCK)
+    assert copy.rc == 0, copy.stdout[-3000:]
+    assert copy.result("Copy", "dom01")["verified"] is True, copy.result("Copy", "dom01")["msg"]
+    assert not lock_file.exists()
+
+
+COPY_WITH_LOCK = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Copy
+      quiesce.domino.snapshot_copy:
+        source: 'S:\\Domino\\data'
+        destination: 'E:\\Backups'
+        delete_exposed_shadow: "S:"
+        release_lock: true
+        lock_owner: this-run:1
+      ignore_errors: true
+"""
+
+
+def test_the_holders_declared_hold_outlasts_a_shorter_stale_seconds(solo_fleet):
+    """A lock whose holder declared a hold longer than the other run's lock_stale_seconds (a copy's worst case) is
+    not taken over as stale by that run; without a declared hold it is."""
+    lock = solo_fleet.lock_dir("dom01")
+    lock.mkdir(parents=True)
+    since = int(time.time() * 1000) - 600 * 1000
+    (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since, "hold_seconds": 7200}))
+    take = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Take
+      quiesce.domino.host_lock:
+        owner: next-run:2
+        stale_seconds: 300
+      ignore_errors: true
+"""
+    held = solo_fleet.playbook(take).result("Take", "dom01")
+    assert held["failed"] and "copying-run:1" in held["msg"], held
+    (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since}))
+    taken = solo_fleet.playbook(take).result("Take", "dom01")
+    assert not taken.get("failed") and taken["taken_over"] is True, taken

@@ -98,3 +98,61 @@ def test_rollback_refuses_a_restore_that_could_outlast_the_watchdog(solo_fleet, 
     assert not [t for t in state["tasks"].values() if not t.get("fired")], "watchdog left armed"
     [shadow] = state["shadows"].values()
     assert shadow["exposed_as"] is None  # the restore point was never exposed
+
+
+def test_the_rollback_holds_the_host_lock_and_a_refused_restore_touches_nothing(solo_fleet, tmp_path):
+    """The rollback freezes, restores and thaws under the host lock (the lock is free again afterwards); a restore
+    with lock while another run holds the lock is refused before anything is touched, and a thaw with lock never
+    starts a Domino that another run stopped."""
+    tasks = tmp_path / "bad.yml"
+    tasks.write_text(BAD_UPGRADE)
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={"quiesce_upgrade_tasks": str(tasks),
+                                                                        "preupgrade_snapshot_name": "before-fp5"})
+    assert run.rc == 2
+    assert run.result("Stop Domino for the rollback", "dom01")["changed"] is True
+    assert run.result("Restore", "dom01")["changed"] is True
+    assert not solo_fleet.lock_dir("dom01").exists(), "the rollback left the host lock behind"
+    data = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+    (data / "names.nsf").write_text("CHANGED AFTER THE ROLLBACK\n")
+    other = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Another run stops Domino under the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        watchdog_seconds: 7200
+        lock: true
+        lock_owner: other-run:7
+    - name: Restore while the other run holds the lock
+      quiesce.domino.restore:
+        restore_point: before-fp5
+        timeout: 60
+        lock: true
+      ignore_errors: true
+    - name: Thaw while the other run holds the lock
+      quiesce.domino.backup_mode:
+        state: thawed
+        lock: true
+      ignore_errors: true
+""")
+    refused = other.result("Restore while the other run holds the lock", "dom01")
+    assert refused["failed"] and refused["msg"].startswith("restore refused: another run holds the host lock (owner other-run:7")
+    assert "CHANGED AFTER THE ROLLBACK" in (data / "names.nsf").read_text(), "the refused restore restored"
+    thaw = other.result("Thaw while the other run holds the lock", "dom01")
+    assert thaw["failed"] and thaw["msg"].startswith("thaw refused: another run holds the host lock (owner other-run:7")
+    assert solo_fleet.state("dom01")["dominos"][0]["state"] == "STOPPED", "the refused thaw started the other run's Domino"
+    back = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: The other run thaws
+      quiesce.domino.backup_mode:
+        state: thawed
+        lock: true
+        lock_owner: other-run:7
+""")
+    assert back.rc == 0, back.stdout[-3000:]
+    assert solo_fleet.state("dom01")["dominos"][0]["state"] == "RUNNING"
+    assert not solo_fleet.lock_dir("dom01").exists(), "a successful thaw gives the lock back"

@@ -66,7 +66,8 @@ RESTIC = {"backend": "restic", "destination": "\\\\backupsrv\\domino", "source":
 RESTIC_RESTORE = {"copy": "E:\\staging", "restic_snapshot": "latest", "repository": "E:\\restic", "repository_password": "pw"}
 # module -> option -> the other options a call needs so that this option is the one being judged.
 CASES: dict[str, dict[str, dict]] = {
-    "backup_mode": {"service": {"state": "frozen", "method": "shutdown"}},
+    "backup_mode": {"service": {"state": "frozen", "method": "shutdown"},
+                    "lock_owner": {"state": "frozen", "method": "shutdown", "lock": True}},
     "diskshadow": {
         "volumes": {"state": "present"},
         "writer_verify": {"state": "present", "volumes": ["D:"], "writers": True},
@@ -80,6 +81,7 @@ CASES: dict[str, dict[str, dict]] = {
     "doctor": {"destination": {}, "save_transcripts": {}},
     "host_lock": {"owner": {"state": "present"}},
     "restore": {"restore_point": {}, "expose_as": {"restore_point": "before-upgrade"},
+                "lock_owner": {"restore_point": "before-upgrade", "lock": True},
                 "copy": {}, "databases": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
                 "restore_to": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},
                 "service": {"copy": "\\\\backupsrv\\domino\\dom01\\20261122T020000Z"},

@@ -53,3 +53,35 @@ def test_the_lock_directory_is_created_by_a_call_that_fails_when_it_exists():
     script = hostlock.LOCK_SCRIPT
     assert "if ([Quiesce.LockDir]::CreateDirectoryW($dir, [IntPtr]::Zero)) { break }" in script
     assert "New-Item -ItemType Directory" not in script
+
+
+def test_a_locked_plan_takes_the_lock_first_and_undoes_nothing_of_another_run():
+    """hostlock.locked: the lock is the first guard, with the plan's worst case as its hold; the rescue (which
+    undoes this plan's work: starts Domino, removes a partial copy) runs only when the lock is this run's, and
+    the lock is given back where asked."""
+    tools = dict(cli.DEFAULT_TOOLS)
+    step = planlib.step("work", ["C:\\Windows\\System32\\sc.exe", "query"], timeout=100)
+    undo = planlib.step("undo", ["C:\\Windows\\System32\\sc.exe", "start", "x"], timeout=50)
+    evidence = planlib.step("evidence", ["C:\\Windows\\System32\\sc.exe", "query", "x"], timeout=20)
+    plan = planlib.build_plan("p", "windows", [step], rescue=[undo, evidence])
+    import json
+
+    def data(record):
+        return json.loads(record["stdin"])
+    for where, only in (("finally", None), ("steps", None), ("rescue", "evidence"), (None, None)):
+        new = hostlock.locked(plan, tools, "me:1", 600, release_in=where, release_only_if_ok=only)
+        first = new["guard"][0]
+        assert first["name"] == hostlock.ACQUIRE_STEP and data(first)["owner"] == "me:1"
+        assert data(first)["hold_seconds"] == hostlock.hold_for(plan) >= 100 + 50 + 20
+        assert new["rescue"][0]["name"] == hostlock.MINE_STEP and new["rescue"][0]["ok_rc"] == [0]
+        assert [s["only_if_ok"] for s in new["rescue"][1:3]] == [hostlock.MINE_STEP, hostlock.MINE_STEP]
+        released = [(section, s) for section in ("steps", "rescue", "finally") for s in new[section]
+                    if s["name"] == hostlock.RELEASE_STEP]
+        if where is None:
+            assert released == []
+        else:
+            [(section, release)] = released
+            assert section == where and new[section][-1] is release and data(release)["action"] == "release"
+            assert release["only_if_ok"] == (only if where == "rescue" else None)
+    longer = hostlock.locked(plan, tools, "me:1", 600, release_in=None, hold_seconds=99999)
+    assert data(longer["guard"][0])["hold_seconds"] == 99999

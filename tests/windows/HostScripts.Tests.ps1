@@ -116,8 +116,8 @@ Describe 'exported scripts' {
 Describe 'host lock (hostlock.LOCK_SCRIPT)' -Skip:$script:NotElevated {
     BeforeAll {
         # the keys hostlock.lock_step sends
-        function Lock([string]$Action, [string]$Owner, [int]$Stale = 3600) {
-            Invoke-HostScript -Name 'lock' -Data @{ root = $script:LockRoot; name = 'domino'; owner = $Owner; stale_seconds = $Stale; action = $Action }
+        function Lock([string]$Action, [string]$Owner, [int]$Stale = 3600, [int]$Hold = 0) {
+            Invoke-HostScript -Name 'lock' -Data @{ root = $script:LockRoot; name = 'domino'; owner = $Owner; stale_seconds = $Stale; action = $Action; hold_seconds = $Hold }
         }
     }
     BeforeEach {
@@ -154,6 +154,19 @@ Describe 'host lock (hostlock.LOCK_SCRIPT)' -Skip:$script:NotElevated {
         $r.json.taken_over | Should -BeTrue
         $r.json.previous_owner | Should -Be 'dead-run'
         @(Get-ChildItem -LiteralPath $script:LockRoot -Directory -Filter 'domino.stale-*').Count | Should -Be 0
+    }
+
+    It 'a hold the holder declared outlasts a shorter stale_seconds; the owner renews it' {
+        $since = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() - 600000
+        New-File (Join-Path $script:LockRoot 'domino\owner.json') ('{"owner":"copying-run","since_ms":' + $since + ',"hold_seconds":7200}')
+        $r = Lock 'acquire' 'run-b' 300
+        $r.rc | Should -Be 75 -Because $r.stderr
+        $r.json.owner | Should -Be 'copying-run'
+        $renew = Lock 'acquire' 'copying-run' 300 9000
+        $renew.rc | Should -Be 0 -Because $renew.stderr
+        $held = Get-Content -Raw -LiteralPath (Join-Path $script:LockRoot 'domino\owner.json') | ConvertFrom-Json
+        $held.hold_seconds | Should -Be 9000
+        $held.since_ms | Should -BeGreaterThan $since
     }
 
     It 'a lock folder other users may write is reset to SYSTEM and Administrators (acl_fixed)' {

@@ -1442,7 +1442,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
             continue
         if held["owner"] == data["owner"]:
             break
-        if abs(now - int(held["since_ms"])) < int(data["stale_seconds"]) * 1000:
+        limit = max(int(data["stale_seconds"]), int(held.get("hold_seconds") or 0))  # the holder's declared need
+        if abs(now - int(held["since_ms"])) < limit * 1000:
             return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
                                    "acl_fixed": acl_fixed}) + "\r\n", ""
         away = root / ("%s.stale-%s" % (data["name"], uuid.uuid4().hex))
@@ -1461,7 +1462,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
     if not lock_dir.is_dir():
         return 1, "", crlf(["the host lock could not be taken"])
     tmp = lock_dir / ("owner.%s.tmp" % uuid.uuid4().hex)
-    tmp.write_text(json.dumps({"owner": data["owner"], "since_ms": int(time.time() * 1000)}))
+    tmp.write_text(json.dumps({"owner": data["owner"], "since_ms": int(time.time() * 1000),
+                               "hold_seconds": int(data["hold_seconds"])}))
     os.replace(tmp, lock_dir / "owner.json")
     for stale in root.glob(data["name"] + ".stale-*"):
         shutil.rmtree(stale, ignore_errors=True)
