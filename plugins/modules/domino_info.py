@@ -157,6 +157,14 @@ installations:
     service_account:
       description: The account the Domino service runs as (C(Win32_Service.StartName)); console commands run as it.
       type: str
+    service_sid:
+      description:
+        - The SID of C(service_account) as the host translated it (C(NTAccount.Translate)), or null when it cannot be
+          translated. SYSTEM (C(S-1-5-18)), Local Service (C(S-1-5-19)) and Network Service (C(S-1-5-20)) are known by
+          it whatever their localized names (C(NT-AUTORITÄT\SYSTEM)); an account whose name is not plain ASCII runs
+          console tasks by this SID.
+      type: str
+      sample: S-1-5-18
     answers:
       description:
         - Whether the server answers, from independent signals (no console command is used, the console refuses other
