@@ -22,9 +22,11 @@ _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 # writes owner.json through a temporary file and a rename, so nobody reads it half-written; a loser that finds no
 # readable owner.json yet waits a moment, then judges the lock by the directory's creation time.  A lock whose
 # time is further than stale_seconds from the host clock (older: a run that died; in the future: a clock set back
-# or a planted file) is taken over by renaming it away first; the holder may declare for how long it needs the lock
-# (hold_seconds, recorded in owner.json: a copy's or a restore's worst case), which then counts when it is longer.
-# Taking the lock again as its owner renews it (its time and hold).  Of two runs taking over, one rename wins; the other
+# or a planted file) is taken over by renaming it away first.  The holder may declare for how long it needs the lock
+# (hold_seconds: a copy's or a restore's worst case), recorded in owner.json with the process that runs its plan
+# (this script's parent, the executor, by ID and start time, so a reused ID is not taken for it): while that process
+# runs, the hold counts when it is longer than stale_seconds; once it has ended (the plan finished, or died with a
+# lost connection), stale_seconds alone counts again.  Taking the lock again as its owner renews it.  Of two runs taking over, one rename wins; the other
 # may rename the winner's fresh lock instead, so the renamed folder's owner record is compared with the one judged
 # stale, and a folder that is not that lock is renamed back at once.  The directory is created with CreateDirectoryW,
 # which fails when it exists (New-Item and .NET's CreateDirectory do not: they check, then create, and succeed when it
@@ -69,6 +71,13 @@ function Read-Owner([string]$Path) { $f = Join-Path $Path 'owner.json'
   $born = ([DateTimeOffset][IO.Directory]::GetCreationTimeUtc($Path)).ToUnixTimeMilliseconds()
   [pscustomobject]@{ owner = 'unknown (no readable owner.json)'; since_ms = $born } }
 function Write-Answer($o) { $o.acl_fixed = $fixed; ConvertTo-Json -Compress -InputObject $o }
+function Get-StartMs([int]$Id) { $p = Get-Process -Id $Id -ErrorAction SilentlyContinue
+  if ($null -eq $p) { return $null }
+  try { return ([DateTimeOffset]$p.StartTime).ToUnixTimeMilliseconds() } catch { return $null } }
+function Test-HolderAlive($h) { $i = $h.PSObject.Properties['holder_pid']; $t = $h.PSObject.Properties['holder_started_ms']
+  if ($null -eq $i -or $null -eq $t) { return $false }
+  $now = Get-StartMs ([int]$i.Value)
+  return ($null -ne $now -and [Math]::Abs([int64]$now - [int64]$t.Value) -lt 1000) }
 if ($in.action -eq 'release') { $h = Read-Owner $dir; $mine = ($null -ne $h -and $h.owner -eq $in.owner)
   if ($mine) { Remove-Item -LiteralPath $dir -Recurse -Force }
   Write-Answer @{ released = $mine }; exit 0 }
@@ -79,8 +88,8 @@ for ($try = 0; $try -lt 3; $try++) {
   $h = Read-Owner $dir
   if ($null -eq $h) { continue }
   if ($h.owner -eq $in.owner) { break }
-  $held = $h.PSObject.Properties['hold_seconds']
-  $limit = [Math]::Max([int64]$in.stale_seconds, $(if ($null -ne $held) { [int64]$held.Value } else { [int64]0 }))
+  $held = $h.PSObject.Properties['hold_seconds']; $limit = [int64]$in.stale_seconds
+  if ($null -ne $held -and [int64]$held.Value -gt $limit -and (Test-HolderAlive $h)) { $limit = [int64]$held.Value }
   if ([Math]::Abs($now - [int64]$h.since_ms) -lt $limit * 1000) {
     Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
   $n = '{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N'); $away = Join-Path $in.root $n
@@ -91,6 +100,10 @@ for ($try = 0; $try -lt 3; $try++) {
 if (-not [IO.Directory]::Exists($dir)) { throw 'the host lock could not be taken' }
 $tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N')); $f = Join-Path $dir 'owner.json'
 $record = @{ owner = $in.owner; since_ms = (Get-Ms); hold_seconds = [int64]$in.hold_seconds }
+if ($record.hold_seconds -gt 0) {
+  $parent = [int](Get-CimInstance -ClassName Win32_Process -Filter ('ProcessId = {0}' -f $PID)).ParentProcessId
+  $started = Get-StartMs $parent
+  if ($null -ne $started) { $record.holder_pid = $parent; $record.holder_started_ms = $started } }
 [IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject $record))
 if ([IO.File]::Exists($f)) { [IO.File]::Delete($f) }
 [IO.File]::Move($tmp, $f)

@@ -283,14 +283,21 @@ COPY_WITH_LOCK = """
 """
 
 
-def test_the_holders_declared_hold_outlasts_a_shorter_stale_seconds(solo_fleet):
+def test_the_holders_declared_hold_outlasts_a_shorter_stale_seconds_while_its_process_runs(solo_fleet):
     """A lock whose holder declared a hold longer than the other run's lock_stale_seconds (a copy's worst case) is
-    not taken over as stale by that run; without a declared hold it is."""
+    not taken over as stale by that run while the process that took it runs; once that process has ended (the
+    plan died with a lost connection), stale_seconds alone counts; a reused process ID is not taken for it."""
+    import subprocess
+    from quiesce_sim import tools as simtools
     lock = solo_fleet.lock_dir("dom01")
     lock.mkdir(parents=True)
     since = int(time.time() * 1000) - 600 * 1000
-    (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since, "hold_seconds": 7200}))
-    take = """
+    alive = subprocess.Popen(["sleep", "120"])
+    try:
+        def plant(pid, started):
+            (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since, "hold_seconds": 7200,
+                                                         "holder_pid": pid, "holder_started": started}))
+        take = """
 - hosts: dom01
   gather_facts: false
   tasks:
@@ -300,8 +307,18 @@ def test_the_holders_declared_hold_outlasts_a_shorter_stale_seconds(solo_fleet):
         stale_seconds: 300
       ignore_errors: true
 """
-    held = solo_fleet.playbook(take).result("Take", "dom01")
-    assert held["failed"] and "copying-run:1" in held["msg"], held
-    (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since}))
-    taken = solo_fleet.playbook(take).result("Take", "dom01")
-    assert not taken.get("failed") and taken["taken_over"] is True, taken
+        plant(alive.pid, simtools._process_start(alive.pid))
+        held = solo_fleet.playbook(take).result("Take", "dom01")
+        assert held["failed"] and "copying-run:1" in held["msg"], held
+        plant(alive.pid, simtools._process_start(alive.pid) - 1)  # the ID of another, later process
+        taken = solo_fleet.playbook(take).result("Take", "dom01")
+        assert not taken.get("failed") and taken["taken_over"] is True, taken
+    finally:
+        alive.kill()
+        alive.wait()
+    started = simtools._process_start(os.getpid())  # any start time: the process with alive.pid has ended
+    lock.mkdir(parents=True, exist_ok=True)
+    (lock / "owner.json").write_text(json.dumps({"owner": "copying-run:1", "since_ms": since, "hold_seconds": 7200,
+                                                 "holder_pid": alive.pid, "holder_started": started}))
+    gone = solo_fleet.playbook(take).result("Take", "dom01")
+    assert not gone.get("failed") and gone["taken_over"] is True, gone

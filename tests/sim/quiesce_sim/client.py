@@ -19,8 +19,10 @@ def main() -> int:
             stdin = sys.stdin.read() or None
         except (OSError, ValueError):
             stdin = None
-    request = json.dumps({"tool": tool, "argv": args, "stdin": stdin,
-                          "program_dir": program_dir or None}).encode() + b"\n"
+    # ppid: the process that started this tool (the tool files exec this script), i.e. the executor running the
+    # plan, as a Windows tool's parent process is
+    request = json.dumps({"tool": tool, "argv": args, "stdin": stdin, "program_dir": program_dir or None,
+                          "ppid": os.getppid()}).encode() + b"\n"
     port_file = os.path.join(host_dir, "run", "hostd.port")
     deadline = time.time() + 10
     while True:

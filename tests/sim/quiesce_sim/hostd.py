@@ -680,6 +680,7 @@ class _Handler(socketserver.StreamRequestHandler):
         host: Host = self.server.host  # type: ignore[attr-defined]
         request = json.loads(self.rfile.readline())
         threading.current_thread().caller_sock = self.connection  # type: ignore[attr-defined]
+        threading.current_thread().caller_ppid = request.get("ppid")  # type: ignore[attr-defined]
         try:
             rc, out, err = run_tool(host, request["tool"], request["argv"], request.get("stdin"),
                                     request.get("program_dir"))

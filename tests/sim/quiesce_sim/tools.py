@@ -1392,6 +1392,23 @@ def _fs_progress(host: Host, data: dict) -> Result:
     return 0, json.dumps({"copies": copies}) + "\r\n", ""
 
 
+def _process_start(pid: int) -> t.Optional[int]:
+    """A process's start time (clock ticks since boot, /proc/<pid>/stat field 22): the twin's stand-in for
+    Windows' process StartTime, so a reused PID is not taken for the holder."""
+    try:
+        fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+        # a zombie (ended, not yet reaped: a killed executor whose parent died too) has ended
+        return None if fields[0] in ("Z", "X") else int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _holder_alive(held: dict) -> bool:
+    """Whether the process that took the lock with a hold (the executor running its plan) still runs."""
+    pid, started = held.get("holder_pid"), held.get("holder_started")
+    return isinstance(pid, int) and started is not None and _process_start(pid) == started
+
+
 def _fs_lock(host: Host, data: dict) -> Result:
     """The lock script: atomic directory creation, owner.json written by rename, a lock without a readable
     owner.json judged by the directory's time (the twin's stand-in for its creation time: its mtime), a lock
@@ -1442,7 +1459,9 @@ def _fs_lock(host: Host, data: dict) -> Result:
             continue
         if held["owner"] == data["owner"]:
             break
-        limit = max(int(data["stale_seconds"]), int(held.get("hold_seconds") or 0))  # the holder's declared need
+        limit = int(data["stale_seconds"])
+        if int(held.get("hold_seconds") or 0) > limit and _holder_alive(held):
+            limit = int(held["hold_seconds"])  # the holder's declared need, while the process that took it runs
         if abs(now - int(held["since_ms"])) < limit * 1000:
             return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
                                    "acl_fixed": acl_fixed}) + "\r\n", ""
@@ -1462,8 +1481,11 @@ def _fs_lock(host: Host, data: dict) -> Result:
     if not lock_dir.is_dir():
         return 1, "", crlf(["the host lock could not be taken"])
     tmp = lock_dir / ("owner.%s.tmp" % uuid.uuid4().hex)
-    tmp.write_text(json.dumps({"owner": data["owner"], "since_ms": int(time.time() * 1000),
-                               "hold_seconds": int(data["hold_seconds"])}))
+    record = {"owner": data["owner"], "since_ms": int(time.time() * 1000), "hold_seconds": int(data["hold_seconds"])}
+    holder = getattr(threading.current_thread(), "caller_ppid", None)
+    if record["hold_seconds"] and holder and _process_start(int(holder)) is not None:
+        record.update(holder_pid=int(holder), holder_started=_process_start(int(holder)))
+    tmp.write_text(json.dumps(record))
     os.replace(tmp, lock_dir / "owner.json")
     for stale in root.glob(data["name"] + ".stale-*"):
         shutil.rmtree(stale, ignore_errors=True)
