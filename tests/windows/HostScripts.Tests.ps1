@@ -156,17 +156,25 @@ Describe 'host lock (hostlock.LOCK_SCRIPT)' -Skip:$script:NotElevated {
         @(Get-ChildItem -LiteralPath $script:LockRoot -Directory -Filter 'domino.stale-*').Count | Should -Be 0
     }
 
-    It 'a hold the holder declared outlasts a shorter stale_seconds; the owner renews it' {
+    It 'a hold counts while the process that took the lock runs; the owner renews it; a dead holder goes stale' {
         $since = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() - 600000
-        New-File (Join-Path $script:LockRoot 'domino\owner.json') ('{"owner":"copying-run","since_ms":' + $since + ',"hold_seconds":7200}')
+        $me = ([DateTimeOffset](Get-Process -Id $PID).StartTime).ToUnixTimeMilliseconds()
+        $file = Join-Path $script:LockRoot 'domino\owner.json'
+        New-File $file ('{"owner":"copying-run","since_ms":' + $since + ',"hold_seconds":7200,"holder_pid":' + $PID + ',"holder_started_ms":' + $me + '}')
         $r = Lock 'acquire' 'run-b' 300
         $r.rc | Should -Be 75 -Because $r.stderr
         $r.json.owner | Should -Be 'copying-run'
         $renew = Lock 'acquire' 'copying-run' 300 9000
         $renew.rc | Should -Be 0 -Because $renew.stderr
-        $held = Get-Content -Raw -LiteralPath (Join-Path $script:LockRoot 'domino\owner.json') | ConvertFrom-Json
+        $held = Get-Content -Raw -LiteralPath $file | ConvertFrom-Json
         $held.hold_seconds | Should -Be 9000
         $held.since_ms | Should -BeGreaterThan $since
+        $held.holder_pid | Should -Be $PID  # the lock script's parent: here this test's process, in a plan the executor
+        # the same ID with another start time is another process: the holder has ended, stale_seconds counts
+        New-File $file ('{"owner":"copying-run","since_ms":' + $since + ',"hold_seconds":7200,"holder_pid":' + $PID + ',"holder_started_ms":' + ($me - 5000) + '}')
+        $taken = Lock 'acquire' 'run-b' 300
+        $taken.rc | Should -Be 0 -Because $taken.stderr
+        $taken.json.taken_over | Should -BeTrue
     }
 
     It 'a lock folder other users may write is reset to SYSTEM and Administrators (acl_fixed)' {
