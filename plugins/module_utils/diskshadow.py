@@ -38,13 +38,16 @@ SCRIPT_COMMANDS = ("set", "begin", "end", "add", "writer", "create", "expose", "
 
 _GUID = r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
 _ALIAS_TOKEN = r"%([A-Za-z][A-Za-z0-9_]*)%"
+# What follows a GUID in a block: its alias, or "<No Alias>" where ``list shadows all`` shows a shadow copy that has
+# none (untranslated in the Japanese capture tests/unit/data/locale/diskshadow_ja_list_delete.txt).
+_AFTER_GUID = r"(?:\s+(?:" + _ALIAS_TOKEN + r"|<[^<>]*>))?"
 # "* Shadow copy ID = {guid}  %alias%" whatever the label: a starred line with "= {GUID}" (or ": {GUID}", "：{GUID}":
 # a translation may use a colon, ASCII or full-width).
-_ID_LINE = re.compile(r"^\*\s*[^=:\uff1a*{}]+?[=:\uff1a]\s*(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?\s*$")
+_ID_LINE = re.compile(r"^\*\s*[^=:\uff1a*{}]+?[=:\uff1a]\s*(" + _GUID + r")" + _AFTER_GUID + r"\s*$")
 # "- <label>: value", "- <label> = value" or "- <label>" (no value: "Not exposed"); the label has no separator.
 _FIELD = re.compile(r"^-\s*([^:=\uff1a]*?)\s*(?:[:=\uff1a]\s*(.*))?$")
 _ORIG_VOL = re.compile(r"^(\\\\\?\\Volume" + _GUID + r"\\)\s*(?:\[([A-Za-z]):\\\])?")
-_GUID_VALUE = re.compile(r"^(" + _GUID + r")(?:\s+" + _ALIAS_TOKEN + r")?$")
+_GUID_VALUE = re.compile(r"^(" + _GUID + r")" + _AFTER_GUID + r"$")
 # A shadow copy's device: a local volume's GLOBALROOT device, or a file share's "\\server\share@{GUID}$".
 _DEVICE = re.compile(r"^\\\\\?\\GLOBALROOT\\|^\\\\[^\\]+\\.*@" + _GUID + r"\$?$", re.I)
 _DRIVE_OR_FOLDER = re.compile(r"^[A-Za-z]:(?:\\.*)?$")
@@ -253,8 +256,10 @@ def _clean(line: str) -> str:
 
 
 def _parse_created(text: str) -> t.Optional[str]:
-    """``9/21/2020 12:12:51 AM`` (English short date, host local time) -> ISO 8601 without zone."""
-    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S"):
+    """``9/21/2020 12:12:51 AM`` (English short date) or ``2023/01/27 10:56:00`` (year first, as the Japanese
+    capture prints it; no other order puts the year first) -> ISO 8601 without zone, host local time.  A date with
+    the day and month in another order (German ``04.03.2023``) is not guessed: None."""
+    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S"):
         try:
             return datetime.datetime.strptime(text.strip(), fmt).isoformat()
         except ValueError:

@@ -224,9 +224,12 @@ def look_host_lock(look: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
 # ------------------------------------------------------------------ parsing
 
 # A writer's name: the quoted rest of the line after a label and its colon (ASCII or full-width), in single or
-# double quotes, guillemets or corner brackets ("Verfassername: "Domino VSS Writer"", "Nom de l'enregistreur :
-# 'Domino VSS Writer'").  The first colon followed by a quote ends the label, so an apostrophe in the label is no quote.
-_WRITER_NAME = re.compile("[:\uff1a]\\s*(?:'(.+)'|\"(.+)\"|\u00ab\\s*(.+?)\\s*\u00bb|\u300c(.+)\u300d)\\s*$")
+# double quotes, guillemets or corner brackets (French capture tests/unit/data/locale/vssadmin_fr_writers.txt:
+# "Nom du redacteur : 'System Writer'").  Typographic quotes (U+2018/U+2019, U+201C/U+201D) too: published pastes
+# show them (the Japanese capture vssadmin_ja_writers.txt), and so may an administrator's paste.  The first colon
+# followed by a quote ends the label, so an apostrophe in the label (ASCII or U+2019) is no quote.
+_WRITER_NAME = re.compile("[:\uff1a]\\s*(?:'(.+)'|\"(.+)\"|\u2018(.+)\u2019|\u201c(.+)\u201d|\u00ab\\s*(.+?)\\s*\u00bb|"
+                          "\u300c(.+)\u300d)\\s*$")
 
 
 def writer_name(line: str) -> t.Optional[str]:

@@ -255,6 +255,70 @@ def test_vssadmin_german_by_shape():
     assert shadow["volume"] == "D:" and shadow["device_object"].endswith("HarddiskVolumeShadowCopy3")
 
 
+def test_diskshadow_japanese_list_and_delete_capture():
+    # a published Japanese capture (SOURCES.md): "<No Alias>" after the GUIDs, the labels translated, a year-first date
+    text = sample("diskshadow_ja_list_delete.txt", crlf=True)
+    parsed = ds.parse_transcript(text)
+    [shadow] = parsed["shadows"]
+    assert shadow["id"] == "{66f52f76-6ac2-46b0-8160-6ee32c7da178}" and shadow["alias"] is None
+    assert shadow["set_id"] == parsed["shadow_set_id"] == "{305fd2bb-9a64-4775-9444-7f024af2c562}"
+    assert shadow["count"] == 1 and shadow["volume"] == "E:"
+    assert shadow["volume_guid"] == "\\\\?\\Volume{afdd4c4b-9dfd-46e8-9697-72262ec00f6f}\\"
+    assert shadow["created_text"] == "2023/01/27 10:56:00" and shadow["created"] == "2023-01-27T10:56:00"
+    assert shadow["device_object"] == "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1"
+    assert (shadow["originating_machine"], shadow["service_machine"]) == ("WIN-9QD96QOMPTG", "WIN-9QD96QOMPTG")
+    assert shadow["exposed_as"] is None and shadow["provider_id"] == "{b5946137-7b9f-4925-af80-51abd60b20d5}"
+    assert shadow["attributes"] == ["No_Auto_Release", "Persistent", "Differential"] and shadow["persistent"]
+    assert shadow["no_writers"] is False and ds.shadow_evidence(shadow)
+    assert parsed["aliases"] == {} and parsed["errors"] == [] and parsed["notices"] == []
+    # the delete: "[Attributes: 0x0002001d]" is no HRESULT; its Japanese sentences are not taken on trust, the facts are
+    deleted = ["{66f52f76-6ac2-46b0-8160-6ee32c7da178}", "{25893e62-7f53-49b1-855c-26e6da62b1c4}"]
+    delete = ds.parse_transcript(text.split("DISKSHADOW> delete")[1])
+    assert delete["errors"] == [] and delete["deleted"] == [] and delete["deleted_count"] is None
+    assert ds.judge(0, delete, {"deleted": 2}) == "diskshadow did not confirm the deletion"
+    gone = {"shadows": [], "drives": ["C:", "E:"]}
+    assert ds.judge(0, delete, {"deleted": 2, "gone": deleted}, gone) is None
+    left = {"shadows": [{"id": deleted[1], "set_id": None, "exposed_as": None}], "drives": ["C:", "E:"]}
+    assert ds.judge(0, delete, {"deleted": 2, "gone": deleted}, left) == \
+        "shadow copy %s still exists after the deletion (Win32_ShadowCopy)" % deleted[1]
+
+
+@pytest.mark.parametrize("after", ["%VSS_SHADOW_1%", "<No Alias>", ""])
+def test_what_follows_the_shadow_id(after):
+    line = "* Shadow copy ID = {e4c28c5f-6e9b-4c26-a61d-87321d3f7568}    " + after
+    [shadow] = ds.parse_shadow_blocks([line, "\t- Shadow copy set: {8356e764-3956-4625-b191-c42ea5dd30d5}  " + after])
+    assert shadow["id"] == "{e4c28c5f-6e9b-4c26-a61d-87321d3f7568}"
+    assert shadow["alias"] == ("VSS_SHADOW_1" if after.startswith("%") else None)
+    assert shadow["set_id"] == "{8356e764-3956-4625-b191-c42ea5dd30d5}"
+
+
+def test_vssadmin_writers_japanese_capture():
+    from ansible_collections.quiesce.domino.plugins.module_utils import doctor
+    # as published: typographic quotes around the names (the blog's), "Id" labels, no indentation
+    writers = doctor.parse_writers(sample("vssadmin_ja_writers.txt", crlf=True))
+    assert [w["name"] for w in writers] == ["System Writer", "ASR Writer", "Registry Writer", "WMI Writer",
+                                            "COM+ REGDB Writer", "Shadow Copy Optimization Writer"]
+    assert writers[0]["id"] == "{a1111111-1a11-2222-a33a-1050253ae220}"
+    assert writers[0]["instance_id"] == "{a1111111-1a11-2222-a33a-eacf897c2bb2}"
+    assert {(w["state"], w["state_name"], w["last_error"]) for w in writers} == {(1, "\u5b89\u5b9a", "\u30a8\u30e9\u30fc\u306a\u3057")}
+    assert doctor.domino_writer(writers) is None
+    # the same with the ASCII quotes vssadmin prints
+    ascii_quotes = sample("vssadmin_ja_writers.txt").replace("\u2018", "'").replace("\u2019", "'")
+    assert [w["name"] for w in doctor.parse_writers(ascii_quotes)] == [w["name"] for w in writers]
+
+
+def test_vssadmin_writers_french_capture():
+    from ansible_collections.quiesce.domino.plugins.module_utils import doctor
+    # "Nom du r\u00e9dacteur : 'X'", a typographic apostrophe in "ID de l\u2019instance du r\u00e9dacteur", "Aucune erreur"
+    writers = doctor.parse_writers(sample("vssadmin_fr_writers.txt", crlf=True))
+    assert [w["name"] for w in writers] == ["Task Scheduler Writer", "VSS Metadata Store Writer",
+                                            "Performance Counters Writer", "System Writer"]
+    system = writers[3]
+    assert system["id"] == "{e8132975-6f93-4464-a53e-1050253ae220}"  # the System Writer's ID on every Windows
+    assert system["instance_id"] == "{3a440350-edf0-4b35-bbc0-2af9898666f7}"
+    assert {(w["state"], w["state_name"], w["last_error"]) for w in writers} == {(1, "Stable", "Aucune erreur")}
+
+
 def test_guid_hex_is_no_hresult():
     parsed = ds.parse_transcript("-> create\n\t* Shadow copy ID = {80042306-1111-2222-3333-444455556666}\n")
     assert parsed["errors"] == []
