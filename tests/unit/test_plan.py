@@ -89,11 +89,16 @@ def test_the_context_comes_back_unchanged_from_the_posix_executor(monkeypatch):
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": {"plan": plan}}).encode())
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
     sent = []
-    monkeypatch.setattr(posix_exec.AnsibleModule, "exit_json", lambda self, **kw: sent.append(kw) or exit(0))
-    try:
-        posix_exec.main()
-    except SystemExit:
+
+    class Exited(Exception):
         pass
+
+    def exit_json(_self, **result):
+        sent.append(result)
+        raise Exited()
+    monkeypatch.setattr(posix_exec.AnsibleModule, "exit_json", exit_json)
+    with pytest.raises(Exited):
+        posix_exec.main()
     assert sent and json.loads(json.dumps(sent[0]["context"])) == context and sent[0]["ok"] is True
 
 
