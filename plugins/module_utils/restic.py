@@ -37,7 +37,8 @@ RC_MEANINGS = {0: "success", 1: "fatal error (no snapshot was created)",
 OPEN_STEP = "open the restic repository"
 INIT_STEP = "initialize the restic repository"
 BACKUP_STEP = "restic backup"
-LIST_STEP = "restic ls"
+COMPARE_STEP = "compare the snapshot with the manifest"
+REMOVE_LISTING_STEP = "remove the source listing"
 CHECK_STEP = "restic check"
 FORGET_PLAN_STEP = "restic forget (dry run)"
 FORGET_STEP = "restic forget"
@@ -195,20 +196,26 @@ def restore_args(snapshot: str, target: str, includes: t.Sequence[str], host: t.
     return args
 
 
+def _holds(text: t.Optional[str], secret: str) -> bool:
+    """Whether a standard input holds the password as it is (a restic step) or JSON-escaped (the compare
+    script's data)."""
+    return bool(text) and (secret in text or json.dumps(secret)[1:-1] in text)
+
+
 def redact_plan(plan: dict[str, t.Any], secret: t.Optional[str]) -> dict[str, t.Any]:
-    """The plan as it may be shown (check mode): every restic step's standard input replaced."""
+    """The plan as it may be shown (check mode): every standard input that holds the password replaced."""
     if not secret:
         return plan
     shown = json.loads(json.dumps(plan))
     for section in ("guard", "steps", "rescue", "finally"):
         for item in shown.get(section) or []:
-            if item.get("stdin") and secret in item["stdin"]:
+            if _holds(item.get("stdin"), secret):
                 item["stdin"] = REDACTED
     return shown
 
 
 def carries_secret(plan: dict[str, t.Any], secret: t.Optional[str]) -> bool:
-    return bool(secret) and any(secret in (s.get("stdin") or "") for section in ("guard", "steps", "rescue", "finally")
+    return bool(secret) and any(_holds(s.get("stdin"), secret) for section in ("guard", "steps", "rescue", "finally")
                                 for s in plan.get(section) or [])
 
 
@@ -234,18 +241,6 @@ def backup_summary(text: str) -> t.Optional[dict[str, t.Any]]:
     """The summary line of ``backup --json`` (None when restic printed none: a fatal error)."""
     found = [d for d in json_lines(text) if d.get("message_type") == "summary"]
     return found[-1] if found else None
-
-
-def ls_nodes(text: str) -> tuple[t.Optional[dict[str, t.Any]], list[dict[str, t.Any]]]:
-    """``ls --json``: the snapshot (first line) and its nodes."""
-    snapshot = None
-    nodes = []
-    for doc in json_lines(text):
-        if doc.get("struct_type") == "snapshot" and snapshot is None:
-            snapshot = doc
-        elif doc.get("struct_type") == "node" or "path" in doc and "type" in doc:
-            nodes.append(doc)
-    return snapshot, nodes
 
 
 def snapshots(text: str) -> list[dict[str, t.Any]]:
@@ -276,44 +271,6 @@ def _utc_seconds(stamp: t.Any) -> t.Optional[int]:
         sign = 1 if zone[0] == "+" else -1
         when -= sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
     return int(when.timestamp())
-
-
-def _manifest_seconds(stamp: t.Any) -> t.Optional[int]:
-    return _utc_seconds(stamp)
-
-
-def compare(manifest: t.Sequence[dict[str, t.Any]], units: t.Sequence[dict[str, t.Any]],
-            nodes: t.Sequence[dict[str, t.Any]], limit: int = 20) -> dict[str, t.Any]:
-    """The host-side manifest (rows ``<unit name>\\<relative path>`` with size and mtime) against the files
-    of the restic snapshot.  ``units``: {"name", "source"} (a folder; single files are rows of their folder's
-    unit).  Paths compare without case (Windows).  Returns files, difference_count and differences."""
-    roots = [(u["name"].lower() + "\\", restic_path(u["source"]).lower()) for u in units]
-    want: dict[str, dict[str, t.Any]] = {}
-    for row in manifest:
-        path = str(row.get("path") or "")
-        for prefix, root in roots:
-            if path.lower().startswith(prefix):
-                rel = path[len(prefix):].replace("\\", "/")
-                want[(root.rstrip("/") + "/" + rel).lower()] = row
-                break
-    have = {str(n.get("path") or "").lower(): n for n in nodes if n.get("type") == "file"}
-    problems = []
-    for key, row in want.items():
-        node = have.get(key)
-        if node is None:
-            problems.append("missing in the snapshot: %s" % row.get("path"))
-            continue
-        if int(node.get("size") or 0) != int(row.get("size") or 0):
-            problems.append("size differs: %s (%s != %s)" % (row.get("path"), row.get("size"), node.get("size")))
-            continue
-        left, right = _manifest_seconds(row.get("mtime")), _utc_seconds(node.get("mtime"))
-        if left is not None and right is not None and abs(left - right) > 1:
-            problems.append("modification time differs: %s" % row.get("path"))
-    wanted_roots = [root for _prefix, root in roots]
-    for key, node in have.items():
-        if key not in want and any(key.startswith(r.rstrip("/") + "/") for r in wanted_roots):
-            problems.append("extra in the snapshot: %s" % node.get("path"))
-    return {"files": len(want), "difference_count": len(problems), "differences": sorted(problems)[:limit]}
 
 
 def guard_forget(candidates: t.Sequence[dict[str, t.Any]], protect: t.Sequence[str], min_age_seconds: int,
@@ -385,6 +342,11 @@ def layout_path(host: str) -> str:
     return "%s\\%s\\%s" % (LAYOUT_DIR, host, LAYOUT_FILE)
 
 
+def manifest_path(host: str, stamp: str) -> str:
+    """Where a backup's source listing is written on the host for the comparison (removed after it)."""
+    return "%s\\%s\\manifest-%s.tsv" % (LAYOUT_DIR, host, stamp)
+
+
 def layout_sources(runits: t.Sequence[dict[str, t.Any]], deltas_folder: t.Optional[str],
                    daos_live: t.Optional[dict[str, str]] = None) -> list[dict[str, t.Any]]:
     """Where each place of a copy (``to``, relative to the copy) was read from (``from``, a Windows path).  With
@@ -428,6 +390,109 @@ def restore_includes(layout: dict[str, t.Any], host: str, databases: t.Sequence[
 
 
 RESTIC_SCRIPTS = {
+    # The verification on the host: the source manifest (the tab-separated listing the manifest script wrote)
+    # against the files of the new snapshot, read from `restic ls --json` line by line as restic prints them.
+    # Only the host's listing is held (a dictionary by restic path, without case); the snapshot's listing is never
+    # stored, and only a bounded summary comes back.  Exit 0: equal; 1: differences (printed); 3: restic failed
+    # (its error on standard error).  The password, when given, is written to restic's standard input as UTF-8.
+    # The command line is quoted by the rules Windows programs (Go's included) use to split it.
+    "restic_compare": r"""# quiesce.domino:restic_compare
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+$in = [Console]::In.ReadToEnd() | ConvertFrom-Json
+Add-Type -AssemblyName System.Web.Extensions
+$parser = New-Object System.Web.Script.Serialization.JavaScriptSerializer
+$parser.MaxJsonLength = [int]::MaxValue
+$utf8 = New-Object Text.UTF8Encoding($false)
+$inv = [Globalization.CultureInfo]::InvariantCulture
+$state = @{ count = 0; snapshot_id = $null; snapshot_time = $null }
+$shown = New-Object System.Collections.Generic.List[string]
+function Add-Problem([string]$Text) { $state.count++; if ($shown.Count -lt [int]$in.limit) { $shown.Add($Text) } }
+function Get-Key($Doc, [string]$Name) { if ($Doc.ContainsKey($Name)) { return $Doc[$Name] }; return $null }
+function Get-UtcTicks([string]$Stamp) {
+  $m = [regex]::Match($Stamp, '^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$')
+  if (-not $m.Success) { return $null }
+  $zone = $m.Groups[2].Value
+  if ($zone -eq 'Z') { $zone = '+00:00' }
+  return [DateTimeOffset]::ParseExact($m.Groups[1].Value + $zone, "yyyy-MM-dd'T'HH:mm:sszzz", $inv).UtcTicks }
+function ConvertTo-Argument([string]$Text) {
+  if ($Text.Length -gt 0 -and $Text.IndexOfAny([char[]]@([char]32, [char]9, [char]34)) -lt 0) { return $Text }
+  $out = New-Object Text.StringBuilder
+  [void]$out.Append([char]34)
+  $slashes = 0
+  foreach ($ch in $Text.ToCharArray()) {
+    if ($ch -ceq [char]92) { $slashes++; continue }
+    if ($ch -ceq [char]34) { [void]$out.Append([char]92, 2 * $slashes + 1) } else { [void]$out.Append([char]92, $slashes) }
+    $slashes = 0
+    [void]$out.Append($ch) }
+  [void]$out.Append([char]92, 2 * $slashes)
+  [void]$out.Append([char]34)
+  return $out.ToString() }
+$want = New-Object 'System.Collections.Generic.Dictionary[string,string[]]' ([StringComparer]::Ordinal)
+$roots = New-Object System.Collections.Generic.List[object]
+foreach ($u in @($in.units)) { $roots.Add(@{ prefix = ([string]$u.prefix).ToLowerInvariant(); root = ([string]$u.root).ToLowerInvariant().TrimEnd('/') }) }
+$tsv = New-Object IO.StreamReader([string]$in.manifest, $utf8)
+try {
+  while ($null -ne ($line = $tsv.ReadLine())) {
+    $p = $line.Split("`t")
+    if ($p.Count -lt 3) { continue }
+    $lower = $p[0].ToLowerInvariant()
+    foreach ($r in $roots) {
+      if ($lower.StartsWith($r.prefix, [StringComparison]::Ordinal)) {
+        $want[$r.root + '/' + $lower.Substring($r.prefix.Length).Replace('\', '/')] = $p
+        break } } } }
+finally { $tsv.Close() }
+$files = $want.Count
+$argv = [string[]]@($in.argv)
+$psi = New-Object Diagnostics.ProcessStartInfo
+$psi.FileName = $argv[0]
+$psi.Arguments = [string]::Join(' ', [string[]]@(for ($i = 1; $i -lt $argv.Length; $i++) { ConvertTo-Argument $argv[$i] }))
+$psi.UseShellExecute = $false
+$psi.CreateNoWindow = $true
+$psi.RedirectStandardInput = $true
+$psi.RedirectStandardOutput = $true
+$psi.RedirectStandardError = $true
+$psi.StandardOutputEncoding = $utf8
+$psi.StandardErrorEncoding = $utf8
+$proc = [Diagnostics.Process]::Start($psi)
+$errors = $proc.StandardError.ReadToEndAsync()
+$secret = $in.PSObject.Properties['password']
+if ($null -ne $secret -and $null -ne $secret.Value) {
+  $bytes = $utf8.GetBytes([string]$secret.Value + "`n")
+  $proc.StandardInput.BaseStream.Write($bytes, 0, $bytes.Length) }
+$proc.StandardInput.Close()
+while ($null -ne ($line = $proc.StandardOutput.ReadLine())) {
+  if (-not $line.StartsWith('{')) { continue }
+  try { $doc = $parser.DeserializeObject($line) } catch { continue }
+  if ($doc -isnot [System.Collections.Generic.Dictionary[string,object]]) { continue }
+  $kind = [string](Get-Key $doc 'struct_type')
+  if (-not $kind) { $kind = [string](Get-Key $doc 'message_type') }
+  if ($kind -eq 'snapshot') {
+    if ($null -eq $state.snapshot_id) { $state.snapshot_id = [string](Get-Key $doc 'id'); $state.snapshot_time = [string](Get-Key $doc 'time') }
+    continue }
+  if ([string](Get-Key $doc 'type') -ne 'file') { continue }
+  $path = [string](Get-Key $doc 'path')
+  $key = $path.ToLowerInvariant()
+  $row = $null
+  if ($want.TryGetValue($key, [ref]$row)) {
+    [void]$want.Remove($key)
+    $size = [int64](Get-Key $doc 'size')
+    if ($size -ne [int64]::Parse($row[1], $inv)) { Add-Problem ('size differs: {0} ({1} != {2})' -f $row[0], $row[1], $size); continue }
+    $left = Get-UtcTicks $row[2]
+    $right = Get-UtcTicks ([string](Get-Key $doc 'mtime'))
+    if ($null -ne $left -and $null -ne $right -and [Math]::Abs($left - $right) -gt 10000000) { Add-Problem ('modification time differs: ' + $row[0]) }
+    continue }
+  foreach ($r in $roots) { if ($key.StartsWith($r.root + '/', [StringComparison]::Ordinal)) { Add-Problem ('extra in the snapshot: ' + $path); break } } }
+$proc.WaitForExit()
+$stderr = $errors.Result
+if ($proc.ExitCode -ne 0) { [Console]::Error.Write($stderr); exit 3 }
+if ($null -eq $state.snapshot_id) { [Console]::Error.Write('restic ls printed no snapshot. ' + $stderr); exit 3 }
+foreach ($entry in $want.Values) { Add-Problem ('missing in the snapshot: ' + $entry[0]) }
+$summary = [ordered]@{ snapshot_id = $state.snapshot_id; snapshot_time = $state.snapshot_time; files = $files
+  difference_count = $state.count; differences = @($shown) }
+ConvertTo-Json -Compress -Depth 3 -InputObject $summary
+if ($state.count -gt 0) { exit 1 }
+""",
     # Moves the places of a snapshot restored under <copy>\.restic into the copy layout (<copy>\data, ...), writes
     # the layout beside them and removes the rest of the staging tree.  Data arrives as JSON on standard input.
     "restic_arrange": r"""# quiesce.domino:restic_arrange
@@ -474,3 +539,32 @@ def arrange_step(tools: dict[str, str], copy: str, host: str, timeout: int) -> d
     rel = layout_path(host)
     return planlib.step(ARRANGE_STEP, cli.powershell_argv(tools, RESTIC_SCRIPTS["restic_arrange"]),
                         stdin=json.dumps({"copy": copy, "layout_rel": rel[0] + rel[2:]}), timeout=timeout)
+
+
+def compare_step(tools: dict[str, str], repo: str, secret: t.Optional[str], password_file: t.Optional[str], run: str,
+                 manifest: str, units: t.Sequence[dict[str, t.Any]], timeout: int, limit: int = 20) -> dict[str, t.Any]:
+    """The verification on the host (RESTIC_SCRIPTS["restic_compare"]): ``manifest``, the source manifest's
+    tab-separated listing on the host, against ``restic ls --json`` of this run's snapshot.  ``units``: {"name",
+    "source"}; a manifest row ``<name>\\<rel>`` is the snapshot's file ``<restic path of source>/<rel>``."""
+    data = {"manifest": manifest, "limit": limit,
+            "argv": base_argv(tools, repo, password_file) + ls_args(run),
+            "password": None if password_file else secret,
+            "units": [{"prefix": u["name"] + "\\", "root": restic_path(u["source"])} for u in units]}
+    return planlib.step(COMPARE_STEP, cli.powershell_argv(tools, RESTIC_SCRIPTS["restic_compare"]),
+                        stdin=json.dumps(data), timeout=timeout)
+
+
+def compare_verdict(record: t.Optional[dict[str, t.Any]]) -> t.Optional[dict[str, t.Any]]:
+    """What the compare step printed (exit 0 or 1): snapshot_id, snapshot_time, files, difference_count and the
+    first differences; None when it printed nothing readable (restic failed: its error is on standard error)."""
+    if not record or record.get("rc") not in (0, 1):
+        return None
+    try:
+        doc = cli.parse_json_document(record.get("stdout") or "")
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("difference_count"), int):
+        return None
+    differences = doc.get("differences")
+    doc["differences"] = [str(d) for d in differences] if isinstance(differences, list) else []
+    return doc

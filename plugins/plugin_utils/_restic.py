@@ -123,11 +123,16 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     steps.append(rc.fs_step(rs.LAYOUT_STEP, tools, "write_text", {"path": rs.layout_path(host),
                                                                   "text": json.dumps(layout, indent=1, sort_keys=True)}))
     sources.append(rs.layout_path(host))
+    compare_units = [{"name": u["name"], "source": u["source"]} for u in runits]
+    if deltas:
+        compare_units.append({"name": "deltas", "source": deltas["folder"]})
+    # the source listing stays on the host (beside the layout), where the snapshot's listing is compared with it
+    listing = rs.manifest_path(host, stamp)
     steps += [
-        rc.fs_step(rc.SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": False, "out_tsv": None,
-                                                                "out_json": None, "print_rows": True}, timeout=timeout),
+        rc.fs_step(rc.SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": False, "out_tsv": listing,
+                                                                "out_json": None, "print_rows": False}, timeout=timeout),
         r(rs.BACKUP_STEP, rs.backup_args(sources, host, tags, now, exclude, iexclude), timeout=timeout),
-        r(rs.LIST_STEP, rs.ls_args(run), timeout=timeout),
+        rs.compare_step(tools, repo, secret, pwfile, run, listing, compare_units, timeout),
         r(rs.CHECK_STEP, rs.check_args(subset), timeout=timeout),
     ]
     if rules:
@@ -139,11 +144,10 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
         finally_steps.append(planlib.step(rc.RELEASE_STEP, [tools["diskshadow"], "/s", planlib.file_ref("release.dsh")],
                                           timeout=600))
     finally_steps += extra_finally
+    finally_steps.append(rc.fs_step(rs.REMOVE_LISTING_STEP, tools, "remove", {"paths": [listing]}, timeout=120,
+                                    allow_failure=True))
     plan = planlib.build_plan("restic backup", action.platform, steps, finally_steps=finally_steps, files=files,
                               max_output_bytes=MAX_OUTPUT)
-    compare_units = [{"name": u["name"], "source": u["source"]} for u in runits]
-    if deltas:
-        compare_units.append({"name": "deltas", "source": deltas["folder"]})
     out: dict[str, t.Any] = {
         "changed": True, "backend": "restic", "repository": repo, "source": units[0]["source"], "mode": "restic",
         "destination": repo, "verified": False, "tags": tags, "read_data_subset": subset or None,
@@ -169,42 +173,38 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
                bytes=summary.get("total_bytes_processed"), duration_ms=backed.get("duration_ms"),
                started_at=iso_ms(backed.get("start_ms")) if backed.get("start_ms") else None,
                ended_at=iso_ms(backed.get("end_ms")) if backed.get("end_ms") else None)
-    if result.get("executor_error") or not result["ok"]:
-        failed = result.get("failed_step") or {}
-        name = failed.get("name")
+    compared = planlib.find_record(result, rs.COMPARE_STEP)
+    verdict = rs.compare_verdict(compared)
+    if verdict is not None:
+        out["manifest_files"] = verdict.get("files")
+        out["snapshot_id"] = verdict.get("snapshot_id") or out["snapshot_id"]
+        out["snapshot_time"] = verdict.get("snapshot_time")
+    failed = result.get("failed_step") or {}
+    name = failed.get("name")
+    if verdict is not None and verdict["difference_count"] and name == rs.COMPARE_STEP:
+        left = _forget_failed(action, tools, repo, secret, pwfile, out.get("snapshot_id"))
+        raise QuiesceActionError("restic backup failed at 'verify': the snapshot differs from the source manifest in "
+                                 "%s files: %s; %s" % (verdict["difference_count"], "; ".join(verdict["differences"][:5]),
+                                                       left), **out)
+    if result.get("executor_error") or not result["ok"] or verdict is None or verdict["difference_count"]:
         if name == rs.INIT_STEP:
             # why the repository could not be opened (locked, wrong password, unreachable) is the reason; an init
             # that found a repository there adds nothing
             reason = rs.explain_failure(planlib.find_record(result, rs.OPEN_STEP))
             if "already exists" not in "%s%s" % (failed.get("stderr") or "", failed.get("stdout") or ""):
                 reason += "; creating it failed too: %s" % rs.explain_failure(failed)
-        elif name in (rs.OPEN_STEP, rs.BACKUP_STEP, rs.LIST_STEP, rs.CHECK_STEP):
+        elif name in (rs.OPEN_STEP, rs.BACKUP_STEP, rs.COMPARE_STEP, rs.CHECK_STEP):
             reason = rs.explain_failure(planlib.find_record(result, name))
         elif name == rc.BACKUP_MODE_STEP:
             reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "
                       "backup_task); pass deltas_from (the snapshot's deltas_folder)")
+        elif result["ok"] and not result.get("executor_error"):
+            # the plan ran through, but the comparison printed nothing that can be read: never verified
+            name, reason = "verify", "the comparison with the source manifest printed no readable result"
         else:
             reason = outcome_message(result)
         left = _forget_failed(action, tools, repo, secret, pwfile, out.get("snapshot_id"))
         raise QuiesceActionError("restic backup failed at '%s': %s; %s" % (name, reason, left), **out)
-    source = planlib.find_record(result, rc.SOURCE_MANIFEST_STEP) or {}
-    rows = rc.manifest_rows(source.get("stdout") or "[]")
-    listed = planlib.find_record(result, rs.LIST_STEP) or {}
-    snap, nodes = rs.ls_nodes(listed.get("stdout") or "")
-    if listed.get("truncated"):
-        verdict = {"files": len(rows), "difference_count": 1,
-                   "differences": ["the snapshot's listing was longer than %d bytes and cannot be compared" % MAX_OUTPUT]}
-    else:
-        verdict = rs.compare(rows, compare_units, nodes)
-    out["manifest_files"] = verdict["files"]
-    if snap is not None:
-        out["snapshot_id"] = snap.get("id") or out["snapshot_id"]
-        out["snapshot_time"] = snap.get("time")
-    if verdict["difference_count"]:
-        left = _forget_failed(action, tools, repo, secret, pwfile, out.get("snapshot_id"))
-        raise QuiesceActionError("restic backup failed at 'verify': the snapshot differs from the source manifest in "
-                                 "%s files: %s; %s" % (verdict["difference_count"], "; ".join(verdict["differences"][:5]),
-                                                       left), **out)
     out["verified"] = True
     if rules:
         _retention(action, out, result, tools, repo, secret, pwfile, min_age, now)

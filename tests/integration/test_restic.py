@@ -171,6 +171,28 @@ def test_faults_fail_with_the_reason_and_release_the_shadow_copy(restic_fleet, f
     assert fleet.state("dom01")["shadows"] == {}
 
 
+def test_a_snapshot_that_lacks_a_file_is_not_verified_and_is_forgotten(restic_fleet):
+    """The comparison runs on the host (the source listing and restic ls never come back whole): a snapshot without
+    a database the listing names fails, names the file, is forgotten, and the listing file is removed."""
+    fleet = restic_fleet
+    repo = "E:\\restic-drops"
+    _run, ready = snap_and_backup(fleet, "dom02", repo=repo)
+    assert ready["verified"] is True, ready.get("msg")
+    fleet.fault("dom02", "fail", {"restic": "drops_file"})
+    try:
+        _run, res = snap_and_backup(fleet, "dom02", repo=repo)
+    finally:
+        fleet.fault("dom02", "fail", None)
+    assert res.get("failed") is True and res["verified"] is False
+    assert "failed at 'verify'" in res["msg"] and "missing in the snapshot: data\\names.nsf" in res["msg"], res["msg"]
+    assert "was forgotten" in res["msg"], res["msg"]
+    snaps = restic_json(fleet, "dom02", fleet.host_dir("dom02") / "volumes" / "E" / "restic-drops", "snapshots")[0]
+    assert [s["id"] for s in snaps] == [ready["snapshot_id"]]
+    listings = fleet.host_dir("dom02") / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "restic" / "dom02"
+    assert not list(listings.glob("manifest-*.tsv")), sorted(listings.iterdir())
+    assert fleet.state("dom02")["shadows"] == {}
+
+
 RESTORE = """
 - hosts: dom01
   gather_facts: false

@@ -1,4 +1,4 @@
-"""module_utils/restic.py: option checks, argv, restic 0.14's JSON output, the manifest comparison, the
+"""module_utils/restic.py: option checks, argv, restic 0.14's JSON output, the host-side comparison step, the
 forget guards and the password kept out of argv and shown plans."""
 from __future__ import annotations
 
@@ -13,27 +13,14 @@ from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli 
 
 TOOLS = cli.resolve_tools(None, "windows")
 
-# restic 0.14.0 (Debian), captured on this machine: backup --json (status and summary), ls --json, forget --dry-run --json
+# restic 0.14.0 (Debian), captured on this machine: backup --json (status and summary)
 BACKUP_OUT = (
     '{"message_type":"status","percent_done":0,"total_files":1,"total_bytes":200000}\n'
     '{"message_type":"summary","files_new":2,"files_changed":0,"files_unmodified":0,"dirs_new":2,"dirs_changed":0,'
     '"dirs_unmodified":0,"data_blobs":2,"tree_blobs":3,"data_added":201405,"total_files_processed":2,'
     '"total_bytes_processed":200003,"total_duration":0.218427603,"snapshot_id":"5597edf0"}\n')
-LS_OUT = (
-    '{"time":"2026-11-23T10:00:00Z","tree":"cfa7","paths":["Z:\\\\Domino\\\\data"],"hostname":"dom01","username":"SYSTEM",'
-    '"tags":["quiesce.domino"],"id":"5597edf03b3031986b258d27e38797143e88e2c7b06de6bd463a1f0069709543",'
-    '"short_id":"5597edf0","struct_type":"snapshot"}\n'
-    '{"name":"Z","type":"dir","path":"/Z","struct_type":"node"}\n'
-    '{"name":"data","type":"dir","path":"/Z/Domino/data","struct_type":"node"}\n'
-    '{"name":"names.nsf","type":"file","path":"/Z/Domino/data/names.nsf","size":200000,'
-    '"mtime":"2026-11-23T11:57:28.960007563+01:00","struct_type":"node"}\n'
-    '{"name":"a.nlo","type":"file","path":"/Y/DAOS/0001/a.nlo","size":3,"mtime":"2026-11-23T10:00:01Z","struct_type":"node"}\n'
-    '{"name":"notes.ini","type":"file","path":"/Z/Domino/notes.ini","size":10,"mtime":"2026-11-23T10:00:02Z","struct_type":"node"}\n')
 UNITS = [{"name": "data", "source": "Z:\\Domino\\data"}, {"name": "daos", "source": "Y:\\DAOS"},
          {"name": "files", "source": "Z:\\Domino"}]
-MANIFEST = [{"path": "data\\names.nsf", "size": 200000, "mtime": "2026-11-23T10:57:28Z"},
-            {"path": "daos\\0001\\a.nlo", "size": 3, "mtime": "2026-11-23T10:00:01Z"},
-            {"path": "files\\notes.ini", "size": 10, "mtime": "2026-11-23T10:00:02Z"}]
 
 
 def test_restic_path_is_how_restic_stores_a_windows_path():
@@ -41,34 +28,58 @@ def test_restic_path_is_how_restic_stores_a_windows_path():
     assert rs.restic_path("z:\\") == "/Z"
 
 
-def test_backup_summary_and_listing_are_read():
+def test_backup_summary_is_read():
     summary = rs.backup_summary(BACKUP_OUT)
     assert summary["data_added"] == 201405 and summary["snapshot_id"] == "5597edf0"
     assert rs.backup_summary('{"message_type":"status"}\nFatal: wrong password or no key found\n') is None
-    snap, nodes = rs.ls_nodes(LS_OUT)
-    assert snap["short_id"] == "5597edf0" and len(nodes) == 5
 
 
-def test_manifest_matches_the_snapshot_without_case_and_across_time_zones():
-    _snap, nodes = rs.ls_nodes(LS_OUT.replace("/Z/Domino/data/names.nsf", "/Z/DOMINO/DATA/NAMES.NSF"))
-    verdict = rs.compare(MANIFEST, UNITS, nodes)
-    assert verdict == {"files": 3, "difference_count": 0, "differences": []}
+def _compare_data(step):
+    import base64
+    script = base64.b64decode(step["argv"][-1]).decode("utf-16-le")
+    return script, json.loads(step["stdin"])
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda m, n: m.append({"path": "data\\mail1.nsf", "size": 1, "mtime": "2026-11-23T10:00:00Z"}),
-     "missing in the snapshot: data\\mail1.nsf"),
-    (lambda m, n: m[0].update(size=199999), "size differs: data\\names.nsf (199999 != 200000)"),
-    (lambda m, n: m[1].update(mtime="2026-11-23T09:00:01Z"), "modification time differs: daos\\0001\\a.nlo"),
-    (lambda m, n: n.append({"type": "file", "path": "/Z/Domino/data/extra.nsf", "size": 1}),
-     "extra in the snapshot: /Z/Domino/data/extra.nsf"),
+def test_the_comparison_runs_on_the_host_with_the_listing_file_and_restic_ls_of_this_run():
+    step = rs.compare_step(TOOLS, "\\\\backup\\restic", None, "C:\\ProgramData\\restic.pw", "run:20261123T020000Z",
+                           rs.manifest_path("dom01", "20261123T020000Z"), UNITS, 3600)
+    script, data = _compare_data(step)
+    assert script.startswith("# quiesce.domino:restic_compare\n") and step["name"] == rs.COMPARE_STEP and step["timeout"] == 3600
+    assert data["manifest"] == "C:\\ProgramData\\quiesce.domino\\restic\\dom01\\manifest-20261123T020000Z.tsv"
+    assert data["argv"] == [TOOLS["restic"], "--repo", "\\\\backup\\restic", "--quiet", "--password-file",
+                            "C:\\ProgramData\\restic.pw", "ls", "--json", "--tag", "run:20261123T020000Z", "latest"]
+    assert data["password"] is None and data["limit"] == 20
+    # a manifest row <name>\<rel> is the snapshot's file <restic path of the source>/<rel>
+    assert data["units"] == [{"prefix": "data\\", "root": "/Z/Domino/data"}, {"prefix": "daos\\", "root": "/Y/DAOS"},
+                             {"prefix": "files\\", "root": "/Z/Domino"}]
+
+
+@pytest.mark.parametrize("secret", ["s3cret %x& (pw)", 'quote " and back\\slash', "pässwörd ✓"])
+def test_a_password_inside_the_comparison_data_is_no_logged_and_redacted(secret):
+    """The compare script's data is JSON: the password in it is escaped (quotes, backslashes, non-ASCII), and is
+    found and hidden all the same."""
+    step = rs.compare_step(TOOLS, "E:\\restic", secret, None, "run:x", "C:\\m.tsv", UNITS, 600)
+    assert json.loads(step["stdin"])["password"] == secret and not any(secret in a for a in step["argv"])
+    plan = planlib.build_plan("restic backup", "windows", [step])
+    assert rs.carries_secret(plan, secret)
+    shown = json.dumps(rs.redact_plan(plan, secret))
+    assert secret not in shown and json.dumps(secret)[1:-1] not in shown
+    assert not rs.carries_secret(plan, "another password")
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"rc": 0, "stdout": '{"snapshot_id":"ab","snapshot_time":"t","files":3,"difference_count":0,"differences":[]}\r\n'},
+     {"snapshot_id": "ab", "snapshot_time": "t", "files": 3, "difference_count": 0, "differences": []}),
+    ({"rc": 1, "stdout": '{"snapshot_id":"ab","files":3,"difference_count":2,"differences":["missing in the snapshot: '
+                         'data\\\\a.nsf"]}'},
+     {"snapshot_id": "ab", "files": 3, "difference_count": 2, "differences": ["missing in the snapshot: data\\a.nsf"]}),
+    ({"rc": 3, "stdout": "", "stderr": "Fatal: wrong password or no key found"}, None),
+    ({"rc": 0, "stdout": "not json"}, None),
+    ({"rc": 0, "stdout": '{"files": 3}'}, None),
+    (None, None),
 ])
-def test_each_difference_is_named(change, expected):
-    manifest = [dict(r) for r in MANIFEST]
-    _snap, nodes = rs.ls_nodes(LS_OUT)
-    change(manifest, nodes)
-    verdict = rs.compare(manifest, UNITS, nodes)
-    assert verdict["difference_count"] == 1 and verdict["differences"] == [expected]
+def test_the_comparisons_verdict_is_read_only_from_a_finished_comparison(record, expected):
+    assert rs.compare_verdict(record) == expected
 
 
 def test_forget_guards_keep_the_newest_verified_and_young_snapshots():
@@ -96,7 +107,7 @@ def test_the_password_goes_to_stdin_never_argv_and_is_redacted_in_a_shown_plan()
     shown = rs.redact_plan(plan, secret)
     assert secret not in json.dumps(shown) and shown["steps"][0]["stdin"] == rs.REDACTED
     assert plan["steps"][0]["stdin"] == secret + "\n"  # the plan itself is unchanged
-    with_file = rs.step(rs.LIST_STEP, TOOLS, "E:\\restic", None, "C:\\ProgramData\\restic.pw", rs.ls_args("run:x"))
+    with_file = rs.step(rs.CHECK_STEP, TOOLS, "E:\\restic", None, "C:\\ProgramData\\restic.pw", rs.check_args(""))
     assert with_file.get("stdin") is None and "--password-file" in with_file["argv"]
 
 

@@ -1530,7 +1530,74 @@ def _fs_restic_arrange(host: Host, data: dict) -> Result:
     return 0, json.dumps({"moved": moved}) + "\r\n", ""
 
 
-_FS_SCRIPTS = {"restic_arrange": _fs_restic_arrange, "lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
+def _fs_restic_compare(host: Host, data: dict) -> Result:
+    """The restic_compare script (module_utils/restic.py): the host's tab-separated source listing against the
+    real restic's ``ls --json`` of the new snapshot, compared on the host; differences in the order found (the
+    snapshot's mismatches as listed, then what it lacks), the first ``limit`` of them printed; exit 1 on any, 3
+    when restic failed (its error on standard error)."""
+    want: dict[str, list[str]] = {}
+    roots = [(str(u["prefix"]).lower(), str(u["root"]).lower().rstrip("/")) for u in data["units"]]
+    for line in host.path(data["manifest"]).read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3:
+            continue
+        lower = parts[0].lower()
+        for prefix, root in roots:
+            if lower.startswith(prefix):
+                want[root + "/" + lower[len(prefix):].replace("\\", "/")] = parts
+                break
+    files = len(want)
+    secret = data.get("password")
+    rc, out, err = tool_restic(host, [str(a) for a in data["argv"][1:]], None if secret is None else secret + "\n")
+    if rc != 0:
+        return 3, "", err
+    problems: list[str] = []
+    snapshot: dict = {}
+
+    def ticks(stamp: object) -> int | None:
+        match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)$", str(stamp or ""))
+        if not match:
+            return None
+        zone = "+00:00" if match.group(2) == "Z" else match.group(2)
+        return int(datetime.datetime.fromisoformat(match.group(1) + zone).timestamp())
+    for line in out.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        kind = doc.get("struct_type") or doc.get("message_type")
+        if kind == "snapshot":
+            snapshot = snapshot or doc
+            continue
+        if doc.get("type") != "file":
+            continue
+        path = str(doc.get("path") or "")
+        key = path.lower()
+        row = want.pop(key, None)
+        if row is not None:
+            if int(doc.get("size") or 0) != int(row[1]):
+                problems.append("size differs: %s (%s != %s)" % (row[0], row[1], int(doc.get("size") or 0)))
+                continue
+            left, right = ticks(row[2]), ticks(doc.get("mtime"))
+            if left is not None and right is not None and abs(left - right) > 1:
+                problems.append("modification time differs: " + row[0])
+            continue
+        if any(key.startswith(root + "/") for _prefix, root in roots):
+            problems.append("extra in the snapshot: " + path)
+    if not snapshot:
+        return 3, "", "restic ls printed no snapshot. " + err
+    problems += ["missing in the snapshot: " + row[0] for row in want.values()]
+    doc = {"snapshot_id": snapshot.get("id"), "snapshot_time": snapshot.get("time"), "files": files,
+           "difference_count": len(problems), "differences": problems[:int(data["limit"])]}
+    return (1 if problems else 0), json.dumps(doc) + "\r\n", ""
+
+
+_FS_SCRIPTS = {"restic_arrange": _fs_restic_arrange, "restic_compare": _fs_restic_compare,
+               "lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
                "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
@@ -2264,7 +2331,7 @@ def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
     stores ``Z:\\Domino\\data`` as ``/Z/Domino/data`` as it does on Windows.  Its output is returned unchanged.
     Faults (sim.json): fail.restic = "locked" (a stale exclusive lock of a killed process, made with restic
     itself), "disk_full" (the repository's volume has no room: restic's error with Windows' text for
-    ERROR_DISK_FULL); share_access = "unreachable" for a repository on a share."""
+    ERROR_DISK_FULL), "drops_file" (the snapshot silently lacks names.nsf); share_access = "unreachable" for a repository on a share."""
     import subprocess
     if not os.path.exists(RESTIC_BIN):
         return 9009, "", "'restic' is not recognized as an internal or external command.\r\n"
@@ -2304,6 +2371,10 @@ def tool_restic(host: Host, argv: list[str], stdin: str | None) -> Result:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(host.dir / "run"), "RESTIC_CACHE_DIR": str(host.dir / "run" / "restic-cache"),
            "TZ": "UTC", "LANG": "C.UTF-8"}
     fault = _tool_fault(host, "restic")
+    if fault == "drops_file" and command == "backup":
+        # the snapshot lacks a file the source listing names (what an exclude pattern or a reader that skips a
+        # file without an error would leave): only the comparison with the manifest can find it
+        out.insert(out.index("backup") + 1, "--exclude=names.nsf")
     if fault == "locked" and repo_dir is not None and (repo_dir / "config").exists():
         _restic_leave_lock(repo_dir, stdin, password_file, env)
     if command == "backup" and repo_dir is not None:
