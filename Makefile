@@ -46,7 +46,8 @@ $(TEST_BIN)/.installed: requirements-test.txt requirements.txt meta/ee-requireme
 # The copy backend of the demo: robocopy (default) or restic (`make demo DEMO_BACKEND=restic`).
 DEMO_BACKEND ?= robocopy
 
-demo: venv restic
+# restic only for the restic demo: the default demo needs nothing but Python 3.11.
+demo: venv $(if $(filter restic,$(DEMO_BACKEND)),restic)
 	$(BIN)/python tests/tools/demo.py --build $(DEMO_BUILD) --backend $(DEMO_BACKEND)
 
 # The demo's simulated fleet again, for runs of your own (the demo prints the commands); a fleet is
@@ -65,14 +66,17 @@ unit: test-venv
 	$(TEST_BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/unit tests/sim
 
 # The HTML report test renders the page in headless Chromium (Debian's package; CI runs as root).
+# Not root: the command to run is printed instead (apt-get needs root).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "chromium is missing: run 'sudo apt-get install chromium', then make again" >&2; exit 1; fi; \
 	  echo "installing chromium for the HTML report test"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # The twin runs the real restic for snapshot_copy backend=restic (Debian's package, 0.14.0 in bookworm).
 restic:
 	@command -v restic >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "restic is missing: run 'sudo apt-get install restic', then make again" >&2; exit 1; fi; \
 	  echo "installing restic for the restic backend (the twin runs the real one)"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null; }
 

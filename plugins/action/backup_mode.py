@@ -52,7 +52,10 @@ class ActionModule(QuiesceAction):
         hold_timeout = cli.int_range("hold_timeout", args["hold_timeout"], 5, 600)
         stale = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
         # (owner, stale seconds) of the host lock, or None: taken before anything else is touched
-        self._lock = (hostlock.owner("lock_owner", args["lock_owner"] or default_owner()), stale) if args["lock"] else None
+        who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
+        self._lock = (who, stale) if args["lock"] else None
+        # without lock the plan still refuses to run while another run holds the lock (hostlock.checked)
+        self._check = (who, stale)
         # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is
         # sent; auto with allow_downtime may resolve to shutdown: held to its rule.  The real plan is checked again.
         judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
@@ -80,6 +83,10 @@ class ActionModule(QuiesceAction):
             if requested not in ("auto", current):
                 raise QuiesceActionError("method: %s is already frozen by %s; thaw it first" % (inst["service"], current))
             out = result_base(inst, current)
+            if self._lock and not self._task.check_mode:
+                # A freeze is this run's only when the host lock is: another run's freeze (its backup going on) is
+                # no freeze this caller may back up under, since that run thaws it when it is done.
+                self._own_freeze(tools, current, watchdog_seconds, out)
             out.update(changed=False, frozen_at=watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog"))),
                        watchdog=inst.get("watchdog"), msg="already frozen by %s" % current)
             return out
@@ -111,6 +118,8 @@ class ActionModule(QuiesceAction):
             plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="rescue",
                                    release_only_if_ok=plans.RESCUE_EVIDENCE_STEP,
                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
+        elif method in ("shutdown", "backup_task"):
+            plan = hostlock.checked(plan, tools, *self._check)
         out["changed"] = True
         if self._task.check_mode:
             lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)
@@ -159,6 +168,8 @@ class ActionModule(QuiesceAction):
             # refused while another run holds the lock (its Domino is not this run's to thaw); given back only
             # after the thaw succeeded (a failed thaw keeps it, as it keeps the watchdog)
             plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="steps")
+        else:
+            plan = hostlock.checked(plan, tools, *self._check)
         if self._task.check_mode:
             lines = preview.thaw_lines(inst["service"], method, start_timeout)
             out.update(plan=plan, preview=lines, msg=preview.message(lines))
@@ -187,10 +198,31 @@ class ActionModule(QuiesceAction):
                                    "are not kept yet" % (plans.LEAVE_SECONDS, hold["backup_start"])]
         return out
 
+    def _own_freeze(self, tools: dict[str, str], method: str, watchdog_seconds: int, out: dict[str, t.Any]) -> None:
+        """Domino is frozen already: go on only when this owner holds the host lock (renewed, as its freeze took
+        it); refuse when another run holds it, or when nobody does (a freeze made without the lock)."""
+        who, stale = self._lock
+        taking = hostlock.lock_step(tools, "acquire", "backup", who, stale,
+                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
+        run = self.run_plan(planlib.build_plan("check who froze Domino", self.platform, [taking]))
+        self._refused(run, out, "freeze")
+        record = planlib.find_record(run, hostlock.ACQUIRE_STEP)
+        if not run["ok"] or record is None:
+            raise QuiesceActionError("freeze: the host lock could not be checked: %s" % outcome_message(run), **out)
+        if hostlock.read_result(record).get("renewed"):
+            return
+        given = self.run_plan(planlib.build_plan("give back the host lock", self.platform, [
+            hostlock.lock_step(tools, "release", "backup", who, stale, ok_rc="any")]))
+        raise QuiesceActionError(
+            "freeze refused: %s is already frozen by %s, by a run that did not take the host lock, so not by this "
+            "one (its owner thaws it when it is done); thaw it first (state=thawed) or wait for its watchdog%s"
+            % (out.get("service") or "Domino", method, "" if given.get("ok") else
+               "; the host lock taken for this check could not be given back: %s" % outcome_message(given)), **out)
+
     @staticmethod
     def _refused(run: dict[str, t.Any], out: dict[str, t.Any], what: str) -> None:
         """Stop when the host lock (option lock) was not this run's: nothing was touched."""
-        lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
-        if lock is not None and lock.get("status") != "ok":
+        lock = hostlock.refusal(run)
+        if lock is not None:
             out["changed"] = False
             raise QuiesceActionError("%s refused: %s; Domino was not touched" % (what, hostlock.busy_message(lock)), **out)

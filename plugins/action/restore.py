@@ -56,8 +56,10 @@ class ActionModule(QuiesceAction):
     def perform(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         timeout = cli.int_range("timeout", args["timeout"], 60, planlib.MAX_TIMEOUT)  # a plan step's own limit
         stale = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
-        self._lock = ((hostlock.owner("lock_owner", args["lock_owner"] or default_owner()), stale, args["release_lock"])
-                      if args["lock"] else None)
+        who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
+        self._lock = (who, stale, args["release_lock"]) if args["lock"] else None
+        # without lock the plan still refuses to run while another run holds the lock (hostlock.checked)
+        self._check = (who, stale)
         if args["restic_snapshot"] is not None:
             # a restic snapshot is first restored into the new folder copy, arranged as a copy, then put back from it
             if args["copy"] is None:
@@ -252,14 +254,14 @@ class ActionModule(QuiesceAction):
         case when this run holds it already, as after backup_mode state=frozen lock=true), given back at the end
         with release_lock."""
         if not self._lock:
-            return plan
+            return hostlock.checked(plan, tools, *self._check)
         who, stale, release = self._lock
         return hostlock.locked(plan, tools, who, stale, release_in="finally" if release else None)
 
     @staticmethod
     def _refused(run: dict[str, t.Any], out: dict[str, t.Any]) -> None:
-        lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
-        if lock is not None and lock.get("status") != "ok":
+        lock = hostlock.refusal(run)
+        if lock is not None:
             out["changed"] = False
             raise QuiesceActionError("restore refused: %s; nothing was restored or touched" % hostlock.busy_message(lock),
                                      **out)

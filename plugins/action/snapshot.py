@@ -81,7 +81,8 @@ class ActionModule(QuiesceAction):
             if short:
                 raise cli.OptionError(short)
 
-        who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner()) if args["lock"] else None
+        owner = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
+        who = owner if args["lock"] else None
         stale_s = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
         if args["preflight_destination"] == "":
             raise cli.OptionError("preflight_destination: is empty; give the copy destination or omit the option "
@@ -179,6 +180,9 @@ class ActionModule(QuiesceAction):
         short = plans.watchdog_shortfall(plan)
         if short:
             raise cli.OptionError(short)
+        if who is None:
+            # without lock the snapshot still refuses to run while another run holds the lock
+            plan = hostlock.checked(plan, tools, owner, stale_s)
         if exposed:  # last in finally (after any thaw): Win32_ShadowCopy read back, the exposure judged by it
             plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
@@ -252,35 +256,35 @@ class ActionModule(QuiesceAction):
             out["crash_consistent"] = True
             out.setdefault("warnings", []).append("Domino did not stop within %d s; nsd -kill ended it, so the "
                                                   "snapshot is crash-consistent" % shutdown_timeout)
+        refused = hostlock.refusal(run)
+        if refused is not None:
+            raise QuiesceActionError("snapshot refused: %s; Domino was not touched" % hostlock.busy_message(refused), **out)
         lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
         if lock is not None:
-            if lock["status"] != "ok":
-                raise QuiesceActionError("snapshot refused: %s; Domino was not touched" % hostlock.busy_message(lock), **out)
             taken = hostlock.read_result(lock)
             out["lock"] = taken
             for warning in hostlock.lock_warnings(taken):
                 out.setdefault("warnings", []).append(warning)
         running = planlib.find_record(run, plans.STILL_RUNNING_STEP)
         if running is not None and running["status"] in ("failed", "timeout", "error"):
-            raise QuiesceActionError("snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); "
-                                     "a server stopped by someone else is not stopped, held or started by "
-                                     "quiesce.domino; Domino was not touched" % inst["service"], **out)
+            self._refuse(locks, "snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); a "
+                         "server stopped by someone else is not stopped, held or started by quiesce.domino; Domino "
+                         "was not touched" % inst["service"], out)
         foreign = ledger.foreign_exposed(run)
         if foreign:
-            raise QuiesceActionError("snapshot refused: expose_as: %s exposes shadow copy %s, which quiesce.domino did "
-                                     "not create (it is not in the host's ledger of its own shadow copies); "
-                                     "replace_stale deletes only the collection's own. Choose another expose_as, or "
-                                     "unexpose or delete it yourself if it is not needed; Domino was not touched"
-                                     % (target, ", ".join(foreign)), **out)
+            self._refuse(locks, "snapshot refused: expose_as: %s exposes shadow copy %s, which quiesce.domino did not "
+                         "create (it is not in the host's ledger of its own shadow copies); replace_stale deletes only "
+                         "the collection's own. Choose another expose_as, or unexpose or delete it yourself if it is "
+                         "not needed; Domino was not touched" % (target, ", ".join(foreign)), out)
         letters = planlib.find_record(run, plans.LETTERS_FREE_STEP)
         if letters is not None and letters["status"] in ("failed", "timeout", "error"):
             try:
                 taken = cli.parse_json_document(letters.get("stdout") or "").get("taken") or []
             except ValueError:
                 taken = []
-            raise QuiesceActionError("snapshot refused: drive letter %s is in use on the host (checked just before the "
-                                     "freeze, after any stale exposure of ours was removed); choose another expose_as, "
-                                     "or free it; Domino was not touched" % ", ".join(taken or ["?"]), **out)
+            self._refuse(locks, "snapshot refused: drive letter %s is in use on the host (checked just before the "
+                         "freeze, after any stale exposure of ours was removed); choose another expose_as, or free "
+                         "it; Domino was not touched" % ", ".join(taken or ["?"]), out)
         space = planlib.find_record(run, plans.PREFLIGHT_STEP)
         if space is not None and space["status"] != "ok":
             try:
@@ -289,7 +293,7 @@ class ActionModule(QuiesceAction):
                     doc.get("free_bytes"), doc.get("source_bytes"))
             except ValueError:
                 why = outcome_message(run)
-            raise QuiesceActionError("snapshot refused by the preflight: %s; Domino was not touched" % why, **out)
+            self._refuse(locks, "snapshot refused by the preflight: %s; Domino was not touched" % why, out)
         released = all(r["status"] == "ok" for r in run.get("finally", [])
                        if not r.get("allowed_failure") and r["name"] != ledger.RECORD_STEP)
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
@@ -301,14 +305,24 @@ class ActionModule(QuiesceAction):
                               evidence, judged)
             for warning in judged:
                 out.setdefault("warnings", []).append(warning)
-        # The host lock is still held unless the rescue gave it back: a run whose main steps all passed but whose
-        # thaw (finally) failed ran no rescue, and must free it here, or every backup is refused until it is stale.
-        freed = any(r.get("name") == hostlock.RELEASE_STEP and r.get("status") == "ok" for r in run.get("rescue") or [])
-        held = None if freed else locks
+        # The host lock is still held: the plan never gives it back (see plans.snapshot_plan), so a failed snapshot
+        # frees it here, after its thaw and the watchdog's disarm have run on the host.
+        held = locks
         if reason and failed_name in (None, plans.CREATE_STEP):
+            out["failed_step"] = plans.CREATE_STEP  # judged by its transcript and evidence (it may have exited 0)
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
         if not run["ok"]:
             self._discard(tools, parsed, out, held, "snapshot by %s failed: %s%s" % (method, outcome_message(run), tail))
+        if method == "backup_task" and evidence is not None:
+            # the shadow copies must have been created while the hook held the databases (read back: InstallDate)
+            ours = {sh["id"] for sh in parsed["shadows"]}
+            why = dbk.created_outside_hold(dbk.window(dbk.hold_record(run.get("finally") or [])),
+                                           [e["created_ms"] for e in evidence["shadows"]
+                                            if e["id"] in ours and e.get("created_ms") is not None])
+            if why:
+                out["failed_step"] = plans.CREATE_STEP
+                self._discard(tools, parsed, out, held, "snapshot by backup_task failed: %s; the shadow copy is not "
+                              "application-consistent" % why)
         # With domino_writer_id the script's "writer verify" makes diskshadow fail the creation when the writer is
         # missing (Microsoft's writer reference), so the create's evidence decides in any language; without it the
         # writer lines (English: hostlocale.writer_methods allows this only on an English host) must name it.
@@ -322,8 +336,8 @@ class ActionModule(QuiesceAction):
     def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any],
                  locks: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]], msg: str) -> t.NoReturn:
         """Fail the snapshot.  A shadow copy set it created anyway (expose refused, writer missing) is deleted
-        in one more call.  ``locks`` is given when no rescue freed the host lock (the main steps all ran, or
-        only the thaw in finally failed): that call frees it too.  A failed snapshot leaves nothing behind."""
+        in one more call.  ``locks``: the host lock this run took, freed by that call (after the plan's thaw and
+        disarm).  A failed snapshot leaves nothing behind."""
         if parsed.get("shadow_set_id"):
             set_id = cli.guid("shadow set", parsed["shadow_set_id"])
             run = self.run_plan(ds.script_plan("delete the failed snapshot", tools, self.platform,
@@ -335,6 +349,16 @@ class ActionModule(QuiesceAction):
                 msg += "; its shadow copy set %s could not be deleted: %s" % (set_id, outcome_message(run))
         elif locks:
             self.run_plan(planlib.build_plan("free the host lock", self.platform, [locks[1]]))
+        raise QuiesceActionError(msg, **out)
+
+    def _refuse(self, locks: t.Optional[tuple[dict[str, t.Any], dict[str, t.Any]]], msg: str,
+                out: dict[str, t.Any]) -> t.NoReturn:
+        """A guard refused the snapshot after this run took the host lock: give it back (nothing was frozen)."""
+        if locks:
+            freed = self.run_plan(planlib.build_plan("free the host lock", self.platform, [locks[1]]))
+            if not freed.get("ok"):
+                msg += "; the host lock could not be given back (%s): it goes stale after lock_stale_seconds" % (
+                    outcome_message(freed))
         raise QuiesceActionError(msg, **out)
 
     def _facts(self, given: t.Optional[dict[str, t.Any]]) -> dict[str, t.Any]:

@@ -137,7 +137,15 @@ class ActionModule(QuiesceAction):
             # check mode runs the same choice as a dry run (read-only): it lists what would go, and is changed
             # exactly when the real run would be
             plan = rc.prune_plan(tools, self.platform, base, keep, max_age, dry_run=self._task.check_mode)
+            if not self._task.check_mode:
+                # a backup running now (another run's lock) may be writing a .partial copy whose top folder's time
+                # does not move: nothing is pruned while another run holds the host lock
+                plan = hostlock.checked(plan, tools, hostlock.owner("lock_owner", args["lock_owner"] or default_owner()),
+                                        cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800))
             run = self.run_plan(plan)
+            refused = hostlock.refusal(run)
+            if refused is not None:
+                raise QuiesceActionError("pruning refused: %s; nothing was removed" % hostlock.busy_message(refused))
             if not run["ok"]:
                 raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
             doc = cli.parse_json_document(run["steps"][0]["stdout"])
@@ -238,6 +246,14 @@ class ActionModule(QuiesceAction):
                 "job: async job %s has not finished; wait for it with ansible.builtin.async_status (until: "
                 "result.finished, failed_when: false) and pass that result" % job.get("ansible_job_id"))
         context = job.get("context")
+        if context is None and job.get("failed") and "steps" not in job and job.get("ansible_job_id") is not None:
+            # killed by its async limit, or its result could not be read: the copy's outcome is unknown, and the
+            # plan's finally (which releases the shadow copies and the host lock) may not have run
+            raise QuiesceActionError(
+                "async job %s ended without a copy result (%s): the copy is not verified; its shadow copies and "
+                "host lock may not have been released: check with quiesce.domino.shadow_info and release them "
+                "(quiesce.domino.diskshadow state=absent, quiesce.domino.host_lock state=absent)"
+                % (job.get("ansible_job_id"), job.get("msg") or "no message"), verified=False, changed=False)
         if not isinstance(context, dict) or context.get("kind") != REPORT_KIND:
             raise cli.OptionError("job: not the result of a quiesce.domino.snapshot_copy state=present run with "
                                   "backend=robocopy (it has no copy context); pass what async_status returned for it")

@@ -560,7 +560,7 @@ SHADOW_PROBE_SCRIPT = (
     "$ErrorActionPreference = 'Stop'\n"
     "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
     "function Get-Norm([string]$p) { return $p.TrimEnd('\\').ToUpperInvariant() }\n"
-    "$shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy | Select-Object ID, SetID, ExposedLocally, ExposedName)\n"
+    "$shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy | Select-Object ID, SetID, ExposedLocally, ExposedName, InstallDate)\n"
     "$drives = @([System.IO.DriveInfo]::GetDrives() | ForEach-Object { $_.Name.Substring(0, 2).ToUpperInvariant() })\n"
     "$unmet = @()\n"
     "foreach ($e in @($in.expect)) {\n"
@@ -614,7 +614,7 @@ def _target_key(value: t.Any) -> str:
 
 
 def parse_probe(record: t.Optional[dict[str, t.Any]]) -> t.Optional[dict[str, t.Any]]:
-    """The probe step's record -> {shadows: [{id, set_id, exposed_as}], drives: [...]} or None when it did not
+    """The probe step's record -> {shadows: [{id, set_id, exposed_as, created_ms}], drives: [...]} or None when it did not
     run or printed nothing readable (then there is no evidence)."""
     if not record or record.get("status") not in ("ok", "failed"):
         return None
@@ -633,7 +633,7 @@ def parse_probe(record: t.Optional[dict[str, t.Any]]) -> t.Optional[dict[str, t.
             continue
         exposed = _target_key(row.get("ExposedName")) or None
         shadows.append({"id": str(row["ID"]).lower(), "set_id": str(row.get("SetID") or "").lower() or None,
-                        "exposed_as": exposed})
+                        "exposed_as": exposed, "created_ms": cli.dotnet_date_ms(row.get("InstallDate"))})
     drives = sorted({str(d).upper()[:2] for d in as_list(doc.get("drives")) if isinstance(d, str) and len(d) >= 2})
     return {"shadows": shadows, "drives": drives}
 

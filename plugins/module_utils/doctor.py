@@ -116,11 +116,16 @@ if (Test-Path -LiteralPath $lockDir -PathType Container) {
   $owner = $null; $since = $null
   try { $o = [IO.File]::ReadAllText((Join-Path $lockDir 'owner.json')) | ConvertFrom-Json; $owner = [string]$o.owner; $since = $o.since_ms } catch { }
   $held = @{ path = $lockDir; owner = $owner; since_ms = $since } }
+# Win32 long paths (Windows Server 2016 and later, off by default): without them the listing of a path longer
+# than 260 characters fails (robocopy copies it; the manifest cannot read it), so such a copy never verifies
+$longPaths = $null
+$fsKey = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\FileSystem' -ErrorAction SilentlyContinue
+if ($null -ne $fsKey -and $null -ne $fsKey.PSObject.Properties['LongPathsEnabled']) { $longPaths = [int]$fsKey.LongPathsEnabled }
 $destination = $null
 if ($in.destination) { $destination = @{ path = $in.destination; reachable = (Test-Path -LiteralPath $in.destination -PathType Container) } }
 ConvertTo-Json -Compress -Depth 5 -InputObject @{ account = $account; lock = (Get-AclFacts $in.lock_root);
   ledger = (Get-AclFacts $in.ledger_key); hooks = $hooks; volumes = $volumes; shadow_storage = $storage;
-  destination = $destination; host_lock = $held }
+  destination = $destination; host_lock = $held; long_paths_enabled = $longPaths }
 """
 
 # Constant script: the one write of the doctor.  A new file with a unique name (CreateNew: never an existing file),
@@ -705,9 +710,24 @@ def verdicts(look: dict[str, t.Any], tried: t.Optional[dict[str, t.Any]], instal
     checks.append(acl_check("shadow ledger", probe.get("ledger") or {},
                             "the first snapshot creates it under HKLM\\SOFTWARE", False,
                             "remove the write permissions of other accounts from the key (regedit, Permissions)"))
+    checks.append(long_paths_check(probe))
     share = find(tried, SHARE_STEP) if tried else None
     checks.append(destination_check(destination, probe, share, check_mode))
     return checks
+
+
+def long_paths_check(probe: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Win32 long paths: the copy's listing reads every file by its full path (the copy's own folder adds its
+    prefix), which Windows PowerShell 5.1 can do beyond 260 characters only with LongPathsEnabled."""
+    value = probe.get("long_paths_enabled")
+    if value == 1:
+        return check("long paths", OK, "LongPathsEnabled = 1")
+    return check("long paths", WARN, "LongPathsEnabled = %s" % ("not set" if value is None else value),
+                 "a data file whose path, or its path in the copy folder, is longer than 260 characters cannot be "
+                 "listed, so the copy that holds it fails its verification every night",
+                 "set HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem LongPathsEnabled (DWORD) to 1, or the group "
+                 "policy Computer Configuration > Administrative Templates > System > Filesystem > Enable Win32 long "
+                 "paths; keep the copy destination's path short")
 
 
 def ready(checks: t.Sequence[dict[str, t.Any]]) -> bool:

@@ -251,6 +251,27 @@ def window(record: dict[str, t.Any]) -> dict[str, t.Any]:
     return out
 
 
+# How far a shadow copy's creation time (Win32_ShadowCopy InstallDate) may lie outside the hook's hold and still
+# count as inside it: the two are read from the same host clock, but when in its creation VSS stamps the copy is
+# not documented (inferred: at the commit, after the freeze).
+HOLD_SLACK_MS = 2000
+
+
+def created_outside_hold(hold: dict[str, t.Any], created_ms: t.Sequence[int], slack_ms: int = HOLD_SLACK_MS) -> t.Optional[str]:
+    """Why shadow copies created at ``created_ms`` (host clock, epoch ms) were not taken while the hook held the
+    databases (``window``: from held_ms until done_ms, the hook letting go), or None.  A release this run did not
+    make (a stray release file, a watchdog of another run) lets the hook go before the shadow copy exists: the copy
+    is then of databases out of backup mode, with .DELTA files that do not belong to it."""
+    held, done = hold.get("held_ms"), hold.get("done_ms")
+    for when in created_ms:
+        if held is not None and when < held - slack_ms:
+            return "the shadow copy was created (host clock %d) before Domino Backup held the databases (%d)" % (when, held)
+        if done is not None and when > done + slack_ms:
+            return ("the shadow copy was created (host clock %d) after the backup_task hook had let the databases go "
+                    "(%d): they were not in backup mode any more" % (when, done))
+    return None
+
+
 def delta_list(record: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     rows = (record.get("collected") or {}).get("deltas") or []
     if isinstance(rows, dict):  # ConvertTo-Json of a one-element array in PowerShell 5.1 can unwrap it

@@ -15,6 +15,8 @@ LOCK_ROOT = "C:\\ProgramData\\quiesce.domino\\locks"
 BUSY_RC = 75
 ACQUIRE_STEP = "take the host lock"
 RELEASE_STEP = "release the host lock"
+CHECK_STEP = "check the host lock"
+NOT_OTHERS_STEP = "the host lock is not held by another run"
 MINE_STEP = "the host lock is held by this run"
 _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 
@@ -26,7 +28,8 @@ _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 # (hold_seconds: a copy's or a restore's worst case), recorded in owner.json with the process that runs its plan
 # (this script's parent, the executor, by ID and start time, so a reused ID is not taken for it): while that process
 # runs, the hold counts when it is longer than stale_seconds; once it has ended (the plan finished, or died with a
-# lost connection), stale_seconds alone counts again.  Taking the lock again as its owner renews it.  Of two runs taking over, one rename wins; the other
+# lost connection), stale_seconds alone counts again.  Taking the lock again as its owner renews it (renewed).
+# Of two runs taking over, one rename wins; the other
 # may rename the winner's fresh lock instead, so the renamed folder's owner record is compared with the one judged
 # stale, and a folder that is not that lock is renamed back at once.  The directory is created with CreateDirectoryW,
 # which fails when it exists (New-Item and .NET's CreateDirectory do not: they check, then create, and succeed when it
@@ -78,19 +81,23 @@ function Test-HolderAlive($h) { $i = $h.PSObject.Properties['holder_pid']; $t = 
   if ($null -eq $i -or $null -eq $t) { return $false }
   $now = Get-StartMs ([int]$i.Value)
   return ($null -ne $now -and [Math]::Abs([int64]$now - [int64]$t.Value) -lt 1000) }
+function Test-Busy($h) { $held = $h.PSObject.Properties['hold_seconds']; $limit = [int64]$in.stale_seconds
+  if ($null -ne $held -and [int64]$held.Value -gt $limit -and (Test-HolderAlive $h)) { $limit = [int64]$held.Value }
+  return ([Math]::Abs((Get-Ms) - [int64]$h.since_ms) -lt $limit * 1000) }
+if ($in.action -eq 'check') { $h = $null; if ([IO.Directory]::Exists($dir)) { $h = Read-Owner $dir }
+  if ($null -ne $h -and $h.owner -ne $in.owner -and (Test-Busy $h)) {
+    Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
+  Write-Answer @{ free = $true }; exit 0 }
 if ($in.action -eq 'release') { $h = Read-Owner $dir; $mine = ($null -ne $h -and $h.owner -eq $in.owner)
   if ($mine) { Remove-Item -LiteralPath $dir -Recurse -Force }
   Write-Answer @{ released = $mine }; exit 0 }
-$took = $null
+$took = $null; $renewed = $false
 for ($try = 0; $try -lt 3; $try++) {
-  $now = Get-Ms
   if ([Quiesce.LockDir]::CreateDirectoryW($dir, [IntPtr]::Zero)) { break }
   $h = Read-Owner $dir
   if ($null -eq $h) { continue }
-  if ($h.owner -eq $in.owner) { break }
-  $held = $h.PSObject.Properties['hold_seconds']; $limit = [int64]$in.stale_seconds
-  if ($null -ne $held -and [int64]$held.Value -gt $limit -and (Test-HolderAlive $h)) { $limit = [int64]$held.Value }
-  if ([Math]::Abs($now - [int64]$h.since_ms) -lt $limit * 1000) {
+  if ($h.owner -eq $in.owner) { $renewed = $true; break }
+  if (Test-Busy $h) {
     Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
   $n = '{0}.stale-{1}' -f $in.name, [guid]::NewGuid().ToString('N'); $away = Join-Path $in.root $n
   try { Rename-Item -LiteralPath $dir -NewName $n } catch { continue }
@@ -108,7 +115,7 @@ if ($record.hold_seconds -gt 0) {
 if ([IO.File]::Exists($f)) { [IO.File]::Delete($f) }
 [IO.File]::Move($tmp, $f)
 Get-ChildItem -LiteralPath $in.root -Directory -Filter ($in.name + '.stale-*') | Remove-Item -Recurse -Force -ErrorAction Ignore
-Write-Answer @{ acquired = $true; owner = $in.owner; taken_over = ($null -ne $took); previous_owner = $took }
+Write-Answer @{ acquired = $true; owner = $in.owner; taken_over = ($null -ne $took); previous_owner = $took; renewed = $renewed }
 """
 
 
@@ -121,14 +128,15 @@ def owner(option: str, value: t.Any) -> str:
 
 def lock_step(tools: dict[str, str], action: str, name: str, who: str, stale_seconds: int,
               hold_seconds: int = 0, **kw: t.Any) -> dict[str, t.Any]:
-    """Take (``acquire``; again as its owner: renew) or give back (``release``) the host lock.  ``stale_seconds``:
+    """Take (``acquire``; again as its owner: renew) or give back (``release``) the host lock, or ``check`` that no
+    other run holds it (exit 75 when one does; nothing is taken).  ``stale_seconds``:
     how old another run's lock must be to be taken over; ``hold_seconds``: how long this run may hold it, recorded
     in the lock, so that no other run takes it over sooner even with a shorter stale_seconds."""
     import json
     data = {"root": LOCK_ROOT, "name": name, "owner": who, "stale_seconds": stale_seconds, "action": action,
             "hold_seconds": int(hold_seconds)}
-    return planlib.step(ACQUIRE_STEP if action == "acquire" else RELEASE_STEP,
-                        cli.powershell_argv(tools, LOCK_SCRIPT), stdin=json.dumps(data), timeout=60, **kw)
+    name = {"acquire": ACQUIRE_STEP, "release": RELEASE_STEP, "check": CHECK_STEP}[action]
+    return planlib.step(name, cli.powershell_argv(tools, LOCK_SCRIPT), stdin=json.dumps(data), timeout=60, **kw)
 
 
 def busy_message(record: dict[str, t.Any], now_ms: t.Optional[int] = None) -> str:
@@ -198,3 +206,25 @@ def locked(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_second
             release["only_if_ok"] = MINE_STEP
         new[release_in] = list(new[release_in]) + [release]
     return planlib.validate_plan(new)
+
+
+def checked(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_seconds: int) -> dict[str, t.Any]:
+    """``plan`` refused while another run holds the host lock, without taking it (a task run without ``lock``):
+    the check is the first guard, and the rescue (which would undo what the plan did: start Domino, release a
+    hold) runs only when the lock is still not another run's, so a refused plan touches nothing."""
+    new = dict(plan)
+    new["guard"] = [lock_step(tools, "check", "backup", who, stale_seconds)] + list(plan["guard"])
+    if plan["rescue"]:
+        again = dict(lock_step(tools, "check", "backup", who, stale_seconds), name=NOT_OTHERS_STEP, ok_rc=[0])
+        new["rescue"] = [again] + [dict(s, only_if_ok=NOT_OTHERS_STEP) if s.get("only_if_ok") is None
+                                   and s.get("only_if_failed") is None else s for s in plan["rescue"]]
+    return planlib.validate_plan(new)
+
+
+def refusal(run: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
+    """The lock step (taking it, or checking it) that refused the plan because another run holds the lock."""
+    for name in (ACQUIRE_STEP, CHECK_STEP):
+        record = planlib.find_record(run, name)
+        if record is not None and record.get("status") != "ok":
+            return record
+    return None

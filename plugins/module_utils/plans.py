@@ -173,8 +173,10 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
     With ``stale_script`` a shadow copy left exposed at ``stale_at`` by an earlier run is deleted first (before any
     freeze), only when the ledger says it is the collection's own: another program's is never deleted."""
     # Guards: the host lock first, then the checks that may take long.  A run refused by the lock (or a failed
-    # check) arms no watchdog, freezes nothing and releases nothing: only its rescue (giving back a lock it
-    # took; the release checks the owner) runs.  The watchdog's deadline counts from after the guards.
+    # check) arms no watchdog, freezes nothing and releases nothing.  The watchdog's deadline counts from after the
+    # guards.  The lock is never given back inside this plan: the executor runs a rescue before finally (the
+    # thaw) and the watchdog's disarm, so a lock freed there would let another run freeze Domino while this one
+    # still thaws it and deletes the watchdog task.  The action frees it in a call of its own after the plan.
     guard = [lock_steps[0]] if lock_steps else []
     if method in ("shutdown", "backup_task", "vss_writer"):
         # The facts may be older than this call (a registered domino_info): a server its administrator stopped
@@ -183,7 +185,7 @@ def snapshot_plan(inst: dict[str, t.Any], method: str, tools: dict[str, str], pl
                                   retry=planlib.retry_until(3, 1.0, until_stdout=RUNNING_RE), timeout=30))
     guard += list(preflight)
     steps: list[dict[str, t.Any]] = []
-    rescue = [lock_steps[1]] if lock_steps else []  # a failed snapshot frees its own lock (owner checked)
+    rescue: list[dict[str, t.Any]] = []
     files = {"create.dsh": planlib.plan_file(script, encoding="ascii")}
     # Before anything at the targets is judged or replaced: adopt what a run cut off between its create and its
     # record step exposed there, then note this run's window (shadow_ledger.PENDING_SCRIPT).  Its length is known

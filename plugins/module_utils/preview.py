@@ -53,7 +53,8 @@ def snapshot_lines(service: str, method: str, stopped: bool, volumes: t.Sequence
         lines += freeze_lines(service, method, shutdown_timeout, start_timeout, hold_timeout, create_timeout)
         if method in ("shutdown", "backup_task"):
             lines.append("arm a watchdog task that releases Domino after %d s if this run is cut off" % watchdog_seconds)
-    lines.append("create one shadow copy set of %s with diskshadow (the script is in 'script')" % _places(volumes))
+    lines.append("create one shadow copy set of %s with diskshadow (the script is in the result's script and in the "
+                 "preview report)" % _places(volumes))
     if exposed:
         lines.append("expose it at %s" % ", ".join("%s as %s" % (vol, at) for vol, at in exposed.items()))
         first = next(iter(exposed.values()))

@@ -544,14 +544,22 @@ def arrange_step(tools: dict[str, str], copy: str, host: str, timeout: int) -> d
 def compare_step(tools: dict[str, str], repo: str, secret: t.Optional[str], password_file: t.Optional[str], run: str,
                  manifest: str, units: t.Sequence[dict[str, t.Any]], timeout: int, limit: int = 20) -> dict[str, t.Any]:
     """The verification on the host (RESTIC_SCRIPTS["restic_compare"]): ``manifest``, the source manifest's
-    tab-separated listing on the host, against ``restic ls --json`` of this run's snapshot.  ``units``: {"name",
-    "source"}; a manifest row ``<name>\\<rel>`` is the snapshot's file ``<restic path of source>/<rel>``."""
+    tab-separated listing on the host, against ``restic ls --json`` of this run's snapshot.  ``units``: {"prefix",
+    "source"}; a manifest row ``<prefix><rel>`` is the snapshot's file ``<restic path of source>/<rel>``."""
     data = {"manifest": manifest, "limit": limit,
             "argv": base_argv(tools, repo, password_file) + ls_args(run),
             "password": None if password_file else secret,
-            "units": [{"prefix": u["name"] + "\\", "root": restic_path(u["source"])} for u in units]}
+            "units": [{"prefix": u["prefix"], "root": restic_path(u["source"])} for u in units]}
     return planlib.step(COMPARE_STEP, cli.powershell_argv(tools, RESTIC_SCRIPTS["restic_compare"]),
                         stdin=json.dumps(data), timeout=timeout)
+
+
+def unit_prefixes(units: t.Sequence[dict[str, t.Any]]) -> list[str]:
+    """The manifest prefix of each place (``<name>\\``); a name several places share (the single files of
+    different folders, all ``files``) is told apart by the place's number: ``files#2\\``."""
+    names = [u["name"] for u in units]
+    return ["%s\\" % n if names.count(n) == 1 or names.index(n) == i else "%s#%d\\" % (n, i + 1)
+            for i, n in enumerate(names)]
 
 
 def compare_verdict(record: t.Optional[dict[str, t.Any]]) -> t.Optional[dict[str, t.Any]]:

@@ -213,6 +213,8 @@ ConvertTo-Json -Compress -InputObject @{ source_bytes = $need; source_files = $c
 if ($free -lt [int64]($need * $in.margin)) { exit 112 }
 """,
     # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them.
+    # System Volume Information and $RECYCLE.BIN are skipped at any depth, as robocopy's /XD with a bare name skips
+    # them; a unit's exclude_dirs (the hook's state folder) only at its top.
     # Nothing is held per file: each row is written when its file is found, to a tab-separated file for the
     # host-side comparison, to the JSON manifest beside the copy, or to standard output (print_rows, small
     # listings only); the summary is printed otherwise.  Listing order (listing_key): siblings in ordinal
@@ -228,6 +230,7 @@ $inv = [Globalization.CultureInfo]::InvariantCulture
 $utf8 = New-Object Text.UTF8Encoding($false)
 $state = @{ files = 0; bytes = [int64]0; rows = 0; links = 0 }
 $links = New-Object System.Collections.Generic.List[string]
+$anyDepth = @('System Volume Information', '$RECYCLE.BIN')
 $tsv = $null; $json = $null; $printed = $null
 function Get-ListingKey([string]$Rel) { return $Rel.ToUpperInvariant().Replace('\', [string][char]1) }
 function Push-Sorted($Stack, [object[]]$Items, [string]$Root) {
@@ -262,7 +265,8 @@ try {
       if (($c.Attributes -band [IO.FileAttributes]::ReparsePoint) -and @('Junction', 'SymbolicLink') -contains [string]$c.LinkType) {
         $state.links++; if ($links.Count -lt 20) { $links.Add([string]$u.prefix + $rel) }; continue }
       if ($c.PSIsContainer) {
-        if (-not ($skipDirs -contains $rel.Split('\')[0])) { Push-Sorted $todo ([object[]]@(Get-ChildItem -LiteralPath $c.FullName -Force)) $root }
+        $skipped = ($skipDirs -contains $rel.Split('\')[0]) -or ($anyDepth -contains $c.Name)
+        if (-not $skipped) { Push-Sorted $todo ([object[]]@(Get-ChildItem -LiteralPath $c.FullName -Force)) $root }
         continue }
       $skip = $false
       foreach ($pattern in $skipFiles) { if ($c.Name -like $pattern) { $skip = $true; break } }
@@ -663,11 +667,14 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
     if daos_live:
         steps.append(fs_step(DAOS_TOPUP_STEP, tools, "top_up", {
             "source": daos_live["source"], "target": daos_live["target"], "extension": ".nlo"}, timeout=timeout))
-    manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", u.get("files"),
+    # Single files are a unit each: the files of several folders share the prefix files\\ (notes.ini in the program
+    # directory, an ID elsewhere), and only one row per unit keeps the listing sorted across those folders.
+    manifest_units = [_manifest_unit(u["source"], u["name"] + "\\", None if f is None else [f],
                                      (skip_dirs if u is data else []) + skip_names,
-                                     (skip_files if u is data else []) + list(SKIP_FILES)) for u in units]
+                                     (skip_files if u is data else []) + list(SKIP_FILES))
+                      for u in units for f in (u["files"] if u.get("files") is not None else [None])]
     # the source listing is in listing order when its units are (the compare script merges it with the copy's)
-    manifest_units.sort(key=lambda unit: listing_key(unit["prefix"]))
+    manifest_units.sort(key=lambda unit: listing_key(unit["prefix"] + (unit["files"][0] if unit["files"] else "")))
     compare: dict[str, t.Any] = {
         "sources": sources_tsv, "under": sorted({u["name"] + "\\" for u in units}),
         "extras_allowed_under": [daos_live["prefix"]] if daos_live else [],

@@ -96,6 +96,9 @@ options:
         O(watchdog_seconds); a failed freeze gives it back once Domino is confirmed released.
         V(state=thawed) takes it as its owner (so another run's frozen Domino is never thawed) and gives it back
         after a successful thaw.
+      - V(state=frozen) on a Domino that is frozen already answers "already frozen" only to the owner of the lock
+        (its own freeze); another run's freeze, with or without the lock, is refused.
+      - Without it the task still checks the lock (taking nothing) and is refused while another run holds it.
     type: bool
     default: false
   lock_owner:

@@ -23,6 +23,11 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 # Ansible.Basic gives the plan as dictionaries and lists; the runner reads the JSON shape the controller sent.
 $planJson = ConvertTo-Json -InputObject $module.Params.plan -Depth 32 -Compress
+# the plan's context is returned unchanged, for the controller (plan.build_plan), also when the runner fails
+# (an async job's report still knows which copy it was); it is never read here
+if ($module.Params.plan.ContainsKey('context')) {
+    $module.Result['context'] = $module.Params.plan['context']
+}
 try {
     $outcome = Invoke-QuiesceModule -PlanJson $planJson -CheckMode $module.CheckMode
 }
@@ -32,10 +37,6 @@ catch {
 }
 foreach ($key in @($outcome.Keys)) {
     $module.Result[[string]$key] = $outcome[$key]
-}
-# the plan's context is returned unchanged, for the controller (plan.build_plan); it is never read here
-if ($module.Params.plan.ContainsKey('context')) {
-    $module.Result['context'] = $module.Params.plan['context']
 }
 if ($null -ne $outcome['failed_step']) {
     $module.FailJson((Get-PlanFailureMessage -Failed $outcome['failed_step']))

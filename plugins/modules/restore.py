@@ -147,6 +147,7 @@ options:
       - Take the host lock before anything is touched; when another run holds it, nothing is restored and the task
         fails naming that run. Taken as its owner after M(quiesce.domino.backup_mode) V(state=frozen) with O(lock),
         it is renewed for the restore's worst case.
+      - Without it the restore still checks the lock (taking nothing) and is refused while another run holds it.
     type: bool
     default: false
   release_lock:

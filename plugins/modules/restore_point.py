@@ -91,7 +91,7 @@ quiesce_restore_point:
     - C(name), C(shadow_id) (of the data directory's volume), C(service), C(data_dir), C(created) (UTC),
       C(note), C(places) (each with C(kind), C(name), C(path), C(shadow_id)) and C(shadow_ids) (every shadow
       copy it keeps). A record that cannot be read back carries C(problem) and empty C(places).
-    - Up to 0.2 the keys were the registry's value names (Name, ShadowId, Service, DataDir, Created, Note).
+    - Snake case like every other module's return values; the registry keeps its own value names (Name, ShadowId, Service, DataDir, Created, Note).
   returned: state present
   type: dict
 restore_points:

@@ -152,6 +152,9 @@ options:
       - Take the host lock (M(quiesce.domino.host_lock)) as the first step, before Domino is touched; a run that finds
         it held fails without freezing. A failed snapshot releases it; M(quiesce.domino.snapshot_copy) with
         O(quiesce.domino.snapshot_copy#module:release_lock=true) releases it after the copy.
+      - A failed snapshot gives it back in a call of its own after the plan, once Domino is thawed and the watchdog
+        task removed on the host (never earlier, so another run cannot freeze Domino while this one thaws it).
+      - Without it the snapshot still checks the lock (taking nothing) and is refused while another run holds it.
     type: bool
     default: false
   lock_owner:

@@ -106,7 +106,11 @@ options:
         older than this. Seconds, or a number with C(s), C(m), C(h), C(d) or C(w).
     type: str
   mode:
-    description: V(versioned) (a new folder each run) or V(mirror) (one rolling copy).
+    description:
+      - V(versioned) (a new folder each run) or V(mirror) (one rolling copy).
+      - V(mirror) rewrites the one copy in place, so while it runs, and after a run that failed, there is no good
+        copy (its C(INCOMPLETE) marker says so) until a run completes and is verified. Keep V(versioned) where the
+        last good copy must survive a failed run.
     type: str
     default: versioned
     choices: [versioned, mirror]
@@ -179,12 +183,16 @@ options:
     type: bool
     default: false
   lock_owner:
-    description: Owner of the lock; default the controller's host name and the ansible-playbook process ID.
+    description:
+      - Owner of the lock; default the controller's host name and the ansible-playbook process ID.
+      - V(state=pruned) checks the lock (taking nothing) and removes nothing while another owner holds it, as that
+        run may be writing a copy.
     type: str
   lock_stale_seconds:
     description:
       - With O(release_lock), how old another run's lock must be before this run takes it over (the renewal
         above finds another owner only when the snapshot's lock was taken over). 60 to 604800.
+      - With V(state=pruned), how old another run's lock must be to be ignored.
     type: int
     default: 21600
   deltas_from:

@@ -101,8 +101,11 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
         steps.append(r(rs.OPEN_STEP, ["cat", "config"], timeout=600))
     sources = [u["source"] for u in runits if u.get("files") is None]
     sources += ["%s\\%s" % (u["source"].rstrip("\\"), f) for u in runits if u.get("files") is not None for f in u["files"]]
-    manifest_units = [rc._manifest_unit(u["source"], u["name"] + "\\", u.get("files"), list(rc.SKIP_DIRS),
-                                        list(rc.SKIP_FILES)) for u in runits]
+    # the manifest's prefix maps a row back to the folder it was read from: the single files of several folders
+    # (all named files) get a prefix each
+    prefixes = rs.unit_prefixes(runits)
+    manifest_units = [rc._manifest_unit(u["source"], prefixes[i], u.get("files"), list(rc.SKIP_DIRS),
+                                        list(rc.SKIP_FILES)) for i, u in enumerate(runits)]
     iexclude = list(rc.SKIP_FILES)
     exclude = ["System Volume Information", "$RECYCLE.BIN"]
     if deltas:
@@ -123,9 +126,9 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     steps.append(rc.fs_step(rs.LAYOUT_STEP, tools, "write_text", {"path": rs.layout_path(host),
                                                                   "text": json.dumps(layout, indent=1, sort_keys=True)}))
     sources.append(rs.layout_path(host))
-    compare_units = [{"name": u["name"], "source": u["source"]} for u in runits]
+    compare_units = [{"prefix": prefixes[i], "source": u["source"]} for i, u in enumerate(runits)]
     if deltas:
-        compare_units.append({"name": "deltas", "source": deltas["folder"]})
+        compare_units.append({"prefix": "deltas\\", "source": deltas["folder"]})
     # the source listing stays on the host (beside the layout), where the snapshot's listing is compared with it
     listing = rs.manifest_path(host, stamp)
     steps += [

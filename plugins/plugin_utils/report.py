@@ -35,7 +35,9 @@ GLOSSARY = {
                  "until it answered again; backup_task: while its databases were held in backup mode; vss_writer: "
                  "the shadow copy creation, inside which VSS freezes and thaws Domino's writer. Null when nothing "
                  "was frozen.",
-    "freeze_ms": "Part of the frozen time spent going into the freeze (stopping Domino, or entering backup mode).",
+    "freeze_ms": "Part of the frozen time spent going into the freeze (stopping Domino). backup_task: the steps "
+                 "around the hold (starting Domino Backup; its shadow copy creation; releasing it), which the hold "
+                 "lies inside, so they are shown as around it, not as parts of it.",
     "create_ms": "Part of the frozen time spent creating the shadow copy (diskshadow create).",
     "thaw_ms": "Part of the frozen time spent coming out of it (starting Domino until it answers, or leaving "
                "backup mode).",
@@ -104,9 +106,15 @@ def add_result(record: dict[str, t.Any], action: str, task_name: str, result: di
             record["status"] = status
             record["failed_task"] = task_name
             record["error"] = str(result.get("msg") or result.get("reason") or "failed")[:2000]
+            named = result.get("failed_step")
+            if isinstance(named, dict):
+                named = named.get("name")
             steps = result.get("steps") or []
             bad = next((s for s in steps if s.get("status") not in ("ok", "skipped") and not s.get("allowed_failure")), None)
-            if bad:
+            # the step the module names (a create judged failed by its transcript ran "ok"), else the first that failed
+            if isinstance(named, str) and named:
+                record["failed_step"] = named
+            elif bad:
                 record["failed_step"] = bad.get("name")
     for warning in result.get("warnings") or []:
         record["warnings"].append(str(warning))
@@ -177,10 +185,11 @@ def css_class(state: str) -> str:
     return {"backed up": "ok", "ok": "nothing"}.get(state, state)
 
 
-def _method_key(record: dict[str, t.Any]) -> str:
+def _method_key(record: dict[str, t.Any]) -> t.Optional[str]:
+    """The method a host counts under; None for an unreachable host (the hosts count it, not the methods)."""
     if record.get("method"):
         return str(record["method"])
-    return "unreachable" if record["status"] == "unreachable" else "not reached"
+    return None if record["status"] == "unreachable" else "not reached"
 
 
 def _median(values: list[int]) -> t.Optional[float]:
@@ -195,7 +204,9 @@ def summary(records: list[dict[str, t.Any]], preview: bool = False) -> dict[str,
     outcomes = [outcome(r, preview) for r in records]
     methods: dict[str, int] = {}
     for record in records:
-        methods[_method_key(record)] = methods.get(_method_key(record), 0) + 1
+        key = _method_key(record)
+        if key is not None:
+            methods[key] = methods.get(key, 0) + 1
     return {
         "preview": preview,
         "hosts": len(records),
@@ -334,6 +345,7 @@ td,th{border:1px solid #ccc;padding:6px 8px;font-size:13px;text-align:left;verti
 th{background:#f3f3f3} td.host{overflow-wrap:anywhere;min-width:10em;max-width:26em}
 tr.failed td,tr.unreachable td{background:#fdecea} tr.failed td.host,tr.unreachable td.host{border-left:4px solid #a94442}
 tr.planned td,tr.preview td{background:#fff8e1}
+details.script pre{font-size:12px;background:#f6f6f6;padding:6px;white-space:pre-wrap;max-width:60em}
 .error{color:#a94442;margin-top:4px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .badge{display:inline-block;font-weight:bold;font-size:11px;padding:1px 6px;border-radius:3px;color:#fff;background:#5cb85c}
 .badge.failed,.badge.unreachable{background:#a94442} .badge.planned{background:#f0ad4e;color:#222}
@@ -411,16 +423,18 @@ def _host_rows(records: list[dict[str, t.Any]], preview: bool) -> str:
         state = outcome(record, preview)
         head = "<tr class='%s' data-host='%s'><td class='host'>%s</td><td>%s</td>" % (
             css_class(state), _e(record["host"]), _e(record["host"]), _result_cell(record, state))
-        method = _e(record.get("method") or ("-" if state != "unreachable" else "unreachable"))
+        method = _e(record.get("method") or "-")
         if record.get("crash_consistent"):
             method += " (crash-consistent)"
         if preview:
             plan = record.get("plan") or {}
             effect = METHOD_EFFECT.get(str(record.get("method")), "")
             would = "".join("<li>%s</li>" % _e(line) for line in plan.get("would") or [])
-            rows.append(head + "<td>%s%s%s</td><td>%s</td><td class='dest'>%s</td></tr>" % (
+            script = ("<details class='script'><summary>diskshadow script</summary><pre>%s</pre></details>"
+                      % _e(plan["script"])) if plan.get("script") else ""
+            rows.append(head + "<td>%s%s%s%s</td><td>%s</td><td class='dest'>%s</td></tr>" % (
                 method, ("<div>%s</div>" % _e(effect)) if effect else "",
-                ("<ul class='would'>%s</ul>" % would) if would else "",
+                ("<ul class='would'>%s</ul>" % would) if would else "", script,
                 _e(", ".join(plan.get("volumes") or []) or "-"), _e(plan.get("destination") or "-")))
             continue
         copy = record.get("copy") or {}
@@ -428,6 +442,10 @@ def _host_rows(records: list[dict[str, t.Any]], preview: bool) -> str:
         for key, word in (("freeze_ms", "freeze"), ("create_ms", "shadow copy"), ("thaw_ms", "thaw")):
             if record.get(key) is not None:
                 parts.append("%s %s" % (word, _fmt_ms(record[key])))
+        if parts and record.get("method") == "backup_task":
+            # the hold is a window inside these steps (entering backup mode ends inside the freeze steps, leaving
+            # it starts inside the thaw): they are around the frozen time, not parts of it
+            parts = ["around the hold: " + ", ".join(parts)]
         shadow = _e(record.get("shadow_id") or "-")
         point = record.get("restore_point")
         if point:
@@ -567,9 +585,12 @@ def summary_table(records: list[dict[str, t.Any]], preview: bool = False, width:
     for r in records:
         state = outcome(r, preview)
         shown = state.upper() if state in ("failed", "unreachable") else state
-        method = r.get("method") or ("unreachable" if state == "unreachable" else "-")
+        method = r.get("method") or "-"
         if preview:
-            rows.append((r["host"], shown, method, DOMINO_WORDS.get(str(r.get("method")), "-"),
+            longest = next((m.group(0) for m in (re.search(r"at most about [0-9]+ s", str(line))
+                                                 for line in (r.get("plan") or {}).get("would") or []) if m), None)
+            domino = DOMINO_WORDS.get(str(r.get("method")), "-") + (" (%s)" % longest if longest else "")
+            rows.append((r["host"], shown, method, domino,
                          (r.get("plan") or {}).get("destination") or "-"))
             continue
         copy = r.get("copy") or {}
@@ -616,7 +637,10 @@ def progress_line(record: dict[str, t.Any], preview: bool, elapsed: float) -> st
     elif state == "planned":
         plan = record.get("plan") or {}
         if METHOD_EFFECT.get(str(record.get("method"))):
-            details.append(METHOD_EFFECT[str(record["method"])])
+            # how long, as the module's preview says it ("for at most about N s")
+            longest = next((m.group(0) for m in (re.search(r"at most about [0-9]+ s", str(line))
+                                                 for line in plan.get("would") or []) if m), None)
+            details.append(METHOD_EFFECT[str(record["method"])] + (" (%s)" % longest if longest else ""))
         if plan.get("destination"):
             details.append("copy to %s" % plan["destination"])
     else:

@@ -258,3 +258,40 @@ def test_a_backup_task_snapshot_is_not_copied_without_its_deltas(solo_fleet_back
     assert "taken while Domino Backup held the databases in backup mode" in copied["msg"] and "deltas_from" in copied["msg"]
     backups = Path(fleet.host_dir("dom01")) / "volumes" / "E" / "Backups"
     assert not backups.exists() or not any(p.is_dir() for p in (backups / "dom01").glob("*"))
+
+
+def test_a_shadow_copy_created_after_the_hook_let_go_is_discarded(solo_fleet_backup_task):
+    """A release this run did not make (a stray release file, another run's) lets the hook go while diskshadow is
+    still before its creation: the shadow copy is then of databases out of backup mode.  Its creation time, read
+    back from Win32_ShadowCopy, lies after the hook's done.json: the snapshot fails and the set is deleted."""
+    import threading
+    import time
+    fleet = solo_fleet_backup_task
+    hold = Path(fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data" / "quiesce_domino" / "hold"
+    fleet.fault("dom01", "hang_in_create", 6)
+    done: dict = {}
+    play = threading.Thread(target=lambda: done.update(run=fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: backup_task
+        expose_as: "S:"
+      ignore_errors: true
+""")))
+    play.start()
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (hold / "held.json").exists():
+            time.sleep(0.05)
+        assert (hold / "held.json").exists(), "the hook never held the databases"
+        (hold / "release").write_text("")  # a release this run did not make
+    finally:
+        play.join(timeout=200)
+        fleet.fault("dom01", "hang_in_create", None)
+    snap = done["run"].result("Snapshot", "dom01")
+    assert snap.get("failed") and "after the backup_task hook had let the databases go" in snap["msg"], (snap.get("msg"), snap.get("transcript"))
+    assert snap["failed_step"] == "create shadow copy"
+    assert "was deleted" in snap["msg"]
+    assert fleet.state("dom01")["shadows"] == {}

@@ -322,3 +322,232 @@ def test_the_holders_declared_hold_outlasts_a_shorter_stale_seconds_while_its_pr
                                                  "holder_pid": alive.pid, "holder_started": started}))
     gone = solo_fleet.playbook(take).result("Take", "dom01")
     assert not gone.get("failed") and gone["taken_over"] is True, gone
+
+
+def test_a_failed_snapshot_keeps_the_lock_until_its_thaw_and_disarm_are_done(tmp_path):
+    """Run A's shadow copy creation times out (a failed step: the executor runs the rescue, then the thaw in
+    finally, then the watchdog's disarm).  Its Domino takes a while to answer after the start, and run B starts
+    meanwhile.  The lock must still be A's: were it given back in the rescue, B would take it, stop the Domino
+    A is starting, and A's disarm would delete B's watchdog.  Once A is done the lock is free."""
+    from conftest import Fleet, simfleet
+    made = simfleet.create(tmp_path / "fleet", 1, "shutdown")
+    cfg_path = tmp_path / "fleet" / "hosts" / "dom01" / "sim.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["dominos"][0]["ready_seconds"] = 10
+    cfg_path.write_text(json.dumps(cfg))
+    simfleet.up(tmp_path / "fleet", timeout=60)
+    fleet = Fleet(tmp_path / "fleet", made)
+    play = LOCKED_SNAPSHOT.replace("create_timeout: 60", "create_timeout: 10").replace(
+        "shutdown_timeout: 30", "shutdown_timeout: 30\n        start_timeout: 60")
+    try:
+        facts = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Info
+      quiesce.domino.domino_info:
+""").result("Info", "dom01")
+        fleet.fault("dom01", "hang_in_create", 30)
+        first = fleet.start_playbook(play.format(method="shutdown", owner="controller-a:1", letter="S"))
+        try:
+            deadline = time.time() + 90
+            seen_stopped = False
+            while time.time() < deadline:
+                state = fleet.state("dom01")["dominos"][0]["state"]
+                seen_stopped = seen_stopped or state == "STOPPED"
+                if seen_stopped and state != "STOPPED":
+                    break  # A's create timed out and its thaw is starting Domino
+                time.sleep(0.1)
+            assert seen_stopped and fleet.state("dom01")["dominos"][0]["state"] != "STOPPED", "run A never thawed"
+            assert first.poll() is None, "run A ended before its Domino answered"
+            fleet.fault("dom01", "hang_in_create", None)
+            second = fleet.playbook(play.format(method="shutdown", owner="controller-b:2", letter="T"),
+                                    extra_vars={"facts": facts}).result("Snapshot", "dom01")
+            assert second.get("failed") and "another run holds the host lock (owner controller-a:1" in second.get("msg", ""), \
+                second.get("msg")
+            assert first.wait(timeout=120) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+        assert not fleet.lock_dir("dom01").exists(), "the failed snapshot kept the host lock"
+        dom = fleet.state("dom01")["dominos"][0]
+        assert dom["state"] == "RUNNING"
+        assert not [t for t in fleet.state("dom01")["tasks"].values() if t["name"].startswith("quiesce.domino\\watchdog")]
+    finally:
+        simfleet.down(tmp_path / "fleet")
+
+
+def test_a_copy_that_never_reaches_the_host_gives_back_the_lock_and_the_shadow_copy(solo_fleet):
+    """The role's copy fails on the controller (an option out of range) after a good snapshot: its plan, whose
+    finally would give back the shadow copies and the host lock, never ran.  The role's rescue gives them back, so
+    the next backup is not refused for lock_stale_seconds."""
+    run = solo_fleet.playbook("quiesce.domino.fleet_backup", extra_vars={
+        "snapshot_backup_destination": "E:\\Backups", "snapshot_backup_shutdown_timeout": 30,
+        "snapshot_backup_copy_threads": 999})
+    failed = run.result("Fail the host with the reason", "dom01")
+    assert failed.get("failed") and "threads" in failed["msg"], failed.get("msg")
+    assert run.result("Take the snapshot", "dom01").get("failed") is not True
+    assert not solo_fleet.lock_dir("dom01").exists(), "the host lock was left held"
+    assert solo_fleet.state("dom01")["shadows"] == {}
+    again = backup(solo_fleet)
+    assert again.result("Copy and verify the frozen data", "dom01")["verified"] is True
+
+
+def test_already_frozen_is_an_answer_only_for_the_run_that_holds_the_lock(solo_fleet):
+    """backup_mode state=frozen with lock finds Domino frozen: it answers "already frozen" only to the owner of the
+    host lock (its own freeze).  Another run's freeze, under the lock or made without it, is refused: the caller
+    would back up under a freeze whose owner thaws it when it is done."""
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Run A freezes under the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+        lock_owner: run-a:1
+    - name: Run B finds it frozen
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+        lock_owner: run-b:2
+      ignore_errors: true
+    - name: Run A again
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+        lock_owner: run-a:1
+    - name: Run A thaws
+      quiesce.domino.backup_mode:
+        state: thawed
+        lock: true
+        lock_owner: run-a:1
+    - name: Run C freezes without the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+    - name: Run D finds it frozen
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+        lock_owner: run-d:4
+      ignore_errors: true
+    - name: Run C thaws
+      quiesce.domino.backup_mode:
+        state: thawed
+""")
+    b = run.result("Run B finds it frozen", "dom01")
+    assert b.get("failed") and "another run holds the host lock (owner run-a:1" in b["msg"], b.get("msg")
+    again = run.result("Run A again", "dom01")
+    assert again.get("failed") is not True and again["msg"] == "already frozen by shutdown", again.get("msg")
+    d = run.result("Run D finds it frozen", "dom01")
+    assert d.get("failed") and "did not take the host lock, so not by this one" in d["msg"], d.get("msg")
+    assert run.result("Run C thaws", "dom01")["changed"] is True
+    assert not solo_fleet.lock_dir("dom01").exists(), "run D's check kept the host lock"
+    assert solo_fleet.state("dom01")["dominos"][0]["state"] == "RUNNING"
+
+
+def test_tasks_without_lock_are_refused_while_another_run_holds_it(solo_fleet):
+    """The promise "a refused run touches nothing" holds without lock too: a snapshot, a thaw and a restore that
+    do not take the lock still check it, and refuse while another run holds it; with the lock free (or their
+    own) they run."""
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Run A freezes under the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock: true
+        lock_owner: run-a:1
+    - name: Run B thaws without the lock
+      quiesce.domino.backup_mode:
+        state: thawed
+        lock_owner: run-b:2
+      ignore_errors: true
+    - name: Run A thaws
+      quiesce.domino.backup_mode:
+        state: thawed
+        lock: true
+        lock_owner: run-a:1
+    - name: Run A holds the lock for a copy
+      quiesce.domino.host_lock:
+        owner: run-a:1
+    - name: Run B snapshots without the lock
+      quiesce.domino.snapshot:
+        method: none
+        lock_owner: run-b:2
+      ignore_errors: true
+    - name: Run B freezes without the lock
+      quiesce.domino.backup_mode:
+        state: frozen
+        method: shutdown
+        lock_owner: run-b:2
+      ignore_errors: true
+    - name: Run A is done
+      quiesce.domino.host_lock:
+        owner: run-a:1
+        state: absent
+    - name: Run B snapshots without the lock again
+      quiesce.domino.snapshot:
+        method: none
+        lock_owner: run-b:2
+""")
+    thaw = run.result("Run B thaws without the lock", "dom01")
+    assert thaw.get("failed") and thaw["msg"].startswith("thaw refused: another run holds the host lock (owner run-a:1"), \
+        thaw.get("msg")
+    snap = run.result("Run B snapshots without the lock", "dom01")
+    assert snap.get("failed") and "snapshot refused: another run holds the host lock (owner run-a:1" in snap["msg"], \
+        snap.get("msg")
+    freeze = run.result("Run B freezes without the lock", "dom01")
+    assert freeze.get("failed") and freeze["msg"].startswith("freeze refused: another run holds the host lock (owner "
+                                                             "run-a:1"), freeze.get("msg")
+    assert run.result("Run A thaws", "dom01")["changed"] is True
+    assert run.result("Run B snapshots without the lock again", "dom01").get("failed") is not True
+    assert not solo_fleet.lock_dir("dom01").exists()
+    state = solo_fleet.state("dom01")
+    assert state["dominos"][0]["state"] == "RUNNING"
+    assert len(state["shadows"]) == 1  # only the last snapshot made one
+
+
+def test_pruning_removes_nothing_while_another_run_holds_the_lock(solo_fleet):
+    """A backup running now may be writing a .partial copy whose top folder's time does not move: state=pruned
+    checks the host lock and removes nothing while another run holds it."""
+    partial = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Prune" / "dom01" / "20200101T000000Z.partial"
+    partial.mkdir(parents=True)
+    (partial / "names.nsf").write_text("being written")
+    old = time.time() - 3 * 86400
+    os.utime(partial, (old, old))  # the top folder's time does not move while robocopy writes deeper in the tree
+    run = solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Another run holds the lock
+      quiesce.domino.host_lock:
+        owner: other-controller:4242
+    - name: Prune
+      quiesce.domino.snapshot_copy:
+        state: pruned
+        destination: 'E:\\Prune'
+        older_than: 1d
+      ignore_errors: true
+    - name: The other run is done
+      quiesce.domino.host_lock:
+        owner: other-controller:4242
+        state: absent
+    - name: Prune again
+      quiesce.domino.snapshot_copy:
+        state: pruned
+        destination: 'E:\\Prune'
+        older_than: 1d
+""")
+    refused = run.result("Prune", "dom01")
+    assert refused.get("failed") and refused["msg"].startswith("pruning refused: another run holds the host lock "
+                                                               "(owner other-controller:4242"), refused.get("msg")
+    assert run.result("Prune again", "dom01")["partials_removed"] == ["20200101T000000Z.partial"]
+    assert not partial.exists()

@@ -156,3 +156,17 @@ def test_the_rollback_holds_the_host_lock_and_a_refused_restore_touches_nothing(
     assert back.rc == 0, back.stdout[-3000:]
     assert solo_fleet.state("dom01")["dominos"][0]["state"] == "RUNNING"
     assert not solo_fleet.lock_dir("dom01").exists(), "a successful thaw gives the lock back"
+
+
+def test_a_restore_point_is_never_taken_in_backup_mode(solo_fleet, tmp_path):
+    """A backup_task shadow copy is consistent only with the .DELTA files written after the hold, and the rollback
+    restores the data directory from the shadow copy alone: the role refuses the method before touching the host."""
+    tasks = tmp_path / "good.yml"
+    tasks.write_text(GOOD_UPGRADE)
+    run = solo_fleet.playbook("quiesce.domino.pre_upgrade", extra_vars={
+        "quiesce_upgrade_tasks": str(tasks), "preupgrade_snapshot_method": "backup_task"})
+    assert run.rc != 0
+    assert "preupgrade_snapshot_method" in run.stdout and "backup_task" in run.stdout, run.stdout[-2000:]
+    assert "auto, vss_writer, shutdown, none" in run.stdout, run.stdout[-2000:]
+    state = solo_fleet.state("dom01")
+    assert state["shadows"] == {} and state["dominos"][0]["state"] == "RUNNING"

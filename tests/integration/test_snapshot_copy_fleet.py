@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,78 @@ def test_a_cleanup_that_fails_after_the_copy_was_verified_keeps_the_copy_good(so
     assert copied["verified"] is True
     assert any("complete and verified, but the cleanup after it failed" in w for w in copied["warnings"]), copied["warnings"]
     assert [n for n in host_copies(solo_fleet, "dom01") if not n.endswith((".json", ".log", ".tsv"))][0].endswith("Z")
+
+
+def test_a_nested_system_volume_information_folder_is_skipped_by_the_copy_and_its_listing_alike(solo_fleet):
+    """robocopy's /XD with a bare name skips System Volume Information and $RECYCLE.BIN at any depth; the listing
+    skips them at any depth too, so a data directory holding one in a subfolder (a volume mounted there once) is
+    copied and verified instead of failing every night as "missing in the copy"."""
+    data = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D" / "Domino" / "data"
+    nested = data / "archive" / "System Volume Information"
+    nested.mkdir(parents=True)
+    (nested / "tracking.log").write_text("volume metadata")
+    (data / "archive" / "$RECYCLE.BIN").mkdir()
+    (data / "archive" / "$RECYCLE.BIN" / "desktop.ini").write_text("x")
+    (data / "archive" / "old.nsf").write_text("kept")
+    try:
+        res = snap_and_copy(solo_fleet, "dom01", "E:\\Nested")
+        assert res.get("failed") is not True and res["verified"] is True, res.get("msg")
+        base = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Nested" / "dom01"
+        [copy] = [p / "data" / "archive" for p in base.iterdir() if p.is_dir()]
+        assert (copy / "old.nsf").exists()
+        assert not (copy / "System Volume Information").exists() and not (copy / "$RECYCLE.BIN").exists()
+    finally:
+        shutil.rmtree(data / "archive")
+
+
+FILES_FROM_TWO_FOLDERS = """
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: shutdown
+        expose_as: "S:"
+        shutdown_timeout: 30
+      register: snap
+    - name: Copy
+      quiesce.domino.snapshot_copy:
+        backend: {backend}
+        locations:
+          - {{name: data, kind: data, source: 'S:\\Domino\\data', path: 'D:\\Domino\\data'}}
+          - {{name: files, kind: notes_ini, source: 'S:\\Domino\\program\\notes.ini', path: 'D:\\Domino\\program\\notes.ini', file: true}}
+          - {{name: files, kind: server_id, source: 'S:\\IDs\\domino01.id', path: 'D:\\IDs\\domino01.id', file: true}}
+        destination: '{dest}'
+        repository_password: "{{{{ 'pw' if '{backend}' == 'restic' else omit }}}}"
+        repository_init: "{{{{ '{backend}' == 'restic' }}}}"
+        delete_shadow_set: "{{{{ snap.shadow_set_id }}}}"
+      ignore_errors: true
+"""
+
+
+def files_from_two_folders(fleet, backend, dest):
+    """notes.ini in one folder and the server ID in another (both single-file places named files), the ID's name
+    sorting before notes.ini: each file's listing row maps back to its own folder, in listing order."""
+    volume = Path(fleet.host_dir("dom01")) / "volumes" / "D"
+    (volume / "Domino" / "program").mkdir(parents=True, exist_ok=True)
+    (volume / "Domino" / "program" / "notes.ini").write_text("[Notes]\r\nDirectory=D:\\Domino\\data\r\n")
+    (volume / "IDs").mkdir(exist_ok=True)
+    (volume / "IDs" / "domino01.id").write_bytes(b"\x00server id\x01")
+    try:
+        return fleet.playbook(FILES_FROM_TWO_FOLDERS.format(backend=backend, dest=dest)).result("Copy", "dom01")
+    finally:
+        shutil.rmtree(volume / "Domino" / "program")
+        shutil.rmtree(volume / "IDs")
+
+
+@pytest.mark.parametrize("backend", ["robocopy", "restic"])
+def test_single_files_of_two_folders_are_copied_and_verified(solo_fleet, backend):
+    if backend == "restic" and shutil.which("restic") is None:
+        pytest.skip("restic is not installed (make test installs it)")
+    res = files_from_two_folders(solo_fleet, backend, "E:\\TwoFolders-" + backend)
+    assert res.get("failed") is not True and res["verified"] is True, res.get("msg")
+    assert res["manifest_files"] > 2 if backend == "restic" else True
+    if backend == "robocopy":
+        base = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "TwoFolders-robocopy" / "dom01"
+        [copy] = [p for p in base.iterdir() if p.is_dir()]
+        assert sorted(p.name for p in (copy / "files").iterdir()) == ["domino01.id", "notes.ini"]

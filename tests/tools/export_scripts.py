@@ -41,6 +41,9 @@ def scripts() -> dict[str, str]:
     pending = getattr(shadow_ledger, "PENDING_SCRIPT", None)
     if pending:
         out["pending-shadows"] = pending
+    from ansible_collections.quiesce.domino.plugins.module_utils import restic
+    for name, body in restic.RESTIC_SCRIPTS.items():
+        out["restic-" + name.replace("restic_", "")] = body
     for name, body in robocopy.FS_SCRIPTS.items():
         if name == "fit":
             body = body.replace("$ErrorActionPreference = 'Stop'\n", "$ErrorActionPreference = 'Stop'\n" + robocopy._DISK_TYPE, 1)

@@ -172,3 +172,17 @@ def test_an_unreadable_answer_of_the_host_is_a_message_not_a_traceback(host, std
     assert result["failed"] is True
     assert "the host printed" in result["msg"] and "JSON document" in result["msg"], result["msg"]
     assert "Traceback" not in result["msg"]
+
+
+@pytest.mark.parametrize("job", [
+    # what ansible.windows async_status returns for a job it cannot read, or one Ansible's async watchdog killed
+    {"ansible_job_id": "j1.2", "finished": 1, "started": 1, "failed": True, "msg": "Could not parse job output: "},
+    {"ansible_job_id": "j1.3", "finished": 1, "failed": True, "msg": "Job reached maximum time limit of 60 seconds."},
+])
+def test_an_async_job_without_a_copy_result_is_not_verified_and_names_the_leftovers(host, job):
+    from ansible_collections.quiesce.domino.plugins.action import snapshot_copy as copy_action
+    result = run_action(copy_action, {"state": "report", "job": job})
+    assert result["failed"] is True and result["verified"] is False
+    assert "ended without a copy result (%s)" % job["msg"] in result["msg"], result["msg"]
+    assert "host lock may not have been released" in result["msg"]
+    assert host["plans"] == []  # nothing was sent to the host

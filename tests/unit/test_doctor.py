@@ -334,3 +334,12 @@ def test_a_nearly_full_shadow_storage_is_a_warning_naming_the_diff_area_volume()
     assert "shadow storage on V: used 9.5 GiB of 10.0 GiB" in verdict["found"] and "resize shadowstorage" in verdict["fix"]
     probe["shadow_storage"][0]["used"] = str(5 * gib)
     assert doctor.volumes_check(INST, probe)["status"] == "ok"
+
+
+@pytest.mark.parametrize("value, status", [(1, "ok"), (0, "warn"), (None, "warn")])
+def test_long_paths_off_is_a_warning_naming_the_registry_value(value, status):
+    from ansible_collections.quiesce.domino.plugins.module_utils import doctor as doc
+    found = doc.long_paths_check({"long_paths_enabled": value})
+    assert found["name"] == "long paths" and found["status"] == status
+    if status == "warn":
+        assert "260 characters" in found["reason"] and "LongPathsEnabled (DWORD) to 1" in found["fix"]

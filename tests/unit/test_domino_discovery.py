@@ -160,3 +160,19 @@ def test_backup_task_window_runs_from_the_hold_until_domino_left_backup_mode():
     # Without any record of the hook the plan's own steps bound the window.
     result["finally"][1]["stdout"] = ""
     assert plans.freeze_window(result, "backup_task")["frozen_ms"] == 1300
+
+
+def test_a_shadow_copy_must_be_created_while_the_hook_held_the_databases():
+    from ansible_collections.quiesce.domino.plugins.module_utils import dominobackup as dbk
+    hold = dbk.window(json.loads(DONE_OUT))  # held 1700000001000, let go 1700000001150
+    assert dbk.created_outside_hold(hold, [1700000001100]) is None
+    # within the slack of either end: the same host clock, the stamp's moment in the creation not documented
+    assert dbk.created_outside_hold(hold, [1700000000000 + 1000 - dbk.HOLD_SLACK_MS]) is None
+    assert dbk.created_outside_hold(hold, [1700000001150 + dbk.HOLD_SLACK_MS]) is None
+    late = dbk.created_outside_hold(hold, [1700000001100, 1700000001150 + dbk.HOLD_SLACK_MS + 1])
+    assert late and "after the backup_task hook had let the databases go" in late
+    early = dbk.created_outside_hold(hold, [1700000001000 - dbk.HOLD_SLACK_MS - 1])
+    assert early and "before Domino Backup held the databases" in early
+    # no record of the hook, no creation time: nothing to hold against the copy here
+    assert dbk.created_outside_hold({"held_ms": None, "done_ms": None}, [1]) is None
+    assert dbk.created_outside_hold(hold, []) is None

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import json
 
+import pytest
 import tree_sitter
 import tree_sitter_pwsh
 
@@ -42,7 +44,7 @@ def test_owner_json_is_never_read_half_written():
     # the renamed folder must be the lock judged stale; another run's fresh lock is put back
     assert "$m.owner -eq $h.owner -and [int64]$m.since_ms -eq [int64]$h.since_ms" in script
     assert "Rename-Item -LiteralPath $away -NewName $in.name" in script
-    assert "[Math]::Abs($now - [int64]$h.since_ms)" in script  # a lock stamped in the future is stale too
+    assert "[Math]::Abs((Get-Ms) - [int64]$h.since_ms)" in script  # a lock stamped in the future is stale too
 
 
 def test_the_lock_directory_is_created_by_a_call_that_fails_when_it_exists():
@@ -85,3 +87,51 @@ def test_a_locked_plan_takes_the_lock_first_and_undoes_nothing_of_another_run():
             assert release["only_if_ok"] == (only if where == "rescue" else None)
     longer = hostlock.locked(plan, tools, "me:1", 600, release_in=None, hold_seconds=99999)
     assert data(longer["guard"][0])["hold_seconds"] == 99999
+
+
+@pytest.mark.parametrize("method", ["shutdown", "backup_task", "vss_writer"])
+def test_a_snapshot_plan_never_gives_its_lock_back_on_the_host(method):
+    """The executor runs a plan's rescue before its finally (the thaw) and the watchdog's disarm: a lock given back
+    in the rescue would be free while this run still starts Domino and deletes the watchdog task.  The snapshot
+    plan takes the lock as its first guard and gives it back nowhere; the action frees it after the plan."""
+    from ansible_collections.quiesce.domino.plugins.module_utils import plans
+    tools = plans._budget_tools()
+    locks = (hostlock.lock_step(tools, "acquire", "backup", "ctl:1", 600, hold_seconds=600),
+             hostlock.lock_step(tools, "release", "backup", "ctl:1", 600, ok_rc="any"))
+    script = "exec \"%s\"\r\nexec \"%s\"\r\n" % (plans.WAIT_CMD_PATH, plans.RELEASE_CMD_PATH)
+    plan = plans.snapshot_plan(dict(plans._BUDGET_INST), method, tools, "windows", script, 1200, 120, 300, 60, 300,
+                               lock_steps=locks)
+    assert plan["guard"][0]["name"] == hostlock.ACQUIRE_STEP
+    sections = [plan[s] for s in ("guard", "steps", "rescue", "finally")]
+    if plan.get("watchdog"):
+        sections += [plan["watchdog"]["arm"], plan["watchdog"]["disarm"]]
+    assert not [s["name"] for section in sections for s in section if s["name"] == hostlock.RELEASE_STEP]
+
+
+def test_a_plan_without_lock_is_still_refused_while_another_run_holds_it():
+    """hostlock.checked (a task without lock): the first guard checks the lock without taking it; the rescue,
+    which would undo what the plan did, runs only when the lock is not another run's."""
+    tools = {"powershell": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"}
+    step = planlib.step("stop Domino service", ["C:\\Windows\\System32\\sc.exe", "stop", "x"], timeout=30)
+    undo = planlib.step("start Domino service", ["C:\\Windows\\System32\\sc.exe", "start", "x"], timeout=30)
+    plan = planlib.build_plan("p", "windows", [step], rescue=[undo])
+    new = hostlock.checked(plan, tools, "ctl:1", 600)
+    assert new["guard"][0]["name"] == hostlock.CHECK_STEP
+    assert json.loads(new["guard"][0]["stdin"])["action"] == "check"
+    assert [s["name"] for s in new["rescue"]] == [hostlock.NOT_OTHERS_STEP, "start Domino service"]
+    assert new["rescue"][0]["ok_rc"] == [0] and new["rescue"][1]["only_if_ok"] == hostlock.NOT_OTHERS_STEP
+    # nothing takes or gives back the lock
+    assert not [s for section in ("guard", "steps", "rescue", "finally") for s in new[section]
+                if s["name"] in (hostlock.ACQUIRE_STEP, hostlock.RELEASE_STEP)]
+    refused = {"steps": [], "guard": [{"name": hostlock.CHECK_STEP, "status": "failed", "rc": 75,
+                                       "stdout": '{"acquired": false, "owner": "other:2", "since_ms": 1}'}]}
+    record = hostlock.refusal(refused)
+    assert record is not None and "owner other:2" in hostlock.busy_message(record)
+    assert hostlock.refusal({"guard": [{"name": hostlock.CHECK_STEP, "status": "ok"}], "steps": []}) is None
+
+
+def test_the_check_takes_nothing_and_refuses_only_another_runs_live_lock():
+    script = hostlock.LOCK_SCRIPT
+    branch = script[script.index("if ($in.action -eq 'check')"):script.index("if ($in.action -eq 'release')")]
+    assert "CreateDirectoryW" not in branch and "WriteAllText" not in branch and "Remove-Item" not in branch
+    assert "$h.owner -ne $in.owner -and (Test-Busy $h)" in branch and "exit 75" in branch

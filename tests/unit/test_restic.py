@@ -19,8 +19,8 @@ BACKUP_OUT = (
     '{"message_type":"summary","files_new":2,"files_changed":0,"files_unmodified":0,"dirs_new":2,"dirs_changed":0,'
     '"dirs_unmodified":0,"data_blobs":2,"tree_blobs":3,"data_added":201405,"total_files_processed":2,'
     '"total_bytes_processed":200003,"total_duration":0.218427603,"snapshot_id":"5597edf0"}\n')
-UNITS = [{"name": "data", "source": "Z:\\Domino\\data"}, {"name": "daos", "source": "Y:\\DAOS"},
-         {"name": "files", "source": "Z:\\Domino"}]
+UNITS = [{"prefix": "data\\", "source": "Z:\\Domino\\data"}, {"prefix": "daos\\", "source": "Y:\\DAOS"},
+         {"prefix": "files\\", "source": "Z:\\Domino"}]
 
 
 def test_restic_path_is_how_restic_stores_a_windows_path():
@@ -202,3 +202,11 @@ def test_the_module_call_that_carries_the_password_runs_with_no_log_and_the_fail
     assert task.no_log is False
     assert result["failed"] is True and "wrong repository password" in result["msg"]
     assert secret not in json.dumps(result, default=str)
+
+
+def test_places_that_share_a_name_get_a_prefix_each():
+    """The single files of two folders (notes.ini in the program directory, the server ID elsewhere) are both
+    named files: their manifest rows must map back to their own folder."""
+    units = [{"name": "data"}, {"name": "files"}, {"name": "translog"}, {"name": "files"}]
+    assert rs.unit_prefixes(units) == ["data\\", "files\\", "translog\\", "files#4\\"]
+    assert rs.unit_prefixes([{"name": "data"}]) == ["data\\"]

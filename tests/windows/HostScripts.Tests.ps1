@@ -449,3 +449,62 @@ Describe 'fs scripts (robocopy.FS_SCRIPTS) with the data their callers send' {
         ((Get-Item -LiteralPath $folder -Force).Attributes -band ([IO.FileAttributes]::Hidden -bor [IO.FileAttributes]::System)) | Should -Be 0
     }
 }
+
+Describe 'restic verification on the host (restic.RESTIC_SCRIPTS restic_compare)' {
+    BeforeEach {
+        $script:Root = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $script:Data = Join-Path $script:Root 'data'
+        New-File (Join-Path $script:Data 'names.nsf') ('n' * 100)
+        New-File (Join-Path $script:Data 'mail\user.nsf') ('m' * 50)
+        $script:Tsv = Join-Path $script:Root 'manifest.tsv'
+        $unit = @{ root = $script:Data; prefix = 'data\'; files = $null; exclude_dirs = @(); exclude_files = @() }
+        $m = Invoke-HostScript -Name 'fs-manifest' -Data @{ units = @($unit); sha256 = $false; out_tsv = $script:Tsv; out_json = $null; print_rows = $false }
+        $m.rc | Should -Be 0 -Because $m.stderr
+        # A stand-in for restic: Windows PowerShell reading the password from standard input as UTF-8 bytes (as
+        # restic reads it) and printing restic 0.14's ls --json lines for the files (nine fraction digits, an offset)
+        function script:New-FakeRestic([string[]]$Lines, [string]$Password) {
+            $body = @('$in = [Console]::OpenStandardInput(); $buf = New-Object byte[] 4096; $n = $in.Read($buf, 0, 4096)'
+                '$pw = [Text.Encoding]::UTF8.GetString($buf, 0, $n).TrimEnd([char]10, [char]13)'
+                ('if ($pw -ne ''{0}'') {{ [Console]::Error.WriteLine(''Fatal: wrong password or no key found''); exit 1 }}' -f $Password))
+            $body += @($Lines | ForEach-Object { "'" + $_.Replace("'", "''") + "'" })
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(($body -join "`n")))
+            return @($script:PowerShell, '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+        }
+        function script:Get-Node([string]$Rel, [int64]$Size) {
+            $f = Get-Item -LiteralPath (Join-Path $script:Data $Rel)
+            $mtime = $f.LastWriteTimeUtc.ToLocalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'.123456789'zzz", [Globalization.CultureInfo]::InvariantCulture)
+            return ('{{"name":"{0}","type":"file","path":"/X/data/{1}","size":{2},"mtime":"{3}","struct_type":"node"}}' -f $f.Name, $Rel.Replace('\', '/'), $Size, $mtime)
+        }
+        $script:Snapshot = '{"time":"2026-11-23T10:00:00.123456789+01:00","id":"5597edf03b3031986b258d27e38797143e88e2c7b06de6bd463a1f0069709543","struct_type":"snapshot"}'
+    }
+
+    It 'a snapshot with every file of the listing passes; the password reaches restic as UTF-8 on standard input' {
+        $lines = @($script:Snapshot, '{"name":"data","type":"dir","path":"/X/data","struct_type":"node"}', (Get-Node 'mail\user.nsf' 50), (Get-Node 'names.nsf' 100))
+        $data = @{ manifest = $script:Tsv; limit = 20; argv = (New-FakeRestic $lines 'pässwörd "x" \'); password = 'pässwörd "x" \'
+            units = @(@{ prefix = 'data\'; root = '/X/data' }) }
+        $r = Invoke-HostScript -Name 'restic-compare' -Data $data
+        $r.rc | Should -Be 0 -Because $r.stderr
+        $r.json.difference_count | Should -Be 0
+        $r.json.files | Should -Be 2
+        $r.json.snapshot_id | Should -BeLike '5597edf0*'
+    }
+
+    It 'a missing file, a size that differs and an extra file are named; exit 1' {
+        $lines = @($script:Snapshot, (Get-Node 'names.nsf' 99), '{"name":"x.nsf","type":"file","path":"/X/data/x.nsf","size":1,"mtime":"2026-11-23T10:00:00Z","struct_type":"node"}')
+        $data = @{ manifest = $script:Tsv; limit = 20; argv = (New-FakeRestic $lines 'pw'); password = 'pw'; units = @(@{ prefix = 'data\'; root = '/X/data' }) }
+        $r = Invoke-HostScript -Name 'restic-compare' -Data $data
+        $r.rc | Should -Be 1
+        $r.json.difference_count | Should -Be 3
+        @($r.json.differences) | Should -Contain 'size differs: data\names.nsf (100 != 99)'
+        @($r.json.differences) | Should -Contain 'extra in the snapshot: /X/data/x.nsf'
+        @($r.json.differences) | Should -Contain 'missing in the snapshot: data\mail\user.nsf'
+    }
+
+    It 'restic failing (a wrong password) is exit 3 with restic''s error on standard error' {
+        $data = @{ manifest = $script:Tsv; limit = 20; argv = (New-FakeRestic @($script:Snapshot) 'right'); password = 'wrong'
+            units = @(@{ prefix = 'data\'; root = '/X/data' }) }
+        $r = Invoke-HostScript -Name 'restic-compare' -Data $data
+        $r.rc | Should -Be 3
+        $r.stderr | Should -Match 'wrong password or no key found'
+    }
+}

@@ -307,6 +307,16 @@ def set_fault(host_dir: Path, name: str, value) -> None:
         (host_dir / "run" / "latency_ms").write_text(str(int(value or 0)))
 
 
+def _host_up(host_dir: Path) -> bool:
+    """Whether the host's daemon runs (its PID file names a live process)."""
+    pid_file = host_dir / "run" / "hostd.pid"
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def state(host_dir: Path) -> dict:
     return json.loads((host_dir / "state.json").read_text())
 
@@ -340,6 +350,11 @@ def main(argv: list[str]) -> int:
     elif args.cmd == "status":
         for host_dir in host_dirs(Path(args.dir).resolve()):
             st = state(host_dir) if (host_dir / "state.json").exists() else {}
+            if not _host_up(host_dir):
+                # the stored state is what the host had when it went down: not a running service
+                print("%-8s down (make fleet-up starts it; last state: %s)" % (
+                    host_dir.name, ", ".join("%s %s" % (d["service"], d["state"]) for d in st.get("dominos", [])) or "none"))
+                continue
             for d in st.get("dominos", []):
                 print("%-8s %-40s %-13s backup_mode=%s shadows=%d" % (
                     host_dir.name, d["service"], d["state"], d["backup_mode"], len(st.get("shadows", {}))))

@@ -456,10 +456,17 @@ class _DiskShadow:
                      "        This command is used to duplicate or restore data as part of",
                      "        a backup or restore sequence."]
             raise _DsError("\n".join(usage), rc=1)
+        # cmd.exe runs every line whatever the one before returned; the script's exit code is its exit /b value
+        # (%errorlevel%: the last command's) or, without one, the last command's
+        errorlevel = 0
         for raw in body.splitlines():
             line = raw.strip().lstrip("@")
-            if not line or line.lower().startswith(("exit", "rem ", "::")):
+            if not line or line.lower().startswith(("rem ", "::")):
                 continue
+            if line.lower().startswith("exit"):
+                value = line.split()[-1] if len(line.split()) > 2 else "0"
+                errorlevel = errorlevel if value.lower() == "%errorlevel%" else int(value)
+                break
             words = split_windows_args(line)
             stdin = None
             if len(words) >= 3 and words[-2] == "<":  # cmd.exe redirects standard input from a file
@@ -467,10 +474,10 @@ class _DiskShadow:
                 words = words[:-2]
             tool = words[0].replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
             time.sleep(0.03)  # the tool starting on a real host
-            rc, out, err = run_tool(self.host, tool, words[1:], stdin)
+            errorlevel, out, err = run_tool(self.host, tool, words[1:], stdin)
             self.out += [x for x in (out + err).replace("\r\n", "\n").split("\n") if x]
-            if rc:
-                raise _DsError("The script %s failed with exit code %d." % (name, rc), rc=rc)  # [I]
+        if errorlevel:
+            raise _DsError("The script %s failed with exit code %d." % (name, errorlevel), rc=errorlevel)  # [I]
 
     def cmd_exit(self, args: list[str]) -> None:
         self.stop = True
@@ -838,12 +845,13 @@ def _pending_shadows(host: Host, data: dict) -> Result:
 
 
 def _shadow_probe(host: Host, stdin: str) -> Result:
-    """What diskshadow.SHADOW_PROBE_SCRIPT does: Win32_ShadowCopy (ID, SetID, ExposedName) and the drive letters in
+    """What diskshadow.SHADOW_PROBE_SCRIPT does: Win32_ShadowCopy (ID, SetID, ExposedName, InstallDate) and the drive letters in
     use, read back after diskshadow; exit 1 when an expectation is not met."""
     expect = json.loads(stdin or "{}").get("expect") or []
     with host.io_lock:
         shadows = [{"ID": s["id"].upper(), "SetID": s["set_id"].upper(), "ExposedLocally": bool(s["exposed_as"]),
-                    "ExposedName": (s["exposed_as"].rstrip("\\") + "\\") if s["exposed_as"] else None}
+                    "ExposedName": (s["exposed_as"].rstrip("\\") + "\\") if s["exposed_as"] else None,
+                    "InstallDate": _dotnet_date(s["created_ms"])}
                    for s in sorted(host.shadows.values(), key=lambda s: s["number"])]
         drives = sorted(e.name.upper() + ":" for e in (host.dir / "volumes").iterdir() if len(e.name) == 1)
 
@@ -1135,7 +1143,9 @@ def _fs_manifest(host: Host, data: dict) -> Result:
                 links.append(prefix + rel(child))
                 continue
             if child.is_dir():
-                if rel(child).split("\\", maxsplit=1)[0].lower() not in skip_dirs:
+                # the volume folders at any depth (robocopy /XD by name), a unit's exclude_dirs at its top
+                if rel(child).split("\\", maxsplit=1)[0].lower() not in skip_dirs \
+                        and child.name.lower() not in ("system volume information", "$recycle.bin"):
                     pushed(todo, list(child.iterdir()))
                 continue
             if any(fnmatch.fnmatch(child.name.lower(), x) for x in skip_files):
@@ -1440,6 +1450,19 @@ def _fs_lock(host: Host, data: dict) -> Result:
             time.sleep(0.05)
         return {"owner": "unknown (no readable owner.json)", "since_ms": int(path.stat().st_mtime * 1000)}
 
+    def busy(held: dict) -> bool:
+        limit = int(data["stale_seconds"])
+        if int(held.get("hold_seconds") or 0) > limit and _holder_alive(held):
+            limit = int(held["hold_seconds"])  # the holder's declared need, while the process that took it runs
+        return abs(int(time.time() * 1000) - int(held["since_ms"])) < limit * 1000
+
+    if data["action"] == "check":
+        # another run's live lock refuses the plan; nothing is taken
+        held = read_owner(lock_dir) if lock_dir.is_dir() else None
+        if held is not None and held["owner"] != data["owner"] and busy(held):
+            return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
+                                   "acl_fixed": acl_fixed}) + "\r\n", ""
+        return 0, json.dumps({"free": True, "acl_fixed": acl_fixed}) + "\r\n", ""
     if data["action"] == "release":
         held = read_owner(lock_dir) if lock_dir.is_dir() else None
         mine = held is not None and held["owner"] == data["owner"]
@@ -1447,8 +1470,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
             shutil.rmtree(lock_dir)
         return 0, json.dumps({"released": mine, "acl_fixed": acl_fixed}) + "\r\n", ""
     took = None
+    renewed = False
     for _try in range(3):
-        now = int(time.time() * 1000)
         try:
             os.mkdir(lock_dir)
             break
@@ -1458,11 +1481,9 @@ def _fs_lock(host: Host, data: dict) -> Result:
         if held is None:
             continue
         if held["owner"] == data["owner"]:
+            renewed = True
             break
-        limit = int(data["stale_seconds"])
-        if int(held.get("hold_seconds") or 0) > limit and _holder_alive(held):
-            limit = int(held["hold_seconds"])  # the holder's declared need, while the process that took it runs
-        if abs(now - int(held["since_ms"])) < limit * 1000:
+        if busy(held):
             return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
                                    "acl_fixed": acl_fixed}) + "\r\n", ""
         away = root / ("%s.stale-%s" % (data["name"], uuid.uuid4().hex))
@@ -1490,7 +1511,7 @@ def _fs_lock(host: Host, data: dict) -> Result:
     for stale in root.glob(data["name"] + ".stale-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": took is not None,
-                          "previous_owner": took, "acl_fixed": acl_fixed}) + "\r\n", ""
+                          "previous_owner": took, "renewed": renewed, "acl_fixed": acl_fixed}) + "\r\n", ""
 
 
 def _fs_restic_arrange(host: Host, data: dict) -> Result:
@@ -2547,7 +2568,9 @@ def _doctor_probe(host: Host, data: dict) -> Result:
     doc = {"account": {"name": account_cfg["name"], "sid": account_cfg["sid"], "admin": bool(account_cfg.get("admin")),
                        "groups": groups},
            "lock": lock, "ledger": ledger, "hooks": hooks, "volumes": volumes, "shadow_storage": storage,
-           "destination": destination, "host_lock": held}
+           "destination": destination, "host_lock": held,
+           # Windows' default: not set (sim.json windows.long_paths_enabled: 1 for a host that enabled them)
+           "long_paths_enabled": host.cfg.get("windows", {}).get("long_paths_enabled")}
     return 0, json.dumps(doc, separators=(",", ":")) + "\r\n", ""
 
 
