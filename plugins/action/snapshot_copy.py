@@ -43,6 +43,7 @@ ARGSPEC = {
     "threads": {"type": "int", "default": 8},
     "unbuffered": {"type": "bool", "default": True},
     "sha256": {"type": "bool", "default": False},
+    "skip_links": {"type": "bool", "default": False},
     "space_margin": {"type": "float", "default": 1.1},
     "timeout": {"type": "int", "default": 21600},
     "delete_exposed_shadow": {"type": "list", "elements": "str", "default": []},
@@ -204,7 +205,7 @@ class ActionModule(QuiesceAction):
         plan = rc.copy_plan(tools, self.platform, runits, where, args["mode"], retries, wait, threads,
                             args["unbuffered"], args["sha256"], margin, keep if args["mode"] == "versioned" else 0, timeout,
                             layout_text, release_script=release, extra_finally=extra, deltas=deltas,
-                            daos_live=self._daos_live(units, where), context=context)
+                            daos_live=self._daos_live(units, where), context=context, skip_links=args["skip_links"])
         if who is not None:
             # The snapshot's lock is renewed first, declaring the copy's worst case as its hold, so no other run
             # takes it over as stale while the copy runs; when another run holds it now, nothing is copied.

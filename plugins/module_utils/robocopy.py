@@ -212,7 +212,9 @@ $free = [int64]0; $null = [Quiesce.Disk]::GetDiskFreeSpaceEx($in.base, [ref]$fre
 ConvertTo-Json -Compress -InputObject @{ source_bytes = $need; source_files = $count; free_bytes = $free }
 if ($free -lt [int64]($need * $in.margin)) { exit 112 }
 """,
-    # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them.
+    # The listing skips junctions and symbolic links (robocopy /XJ does not copy them either) and reports them;
+    # with fail_on_links (the source listing of a copy, unless skip_links) it then exits 3: a volume mounted in a
+    # data directory, or a junction to another folder, would be missing from a copy marked verified.
     # System Volume Information and $RECYCLE.BIN are skipped at any depth, as robocopy's /XD with a bare name skips
     # them; a unit's exclude_dirs (the hook's state folder) only at its top.
     # Nothing is held per file: each row is written when its file is found, to a tab-separated file for the
@@ -231,6 +233,8 @@ $utf8 = New-Object Text.UTF8Encoding($false)
 $state = @{ files = 0; bytes = [int64]0; rows = 0; links = 0 }
 $links = New-Object System.Collections.Generic.List[string]
 $anyDepth = @('System Volume Information', '$RECYCLE.BIN')
+function Get-Prop($Object, [string]$Name) { $found = $Object.PSObject.Properties[$Name]; if ($null -eq $found) { return $null }; return $found.Value }
+$failLinks = [bool](Get-Prop $in 'fail_on_links')
 $tsv = $null; $json = $null; $printed = $null
 function Get-ListingKey([string]$Rel) { return $Rel.ToUpperInvariant().Replace('\', [string][char]1) }
 function Push-Sorted($Stack, [object[]]$Items, [string]$Root) {
@@ -282,6 +286,10 @@ if ($null -ne $printed) { [void]$printed.Append(']'); $printed.ToString() }
 else {
   $summary = [ordered]@{ files = $state.files; bytes = $state.bytes; links_skipped = @($links); links_count = $state.links }
   ConvertTo-Json -Compress -Depth 3 -InputObject $summary }
+if ($failLinks -and $state.links -gt 0) {
+  $why = '{0} junctions, volume mount points or symbolic links in the sources are not copied (robocopy /XJ), ' -f $state.links
+  [Console]::Error.WriteLine($why + 'so what they lead to would be missing from the copy: ' + ($links -join ', '))
+  exit 3 }
 """,
     # The host-side comparison of a copy's listing with its sources' listings (tab-separated files the manifest
     # script wrote, each in listing order): a merge that reads one row of each listing at a time, so its memory
@@ -586,8 +594,10 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
               extra_finally: t.Sequence[dict[str, t.Any]] = (),
               deltas: t.Optional[dict[str, t.Any]] = None,
               daos_live: t.Optional[dict[str, str]] = None,
-              context: t.Optional[dict[str, t.Any]] = None) -> dict[str, t.Any]:
+              context: t.Optional[dict[str, t.Any]] = None, skip_links: bool = False) -> dict[str, t.Any]:
     """One call: fit check, copy of every place, verify, manifests compared on the host, finalize, retention.
+    A junction, mount point or symbolic link in a place fails the copy before it is finalized, unless
+    ``skip_links`` (then it is left out and reported).
     A failure removes the partial copy (versioned) or leaves the INCOMPLETE marker (mirror); nothing is
     finalized and no older copy is removed unless the copy matched its sources.
 
@@ -683,7 +693,8 @@ def copy_plan(tools: dict[str, str], platform: str, units: t.Sequence[dict[str, 
     steps += [
         fs_step(LAYOUT_STEP, tools, "write_text", {"path": where["work"] + "\\" + LAYOUT_FILE, "text": layout_text}),
         fs_step(SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": sha256, "out_tsv": where["source_tsv"],
-                                                          "out_json": None, "print_rows": False},
+                                                          "out_json": None, "print_rows": False,
+                                                          "fail_on_links": not skip_links},
                 timeout=timeout),
         fs_step(COPY_MANIFEST_STEP, tools, "manifest", {"units": [_manifest_unit(where["work"], "", None, [], [])],
                                                         "sha256": sha256, "out_tsv": where["copy_tsv"],

@@ -141,6 +141,16 @@ options:
     description: Add SHA-256 hashes to the manifests and compare them (reads every file twice more).
     type: bool
     default: false
+  skip_links:
+    description:
+      - robocopy does not follow junctions, volume mount points or symbolic links (C(/XJ)), and the listing of the
+        sources does not either. By default one inside a place fails the copy before it is finalized, naming the
+        links, because what it leads to (a volume mounted in the data directory, a folder elsewhere) would be
+        missing from a copy marked verified. V(true) copies without them and reports them as a warning.
+      - Folders a place holds by a Domino directory link (C(.dir) file) outside the data directory are places of
+        their own (O(locations)), read from the shadow copy.
+    type: bool
+    default: false
   space_margin:
     description: The destination must have this factor times the source size free (1.0 to 10.0).
     type: float

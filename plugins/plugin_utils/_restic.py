@@ -133,7 +133,9 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
     listing = rs.manifest_path(host, stamp)
     steps += [
         rc.fs_step(rc.SOURCE_MANIFEST_STEP, tools, "manifest", {"units": manifest_units, "sha256": False, "out_tsv": listing,
-                                                                "out_json": None, "print_rows": False}, timeout=timeout),
+                                                                "out_json": None, "print_rows": False,
+                                                                "fail_on_links": not args.get("skip_links")},
+                   timeout=timeout),
         r(rs.BACKUP_STEP, rs.backup_args(sources, host, tags, now, exclude, iexclude), timeout=timeout),
         rs.compare_step(tools, repo, secret, pwfile, run, listing, compare_units, timeout),
         r(rs.CHECK_STEP, rs.check_args(subset), timeout=timeout),

@@ -412,3 +412,40 @@ def test_single_files_of_two_folders_are_copied_and_verified(solo_fleet, backend
         base = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "TwoFolders-robocopy" / "dom01"
         [copy] = [p for p in base.iterdir() if p.is_dir()]
         assert sorted(p.name for p in (copy / "files").iterdir()) == ["domino01.id", "notes.ini"]
+
+
+def test_a_junction_inside_the_data_directory_fails_the_copy_unless_skip_links(solo_fleet):
+    """robocopy /XJ and the listing both leave out a junction (the twin: a symbolic link), so a volume mounted in
+    the data directory would be missing from a copy marked verified: the copy fails before it is finalized, naming
+    the link; skip_links copies without it and warns."""
+    volume = Path(solo_fleet.host_dir("dom01")) / "volumes" / "D"
+    elsewhere = volume / "mailstore"
+    elsewhere.mkdir()
+    (elsewhere / "big.nsf").write_text("mail kept on another volume")
+    link = volume / "Domino" / "data" / "mail2"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    try:
+        failed = snap_and_copy(solo_fleet, "dom01", "E:\\Links")
+        assert failed.get("failed") and failed["verified"] is False
+        assert "junctions, volume mount points or symbolic links" in failed["msg"] and "data\\mail2" in failed["msg"], \
+            failed["msg"]
+        base = Path(solo_fleet.host_dir("dom01")) / "volumes" / "E" / "Links" / "dom01"
+        assert not base.exists() or not [p for p in base.iterdir() if p.is_dir()], "a copy was finalized"
+        run = solo_fleet.playbook(SNAP_AND_COPY.format(host="dom01", method="shutdown", dest="E:\\Links", mode="versioned",
+                                                       keep=7).replace("deltas_from:", "skip_links: true\n        deltas_from:"))
+        skipped = run.result("Copy", "dom01")
+        assert skipped.get("failed") is not True and skipped["verified"] is True, skipped.get("msg")
+        assert skipped["links_skipped"] == ["data\\mail2"]
+        assert any("were not followed" in w for w in skipped.get("warnings") or [])
+    finally:
+        link.unlink()
+        shutil.rmtree(elsewhere)
+        solo_fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Remove shadows
+      quiesce.domino.diskshadow:
+        state: absent
+        volumes: ["D:"]
+""")

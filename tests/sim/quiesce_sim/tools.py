@@ -1164,6 +1164,10 @@ def _fs_manifest(host: Host, data: dict) -> Result:
     out: dict = {"files": len(rows), "bytes": sum(r["size"] for r in rows), "links_skipped": links[:20],
                  "links_count": len(links)}
     text = json.dumps(rows) if data.get("print_rows") else json.dumps(out)
+    if data.get("fail_on_links") and links:
+        return 3, text + "\r\n", crlf(["%d junctions, volume mount points or symbolic links in the sources are not copied "
+                                       "(robocopy /XJ), so what they lead to would be missing from the copy: %s"
+                                       % (len(links), ", ".join(links[:20]))])
     return 0, text + "\r\n", ""
 
 
