@@ -325,6 +325,22 @@ Describe 'fs scripts (robocopy.FS_SCRIPTS) with the data their callers send' {
         $none.rc | Should -Be 0 -Because $none.stderr
     }
 
+    It 'manifest with fail_on_links exits 3 naming a junction; without it the junction is skipped and counted' {
+        $target = Join-Path $script:Root 'elsewhere'
+        New-File (Join-Path $target 'big.nsf') 'mail on another volume'
+        [void](New-Item -ItemType Junction -Path (Join-Path $script:Data 'mail2') -Value $target)
+        $unit = @{ root = $script:Data; prefix = 'data\'; files = $null; exclude_dirs = @(); exclude_files = @() }
+        $data = @{ units = @($unit); sha256 = $false; out_tsv = (Join-Path $script:Root 'l.tsv'); out_json = $null; print_rows = $false; fail_on_links = $true }
+        $r = Invoke-HostScript -Name 'fs-manifest' -Data $data
+        $r.rc | Should -Be 3
+        $r.stderr | Should -Match 'data\\mail2'
+        $data.fail_on_links = $false
+        $ok = Invoke-HostScript -Name 'fs-manifest' -Data $data
+        $ok.rc | Should -Be 0 -Because $ok.stderr
+        $ok.json.links_count | Should -Be 1
+        $ok.json.files | Should -Be 2
+    }
+
     It 'manifest lists in the order compare merges; compare refuses a listing out of order' {
         $tree = Join-Path $script:Root 'order'
         foreach ($rel in 'a-b.nsf', 'a\z.nsf', 'B.nsf', 'a\Y\x.nsf', 'c.nsf') { New-File (Join-Path $tree $rel) 'x' }
