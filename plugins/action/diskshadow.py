@@ -210,7 +210,9 @@ class ActionModule(QuiesceAction):
         after = [ledger.record_step(tools, "diskshadow %s" % what)] if own else []
         # Then Win32_ShadowCopy is read back: what the run left behind is judged by it, in any language.
         checks = probe_expectations(expect)
-        if checks:
+        # a create is read back even with nothing to expose: its shadow copies must exist (diskshadow.judge)
+        probed = bool(checks) or bool(expect.get("shadows"))
+        if probed:
             after.append(ds.probe_step(tools, checks))
         plan = ds.script_plan("diskshadow %s" % what, tools, self.platform, lines, timeout, after=after)
         base = {"changed": changed, "script": script, "diff": {"before": "", "after": script,
@@ -227,8 +229,8 @@ class ActionModule(QuiesceAction):
         _ids, unrecorded = ledger.recorded(run)
         if unrecorded:
             base["warnings"] = [unrecorded]
-        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP)) if checks else None
-        if checks and evidence is None:
+        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP)) if probed else None
+        if probed and evidence is None:
             base.setdefault("warnings", []).append(evidence_missing(run))
         shadows = parsed["shadows"] or [dict(s) for s in known or []]
         for shadow in shadows:

@@ -183,8 +183,9 @@ class ActionModule(QuiesceAction):
         if who is None:
             # without lock the snapshot still refuses to run while another run holds the lock
             plan = hostlock.checked(plan, tools, owner, stale_s)
-        if exposed:  # last in finally (after any thaw): Win32_ShadowCopy read back, the exposure judged by it
-            plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
+        # last in finally (after any thaw): Win32_ShadowCopy read back; the create (the shadow copies exist) and any
+        # exposure are judged by it, whatever language the transcript is in
+        plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
         out: dict[str, t.Any] = {"changed": True, "service": inst["service"], "data_dir": inst["data_dir"], "method": method,
                                  "crash_consistent": method == "none", "script": script, "volumes": volumes,
                                  "server_was_stopped": stopped, "locations": inst.get("locations") or []}
@@ -236,8 +237,8 @@ class ActionModule(QuiesceAction):
             out.setdefault("warnings", []).append(
                 "shadow copies %s were not recorded as the collection's own; snapshot_cleanup will not delete them"
                 % ", ".join(missing))
-        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP)) if exposed else None
-        if exposed and evidence is None and create.get("status") == "ok":
+        evidence = ds.parse_probe(planlib.find_record(run, ds.PROBE_STEP))
+        if evidence is None and create.get("status") == "ok":
             out.setdefault("warnings", []).append(evidence_missing(run))
         if evidence is not None:  # where each shadow copy is exposed, by the facts (diskshadow's words are a hint)
             for shadow in parsed["shadows"]:

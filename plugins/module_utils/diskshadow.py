@@ -508,6 +508,11 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
             return "diskshadow exited with rc %s and no recognised message%s" % (
                 rc, "" if not notices else " (it printed %r, documented as harmless only when the shadow copy is "
                                            "still created)" % notices[0]["line"])
+        if evidence is None:
+            # the transcript's words alone do not outweigh a failing exit code: only the shadow copies read back
+            # from Win32_ShadowCopy do
+            return ("diskshadow exited with rc %s after %r, which is harmless only when the shadow copy is created, "
+                    "and Win32_ShadowCopy could not be read back to confirm it" % (rc, notices[0]["line"]))
         if evidence is not None:
             existing = {s["id"] for s in evidence["shadows"]}
             absent = [s["id"] for s in made if s["id"] not in existing]
@@ -518,7 +523,7 @@ def judge(rc: t.Optional[int], parsed: dict[str, t.Any], expect: dict[str, t.Any
         accepted = ("diskshadow exited with rc %s after %r, which %s documents as harmless; the shadow copies %s "
                     "exist by the evidence%s, so the run is accepted" % (
                         rc, notices[0]["line"], notices[0]["source"].split(",")[0], ", ".join(s["id"] for s in made),
-                        " (Win32_ShadowCopy read back)" if evidence is not None else " (ID, set and device)"))
+                        " (Win32_ShadowCopy read back)"))
         reason = _judge_made(parsed, expect, evidence, made, notices)
         if reason is None and warnings is not None:
             warnings.append(accepted)

@@ -24,7 +24,8 @@ SERVICE_STATES = {1: "STOPPED", 2: "START_PENDING", 3: "STOP_PENDING", 4: "RUNNI
 
 def sc_state_pattern(code: int) -> str:
     """The until_stdout pattern that holds when sc query reports the state ``code``, in any language."""
-    return r":[ \t]*%d[ \t]+%s(?![A-Za-z0-9_])" % (code, SERVICE_STATES[code])
+    # the colon after the label may be a full-width one (U+FF1A) where the label is East Asian: both are accepted
+    return r"[:\uFF1A][ \t]*%d[ \t]+%s(?![A-Za-z0-9_])" % (code, SERVICE_STATES[code])
 
 
 def sc_state(stdout: str) -> t.Optional[str]:

@@ -439,13 +439,15 @@ def test_a_create_with_a_nonzero_exit_code_is_accepted_when_only_the_harmless_me
     parsed = ds.parse_transcript(sample("diskshadow_en_share_harmless_com.txt", crlf=True))
     shadow_id = "{e4c28c5f-6e9b-4c26-a61d-87321d3f7568}"
     warnings: list = []
-    assert ds.judge(1, parsed, {"shadows": 1}, None, warnings) is None
-    [warning] = warnings
-    assert "rc 1" in warning and "KB 3025158" in warning and shadow_id in warning
+    # the transcript's words alone do not outweigh the exit code: without Win32_ShadowCopy read back it fails
+    unconfirmed = ds.judge(1, parsed, {"shadows": 1}, None, warnings)
+    assert "could not be read back to confirm it" in unconfirmed and warnings == []
     # read back: the shadow copy exists in Win32_ShadowCopy
     there = {"shadows": [{"id": shadow_id, "set_id": None, "exposed_as": None}], "drives": ["C:"]}
     warnings = []
     assert ds.judge(1, parsed, {"shadows": 1}, there, warnings) is None and "read back" in warnings[0]
+    [warning] = warnings
+    assert "rc 1" in warning and "KB 3025158" in warning and shadow_id in warning
     # ... or it does not: the message was not harmless this time
     gone = {"shadows": [], "drives": ["C:"]}
     reason = ds.judge(1, parsed, {"shadows": 1}, gone, warnings := [])
