@@ -54,7 +54,7 @@ class ActionModule(QuiesceAction):
         # (owner, stale seconds) of the host lock, or None: taken before anything else is touched
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
         self._lock = (who, stale) if args["lock"] else None
-        # without lock the plan still refuses to run while another run holds the lock (hostlock.checked)
+        # without lock the lock is taken for the plan only (hostlock.temporary): refused while another run holds it
         self._check = (who, stale)
         # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is
         # sent; auto with allow_downtime may resolve to shutdown: held to its rule.  The real plan is checked again.
@@ -119,7 +119,7 @@ class ActionModule(QuiesceAction):
                                    release_only_if_ok=plans.RESCUE_EVIDENCE_STEP,
                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
         elif method in ("shutdown", "backup_task"):
-            plan = hostlock.checked(plan, tools, *self._check)
+            plan = hostlock.temporary(plan, tools, *self._check)
         out["changed"] = True
         if self._task.check_mode:
             lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)
@@ -169,7 +169,7 @@ class ActionModule(QuiesceAction):
             # after the thaw succeeded (a failed thaw keeps it, as it keeps the watchdog)
             plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="steps")
         else:
-            plan = hostlock.checked(plan, tools, *self._check)
+            plan = hostlock.temporary(plan, tools, *self._check)
         if self._task.check_mode:
             lines = preview.thaw_lines(inst["service"], method, start_timeout)
             out.update(plan=plan, preview=lines, msg=preview.message(lines))

@@ -58,7 +58,7 @@ class ActionModule(QuiesceAction):
         stale = cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800)
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
         self._lock = (who, stale, args["release_lock"]) if args["lock"] else None
-        # without lock the plan still refuses to run while another run holds the lock (hostlock.checked)
+        # without lock the lock is taken for the plan only (hostlock.temporary): refused while another run holds it
         self._check = (who, stale)
         if args["restic_snapshot"] is not None:
             # a restic snapshot is first restored into the new folder copy, arranged as a copy, then put back from it
@@ -254,7 +254,7 @@ class ActionModule(QuiesceAction):
         case when this run holds it already, as after backup_mode state=frozen lock=true), given back at the end
         with release_lock."""
         if not self._lock:
-            return hostlock.checked(plan, tools, *self._check)
+            return hostlock.temporary(plan, tools, *self._check)
         who, stale, release = self._lock
         return hostlock.locked(plan, tools, who, stale, release_in="finally" if release else None)
 

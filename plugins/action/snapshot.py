@@ -155,11 +155,12 @@ class ActionModule(QuiesceAction):
         script = ds.render(lines)
         tools = self.tools(inst["program_dir"])
         stale = ds.render(ds.render_delete("exposed", target)) if target and args["replace_stale"] else None
-        locks = None
-        if who is not None:
-            # held until the copy renews it (snapshot_copy release_lock) or gives it back: lock_stale_seconds
-            locks = (hostlock.lock_step(tools, "acquire", "backup", who, stale_s, hold_seconds=stale_s),
-                     hostlock.lock_step(tools, "release", "backup", who, stale_s, ok_rc="any"))
+        # With lock: held until the copy renews it (snapshot_copy release_lock) or gives it back (lock_stale_seconds).
+        # Without: taken for this snapshot only (refused while another run holds it) and given back after it,
+        # unless this owner held it before.
+        temporary = who is None
+        locks = (hostlock.lock_step(tools, "acquire", "backup", owner, stale_s, hold_seconds=stale_s, temporary=temporary),
+                 hostlock.lock_step(tools, "release", "backup", owner, stale_s, ok_rc="any"))
         preflight = []
         if dest is not None:
             # the whole server as the copy will hold it: every place that is on a volume of the set
@@ -180,9 +181,6 @@ class ActionModule(QuiesceAction):
         short = plans.watchdog_shortfall(plan)
         if short:
             raise cli.OptionError(short)
-        if who is None:
-            # without lock the snapshot still refuses to run while another run holds the lock
-            plan = hostlock.checked(plan, tools, owner, stale_s)
         # last in finally (after any thaw): Win32_ShadowCopy read back; the create (the shadow copies exist) and any
         # exposure are judged by it, whatever language the transcript is in
         plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
@@ -261,19 +259,26 @@ class ActionModule(QuiesceAction):
         if refused is not None:
             raise QuiesceActionError("snapshot refused: %s; Domino was not touched" % hostlock.busy_message(refused), **out)
         lock = planlib.find_record(run, hostlock.ACQUIRE_STEP)
+        # The host lock is still held: the plan never gives it back (see plans.snapshot_plan), so the action frees it
+        # after the plan, once the thaw and the watchdog's disarm have run on the host: a failed snapshot always, one
+        # without lock always; never a lock this owner held before (a temporary acquire that only renewed it).
+        held = locks
         if lock is not None:
             taken = hostlock.read_result(lock)
-            out["lock"] = taken
+            if not temporary:
+                out["lock"] = taken
+            elif taken.get("renewed"):
+                held = None
             for warning in hostlock.lock_warnings(taken):
                 out.setdefault("warnings", []).append(warning)
         running = planlib.find_record(run, plans.STILL_RUNNING_STEP)
         if running is not None and running["status"] in ("failed", "timeout", "error"):
-            self._refuse(locks, "snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); a "
+            self._refuse(held, "snapshot refused: %s is no longer RUNNING (stopped since its facts were read?); a "
                          "server stopped by someone else is not stopped, held or started by quiesce.domino; Domino "
                          "was not touched" % inst["service"], out)
         foreign = ledger.foreign_exposed(run)
         if foreign:
-            self._refuse(locks, "snapshot refused: expose_as: %s exposes shadow copy %s, which quiesce.domino did not "
+            self._refuse(held, "snapshot refused: expose_as: %s exposes shadow copy %s, which quiesce.domino did not "
                          "create (it is not in the host's ledger of its own shadow copies); replace_stale deletes only "
                          "the collection's own. Choose another expose_as, or unexpose or delete it yourself if it is "
                          "not needed; Domino was not touched" % (target, ", ".join(foreign)), out)
@@ -283,7 +288,7 @@ class ActionModule(QuiesceAction):
                 taken = cli.parse_json_document(letters.get("stdout") or "").get("taken") or []
             except ValueError:
                 taken = []
-            self._refuse(locks, "snapshot refused: drive letter %s is in use on the host (checked just before the "
+            self._refuse(held, "snapshot refused: drive letter %s is in use on the host (checked just before the "
                          "freeze, after any stale exposure of ours was removed); choose another expose_as, or free "
                          "it; Domino was not touched" % ", ".join(taken or ["?"]), out)
         space = planlib.find_record(run, plans.PREFLIGHT_STEP)
@@ -294,7 +299,7 @@ class ActionModule(QuiesceAction):
                     doc.get("free_bytes"), doc.get("source_bytes"))
             except ValueError:
                 why = outcome_message(run)
-            self._refuse(locks, "snapshot refused by the preflight: %s; Domino was not touched" % why, out)
+            self._refuse(held, "snapshot refused by the preflight: %s; Domino was not touched" % why, out)
         released = all(r["status"] == "ok" for r in run.get("finally", [])
                        if not r.get("allowed_failure") and r["name"] != ledger.RECORD_STEP)
         tail = "" if released else "; the release did not complete: the watchdog releases Domino by its deadline"
@@ -306,9 +311,6 @@ class ActionModule(QuiesceAction):
                               evidence, judged)
             for warning in judged:
                 out.setdefault("warnings", []).append(warning)
-        # The host lock is still held: the plan never gives it back (see plans.snapshot_plan), so a failed snapshot
-        # frees it here, after its thaw and the watchdog's disarm have run on the host.
-        held = locks
         if reason and failed_name in (None, plans.CREATE_STEP):
             out["failed_step"] = plans.CREATE_STEP  # judged by its transcript and evidence (it may have exited 0)
             self._discard(tools, parsed, out, held, "snapshot by %s failed: diskshadow: %s%s" % (method, reason, tail))
@@ -332,6 +334,11 @@ class ActionModule(QuiesceAction):
                           "the shadow copy %s is not application-consistent" % (
                               writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
                               out["shadows"][0]["id"] if out["shadows"] else "?"))
+        if temporary and held:
+            freed = self.run_plan(planlib.build_plan("free the host lock", self.platform, [held[1]]))
+            if not freed.get("ok"):
+                out.setdefault("warnings", []).append("the host lock taken for this snapshot could not be given back (%s): "
+                                                      "it goes stale after lock_stale_seconds" % outcome_message(freed))
         return out
 
     def _discard(self, tools: dict[str, str], parsed: dict[str, t.Any], out: dict[str, t.Any],

@@ -15,8 +15,6 @@ LOCK_ROOT = "C:\\ProgramData\\quiesce.domino\\locks"
 BUSY_RC = 75
 ACQUIRE_STEP = "take the host lock"
 RELEASE_STEP = "release the host lock"
-CHECK_STEP = "check the host lock"
-NOT_OTHERS_STEP = "the host lock is not held by another run"
 MINE_STEP = "the host lock is held by this run"
 _OWNER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 
@@ -84,11 +82,12 @@ function Test-HolderAlive($h) { $i = $h.PSObject.Properties['holder_pid']; $t = 
 function Test-Busy($h) { $held = $h.PSObject.Properties['hold_seconds']; $limit = [int64]$in.stale_seconds
   if ($null -ne $held -and [int64]$held.Value -gt $limit -and (Test-HolderAlive $h)) { $limit = [int64]$held.Value }
   return ([Math]::Abs((Get-Ms) - [int64]$h.since_ms) -lt $limit * 1000) }
-if ($in.action -eq 'check') { $h = $null; if ([IO.Directory]::Exists($dir)) { $h = Read-Owner $dir }
-  if ($null -ne $h -and $h.owner -ne $in.owner -and (Test-Busy $h)) {
-    Write-Answer @{ acquired = $false; owner = $h.owner; since_ms = $h.since_ms }; exit 75 }
-  Write-Answer @{ free = $true }; exit 0 }
+function Get-ParentPid { return [int](Get-CimInstance -ClassName Win32_Process -Filter ('ProcessId = {0}' -f $PID)).ParentProcessId }
 if ($in.action -eq 'release') { $h = Read-Owner $dir; $mine = ($null -ne $h -and $h.owner -eq $in.owner)
+  if ($mine -and $in.temporary) {
+    # a lock taken for one plan only: given back only by the executor that took it, never one renewed
+    $tp = $h.PSObject.Properties['temporary']; $hp = $h.PSObject.Properties['holder_pid']
+    $mine = ($null -ne $tp -and [bool]$tp.Value -and $null -ne $hp -and [int]$hp.Value -eq (Get-ParentPid) -and (Test-HolderAlive $h)) }
   if ($mine) { Remove-Item -LiteralPath $dir -Recurse -Force }
   Write-Answer @{ released = $mine }; exit 0 }
 $took = $null; $renewed = $false
@@ -105,10 +104,13 @@ for ($try = 0; $try -lt 3; $try++) {
   if ($null -ne $m -and $m.owner -eq $h.owner -and [int64]$m.since_ms -eq [int64]$h.since_ms) { $took = $h.owner; continue }
   Rename-Item -LiteralPath $away -NewName $in.name }
 if (-not [IO.Directory]::Exists($dir)) { throw 'the host lock could not be taken' }
+if ($renewed -and $in.temporary) {
+  # this owner holds it already (kept by an earlier task): taken for this plan, it is left as it is
+  Write-Answer @{ acquired = $true; owner = $in.owner; taken_over = $false; previous_owner = $null; renewed = $true }; exit 0 }
 $tmp = Join-Path $dir ('owner.{0}.tmp' -f [guid]::NewGuid().ToString('N')); $f = Join-Path $dir 'owner.json'
-$record = @{ owner = $in.owner; since_ms = (Get-Ms); hold_seconds = [int64]$in.hold_seconds }
+$record = @{ owner = $in.owner; since_ms = (Get-Ms); hold_seconds = [int64]$in.hold_seconds; temporary = [bool]$in.temporary }
 if ($record.hold_seconds -gt 0) {
-  $parent = [int](Get-CimInstance -ClassName Win32_Process -Filter ('ProcessId = {0}' -f $PID)).ParentProcessId
+  $parent = Get-ParentPid
   $started = Get-StartMs $parent
   if ($null -ne $started) { $record.holder_pid = $parent; $record.holder_started_ms = $started } }
 [IO.File]::WriteAllText($tmp, (ConvertTo-Json -Compress -InputObject $record))
@@ -127,15 +129,16 @@ def owner(option: str, value: t.Any) -> str:
 
 
 def lock_step(tools: dict[str, str], action: str, name: str, who: str, stale_seconds: int,
-              hold_seconds: int = 0, **kw: t.Any) -> dict[str, t.Any]:
-    """Take (``acquire``; again as its owner: renew) or give back (``release``) the host lock, or ``check`` that no
-    other run holds it (exit 75 when one does; nothing is taken).  ``stale_seconds``:
+              hold_seconds: int = 0, temporary: bool = False, **kw: t.Any) -> dict[str, t.Any]:
+    """Take (``acquire``; again as its owner: renew) or give back (``release``) the host lock.  ``temporary``: taken for one plan (a task
+    without ``lock``): taking it as its owner leaves it as it is, and the release gives it back only when the
+    executor that runs this plan took it.  ``stale_seconds``:
     how old another run's lock must be to be taken over; ``hold_seconds``: how long this run may hold it, recorded
     in the lock, so that no other run takes it over sooner even with a shorter stale_seconds."""
     import json
     data = {"root": LOCK_ROOT, "name": name, "owner": who, "stale_seconds": stale_seconds, "action": action,
-            "hold_seconds": int(hold_seconds)}
-    name = {"acquire": ACQUIRE_STEP, "release": RELEASE_STEP, "check": CHECK_STEP}[action]
+            "hold_seconds": int(hold_seconds), "temporary": bool(temporary)}
+    name = {"acquire": ACQUIRE_STEP, "release": RELEASE_STEP}[action]
     return planlib.step(name, cli.powershell_argv(tools, LOCK_SCRIPT), stdin=json.dumps(data), timeout=60, **kw)
 
 
@@ -208,23 +211,26 @@ def locked(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_second
     return planlib.validate_plan(new)
 
 
-def checked(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_seconds: int) -> dict[str, t.Any]:
-    """``plan`` refused while another run holds the host lock, without taking it (a task run without ``lock``):
-    the check is the first guard, and the rescue (which would undo what the plan did: start Domino, release a
-    hold) runs only when the lock is still not another run's, so a refused plan touches nothing."""
+def temporary(plan: dict[str, t.Any], tools: dict[str, str], who: str, stale_seconds: int) -> dict[str, t.Any]:
+    """``plan`` run under the host lock taken for this plan only (a task without ``lock``): refused while another
+    run holds it, its rescue gated on the lock being this run's (hostlock.locked), and given back in finally unless
+    this owner held it before (kept by an earlier task with ``lock``, which keeps it)."""
+    hold = hold_for(plan)
     new = dict(plan)
-    new["guard"] = [lock_step(tools, "check", "backup", who, stale_seconds)] + list(plan["guard"])
+    new["guard"] = [lock_step(tools, "acquire", "backup", who, stale_seconds, hold, temporary=True)] + list(plan["guard"])
     if plan["rescue"]:
-        again = dict(lock_step(tools, "check", "backup", who, stale_seconds), name=NOT_OTHERS_STEP, ok_rc=[0])
-        new["rescue"] = [again] + [dict(s, only_if_ok=NOT_OTHERS_STEP) if s.get("only_if_ok") is None
-                                   and s.get("only_if_failed") is None else s for s in plan["rescue"]]
+        mine = dict(lock_step(tools, "acquire", "backup", who, stale_seconds, hold, temporary=True), name=MINE_STEP,
+                    ok_rc=[0])
+        new["rescue"] = [mine] + [dict(s, only_if_ok=MINE_STEP) if s.get("only_if_ok") is None
+                                  and s.get("only_if_failed") is None else s for s in plan["rescue"]]
+    new["finally"] = list(plan["finally"]) + [lock_step(tools, "release", "backup", who, stale_seconds, temporary=True,
+                                                        ok_rc="any")]
     return planlib.validate_plan(new)
 
 
 def refusal(run: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
-    """The lock step (taking it, or checking it) that refused the plan because another run holds the lock."""
-    for name in (ACQUIRE_STEP, CHECK_STEP):
-        record = planlib.find_record(run, name)
-        if record is not None and record.get("status") != "ok":
-            return record
+    """The lock step that refused the plan because another run holds the lock."""
+    record = planlib.find_record(run, ACQUIRE_STEP)
+    if record is not None and record.get("status") != "ok":
+        return record
     return None

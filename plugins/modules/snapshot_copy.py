@@ -195,7 +195,7 @@ options:
   lock_owner:
     description:
       - Owner of the lock; default the controller's host name and the ansible-playbook process ID.
-      - V(state=pruned) checks the lock (taking nothing) and removes nothing while another owner holds it, as that
+      - V(state=pruned) takes the lock for itself only and removes nothing while another owner holds it, as that
         run may be writing a copy.
     type: str
   lock_stale_seconds:

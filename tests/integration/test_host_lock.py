@@ -483,6 +483,15 @@ def test_tasks_without_lock_are_refused_while_another_run_holds_it(solo_fleet):
         method: none
         lock_owner: run-b:2
       ignore_errors: true
+    - name: Run A snapshots without the lock it holds
+      quiesce.domino.snapshot:
+        method: none
+        lock_owner: run-a:1
+    - name: Run A still holds it
+      ansible.builtin.command: cat {lock_file}
+      delegate_to: localhost
+      changed_when: false
+      register: still
     - name: Run B freezes without the lock
       quiesce.domino.backup_mode:
         state: frozen
@@ -497,13 +506,16 @@ def test_tasks_without_lock_are_refused_while_another_run_holds_it(solo_fleet):
       quiesce.domino.snapshot:
         method: none
         lock_owner: run-b:2
-""")
+""".replace("{lock_file}", str(solo_fleet.lock_dir("dom01") / "owner.json")))
     thaw = run.result("Run B thaws without the lock", "dom01")
     assert thaw.get("failed") and thaw["msg"].startswith("thaw refused: another run holds the host lock (owner run-a:1"), \
         thaw.get("msg")
     snap = run.result("Run B snapshots without the lock", "dom01")
     assert snap.get("failed") and "snapshot refused: another run holds the host lock (owner run-a:1" in snap["msg"], \
         snap.get("msg")
+    # a task without lock by the lock's own owner leaves the lock as it is (taken for it only, never given back)
+    assert run.result("Run A snapshots without the lock it holds", "dom01").get("failed") is not True
+    assert json.loads(run.result("Run A still holds it", "dom01")["stdout"])["owner"] == "run-a:1"
     freeze = run.result("Run B freezes without the lock", "dom01")
     assert freeze.get("failed") and freeze["msg"].startswith("freeze refused: another run holds the host lock (owner "
                                                              "run-a:1"), freeze.get("msg")
@@ -512,7 +524,7 @@ def test_tasks_without_lock_are_refused_while_another_run_holds_it(solo_fleet):
     assert not solo_fleet.lock_dir("dom01").exists()
     state = solo_fleet.state("dom01")
     assert state["dominos"][0]["state"] == "RUNNING"
-    assert len(state["shadows"]) == 1  # only the last snapshot made one
+    assert len(state["shadows"]) == 2  # the refused snapshot made none; run A's and the last one did
 
 
 def test_pruning_removes_nothing_while_another_run_holds_the_lock(solo_fleet):

@@ -108,30 +108,34 @@ def test_a_snapshot_plan_never_gives_its_lock_back_on_the_host(method):
     assert not [s["name"] for section in sections for s in section if s["name"] == hostlock.RELEASE_STEP]
 
 
-def test_a_plan_without_lock_is_still_refused_while_another_run_holds_it():
-    """hostlock.checked (a task without lock): the first guard checks the lock without taking it; the rescue,
-    which would undo what the plan did, runs only when the lock is not another run's."""
+def test_a_plan_without_lock_takes_the_lock_for_itself_only():
+    """hostlock.temporary (a task without lock): the lock is the first guard (refused while another run holds it),
+    the rescue runs only when the lock is this run's, and finally gives it back unless this owner held it before."""
     tools = {"powershell": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"}
     step = planlib.step("stop Domino service", ["C:\\Windows\\System32\\sc.exe", "stop", "x"], timeout=30)
     undo = planlib.step("start Domino service", ["C:\\Windows\\System32\\sc.exe", "start", "x"], timeout=30)
     plan = planlib.build_plan("p", "windows", [step], rescue=[undo])
-    new = hostlock.checked(plan, tools, "ctl:1", 600)
-    assert new["guard"][0]["name"] == hostlock.CHECK_STEP
-    assert json.loads(new["guard"][0]["stdin"])["action"] == "check"
-    assert [s["name"] for s in new["rescue"]] == [hostlock.NOT_OTHERS_STEP, "start Domino service"]
-    assert new["rescue"][0]["ok_rc"] == [0] and new["rescue"][1]["only_if_ok"] == hostlock.NOT_OTHERS_STEP
-    # nothing takes or gives back the lock
-    assert not [s for section in ("guard", "steps", "rescue", "finally") for s in new[section]
-                if s["name"] in (hostlock.ACQUIRE_STEP, hostlock.RELEASE_STEP)]
-    refused = {"steps": [], "guard": [{"name": hostlock.CHECK_STEP, "status": "failed", "rc": 75,
+    new = hostlock.temporary(plan, tools, "ctl:1", 600)
+    first = json.loads(new["guard"][0]["stdin"])
+    assert new["guard"][0]["name"] == hostlock.ACQUIRE_STEP and first["action"] == "acquire" and first["temporary"] is True
+    assert first["hold_seconds"] == hostlock.hold_for(plan)
+    assert [s["name"] for s in new["rescue"]] == [hostlock.MINE_STEP, "start Domino service"]
+    assert new["rescue"][0]["ok_rc"] == [0] and new["rescue"][1]["only_if_ok"] == hostlock.MINE_STEP
+    release = new["finally"][-1]
+    assert release["name"] == hostlock.RELEASE_STEP and json.loads(release["stdin"])["temporary"] is True
+    refused = {"steps": [], "guard": [{"name": hostlock.ACQUIRE_STEP, "status": "failed", "rc": 75,
                                        "stdout": '{"acquired": false, "owner": "other:2", "since_ms": 1}'}]}
     record = hostlock.refusal(refused)
     assert record is not None and "owner other:2" in hostlock.busy_message(record)
-    assert hostlock.refusal({"guard": [{"name": hostlock.CHECK_STEP, "status": "ok"}], "steps": []}) is None
+    assert hostlock.refusal({"guard": [{"name": hostlock.ACQUIRE_STEP, "status": "ok"}], "steps": []}) is None
 
 
-def test_the_check_takes_nothing_and_refuses_only_another_runs_live_lock():
+def test_a_temporary_lock_leaves_an_owners_lock_alone_and_is_given_back_only_by_its_executor():
     script = hostlock.LOCK_SCRIPT
-    branch = script[script.index("if ($in.action -eq 'check')"):script.index("if ($in.action -eq 'release')")]
-    assert "CreateDirectoryW" not in branch and "WriteAllText" not in branch and "Remove-Item" not in branch
-    assert "$h.owner -ne $in.owner -and (Test-Busy $h)" in branch and "exit 75" in branch
+    renewal = script[script.index("if ($renewed -and $in.temporary)"):]
+    # a renewal as a temporary lock writes nothing and answers renewed
+    assert renewal.index("exit 0") < renewal.index("WriteAllText")
+    assert "renewed = $true" in renewal[:renewal.index("exit 0")]
+    release = script[script.index("if ($in.action -eq 'release')"):script.index("$took = $null")]
+    assert "$in.temporary" in release and "[int]$hp.Value -eq (Get-ParentPid)" in release and "Test-HolderAlive $h" in release
+    assert "temporary = [bool]$in.temporary" in script

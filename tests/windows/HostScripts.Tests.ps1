@@ -116,8 +116,9 @@ Describe 'exported scripts' {
 Describe 'host lock (hostlock.LOCK_SCRIPT)' -Skip:$script:NotElevated {
     BeforeAll {
         # the keys hostlock.lock_step sends
-        function Lock([string]$Action, [string]$Owner, [int]$Stale = 3600, [int]$Hold = 0) {
-            Invoke-HostScript -Name 'lock' -Data @{ root = $script:LockRoot; name = 'domino'; owner = $Owner; stale_seconds = $Stale; action = $Action; hold_seconds = $Hold }
+        function Lock([string]$Action, [string]$Owner, [int]$Stale = 3600, [int]$Hold = 0, [switch]$Temporary) {
+            Invoke-HostScript -Name 'lock' -Data @{ root = $script:LockRoot; name = 'domino'; owner = $Owner; stale_seconds = $Stale
+                action = $Action; hold_seconds = $Hold; temporary = [bool]$Temporary }
         }
     }
     BeforeEach {
@@ -145,6 +146,22 @@ Describe 'host lock (hostlock.LOCK_SCRIPT)' -Skip:$script:NotElevated {
         $mine = Lock 'release' 'run-a'
         $mine.json.released | Should -BeTrue
         Test-Path -LiteralPath (Join-Path $script:LockRoot 'domino') | Should -BeFalse
+    }
+
+    It 'a temporary lock leaves an owner''s kept lock as it is and is given back only by the executor that took it' {
+        # every Invoke-HostScript is a new powershell.exe with this test process as its parent: "the same executor"
+        (Lock 'acquire' 'run-a').rc | Should -Be 0
+        $kept = Get-Content -Raw -LiteralPath (Join-Path $script:LockRoot 'domino\owner.json')
+        $again = Lock 'acquire' 'run-a' -Hold 600 -Temporary
+        $again.rc | Should -Be 0 -Because $again.stderr
+        $again.json.renewed | Should -BeTrue
+        Get-Content -Raw -LiteralPath (Join-Path $script:LockRoot 'domino\owner.json') | Should -Be $kept
+        (Lock 'release' 'run-a' -Temporary).json.released | Should -BeFalse
+        (Lock 'release' 'run-a').json.released | Should -BeTrue
+        $own = Lock 'acquire' 'run-b' -Hold 600 -Temporary
+        $own.json.renewed | Should -BeFalse
+        (Get-Content -Raw -LiteralPath (Join-Path $script:LockRoot 'domino\owner.json') | ConvertFrom-Json).temporary | Should -BeTrue
+        (Lock 'release' 'run-b' -Temporary).json.released | Should -BeTrue
     }
 
     It 'a lock older than stale_seconds is taken over and reported' {

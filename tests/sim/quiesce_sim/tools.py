@@ -1460,16 +1460,14 @@ def _fs_lock(host: Host, data: dict) -> Result:
             limit = int(held["hold_seconds"])  # the holder's declared need, while the process that took it runs
         return abs(int(time.time() * 1000) - int(held["since_ms"])) < limit * 1000
 
-    if data["action"] == "check":
-        # another run's live lock refuses the plan; nothing is taken
-        held = read_owner(lock_dir) if lock_dir.is_dir() else None
-        if held is not None and held["owner"] != data["owner"] and busy(held):
-            return 75, json.dumps({"acquired": False, "owner": held["owner"], "since_ms": held["since_ms"],
-                                   "acl_fixed": acl_fixed}) + "\r\n", ""
-        return 0, json.dumps({"free": True, "acl_fixed": acl_fixed}) + "\r\n", ""
+    holder = getattr(threading.current_thread(), "caller_ppid", None)
     if data["action"] == "release":
         held = read_owner(lock_dir) if lock_dir.is_dir() else None
         mine = held is not None and held["owner"] == data["owner"]
+        if mine and data.get("temporary"):
+            # a lock taken for one plan: given back only by the executor that took it, never one it renewed
+            mine = bool(held.get("temporary")) and holder is not None and held.get("holder_pid") == int(holder) \
+                and _holder_alive(held)
         if mine:
             shutil.rmtree(lock_dir)
         return 0, json.dumps({"released": mine, "acl_fixed": acl_fixed}) + "\r\n", ""
@@ -1505,9 +1503,13 @@ def _fs_lock(host: Host, data: dict) -> Result:
             return 1, "", crlf(["the host lock taken over by another run at the same moment could not be put back: %s" % exc])
     if not lock_dir.is_dir():
         return 1, "", crlf(["the host lock could not be taken"])
+    if renewed and data.get("temporary"):
+        # this owner holds it already: taken for one plan, it is left as it is
+        return 0, json.dumps({"acquired": True, "owner": data["owner"], "taken_over": False, "previous_owner": None,
+                              "renewed": True, "acl_fixed": acl_fixed}) + "\r\n", ""
     tmp = lock_dir / ("owner.%s.tmp" % uuid.uuid4().hex)
-    record = {"owner": data["owner"], "since_ms": int(time.time() * 1000), "hold_seconds": int(data["hold_seconds"])}
-    holder = getattr(threading.current_thread(), "caller_ppid", None)
+    record = {"owner": data["owner"], "since_ms": int(time.time() * 1000), "hold_seconds": int(data["hold_seconds"]),
+              "temporary": bool(data.get("temporary"))}
     if record["hold_seconds"] and holder and _process_start(int(holder)) is not None:
         record.update(holder_pid=int(holder), holder_started=_process_start(int(holder)))
     tmp.write_text(json.dumps(record))
