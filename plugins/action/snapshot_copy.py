@@ -142,7 +142,7 @@ class ActionModule(QuiesceAction):
                 # a backup running now (another run's lock) may be writing a .partial copy whose top folder's time
                 # does not move: nothing is pruned while another run holds the host lock
                 plan = hostlock.temporary(plan, tools, hostlock.owner("lock_owner", args["lock_owner"] or default_owner()),
-                                        cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800))
+                                          cli.int_range("lock_stale_seconds", args["lock_stale_seconds"], 60, 604800))
             run = self.run_plan(plan)
             refused = hostlock.refusal(run)
             if refused is not None:

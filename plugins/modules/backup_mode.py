@@ -98,7 +98,7 @@ options:
         after a successful thaw.
       - V(state=frozen) on a Domino that is frozen already answers "already frozen" only to the owner of the lock
         (its own freeze); another run's freeze, with or without the lock, is refused.
-      - Without it the task takes the lock for itself only: refused while another run holds it, given back at its
+      - Without it the task takes the lock for itself only, is refused while another run holds it, given back at its
         end (left as it is when this owner held it already), so the freeze it leaves is not protected by it.
     type: bool
     default: false

@@ -147,7 +147,7 @@ options:
       - Take the host lock before anything is touched; when another run holds it, nothing is restored and the task
         fails naming that run. Taken as its owner after M(quiesce.domino.backup_mode) V(state=frozen) with O(lock),
         it is renewed for the restore's worst case.
-      - Without it the restore takes the lock for itself only: refused while another run holds it, given back at
+      - Without it the restore takes the lock for itself only, is refused while another run holds it, given back at
         its end (left as it is when this owner held it already).
     type: bool
     default: false

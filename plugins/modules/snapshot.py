@@ -154,7 +154,7 @@ options:
         O(quiesce.domino.snapshot_copy#module:release_lock=true) releases it after the copy.
       - A failed snapshot gives it back in a call of its own after the plan, once Domino is thawed and the watchdog
         task removed on the host (never earlier, so another run cannot freeze Domino while this one thaws it).
-      - Without it the snapshot takes the lock for itself only: refused while another run holds it, given back after
+      - Without it the snapshot takes the lock for itself only, is refused while another run holds it, given back after
         it (left as it is when this owner held it already).
     type: bool
     default: false
