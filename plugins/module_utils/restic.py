@@ -30,6 +30,11 @@ BACKENDS = ("robocopy", "restic")
 DEFAULT_PATH = "C:\\Program Files\\restic\\restic.exe"
 # Every snapshot the collection makes carries this tag; retention only ever looks at these.
 COLLECTION_TAG = "quiesce.domino"
+# Added once a snapshot matched the source listing (and restic check passed); restore of "latest" and retention see
+# only snapshots that carry it, so one left behind unverified (a lost connection) is never taken for a backup.
+VERIFIED_TAG = "quiesce.domino:verified"
+# restic's --tag a,b selects snapshots with both tags
+VERIFIED_FILTER = COLLECTION_TAG + "," + VERIFIED_TAG
 REDACTED = "********"
 RC_MEANINGS = {0: "success", 1: "fatal error (no snapshot was created)",
                3: "some source files could not be read (an incomplete snapshot was created)"}
@@ -45,6 +50,8 @@ FORGET_STEP = "restic forget"
 PRUNE_STEP = "restic prune"
 RESTORE_STEP = "restic restore"
 SNAPSHOTS_STEP = "restic snapshots"
+MARK_STEP = "mark the snapshot verified"
+MARKED_STEP = "the verified snapshot"
 
 _REMOTE_RE = re.compile(r"^(?:rest:https?://[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?"
                         r"|sftp:[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}:/?[A-Za-z0-9._~/-]{1,200})$")
@@ -67,9 +74,11 @@ def repository(option: str, value: t.Any) -> str:
     if text.startswith(("rest:", "sftp:")):
         cli.safe_text(option, text, cli.MAX_PATH)
         if not _REMOTE_RE.fullmatch(text) or ".." in text.split("/"):
+            # the address is not repeated: it may hold a password (rest:https://user:secret@host/)
+            shown = re.sub(r"//[^/@]*@", "//***@", text) if text.startswith("rest:") else text
             raise cli.OptionError("%s: %r is not valid; use a folder (E:\\restic), a share (\\\\server\\share\\restic), "
                                   "rest:https://host:8000/repo or sftp:user@host:/srv/restic (no credentials in the "
-                                  "address)" % (option, text))
+                                  "address)" % (option, shown))
         return text
     try:
         return cli.destination(option, text)
@@ -117,6 +126,9 @@ def read_fraction(option: str, value: t.Any) -> str:
         raise cli.OptionError("%s: %r is not valid; a fraction from 0 to 1 (0.05 reads 5%% of the data)" % (option, value))
     if value == 0:
         return ""
+    if value < 0.0001:
+        raise cli.OptionError("%s: %r is not valid; 0 (no read check) or at least 0.0001 (0.01%% of the data)"
+                              % (option, value))
     return "%s%%" % ("%.4f" % (value * 100)).rstrip("0").rstrip(".")
 
 
@@ -153,10 +165,11 @@ def step(name: str, tools: dict[str, str], repo: str, secret: t.Optional[str], p
     return planlib.step(name, base_argv(tools, repo, password_file) + list(args), stdin=stdin, encoding="utf-8", **kw)
 
 
-def backup_args(sources: t.Sequence[str], host: str, tags: t.Sequence[str], when: datetime.datetime,
+def backup_args(sources: t.Sequence[str], host: str, tags: t.Sequence[str],
                 exclude: t.Sequence[str] = (), iexclude: t.Sequence[str] = ()) -> list[str]:
-    """``backup --json`` of the given folders and files, with host, tags and the backup's start time."""
-    args = ["backup", "--json", "--host", host, "--time", when.strftime("%Y-%m-%d %H:%M:%S")]
+    """``backup --json`` of the given folders and files, with host and tags.  No ``--time``: restic reads it as the
+    host's local time, and stamps the backup's start itself (restic PR 2095)."""
+    args = ["backup", "--json", "--host", host]
     for value in tags:
         args += ["--tag", value]
     for pattern in exclude:
@@ -171,8 +184,19 @@ def run_tag(stamp: str) -> str:
     return "run:" + stamp
 
 
-def ls_args(run: str) -> list[str]:
-    return ["ls", "--json", "--tag", run, "latest"]
+def ls_args(run: str, host: str) -> list[str]:
+    """The new snapshot's listing: this run's tag on this host (a repository shared by several hosts)."""
+    return ["ls", "--json", "--host", host, "--tag", run, "latest"]
+
+
+def mark_args(run: str, host: str) -> list[str]:
+    """Add the verified tag to this run's snapshot (restic rewrites it under a new ID)."""
+    return ["tag", "--host", host, "--tag", run, "--add", VERIFIED_TAG]
+
+
+def marked_args(run: str, host: str) -> list[str]:
+    """This run's snapshot after the mark: its new ID."""
+    return ["snapshots", "--json", "--host", host, "--tag", run + "," + VERIFIED_TAG]
 
 
 def check_args(subset: str) -> list[str]:
@@ -180,7 +204,7 @@ def check_args(subset: str) -> list[str]:
 
 
 def forget_dry_run_args(host: str, rules: dict[str, int]) -> list[str]:
-    args = ["forget", "--dry-run", "--json", "--host", host, "--tag", COLLECTION_TAG, "--group-by", "host"]
+    args = ["forget", "--dry-run", "--json", "--host", host, "--tag", VERIFIED_FILTER, "--group-by", "host"]
     for key in ("daily", "weekly", "monthly"):
         if rules.get(key):
             args += ["--keep-%s" % key, str(rules[key])]
@@ -190,9 +214,10 @@ def forget_dry_run_args(host: str, rules: dict[str, int]) -> list[str]:
 def restore_args(snapshot: str, target: str, includes: t.Sequence[str], host: t.Optional[str] = None) -> list[str]:
     args = ["restore", snapshot, "--target", target]
     if snapshot == "latest" and host:
-        args += ["--host", host, "--tag", COLLECTION_TAG]
+        args += ["--host", host, "--tag", VERIFIED_FILTER]
     for include in includes:
-        args += ["--include", include]
+        # without case: Windows paths (restic 0.14 --iinclude)
+        args += ["--iinclude", include]
     return args
 
 
@@ -542,12 +567,13 @@ def arrange_step(tools: dict[str, str], copy: str, host: str, timeout: int) -> d
 
 
 def compare_step(tools: dict[str, str], repo: str, secret: t.Optional[str], password_file: t.Optional[str], run: str,
-                 manifest: str, units: t.Sequence[dict[str, t.Any]], timeout: int, limit: int = 20) -> dict[str, t.Any]:
+                 host: str, manifest: str, units: t.Sequence[dict[str, t.Any]], timeout: int,
+                 limit: int = 20) -> dict[str, t.Any]:
     """The verification on the host (RESTIC_SCRIPTS["restic_compare"]): ``manifest``, the source manifest's
     tab-separated listing on the host, against ``restic ls --json`` of this run's snapshot.  ``units``: {"prefix",
     "source"}; a manifest row ``<prefix><rel>`` is the snapshot's file ``<restic path of source>/<rel>``."""
     data = {"manifest": manifest, "limit": limit,
-            "argv": base_argv(tools, repo, password_file) + ls_args(run),
+            "argv": base_argv(tools, repo, password_file) + ls_args(run, host),
             "password": None if password_file else secret,
             "units": [{"prefix": u["prefix"], "root": restic_path(u["source"])} for u in units]}
     return planlib.step(COMPARE_STEP, cli.powershell_argv(tools, RESTIC_SCRIPTS["restic_compare"]),

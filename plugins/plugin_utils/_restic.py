@@ -12,6 +12,7 @@ import os
 import re
 import typing as t
 
+from ansible_collections.quiesce.domino.plugins.module_utils import hostlock
 from ansible_collections.quiesce.domino.plugins.module_utils import locations as locs
 from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import restic as rs
@@ -19,7 +20,7 @@ from ansible_collections.quiesce.domino.plugins.module_utils import robocopy as 
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.module_utils.durations import seconds
 from ansible_collections.quiesce.domino.plugins.module_utils.watchdog import iso_ms
-from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceActionError
+from ansible_collections.quiesce.domino.plugins.plugin_utils.action_base import QuiesceActionError, default_owner
 from ansible_collections.quiesce.domino.plugins.plugin_utils.executor import outcome_message, step_summary
 
 MAX_OUTPUT = 64 * 1024 * 1024
@@ -136,9 +137,12 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
                                                                 "out_json": None, "print_rows": False,
                                                                 "fail_on_links": not args.get("skip_links")},
                    timeout=timeout),
-        r(rs.BACKUP_STEP, rs.backup_args(sources, host, tags, now, exclude, iexclude), timeout=timeout),
-        rs.compare_step(tools, repo, secret, pwfile, run, listing, compare_units, timeout),
+        r(rs.BACKUP_STEP, rs.backup_args(sources, host, tags, exclude, iexclude), timeout=timeout),
+        rs.compare_step(tools, repo, secret, pwfile, run, host, listing, compare_units, timeout),
         r(rs.CHECK_STEP, rs.check_args(subset), timeout=timeout),
+        # only now is it a backup: the tag restore (latest) and retention look for
+        r(rs.MARK_STEP, rs.mark_args(run, host), timeout=600),
+        r(rs.MARKED_STEP, rs.marked_args(run, host), timeout=600),
     ]
     if rules:
         steps.append(r(rs.FORGET_PLAN_STEP, rs.forget_dry_run_args(host, rules), timeout=600, allow_failure=True))
@@ -153,6 +157,12 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
                                     allow_failure=True))
     plan = planlib.build_plan("restic backup", action.platform, steps, finally_steps=finally_steps, files=files,
                               max_output_bytes=MAX_OUTPUT)
+    if args.get("release_lock"):
+        # as the robocopy copy does: the snapshot's lock is renewed first with this plan's worst case as its hold,
+        # so no other run takes it over as stale during a long backup; when another run holds it, nothing is backed up
+        plan = hostlock.locked(plan, tools, hostlock.owner("lock_owner", args.get("lock_owner") or default_owner()),
+                               cli.int_range("lock_stale_seconds", args.get("lock_stale_seconds") or 21600, 60, 604800),
+                               release_in=None)
     out: dict[str, t.Any] = {
         "changed": True, "backend": "restic", "repository": repo, "source": units[0]["source"], "mode": "restic",
         "destination": repo, "verified": False, "tags": tags, "read_data_subset": subset or None,
@@ -192,13 +202,16 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
                                  "%s files: %s; %s" % (verdict["difference_count"], "; ".join(verdict["differences"][:5]),
                                                        left), **out)
     if result.get("executor_error") or not result["ok"] or verdict is None or verdict["difference_count"]:
+        if name == hostlock.ACQUIRE_STEP:
+            raise QuiesceActionError("restic backup refused: %s; the host lock is not this run's any more, nothing "
+                                     "was backed up" % hostlock.busy_message(failed), **out)
         if name == rs.INIT_STEP:
             # why the repository could not be opened (locked, wrong password, unreachable) is the reason; an init
             # that found a repository there adds nothing
             reason = rs.explain_failure(planlib.find_record(result, rs.OPEN_STEP))
             if "already exists" not in "%s%s" % (failed.get("stderr") or "", failed.get("stdout") or ""):
                 reason += "; creating it failed too: %s" % rs.explain_failure(failed)
-        elif name in (rs.OPEN_STEP, rs.BACKUP_STEP, rs.COMPARE_STEP, rs.CHECK_STEP):
+        elif name in (rs.OPEN_STEP, rs.BACKUP_STEP, rs.COMPARE_STEP, rs.CHECK_STEP, rs.MARK_STEP, rs.MARKED_STEP):
             reason = rs.explain_failure(planlib.find_record(result, name))
         elif name == rc.BACKUP_MODE_STEP:
             reason = ("the shadow copy was taken while Domino Backup held the databases in backup mode (method "
@@ -210,6 +223,14 @@ def backup(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], u
             reason = outcome_message(result)
         left = _forget_failed(action, tools, repo, secret, pwfile, out.get("snapshot_id"))
         raise QuiesceActionError("restic backup failed at '%s': %s; %s" % (name, reason, left), **out)
+    # the mark rewrote the snapshot under a new ID: that is the backup now
+    marked = sorted(rs.snapshots((planlib.find_record(result, rs.MARKED_STEP) or {}).get("stdout") or ""),
+                    key=lambda snap: str(snap.get("time") or ""))
+    if not marked or not marked[-1].get("id"):
+        left = _forget_failed(action, tools, repo, secret, pwfile, out.get("snapshot_id"))
+        raise QuiesceActionError("restic backup failed at '%s': the snapshot marked verified is not listed; %s"
+                                 % (rs.MARKED_STEP, left), **out)
+    out.update(snapshot_id=marked[-1]["id"], snapshot_time=marked[-1].get("time") or out.get("snapshot_time"))
     out["verified"] = True
     if rules:
         _retention(action, out, result, tools, repo, secret, pwfile, min_age, now)
@@ -301,7 +322,7 @@ def stage(action: t.Any, args: dict[str, t.Any], task_vars: dict[str, t.Any], co
                                  "snapshot into (it becomes a copy of the server that stays after the restore)" % copy)
     steps = []
     if snapshot == "latest":
-        steps.append(r(rs.SNAPSHOTS_STEP, ["snapshots", "--json", "--host", host, "--tag", rs.COLLECTION_TAG], timeout=600))
+        steps.append(r(rs.SNAPSHOTS_STEP, ["snapshots", "--json", "--host", host, "--tag", rs.VERIFIED_FILTER], timeout=600))
     plan = planlib.build_plan("restic snapshot lookup", action.platform, steps + [
         r(rs.READ_LAYOUT_STEP, rs.restore_args(snapshot, staging, [rs.restic_path(rs.layout_path(host))], host),
           timeout=timeout),

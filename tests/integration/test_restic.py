@@ -90,6 +90,7 @@ def test_backup_is_verified_deduplicated_and_never_shows_the_password(restic_fle
     for snap in snaps:
         assert snap["hostname"] == "dom01"
         assert "quiesce.domino" in snap["tags"] and "method:shutdown" in snap["tags"]
+        assert "quiesce.domino:verified" in snap["tags"]  # added only after the comparison and restic check passed
         assert any(tag.startswith("run:") for tag in snap["tags"])
         assert any(tag.startswith("version:") for tag in snap["tags"])
     # every Domino place is in the snapshot: data, transaction log, DAOS, notes.ini
@@ -188,6 +189,7 @@ def test_a_snapshot_that_lacks_a_file_is_not_verified_and_is_forgotten(restic_fl
     assert "was forgotten" in res["msg"], res["msg"]
     snaps = restic_json(fleet, "dom02", fleet.host_dir("dom02") / "volumes" / "E" / "restic-drops", "snapshots")[0]
     assert [s["id"] for s in snaps] == [ready["snapshot_id"]]
+    assert "quiesce.domino:verified" in snaps[0]["tags"]
     listings = fleet.host_dir("dom02") / "volumes" / "C" / "ProgramData" / "quiesce.domino" / "restic" / "dom02"
     assert not list(listings.glob("manifest-*.tsv")), sorted(listings.iterdir())
     assert fleet.state("dom02")["shadows"] == {}

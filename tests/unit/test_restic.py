@@ -41,13 +41,14 @@ def _compare_data(step):
 
 
 def test_the_comparison_runs_on_the_host_with_the_listing_file_and_restic_ls_of_this_run():
-    step = rs.compare_step(TOOLS, "\\\\backup\\restic", None, "C:\\ProgramData\\restic.pw", "run:20261123T020000Z",
+    step = rs.compare_step(TOOLS, "\\\\backup\\restic", None, "C:\\ProgramData\\restic.pw", "run:20261123T020000Z", "dom01",
                            rs.manifest_path("dom01", "20261123T020000Z"), UNITS, 3600)
     script, data = _compare_data(step)
     assert script.startswith("# quiesce.domino:restic_compare\n") and step["name"] == rs.COMPARE_STEP and step["timeout"] == 3600
     assert data["manifest"] == "C:\\ProgramData\\quiesce.domino\\restic\\dom01\\manifest-20261123T020000Z.tsv"
     assert data["argv"] == [TOOLS["restic"], "--repo", "\\\\backup\\restic", "--quiet", "--password-file",
-                            "C:\\ProgramData\\restic.pw", "ls", "--json", "--tag", "run:20261123T020000Z", "latest"]
+                            "C:\\ProgramData\\restic.pw", "ls", "--json", "--host", "dom01", "--tag", "run:20261123T020000Z",
+                            "latest"]
     assert data["password"] is None and data["limit"] == 20
     # a manifest row <name>\<rel> is the snapshot's file <restic path of the source>/<rel>
     assert data["units"] == [{"prefix": "data\\", "root": "/Z/Domino/data"}, {"prefix": "daos\\", "root": "/Y/DAOS"},
@@ -58,7 +59,7 @@ def test_the_comparison_runs_on_the_host_with_the_listing_file_and_restic_ls_of_
 def test_a_password_inside_the_comparison_data_is_no_logged_and_redacted(secret):
     """The compare script's data is JSON: the password in it is escaped (quotes, backslashes, non-ASCII), and is
     found and hidden all the same."""
-    step = rs.compare_step(TOOLS, "E:\\restic", secret, None, "run:x", "C:\\m.tsv", UNITS, 600)
+    step = rs.compare_step(TOOLS, "E:\\restic", secret, None, "run:x", "dom01", "C:\\m.tsv", UNITS, 600)
     assert json.loads(step["stdin"])["password"] == secret and not any(secret in a for a in step["argv"])
     plan = planlib.build_plan("restic backup", "windows", [step])
     assert rs.carries_secret(plan, secret)
@@ -98,10 +99,11 @@ def test_forget_guards_keep_the_newest_verified_and_young_snapshots():
 def test_the_password_goes_to_stdin_never_argv_and_is_redacted_in_a_shown_plan():
     secret = "s3cret %x& (pw)"
     step = rs.step(rs.BACKUP_STEP, TOOLS, "E:\\restic", secret, None,
-                   rs.backup_args(["Z:\\Domino\\data"], "dom01", ["quiesce.domino"], datetime.datetime(2026, 11, 23, 2)))
+                   rs.backup_args(["Z:\\Domino\\data"], "dom01", ["quiesce.domino"]))
     assert step["stdin"] == secret + "\n" and not any(secret in a for a in step["argv"])
     assert step["argv"][:4] == [TOOLS["restic"], "--repo", "E:\\restic", "--quiet"]
-    assert step["argv"][-1] == "Z:\\Domino\\data" and "2026-11-23 02:00:00" in step["argv"]
+    # no --time: restic would read it as the host's local time; it stamps the backup's start itself
+    assert step["argv"][-1] == "Z:\\Domino\\data" and "--time" not in step["argv"]
     plan = planlib.build_plan("restic backup", "windows", [step])
     assert rs.carries_secret(plan, secret)
     shown = rs.redact_plan(plan, secret)
@@ -164,7 +166,7 @@ def test_failures_are_explained(text, words):
 
 def test_forget_dry_run_args_only_look_at_the_collections_snapshots():
     args = rs.forget_dry_run_args("dom01", rs.keep_rules("keep", {"daily": 7, "weekly": 0, "monthly": 3}))
-    assert args == ["forget", "--dry-run", "--json", "--host", "dom01", "--tag", "quiesce.domino", "--group-by", "host",
+    assert args == ["forget", "--dry-run", "--json", "--host", "dom01", "--tag", "quiesce.domino,quiesce.domino:verified", "--group-by", "host",
                     "--keep-daily", "7", "--keep-monthly", "3"]
 
 
@@ -210,3 +212,32 @@ def test_places_that_share_a_name_get_a_prefix_each():
     units = [{"name": "data"}, {"name": "files"}, {"name": "translog"}, {"name": "files"}]
     assert rs.unit_prefixes(units) == ["data\\", "files\\", "translog\\", "files#4\\"]
     assert rs.unit_prefixes([{"name": "data"}]) == ["data\\"]
+
+
+def test_only_snapshots_marked_verified_are_restored_as_latest_or_kept_by_retention():
+    """A snapshot is tagged quiesce.domino:verified only after the comparison and restic check passed; one left
+    behind without it (a lost connection before the mark) is never restore's latest nor counted by retention."""
+    assert rs.mark_args("run:x", "dom01") == ["tag", "--host", "dom01", "--tag", "run:x", "--add", rs.VERIFIED_TAG]
+    assert rs.marked_args("run:x", "dom01")[-1] == "run:x," + rs.VERIFIED_TAG
+    latest = rs.restore_args("latest", "C:\\r", [], host="dom01")
+    assert latest[latest.index("--tag") + 1] == "quiesce.domino,quiesce.domino:verified"
+    forget = rs.forget_dry_run_args("dom01", {"daily": 7})
+    assert forget[forget.index("--tag") + 1] == "quiesce.domino,quiesce.domino:verified"
+
+
+def test_restore_includes_match_without_case():
+    args = rs.restore_args("5597edf0", "C:\\r", ["/Z/Domino/data/Mail/User.nsf"])
+    assert args[-2:] == ["--iinclude", "/Z/Domino/data/Mail/User.nsf"] and "--include" not in args
+
+
+@pytest.mark.parametrize("value", [0.00001, 1e-9])
+def test_a_read_fraction_too_small_to_be_a_percentage_is_refused(value):
+    with pytest.raises(cli.OptionError, match="at least 0.0001"):
+        rs.read_fraction("verify_read_fraction", value)
+    assert rs.read_fraction("verify_read_fraction", 0.0001) == "0.01%"
+
+
+def test_a_rest_address_with_credentials_is_refused_without_repeating_them():
+    with pytest.raises(cli.OptionError) as error:
+        rs.repository("repository", "rest:https://backup:s3cret@restic.example.com:8000/dom01")
+    assert "s3cret" not in str(error.value) and "//***@" in str(error.value)
