@@ -83,9 +83,10 @@ class ActionModule(QuiesceAction):
             if requested not in ("auto", current):
                 raise QuiesceActionError("method: %s is already frozen by %s; thaw it first" % (inst["service"], current))
             out = result_base(inst, current)
-            if self._lock and not self._task.check_mode:
+            if not self._task.check_mode:
                 # A freeze is this run's only when the host lock is: another run's freeze (its backup going on) is
-                # no freeze this caller may back up under, since that run thaws it when it is done.
+                # no freeze this caller may back up under, since that run thaws it when it is done.  Without lock:
+                # refused at least while another run holds the lock.
                 self._own_freeze(tools, current, watchdog_seconds, out)
             out.update(changed=False, frozen_at=watchdog.iso_ms(watchdog.frozen_ms(inst.get("watchdog"))),
                        watchdog=inst.get("watchdog"), msg="already frozen by %s" % current)
@@ -201,15 +202,22 @@ class ActionModule(QuiesceAction):
     def _own_freeze(self, tools: dict[str, str], method: str, watchdog_seconds: int, out: dict[str, t.Any]) -> None:
         """Domino is frozen already: go on only when this owner holds the host lock (renewed, as its freeze took
         it); refuse when another run holds it, or when nobody does (a freeze made without the lock)."""
-        who, stale = self._lock
+        who, stale = self._lock or self._check
+        temporary = self._lock is None
         taking = hostlock.lock_step(tools, "acquire", "backup", who, stale,
-                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
+                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS, temporary=temporary)
         run = self.run_plan(planlib.build_plan("check who froze Domino", self.platform, [taking]))
         self._refused(run, out, "freeze")
         record = planlib.find_record(run, hostlock.ACQUIRE_STEP)
         if not run["ok"] or record is None:
             raise QuiesceActionError("freeze: the host lock could not be checked: %s" % outcome_message(run), **out)
         if hostlock.read_result(record).get("renewed"):
+            return
+        if temporary:
+            # without lock: nobody else holds it, so the frozen Domino is answered as before; the lock taken for this
+            # check is given back
+            self.run_plan(planlib.build_plan("give back the host lock", self.platform, [
+                hostlock.lock_step(tools, "release", "backup", who, stale, ok_rc="any")]))
             return
         given = self.run_plan(planlib.build_plan("give back the host lock", self.platform, [
             hostlock.lock_step(tools, "release", "backup", who, stale, ok_rc="any")]))

@@ -130,6 +130,11 @@ $deadline = [DateTime]::UtcNow.AddSeconds([double]$in.seconds)
 while ($true) {
     $out = $null
     if ($in.action -eq 'wait_held' -and (Test-Path -LiteralPath $held)) {
+        # held, and already let go before this run's release (a stray release file, another run's watchdog): the
+        # shadow copy would be of databases out of backup mode, so diskshadow stops here (exec failed)
+        foreach ($gone in 'release', 'done.json') {
+            if (Test-Path -LiteralPath (Join-Path $in.hold $gone)) {
+                [Console]::Error.WriteLine("wait_held: the hook was released before the shadow copy was made ($gone)"); exit 2 } }
         $out = @{ held = (Read-Json $held) }
     }
     elseif ($in.action -eq 'wait_done' -and (Test-Path -LiteralPath $done) -and (Test-Path -LiteralPath $held)) {

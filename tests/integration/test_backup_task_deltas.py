@@ -295,3 +295,30 @@ def test_a_shadow_copy_created_after_the_hook_let_go_is_discarded(solo_fleet_bac
     assert snap["failed_step"] == "create shadow copy"
     assert "was deleted" in snap["msg"]
     assert fleet.state("dom01")["shadows"] == {}
+
+
+def test_a_hold_released_before_the_create_stops_diskshadow(solo_fleet_backup_task):
+    """A release file appears right after the snapshot asked the hook to hold (another run's watchdog, a stray
+    file): the hook holds and lets go at once. wait.cmd finds the hold already released and fails, so diskshadow
+    stops before its create: no shadow copy of databases out of backup mode is ever made."""
+    fleet = solo_fleet_backup_task
+    fleet.fault("dom01", "stray_release", True)
+    try:
+        snap = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Snapshot
+      quiesce.domino.snapshot:
+        method: backup_task
+        expose_as: "S:"
+      ignore_errors: true
+""").result("Snapshot", "dom01")
+    finally:
+        fleet.fault("dom01", "stray_release", None)
+    assert snap.get("failed"), snap.get("msg")
+    assert "released before the shadow copy was made" in (snap.get("transcript") or "") + snap["msg"], \
+        (snap["msg"], snap.get("transcript"))
+    assert fleet.state("dom01")["shadows"] == {}
+    dom = fleet.state("dom01")["dominos"][0]
+    assert dom["state"] == "RUNNING" and not dom["backup_mode"]

@@ -40,6 +40,8 @@ FAULTS = {
     "vss_timeout": "a VSS writer times out during diskshadow create (VSS_E_WRITERERROR_TIMEOUT)",
     "hang_after_expose": "seconds diskshadow waits after exposing a shadow copy at a drive letter, before its next "
                          "command: a test kills the run there (cut off before its record step)",
+    "stray_release": "true: a release file appears right after the snapshot asks the backup_task hook to hold "
+                     "(another run's watchdog, a stray file); the snapshot must not be taken",
     "hang_in_create": "seconds diskshadow create stalls after the writers froze (a slow provider); VSS aborts it "
                       "when diskshadow dies, and times the writers out after vss_freeze_limit_s (60) in sim.json",
     "domino_refuses_backup_mode": "Domino does not enter backup mode",

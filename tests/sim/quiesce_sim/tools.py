@@ -988,6 +988,10 @@ def _hold(host: Host, data: dict) -> Result:
                 entry.unlink()
         hold.mkdir(parents=True, exist_ok=True)
         (hold / "request").write_text("request")
+        if host.fault("stray_release"):
+            # a release this run did not make, right after its request (another run's watchdog, a stray file)
+            time.sleep(0.02)
+            (hold / "release").write_text("release")
         return 0, "", ""
     if action == "release":
         hold.mkdir(parents=True, exist_ok=True)
@@ -998,6 +1002,10 @@ def _hold(host: Host, data: dict) -> Result:
         out = None
         held = hold / "held.json"
         if action == "wait_held" and held.exists():
+            # already let go before this run's release: diskshadow stops here (the product's HOLD_SCRIPT)
+            for gone in ("release", "done.json"):
+                if (hold / gone).exists():
+                    return 2, "", "wait_held: the hook was released before the shadow copy was made (%s)\r\n" % gone
             out = {"held": json.loads(held.read_text())}
         elif action == "wait_done" and held.exists() and (hold / "done.json").exists():
             out = {"held": json.loads(held.read_text()), "done": json.loads((hold / "done.json").read_text())}
