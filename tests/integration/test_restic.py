@@ -265,3 +265,30 @@ def test_restore_one_database_and_the_whole_server_from_a_restic_snapshot(tmp_pa
         assert "already exists" in run.result("Restore", "dom01")["msg"]
     finally:
         simfleet.down(tmp_path / "fleet")
+
+
+def test_a_backup_task_database_comes_back_from_restic_with_its_delta(tmp_path):
+    """backup_task into restic: the snapshot holds the databases in backup mode and this backup's .DELTA files in a
+    place of their own; restoring one database (named in another case: Windows paths) brings its .DELTA beside
+    it, as a copy of the robocopy backend has it."""
+    from conftest import make_fleet
+    fleet = make_fleet(tmp_path / "fleet", 1, "backup_task", db_kb=256)
+    try:
+        _run, made = snap_and_backup(fleet, "dom01", repo="E:\\restic-restore", method="backup_task")
+        assert made["verified"] is True, made.get("msg")
+        volumes = fleet.host_dir("dom01") / "volumes"
+        kept = sorted((volumes / "D" / "Domino" / "data" / "quiesce_domino" / "deltas").rglob("*.DELTA"))
+        assert kept, "the hook kept no .DELTA (the twin writes during the hold)"
+        folder = next(p for p in kept[0].parents if p.parent.name == "deltas")
+        delta_rel = kept[0].relative_to(folder)
+        database = str(delta_rel)[:-len(".DELTA")].replace("/", "\\")
+        run = fleet.playbook(RESTORE.format(stop="false", snapshot="latest", copy="E:\\staging-bt",
+                                            extra="databases: ['%s']\n        restore_to: 'E:\\restored-bt'" % database.upper()),
+                             extra_vars={"restic_password": PASSWORD})
+        res = run.result("Restore", "dom01")
+        assert res.get("failed") is not True, res.get("msg")
+        restored = volumes / "E" / "restored-bt"
+        found = {str(p.relative_to(restored)).lower() for p in restored.rglob("*") if p.is_file()}
+        assert str(delta_rel).lower() in found and str(delta_rel)[:-len(".DELTA")].lower() in found, sorted(found)
+    finally:
+        simfleet.down(tmp_path / "fleet")
