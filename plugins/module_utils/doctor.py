@@ -44,6 +44,11 @@ HOST_STEP = "discover the host"
 DISKSHADOW_STEP = "diskshadow is present"
 WRITERS_STEP = "vssadmin list writers"
 PROBE_STEP = "probe the host"
+# Read-only outputs the checks do not need, read for save_transcripts: samples of this host's language for the
+# parsers (sc's labels, vssadmin's and diskshadow's shadow listings)
+SC_SAMPLE_STEP = "sc query EventLog (sample)"
+SHADOWS_SAMPLE_STEP = "vssadmin list shadows (sample)"
+DS_SAMPLE_STEP = "diskshadow list shadows all (sample)"
 SHARE_STEP = "write a test file at the destination"
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
@@ -162,6 +167,9 @@ def look_plan(tools: dict[str, str], platform: str, destination: t.Optional[str]
         planlib.step(DISKSHADOW_STEP, [tools["diskshadow"]], stdin="exit\r\n", timeout=120, **soft),
         planlib.step(WRITERS_STEP, [tools["vssadmin"], "list", "writers"], timeout=120, **soft),
         planlib.step(PROBE_STEP, cli.powershell_argv(tools, PROBE_SCRIPT), stdin=json.dumps(probe), timeout=120, **soft),
+        planlib.step(SC_SAMPLE_STEP, [tools["sc"], "query", "EventLog"], timeout=60, **soft),
+        planlib.step(SHADOWS_SAMPLE_STEP, [tools["vssadmin"], "list", "shadows"], timeout=120, **soft),
+        planlib.step(DS_SAMPLE_STEP, [tools["diskshadow"]], stdin="list shadows all\r\nexit\r\n", timeout=120, **soft),
     ], check_mode_safe=True)
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ansible_collections.quiesce.domino.plugins.module_utils import doctor
+from ansible_collections.quiesce.domino.plugins.module_utils import plan as planlib
 from ansible_collections.quiesce.domino.plugins.module_utils import windows_cli as cli
 from ansible_collections.quiesce.domino.plugins.action import doctor as doctor_action
 from test_actions_mocked import run_action
@@ -174,7 +175,13 @@ def test_look_is_read_only_and_try_leaves_out_what_cannot_run():
     assert look["check_mode_safe"] is True
     assert all(s["ok_rc"] == "any" and s["allow_failure"] for s in look["steps"])
     assert [s["name"] for s in look["steps"]] == [doctor.DOMINO_STEP, doctor.HOST_STEP, doctor.DISKSHADOW_STEP,
-                                                  doctor.WRITERS_STEP, doctor.PROBE_STEP]
+                                                  doctor.WRITERS_STEP, doctor.PROBE_STEP, doctor.SC_SAMPLE_STEP,
+                                                  doctor.SHADOWS_SAMPLE_STEP, doctor.DS_SAMPLE_STEP]
+    # the samples for save_transcripts only read: sc query, vssadmin list shadows, diskshadow list shadows all
+    samples = {s["name"]: s for s in look["steps"][5:]}
+    assert samples[doctor.SC_SAMPLE_STEP]["argv"][1:] == ["query", "EventLog"]
+    assert samples[doctor.SHADOWS_SAMPLE_STEP]["argv"][1:] == ["list", "shadows"]
+    assert samples[doctor.DS_SAMPLE_STEP]["stdin"] == "list shadows all\r\nexit\r\n"
 
     def tools_for(program_dir):
         return cli.resolve_tools(None, "windows", program_dir)
@@ -242,7 +249,7 @@ def test_the_console_is_not_tried_while_a_run_holds_the_host_lock():
     assert doctor.look_host_lock(_look(held))["owner"] == "snapshot-1"
     assert doctor.look_host_lock(_look({"host_lock": None})) is None
     look = doctor.look_plan(TOOLS, "windows", None)
-    assert json.loads(look["steps"][-1]["stdin"])["lock_name"] == "backup"
+    assert json.loads(planlib.find_record({"steps": look["steps"]}, doctor.PROBE_STEP)["stdin"])["lock_name"] == "backup"
     assert "$in.lock_name" in doctor.PROBE_SCRIPT and "host_lock = $held" in doctor.PROBE_SCRIPT
     inv = {"installations": [INST], "culture": {"supported": True, "language": "en", "sentences": True}}
     checks = doctor.verdicts(_look(held), None, [], inv, None, False, True)
