@@ -54,6 +54,11 @@ class ActionModule(QuiesceAction):
         # (owner, stale seconds) of the host lock, or None: taken before anything else is touched
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
         self._lock = (who, stale) if args["lock"] else None
+        if args["lock"] and args["state"] == "frozen" and stale < watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS:
+            # the freeze keeps the lock after its task, when only lock_stale_seconds protects it from a takeover
+            raise cli.OptionError("lock_stale_seconds: %d is shorter than the freeze it protects (watchdog_seconds %d "
+                                  "and %d s of margin); another run could take the lock over while Domino is frozen"
+                                  % (stale, watchdog_seconds, hostlock.HOLD_MARGIN_SECONDS))
         # without lock the lock is taken for the plan only (hostlock.temporary): refused while another run holds it
         self._check = (who, stale)
         # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is

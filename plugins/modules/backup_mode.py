@@ -92,8 +92,9 @@ options:
     description:
       - Take the host lock (the one M(quiesce.domino.snapshot) and M(quiesce.domino.host_lock) take) before touching
         Domino. When another run holds it, nothing is touched and the task fails naming that run.
-      - V(state=frozen) (methods C(shutdown) and C(backup_task)) keeps it while Domino is frozen, held for at least
-        O(watchdog_seconds); a failed freeze gives it back once Domino is confirmed released.
+      - V(state=frozen) (methods C(shutdown) and C(backup_task)) keeps it while Domino is frozen; after the task
+        only O(lock_stale_seconds) protects it from a takeover, so it must be longer than O(watchdog_seconds) plus
+        300 s (refused otherwise). A failed freeze gives it back once Domino is confirmed released.
         V(state=thawed) takes it as its owner (so another run's frozen Domino is never thawed) and gives it back
         after a successful thaw.
       - V(state=frozen) on a Domino that is frozen already answers "already frozen" only to the owner of the lock

@@ -18,6 +18,9 @@ description:
     call, V(state=query) lists them. The result of V(present) carries C(quiesce_restore_point), which the
     C(quiesce.domino.backup_report) callback puts into the report.
   - Registry values are written with C(reg.exe add); every value is validated first.
+  - Record shadow copies taken by M(quiesce.domino.snapshot) with V(vss_writer), V(shutdown) or V(none). One taken with
+    V(backup_task) holds the databases in backup mode and is consistent only with the C(.DELTA) files Domino wrote
+    after it, which a restore from the restore point does not apply (the C(preupgrade_snapshot) role never offers it).
 author:
   - quiesce.domino contributors (@quiesce-domino)
 extends_documentation_fragment:
