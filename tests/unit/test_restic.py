@@ -241,3 +241,14 @@ def test_a_rest_address_with_credentials_is_refused_without_repeating_them():
     with pytest.raises(cli.OptionError) as error:
         rs.repository("repository", "rest:https://backup:s3cret@restic.example.com:8000/dom01")
     assert "s3cret" not in str(error.value) and "//***@" in str(error.value)
+
+
+def test_exit_code_3_an_incomplete_snapshot_fails_the_backup_step_and_is_explained():
+    """restic backup exits 3 when some source files could not be read: an incomplete snapshot, never a backup.  The
+    step accepts only 0, so the plan fails there; the action forgets the snapshot and says why."""
+    step = rs.step(rs.BACKUP_STEP, TOOLS, "E:\\restic", "pw", None, rs.backup_args(["Z:\\Domino\\data"], "dom01", []))
+    assert step["ok_rc"] == [0]
+    why = rs.explain_failure({"rc": 3, "status": "failed", "stdout": "",
+                              "stderr": "error: open Z:\\Domino\\data\\mail\\locked.nsf: Access is denied.\n"})
+    assert why.startswith("restic exit code 3 (some source files could not be read (an incomplete snapshot was created))")
+    assert "locked.nsf: Access is denied." in why
