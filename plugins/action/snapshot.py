@@ -181,6 +181,15 @@ class ActionModule(QuiesceAction):
         short = plans.watchdog_shortfall(plan)
         if short:
             raise cli.OptionError(short)
+        if temporary:
+            # a lock taken for this snapshot only is given back on the host at the very end: after the watchdog's
+            # disarm (so no other run arms its watchdog before this one deletes the task), or after finally when
+            # nothing is armed; when those do not run (a failed thaw, a refused guard) the action gives it back
+            give_back = hostlock.lock_step(tools, "release", "backup", owner, stale_s, temporary=True, ok_rc="any")
+            if plan.get("watchdog"):
+                plan["watchdog"]["disarm"].append(give_back)
+            else:
+                plan["finally"].append(give_back)
         # last in finally (after any thaw): Win32_ShadowCopy read back; the create (the shadow copies exist) and any
         # exposure are judged by it, whatever language the transcript is in
         plan["finally"].append(ds.probe_step(tools, [ds.expectation("exposed", at) for at in exposed.values()]))
@@ -334,7 +343,9 @@ class ActionModule(QuiesceAction):
                           "the shadow copy %s is not application-consistent" % (
                               writer_match.pattern, ", ".join(parsed["writers_included"]) or "none",
                               out["shadows"][0]["id"] if out["shadows"] else "?"))
-        if temporary and held:
+        given = planlib.find_record(run, hostlock.RELEASE_STEP)
+        if temporary and held and not (given and given.get("status") == "ok"
+                                       and hostlock.read_result(given).get("released")):
             freed = self.run_plan(planlib.build_plan("free the host lock", self.platform, [held[1]]))
             if not freed.get("ok"):
                 out.setdefault("warnings", []).append("the host lock taken for this snapshot could not be given back (%s): "

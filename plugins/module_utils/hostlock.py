@@ -80,6 +80,9 @@ function Test-HolderAlive($h) { $i = $h.PSObject.Properties['holder_pid']; $t = 
   $now = Get-StartMs ([int]$i.Value)
   return ($null -ne $now -and [Math]::Abs([int64]$now - [int64]$t.Value) -lt 1000) }
 function Test-Busy($h) { $held = $h.PSObject.Properties['hold_seconds']; $limit = [int64]$in.stale_seconds
+  # a lock taken for one plan protects nothing once the executor that runs the plan has ended (a lost connection)
+  $tp = $h.PSObject.Properties['temporary']
+  if ($null -ne $tp -and [bool]$tp.Value -and -not (Test-HolderAlive $h)) { return $false }
   if ($null -ne $held -and [int64]$held.Value -gt $limit -and (Test-HolderAlive $h)) { $limit = [int64]$held.Value }
   return ([Math]::Abs((Get-Ms) - [int64]$h.since_ms) -lt $limit * 1000) }
 function Get-ParentPid { return [int](Get-CimInstance -ClassName Win32_Process -Filter ('ProcessId = {0}' -f $PID)).ParentProcessId }

@@ -1463,6 +1463,8 @@ def _fs_lock(host: Host, data: dict) -> Result:
         return {"owner": "unknown (no readable owner.json)", "since_ms": int(path.stat().st_mtime * 1000)}
 
     def busy(held: dict) -> bool:
+        if held.get("temporary") and not _holder_alive(held):
+            return False  # a lock taken for one plan protects nothing once its executor has ended
         limit = int(data["stale_seconds"])
         if int(held.get("hold_seconds") or 0) > limit and _holder_alive(held):
             limit = int(held["hold_seconds"])  # the holder's declared need, while the process that took it runs
