@@ -202,6 +202,16 @@ class ActionModule(QuiesceAction):
         if not run["ok"]:
             failed = (run.get("failed_step") or {}).get("name")
             hint = STOP_HINT if failed == "Domino must be stopped" else ""
+            if failed == restore.IN_COPY_STEP:
+                record = planlib.find_record(run, restore.IN_COPY_STEP) or {}
+                try:
+                    missing = cli.parse_json_document(record.get("stdout") or "").get("missing") or []
+                except ValueError:
+                    missing = []
+                out["changed"] = False
+                raise QuiesceActionError("restore from %s refused: not in the copy: %s; nothing was restored (check the "
+                                         "names against the copy's data folder)"
+                                         % (source, ", ".join(str(m) for m in _as_list(missing)) or "?"), **out)
             if failed == restore.DELTA_CHECK_STEP:
                 hint = ("; the copy holds .DELTA files (method backup_task): databases copied back in place would be "
                         "opened by Domino without their change info. Restore them through Domino's restore "
@@ -298,3 +308,10 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("copy: %s has a data folder but no readable %s; it is not restored as an old "
                                      "copy (that would put data\\ inside the data directory)" % (copy, locs.LAYOUT_FILE))
         return layout
+
+
+def _as_list(value: t.Any) -> list[t.Any]:
+    """A JSON value Windows PowerShell 5.1 may have unwrapped from a one-element array."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -283,6 +283,7 @@ DATABASE_SUFFIXES = (".nsf", ".ntf", ".box")
 _REL_PART_RE = re.compile(r"^[^\\/:*?\"<>|\x00-\x1f%&^!]+$")
 COPY_RESTORE_STEP = "restore from the copy"
 PLACE_RESTORE_STEP = "restore the place"
+IN_COPY_STEP = "the databases asked for are in the copy"
 DELTA_CHECK_STEP = "the copy holds no change info to apply"
 
 
@@ -342,6 +343,10 @@ def copy_restore_plan(tools: dict[str, str], platform: str, service: str, copy_r
             else:
                 probe.append({"path": copy_root + ("\\" + rel if rel else ""), "recurse": True})
         steps.append(rc.fs_step(DELTA_CHECK_STEP, tools, "no_deltas", {"places": probe}, timeout=600))
+    named = [{"path": copy_root + "\\" + entry["path"]} for entry in entries if entry["path"]]
+    if named:
+        # every database or folder asked for is in the copy (a name robocopy does not find is copied as nothing)
+        steps.append(rc.fs_step(IN_COPY_STEP, tools, "in_copy", {"places": named}, timeout=120))
     log = log or {"action": None}
     if log["action"] == "replace" and log["inside_data"]:
         steps.append(set_aside_step(tools, log))

@@ -451,6 +451,15 @@ ConvertTo-Json -Compress -InputObject @{ copied = $copied; in_use = @($busy | Se
         "ConvertTo-Json -Compress -InputObject @{ deltas = $found }\n"
         "if ($found.Count -gt 0) { exit 1 }\n"
     ),
+    # The named databases and folders a restore takes from a copy are there: robocopy copies nothing for a name it
+    # does not find and still exits 0, so a restore of a mistyped database would report success.  Exit 1 names them.
+    "in_copy": (
+        "# quiesce.domino:in_copy\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
+        "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"
+        "$missing = @(foreach ($p in @($in.places)) { if (-not (Test-Path -LiteralPath $p.path)) { $p.path } })\n"
+        "ConvertTo-Json -Compress -InputObject @{ missing = $missing }\n"
+        "if ($missing.Count -gt 0) { exit 1 }\n"
+    ),
     "remove_stale_deltas": (
         "# quiesce.domino:remove_stale_deltas\nSet-StrictMode -Version 2.0\n$ErrorActionPreference = 'Stop'\n"
         "$in = [Console]::In.ReadToEnd() | ConvertFrom-Json\n"

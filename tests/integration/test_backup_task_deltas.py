@@ -219,6 +219,21 @@ def test_restore_from_a_backup_task_copy_places_each_delta_beside_its_database(t
         again = fleet.playbook(RESTORE.split("    - name: Restore in place while", maxsplit=1)[0].format(copy=copy_win, db=plain))
         assert again.rc == 0 and not (data / "restore" / (plain + ".DELTA")).exists()
         assert again.result("Restore one database into the restore folder", "dom01")["deltas_restored"] == []
+        # a database the copy does not hold (robocopy would copy nothing and exit 0): refused, nothing restored
+        absent = fleet.playbook("""
+- hosts: dom01
+  gather_facts: false
+  tasks:
+    - name: Restore a database the copy does not hold
+      quiesce.domino.restore:
+        copy: '%s'
+        databases: ['ARCHIVE.NSF', 'mail\\nothere.nsf']
+        restore_to: 'D:\\Domino\\data\\restore2'
+      ignore_errors: true
+""" % copy_win).result("Restore a database the copy does not hold", "dom01")
+        assert absent.get("failed") and "refused: not in the copy" in absent["msg"], absent.get("msg")
+        assert "nothere.nsf" in absent["msg"] and "ARCHIVE.NSF" not in absent["msg"], absent["msg"]
+        assert not (data / "restore2").exists()
         refused = run.result("Restore in place while Domino runs", "dom01")
         assert refused["failed"] and "stop Domino first" in refused["msg"]
         unasked = run.result("Restore the whole data directory in place, not asked to", "dom01")

@@ -1348,6 +1348,33 @@ def _fs_no_deltas(host: Host, data: dict) -> Result:
     return (1 if found else 0), json.dumps({"deltas": found}) + "\r\n", ""
 
 
+def _fs_in_copy(host: Host, data: dict) -> Result:
+    """The in_copy script: the named databases and folders are in the copy (Windows paths: without case)."""
+    missing = [p["path"] for p in data["places"] if not _exists_nocase(host, p["path"])]
+    return (1 if missing else 0), json.dumps({"missing": missing}) + "\r\n", ""
+
+
+def _exists_nocase(host: Host, win: str) -> bool:
+    """Whether a Windows path exists, its names compared without case as Windows compares them."""
+    path = host.path(win)
+    if path.exists():
+        return True
+    rest: list[str] = []
+    while not path.exists():
+        if path.parent == path:
+            return False
+        rest.insert(0, path.name)
+        path = path.parent
+    for name in rest:
+        if not path.is_dir():
+            return False
+        found = next((c for c in path.iterdir() if c.name.lower() == name.lower()), None)
+        if found is None:
+            return False
+        path = found
+    return True
+
+
 def _fs_remove_stale_deltas(host: Host, data: dict) -> Result:
     root = host.path(data["copy"])
     gone = []
@@ -1636,7 +1663,7 @@ def _fs_restic_compare(host: Host, data: dict) -> Result:
 _FS_SCRIPTS = {"restic_arrange": _fs_restic_arrange, "restic_compare": _fs_restic_compare,
                "lock": _fs_lock, "fit": _fs_fit, "manifest": _fs_manifest, "finalize": _fs_finalize, "mark": _fs_mark,
                "remove": _fs_remove, "retention": _fs_retention, "progress": _fs_progress,
-               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas,
+               "remove_stale_deltas": _fs_remove_stale_deltas, "no_deltas": _fs_no_deltas, "in_copy": _fs_in_copy,
                "taken_in_backup_mode": _fs_taken_in_backup_mode, "prune_siblings": _fs_prune_siblings,
                "write_text": _fs_write_text, "top_up": _fs_top_up,
                "compare": _fs_compare, "set_aside": _fs_set_aside,
