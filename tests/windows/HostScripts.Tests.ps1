@@ -358,6 +358,14 @@ Describe 'fs scripts (robocopy.FS_SCRIPTS) with the data their callers send' {
         $ok.json.files | Should -Be 2
     }
 
+    It 'in_copy passes for names in the copy (any case) and exits 1 naming the ones it does not hold' {
+        $ok = Invoke-HostScript -Name 'fs-in_copy' -Data @{ places = @(@{ path = (Join-Path $script:Data 'NAMES.NSF') }, @{ path = (Join-Path $script:Data 'mail') }) }
+        $ok.rc | Should -Be 0 -Because $ok.stderr
+        $gone = Invoke-HostScript -Name 'fs-in_copy' -Data @{ places = @(@{ path = (Join-Path $script:Data 'names.nsf') }, @{ path = (Join-Path $script:Data 'nothere.nsf') }) }
+        $gone.rc | Should -Be 1
+        @($gone.json.missing) | Should -Be @((Join-Path $script:Data 'nothere.nsf'))
+    }
+
     It 'manifest lists in the order compare merges; compare refuses a listing out of order' {
         $tree = Join-Path $script:Root 'order'
         foreach ($rel in 'a-b.nsf', 'a\z.nsf', 'B.nsf', 'a\Y\x.nsf', 'c.nsf') { New-File (Join-Path $tree $rel) 'x' }
