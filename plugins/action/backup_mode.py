@@ -60,7 +60,7 @@ class ActionModule(QuiesceAction):
                                   "and %d s of margin); another run could take the lock over while Domino is frozen"
                                   % (stale, watchdog_seconds, hostlock.HOLD_MARGIN_SECONDS))
         # without lock the lock is taken for the plan only (hostlock.temporary): refused while another run holds it
-        self._check = (who, stale)
+        self._temporary_lock = (who, stale)
         # The watchdog must outlive every step of the freeze (plans.watchdog_budget), checked before anything is
         # sent; auto with allow_downtime may resolve to shutdown: held to its rule.  The real plan is checked again.
         judged = "shutdown" if args["method"] == "auto" and args["allow_downtime"] else args["method"]
@@ -125,7 +125,7 @@ class ActionModule(QuiesceAction):
                                    release_only_if_ok=plans.RESCUE_EVIDENCE_STEP,
                                    hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS)
         elif method in ("shutdown", "backup_task"):
-            plan = hostlock.temporary(plan, tools, *self._check)
+            plan = hostlock.temporary(plan, tools, *self._temporary_lock)
         out["changed"] = True
         if self._task.check_mode:
             lines = preview.freeze_lines(inst["service"], method, shutdown_timeout, start_timeout, hold_timeout)
@@ -175,7 +175,7 @@ class ActionModule(QuiesceAction):
             # after the thaw succeeded (a failed thaw keeps it, as it keeps the watchdog)
             plan = hostlock.locked(plan, tools, self._lock[0], self._lock[1], release_in="steps")
         else:
-            plan = hostlock.temporary(plan, tools, *self._check)
+            plan = hostlock.temporary(plan, tools, *self._temporary_lock)
         if self._task.check_mode:
             lines = preview.thaw_lines(inst["service"], method, start_timeout)
             out.update(plan=plan, preview=lines, msg=preview.message(lines))
@@ -207,7 +207,7 @@ class ActionModule(QuiesceAction):
     def _own_freeze(self, tools: dict[str, str], method: str, watchdog_seconds: int, out: dict[str, t.Any]) -> None:
         """Domino is frozen already: go on only when this owner holds the host lock (renewed, as its freeze took
         it); refuse when another run holds it, or when nobody does (a freeze made without the lock)."""
-        who, stale = self._lock or self._check
+        who, stale = self._lock or self._temporary_lock
         temporary = self._lock is None
         taking = hostlock.lock_step(tools, "acquire", "backup", who, stale,
                                     hold_seconds=watchdog_seconds + hostlock.HOLD_MARGIN_SECONDS, temporary=temporary)

@@ -59,7 +59,7 @@ class ActionModule(QuiesceAction):
         who = hostlock.owner("lock_owner", args["lock_owner"] or default_owner())
         self._lock = (who, stale, args["release_lock"]) if args["lock"] else None
         # without lock the lock is taken for the plan only (hostlock.temporary): refused while another run holds it
-        self._check = (who, stale)
+        self._temporary_lock = (who, stale)
         if args["restic_snapshot"] is not None:
             # a restic snapshot is first restored into the new folder copy, arranged as a copy, then put back from it
             if args["copy"] is None:
@@ -211,7 +211,7 @@ class ActionModule(QuiesceAction):
                 out["changed"] = False
                 raise QuiesceActionError("restore from %s refused: not in the copy: %s; nothing was restored (check the "
                                          "names against the copy's data folder)"
-                                         % (source, ", ".join(str(m) for m in _as_list(missing)) or "?"), **out)
+                                         % (source, ", ".join(str(m) for m in cli.as_list(missing)) or "?"), **out)
             if failed == restore.DELTA_CHECK_STEP:
                 hint = ("; the copy holds .DELTA files (method backup_task): databases copied back in place would be "
                         "opened by Domino without their change info. Restore them through Domino's restore "
@@ -264,7 +264,7 @@ class ActionModule(QuiesceAction):
         case when this run holds it already, as after backup_mode state=frozen lock=true), given back at the end
         with release_lock."""
         if not self._lock:
-            return hostlock.temporary(plan, tools, *self._check)
+            return hostlock.temporary(plan, tools, *self._temporary_lock)
         who, stale, release = self._lock
         return hostlock.locked(plan, tools, who, stale, release_in="finally" if release else None)
 
@@ -308,10 +308,3 @@ class ActionModule(QuiesceAction):
             raise QuiesceActionError("copy: %s has a data folder but no readable %s; it is not restored as an old "
                                      "copy (that would put data\\ inside the data directory)" % (copy, locs.LAYOUT_FILE))
         return layout
-
-
-def _as_list(value: t.Any) -> list[t.Any]:
-    """A JSON value Windows PowerShell 5.1 may have unwrapped from a one-element array."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]

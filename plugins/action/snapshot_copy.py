@@ -70,13 +70,6 @@ ARGSPEC = {
 }
 
 
-def _as_list(value: t.Any) -> list[t.Any]:
-    """A JSON value Windows PowerShell 5.1 may print as a scalar, null or a list, as a list."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 class ActionModule(QuiesceAction):
     ARGSPEC = ARGSPEC
     MUTUALLY_EXCLUSIVE = [["delete_exposed_shadow", "delete_shadow_set", "unexpose_shadow"]]
@@ -150,8 +143,8 @@ class ActionModule(QuiesceAction):
             if not run["ok"]:
                 raise QuiesceActionError("pruning copies failed: %s" % outcome_message(run))
             doc = cli.parse_json_document(run["steps"][0]["stdout"])
-            removed = [str(n) for n in _as_list(doc.get("removed"))]
-            partials = [str(n) for n in _as_list(doc.get("partials_removed"))]
+            removed = [str(n) for n in cli.as_list(doc.get("removed"))]
+            partials = [str(n) for n in cli.as_list(doc.get("partials_removed"))]
             out = {"changed": bool(removed or partials), "removed": removed, "partials_removed": partials}
             if self._task.check_mode:
                 lines = ["remove the copies %s under %s" % (", ".join(removed), base) if removed else

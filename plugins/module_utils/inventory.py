@@ -129,12 +129,6 @@ def _service_paths(path_name: str) -> tuple[t.Optional[str], t.Optional[str]]:
     return program, ini
 
 
-def _as_list(value: t.Any) -> list[t.Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _process_tree(processes: list[dict[str, t.Any]], service_pid: t.Optional[int]) -> tuple[bool, list[str]]:
     """Whether nserver.exe runs under the service's nservice.exe, and the names of its task processes."""
     if not service_pid:
@@ -160,12 +154,12 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
     doc = cli.parse_json_document(text)
     os_info = doc.get("os") or {}
     build = int(str(os_info.get("BuildNumber") or 0)) if str(os_info.get("BuildNumber") or "0").isdigit() else 0
-    registry = _as_list(doc.get("registry"))
+    registry = cli.as_list(doc.get("registry"))
     ini_files = {k.lower(): v for k, v in (doc.get("ini") or {}).items()}
     places = {k.lower(): v for k, v in (doc.get("places") or {}).items()}
-    processes = [p for p in _as_list(doc.get("processes")) if isinstance(p, dict)]
+    processes = [p for p in cli.as_list(doc.get("processes")) if isinstance(p, dict)]
     watchdogs = {}
-    for task in _as_list(doc.get("watchdogs")):
+    for task in cli.as_list(doc.get("watchdogs")):
         fields = parse_watchdog_description(task.get("description") or "")
         if fields.get("service"):
             watchdogs[fields["service"].lower()] = {"name": task.get("name"), "state": task.get("state"),
@@ -174,7 +168,7 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
                                                     "deadline_utc": fields.get("deadline_utc"),
                                                     "seconds": int(fields["seconds"]) if fields.get("seconds", "").isdigit() else None}
     installs = []
-    for svc in _as_list(doc.get("services")):
+    for svc in cli.as_list(doc.get("services")):
         program, ini_path = _service_paths(svc.get("PathName") or "")
         ini = parse_ini(ini_files.get((ini_path or "").lower(), ""))
         place = places.get((ini_path or "").lower()) or {}
@@ -186,14 +180,14 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
         name = svc.get("Name") or ""
         state = (svc.get("State") or "").upper().replace(" ", "_")
         alive, task_names = _process_tree(processes, svc.get("ProcessId") or None)
-        if not alive and len(_as_list(doc.get("services"))) == 1 and state == "RUNNING":
+        if not alive and len(cli.as_list(doc.get("services"))) == 1 and state == "RUNNING":
             # nserver.exe under nservice.exe is not documented: with one installation any nserver.exe is its server
             server = [p for p in processes if str(p.get("Name") or "").lower() == "nserver.exe"]
             alive = bool(server)
             task_names = sorted(str(p.get("Name") or "").lower() for p in processes
                                 if server and p.get("ParentProcessId") == server[0].get("ProcessId"))
         port_open = bool(place.get("port_open"))
-        links = [link for link in _as_list(place.get("links")) if isinstance(link, dict)]
+        links = [link for link in cli.as_list(place.get("links")) if isinstance(link, dict)]
         locations = locs.server_locations(data_dir, ini, ini_path, links)
         deferred = ini.get("daosdeferreddeleteinterval")
         installs.append({
@@ -235,7 +229,7 @@ def parse_inventory(text: str) -> dict[str, t.Any]:
         inst["partitioned"] = len(installs) > 1
     return {"os": {"caption": os_info.get("Caption"), "build": build, "version": os_info.get("Version")},
             "installations": installs, "partitioned": len(installs) > 1, "now_utc": doc.get("now_utc"),
-            "drives_in_use": sorted({str(d).upper()[:2] for d in _as_list(doc.get("drives"))}),
+            "drives_in_use": sorted({str(d).upper()[:2] for d in cli.as_list(doc.get("drives"))}),
             "culture": hostlocale.parse_culture(doc.get("culture"))}
 
 

@@ -411,6 +411,14 @@ def powershell_argv(tools: dict[str, str], script: str) -> list[str]:
 _DOTNET_DATE_RE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
 
 
+def as_list(value: t.Any) -> list[t.Any]:
+    """A JSON value Windows PowerShell 5.1 may print as a scalar, null or a list (ConvertTo-Json unwraps a
+    one-element array), as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def dotnet_date_ms(value: t.Any) -> t.Optional[int]:
     """``/Date(1587332041000)/`` (Windows PowerShell 5.1 ConvertTo-Json) -> epoch ms."""
     if isinstance(value, str):

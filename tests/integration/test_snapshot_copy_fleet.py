@@ -43,7 +43,11 @@ SNAP_AND_COPY = """
 def snap_and_copy(fleet, host, dest, mode="versioned", method="shutdown", keep=7):
     run = fleet.playbook(SNAP_AND_COPY.format(host=host, method=method, dest=dest, mode=mode, keep=keep))
     assert not run.result("Snapshot", host).get("failed"), run.result("Snapshot", host).get("msg")
-    # free the drive letter for the next run
+    remove_shadows(fleet, host)  # free the drive letter for the next run
+    return run.result("Copy", host)
+
+
+def remove_shadows(fleet, host):
     fleet.playbook("""
 - hosts: %s
   gather_facts: false
@@ -53,7 +57,6 @@ def snap_and_copy(fleet, host, dest, mode="versioned", method="shutdown", keep=7
         state: absent
         volumes: ["D:"]
 """ % host)
-    return run.result("Copy", host)
 
 
 def host_copies(fleet, host, base="volumes/E/Backups"):
@@ -440,12 +443,4 @@ def test_a_junction_inside_the_data_directory_fails_the_copy_unless_skip_links(s
     finally:
         link.unlink()
         shutil.rmtree(elsewhere)
-        solo_fleet.playbook("""
-- hosts: dom01
-  gather_facts: false
-  tasks:
-    - name: Remove shadows
-      quiesce.domino.diskshadow:
-        state: absent
-        volumes: ["D:"]
-""")
+        remove_shadows(solo_fleet, "dom01")
